@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// Builds node_modules/@rplan/hostops: the compiled implementation that thin dynamic providers
+// require() inside their method bodies. It must be a real copy under node_modules so Pulumi's
+// closure serializer leaves `require("@rplan/hostops/...")` as a reference instead of inlining it.
+const { execFileSync } = require("child_process");
+const fs = require("fs");
+const path = require("path");
+const root = path.resolve(__dirname, "..");
+const out = path.join(root, "node_modules", "@rplan", "hostops");
+execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", path.join(root, "tsconfig.hostops.json")], {
+  cwd: root,
+  stdio: "inherit",
+});
+fs.writeFileSync(
+  path.join(out, "package.json"),
+  JSON.stringify({ name: "@rplan/hostops", version: "0.0.0", private: true, description: "built from providers/impl, transports, planning, ops" }, null, 2) + "\n",
+);
