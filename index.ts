@@ -1,0 +1,22 @@
+/**
+ * rplan: the cluster described by this stack's config (Pulumi.<stack>.yaml).
+ * The config is validated first, as a whole: any problem stops the program here, at preview,
+ * before any resource is registered and before any host is touched.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Node } from "./components/node";
+import { clusterConfigFromText } from "./planning/config";
+
+const config = new pulumi.Config("rplan");
+const cluster = clusterConfigFromText((key) => config.get(key));
+
+const nodes: Record<string, Node> = {};
+for (const n of cluster.nodes) {
+  if (n.state === "revoked") continue; // never contacted; the mesh and LDAP cut it out
+  nodes[n.name] = new Node(n.name, { config: n });
+}
+
+/** Per-node facts read from the hosts (OS, kernel, machine id, encrypted mount). */
+export const nodeFacts = pulumi.output(Object.fromEntries(Object.entries(nodes).map(([name, node]) => [name, node.facts])));
+/** Nodes by country, for reviewers. */
+export const countries = Object.fromEntries(cluster.nodes.map((n) => [n.name, `${n.country} (${n.state})`]));

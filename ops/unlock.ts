@@ -1,0 +1,46 @@
+/**
+ * Unlocking a node's encrypted mount: the one code path used by `npm run unlock` and by the lab.
+ * The passphrase travels only on the SSH channel's stdin — never in argv, logs, the stack or state.
+ */
+import { EncryptedMount, judgeMount, mountProbeArgv, MountVerdict } from "../planning/encrypted-mount";
+import { SshConnection, SshError, sshConnection, SshTarget } from "../transports/ssh";
+
+/** gocryptfs exits 12 on a wrong password; cryptsetup exits 2. */
+const WRONG_PASSPHRASE: Record<EncryptedMount["kind"], number> = { gocryptfs: 12, luks: 2 };
+
+/** Ask the host what is mounted at the declared path and judge it. */
+export async function probeMount(conn: SshConnection, mount: EncryptedMount): Promise<MountVerdict> {
+  const r = await conn.run(mountProbeArgv(mount), { label: `probe encrypted mount ${mount.path}` });
+  return judgeMount(conn.target.node, mount, r.stdout);
+}
+
+/** Unlock (mount) the encrypted partition; a no-op when it is already unlocked. */
+export async function unlockEncryptedMount(target: SshTarget, mount: EncryptedMount, passphrase: string): Promise<void> {
+  const conn = await sshConnection(target);
+  const before = await probeMount(conn, mount);
+  if (before.state === "unlocked") return;
+  if (before.state === "not-encrypted") throw new SshError(before.message, target.node);
+  const argv =
+    mount.kind === "gocryptfs"
+      ? ["sh", "-c", 'mkdir -p "$2" && exec gocryptfs -q "$1" "$2"', "sh", mount.cipherDir, mount.path]
+      : ["sh", "-c", 'cryptsetup open --type luks --key-file - "$1" "$2" && mkdir -p "$3" && mount "/dev/mapper/$2" "$3"', "sh", mount.device, mount.mapper, mount.path];
+  const r = await conn.run(argv, { stdin: passphrase + "\n", allowFailure: true, label: `unlock ${mount.path}` });
+  if (r.code === WRONG_PASSPHRASE[mount.kind]) {
+    throw new SshError(`[${target.node}] wrong passphrase for ${mount.path}; nothing was changed`, target.node, r.code);
+  }
+  if (r.code !== 0) {
+    throw new SshError(`[${target.node}] unlocking ${mount.path} failed (exit ${r.code}): ${r.stderr.trim()}`, target.node, r.code);
+  }
+  const after = await probeMount(conn, mount);
+  if (after.state !== "unlocked") throw new SshError(`[${target.node}] ${mount.path} still not unlocked after unlock: ${after.message}`, target.node);
+}
+
+/** Lock (unmount) the encrypted partition: for drills and tests; keys become unreadable. */
+export async function lockEncryptedMount(target: SshTarget, mount: EncryptedMount): Promise<void> {
+  const conn = await sshConnection(target);
+  const argv =
+    mount.kind === "gocryptfs"
+      ? ["sh", "-c", 'if findmnt --mountpoint "$1" >/dev/null; then fusermount3 -u "$1"; fi', "sh", mount.path]
+      : ["sh", "-c", 'if findmnt --mountpoint "$1" >/dev/null; then umount "$1"; fi; cryptsetup close "$2" 2>/dev/null || true', "sh", mount.path, mount.mapper];
+  await conn.run(argv, { label: `lock ${mount.path}` });
+}

@@ -1,0 +1,28 @@
+/**
+ * Reading the raw `rplan:*` values. Pulumi hands structured config to the program as JSON text;
+ * a value that is not valid JSON becomes one clear problem instead of a stack trace.
+ */
+import { ClusterConfig, ConfigError } from "./types";
+import { validateClusterConfig } from "./validate";
+
+export const CONFIG_KEYS = ["domain", "rings", "nodes", "policy", "ldap"] as const;
+
+/** Validate config given as key → raw text (as `pulumi.Config.get` returns it). */
+export function clusterConfigFromText(get: (key: string) => string | undefined): ClusterConfig {
+  const raw: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const key of CONFIG_KEYS) {
+    const text = get(key);
+    if (text === undefined) continue;
+    if (key === "domain") raw[key] = text;
+    else {
+      try {
+        raw[key] = JSON.parse(text);
+      } catch {
+        problems.push(`rplan:${key} is not valid structured config (expected a YAML map or list)`);
+      }
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return validateClusterConfig(raw);
+}

@@ -1,0 +1,4 @@
+export * from "./types";
+export { validateClusterConfig, NODE_NAME } from "./validate";
+export { countryName } from "./countries";
+export { clusterConfigFromText, CONFIG_KEYS } from "./from-pulumi";

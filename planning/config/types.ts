@@ -1,0 +1,63 @@
+import { EncryptedMount } from "../encrypted-mount";
+
+export type NodeState = "active" | "draining" | "revoked";
+export const NODE_STATES: readonly NodeState[] = ["active", "draining", "revoked"];
+
+/** How admins reach a node. The admin's own key is never part of the config. */
+export interface SshEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  /** Pinned public host keys ("type base64"); a connection presenting any other key is refused. */
+  readonly hostKeys: readonly string[];
+  /** Optional SOCKS5 proxy, e.g. socks5://127.0.0.1:9050 for Tor. */
+  readonly proxy?: string;
+}
+
+/** One server of the cluster, in one country. */
+export interface NodeConfig {
+  readonly name: string;
+  /** ISO 3166-1 alpha-2. */
+  readonly country: string;
+  readonly publicAddress: string;
+  readonly ssh: SshEndpoint;
+  /** The node's address on the VPN, inside its trust ring's subnet. */
+  readonly vpnAddress: string;
+  readonly ring: string;
+  readonly encryptedMount: EncryptedMount;
+  /** Bytes of user data the node can hold: the placement weight. */
+  readonly capacity: number;
+  readonly state: NodeState;
+  /** Extra Debian packages beyond the base set. */
+  readonly packages: readonly string[];
+}
+
+/** Rules the policy pack applies to the node set. */
+export interface CountryPolicy {
+  readonly minCountries: number;
+  /** Countries allowed to host more than one active node. */
+  readonly countryExceptions: readonly string[];
+}
+
+export interface LdapSettings {
+  readonly master: string;
+  readonly suffix: string;
+}
+
+/** The whole validated stack config. */
+export interface ClusterConfig {
+  readonly domain: string;
+  /** Trust ring name → IPv4 CIDR on the VPN. */
+  readonly rings: Readonly<Record<string, string>>;
+  readonly nodes: readonly NodeConfig[];
+  readonly policy: CountryPolicy;
+  readonly ldap?: LdapSettings;
+}
+
+/** Every problem found in a config, reported at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid rplan stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"));
+    this.name = "ConfigError";
+  }
+}

@@ -1,0 +1,31 @@
+/** What every node must have, whatever its country: pure facts used by the Node component. */
+import { EncryptedMount, keyDir } from "./encrypted-mount";
+
+/** Services whose private keys live in their own directory inside the encrypted mount. */
+export const KEY_SERVICES = ["tinc", "slapd", "postfix", "dovecot"] as const;
+
+const BASE_PACKAGES = [
+  "openssh-server",
+  "tinc",
+  "slapd",
+  "ldap-utils",
+  "postfix",
+  "postfix-ldap",
+  "postfix-pcre",
+  "dovecot-imapd",
+  "dovecot-pop3d",
+  "dovecot-lmtpd",
+  "dovecot-ldap",
+  "rsync",
+];
+
+/** The Debian packages a node needs: the base set, the encrypted-mount tools, and the config's extras. */
+export function nodePackages(mount: EncryptedMount, extra: readonly string[]): string[] {
+  const crypt = mount.kind === "gocryptfs" ? ["gocryptfs", "fuse3"] : ["cryptsetup"];
+  return [...new Set([...BASE_PACKAGES, ...crypt, ...extra])].sort();
+}
+
+/** Service → key directory inside the node's encrypted mount. */
+export function nodeKeyDirs(mount: EncryptedMount): Record<string, string> {
+  return Object.fromEntries(KEY_SERVICES.map((s) => [s, keyDir(mount, s)]));
+}

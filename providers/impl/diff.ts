@@ -1,0 +1,23 @@
+/** Shared diff logic: compare only the business inputs a provider names (never __provider). */
+import type * as pulumi from "@pulumi/pulumi";
+
+/** Stable JSON: object keys sorted so that key order never counts as a change. */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return "[" + v.map(stableJson).join(",") + "]";
+  if (v && typeof v === "object") {
+    return "{" + Object.keys(v).sort().map((k) => JSON.stringify(k) + ":" + stableJson((v as Record<string, unknown>)[k])).join(",") + "}";
+  }
+  return JSON.stringify(v ?? null);
+}
+
+/** Which of `keys` differ between olds and news; those in `replaceKeys` force a replacement. */
+export function diffKeys(
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  keys: readonly string[],
+  replaceKeys: readonly string[] = [],
+): pulumi.dynamic.DiffResult {
+  const changed = keys.filter((k) => stableJson(olds[k]) !== stableJson(news[k]));
+  const replaces = changed.filter((k) => replaceKeys.includes(k));
+  return { changes: changed.length > 0, replaces, deleteBeforeReplace: false };
+}

@@ -1,0 +1,105 @@
+/**
+ * NodeHost: the base of every node. Verifies the pinned host key (by connecting), sets the
+ * hostname, ensures the packages, checks that the declared encrypted mount is an unlocked
+ * encrypted filesystem, creates a key directory per service inside it, and reports node facts.
+ * Deleting the resource leaves the host as it is: dropping a node from the stack must never
+ * destroy data (revocation is the mesh's job and never contacts the node).
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { EncryptedMount } from "../../planning/encrypted-mount";
+import { probeMount } from "../../ops/unlock";
+import { SshConnection, SshError, sshConnection, SshTarget } from "../../transports/ssh";
+import { diffKeys } from "./diff";
+
+export interface NodeHostInputs {
+  readonly node: string;
+  readonly ssh: { host: string; port: number; user: string; hostKeys: string[]; proxy?: string };
+  readonly hostname: string;
+  readonly packages: string[];
+  readonly encryptedMount: EncryptedMount;
+  readonly keyDirs: Record<string, string>;
+}
+
+export interface NodeFacts {
+  readonly machineId: string;
+  readonly kernel: string;
+  readonly os: string;
+  readonly mountFsType: string;
+  readonly mountSource: string;
+}
+
+const BUSINESS = ["node", "ssh", "hostname", "packages", "encryptedMount", "keyDirs"];
+
+export function targetOf(inputs: Pick<NodeHostInputs, "node" | "ssh">): SshTarget {
+  return { node: inputs.node, ...inputs.ssh };
+}
+
+export async function check(_olds: unknown, news: NodeHostInputs): Promise<pulumi.dynamic.CheckResult> {
+  return { inputs: news };
+}
+
+export async function diff(_id: string, olds: NodeHostInputs, news: NodeHostInputs): Promise<pulumi.dynamic.DiffResult> {
+  // The node's name is its identity: a different name is a different host.
+  return diffKeys(olds as any, news as any, BUSINESS, ["node"]);
+}
+
+export async function create(inputs: NodeHostInputs): Promise<pulumi.dynamic.CreateResult> {
+  return { id: inputs.node, outs: { ...inputs, facts: await converge(inputs) } };
+}
+
+export async function update(_id: string, _olds: NodeHostInputs, news: NodeHostInputs): Promise<pulumi.dynamic.UpdateResult> {
+  return { outs: { ...news, facts: await converge(news) } };
+}
+
+export async function read(id: string, props: NodeHostInputs): Promise<pulumi.dynamic.ReadResult> {
+  const conn = await sshConnection(targetOf(props));
+  return { id, props: { ...props, facts: await facts(conn, props.encryptedMount) } };
+}
+
+export async function delete_(): Promise<void> {
+  // Intentionally nothing: see the file comment.
+}
+export { delete_ as delete };
+
+async function converge(inputs: NodeHostInputs): Promise<NodeFacts> {
+  const conn = await sshConnection(targetOf(inputs));
+  await setHostname(conn, inputs.hostname);
+  await ensurePackages(conn, inputs.packages);
+  const mount = await probeMount(conn, inputs.encryptedMount);
+  if (mount.state !== "unlocked") throw new SshError(mount.message, inputs.node);
+  const dirs = Object.values(inputs.keyDirs);
+  await conn.run(["install", "-d", "-m", "0700", "-o", "root", "-g", "root", ...dirs], { label: "create key directories" });
+  return facts(conn, inputs.encryptedMount);
+}
+
+async function setHostname(conn: SshConnection, hostname: string): Promise<void> {
+  const current = (await conn.run(["cat", "/etc/hostname"], { allowFailure: true })).stdout.trim();
+  if (current !== hostname) await conn.writeFile("/etc/hostname", hostname + "\n");
+  await conn.run(["sh", "-c", '[ "$(hostname)" = "$1" ] || hostname "$1"', "sh", hostname], { label: `set hostname ${hostname}` });
+}
+
+async function ensurePackages(conn: SshConnection, packages: readonly string[]): Promise<void> {
+  const r = await conn.run(["dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\\n", ...packages], { allowFailure: true });
+  const installed = new Set(r.stdout.split("\n").filter((l) => l.endsWith(" installed")).map((l) => l.split(" ")[0]));
+  const missing = packages.filter((p) => !installed.has(p));
+  if (missing.length === 0) return;
+  const apt = await conn.run(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q", "--no-install-recommends", ...missing], {
+    allowFailure: true,
+  });
+  if (apt.code !== 0) {
+    throw new SshError(`[${conn.target.node}] cannot install missing packages ${missing.join(", ")}: ${apt.stderr.trim().split("\n").slice(-2).join(" ")}`, conn.target.node);
+  }
+}
+
+async function facts(conn: SshConnection, mount: EncryptedMount): Promise<NodeFacts> {
+  const r = await conn.exec(". /etc/os-release; cat /etc/machine-id; uname -r; echo \"$PRETTY_NAME\"", { label: "read node facts" });
+  const [machineId, kernel, os] = r.stdout.trim().split("\n");
+  const m = await probeMount(conn, mount);
+  return {
+    machineId,
+    kernel,
+    os,
+    mountFsType: m.state === "unlocked" ? m.fsType : "",
+    mountSource: m.state === "unlocked" ? m.source : "",
+  };
+}

@@ -1,0 +1,298 @@
+/**
+ * The one SSH transport: every host operation in rplan goes through here.
+ *
+ * - Host keys are pinned from the stack config; a node whose presented key is not pinned is refused
+ *   with a message naming the node (never trust on first use).
+ * - Auth is the admin's own: a key file named by RPLAN_SSH_KEY / the target, or the SSH agent.
+ *   No private key ever enters the stack.
+ * - One connection per host per process, reused by every command (the dynamic-provider host is one
+ *   process per deployment, so an `up` opens one connection per node).
+ * - Arguments are quoted here, data travels on stdin, files are written atomically.
+ * - Optional SOCKS5 proxy per node (admins reach nodes over Tor).
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import { Client, ClientChannel, ConnectConfig } from "ssh2";
+import { SocksClient } from "socks";
+import { Duplex } from "stream";
+
+/** Where and how to reach one node. */
+export interface SshTarget {
+  /** Node name, used in every message. */
+  readonly node: string;
+  readonly host: string;
+  readonly port?: number;
+  readonly user?: string;
+  /** Pinned public host keys, "type base64" (comment optional). At least one. */
+  readonly hostKeys: readonly string[];
+  /** Admin private key file; defaults to $RPLAN_SSH_KEY, then the agent at $SSH_AUTH_SOCK. */
+  readonly privateKeyPath?: string;
+  /** socks5://host:port (e.g. a local Tor client). */
+  readonly proxy?: string;
+}
+
+export interface ExecResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number;
+}
+
+export interface ExecOptions {
+  /** Data for the command's stdin (secrets go here, never in argv). */
+  readonly stdin?: string | Buffer;
+  /** Resolve with a non-zero code instead of throwing. */
+  readonly allowFailure?: boolean;
+  /** What to call the command in errors instead of its text (e.g. when the text is long). */
+  readonly label?: string;
+}
+
+/** Raised for host-key mismatches, unreachable nodes and failed commands; always names the node. */
+export class SshError extends Error {
+  constructor(
+    message: string,
+    readonly node: string,
+    readonly code?: number,
+  ) {
+    super(message);
+    this.name = "SshError";
+  }
+}
+
+/** Quote one argument for a POSIX shell. */
+export function shellQuote(arg: string): string {
+  if (arg === "") return "''";
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  return "'" + arg.replace(/'/g, "'\\''") + "'";
+}
+
+/** Join argv into one shell command line, each argument quoted. */
+export function shellCommand(argv: readonly string[]): string {
+  return argv.map(shellQuote).join(" ");
+}
+
+interface PinnedKey {
+  readonly type: string;
+  readonly blob: Buffer;
+}
+
+/** Parse "type base64 [comment]" and check the blob names the same type. */
+export function parseHostKey(line: string): PinnedKey {
+  const [type, b64] = line.trim().split(/\s+/);
+  const blob = Buffer.from(b64 ?? "", "base64");
+  if (!type || !b64 || blob.length < 4) throw new Error(`not an OpenSSH public key: "${line}"`);
+  const len = blob.readUInt32BE(0);
+  if (blob.subarray(4, 4 + len).toString() !== type) {
+    throw new Error(`public key says "${type}" but its blob is of another type`);
+  }
+  return { type, blob };
+}
+
+/** SHA256 fingerprint as OpenSSH prints it. */
+export function fingerprint(blob: Buffer): string {
+  return "SHA256:" + crypto.createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
+}
+
+/** Which host-key algorithms to ask for so the server presents a key we pinned. */
+function hostKeyAlgorithms(keys: readonly PinnedKey[]): string[] {
+  const algos = new Set<string>();
+  for (const k of keys) {
+    if (k.type === "ssh-rsa") ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"].forEach((a) => algos.add(a));
+    else algos.add(k.type);
+  }
+  return [...algos];
+}
+
+/** One open connection to one node. */
+export class SshConnection {
+  /** sshd allows 10 sessions per connection by default; stay below it. */
+  private static readonly maxChannels = 8;
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(
+    readonly target: SshTarget,
+    private readonly client: Client,
+  ) {}
+
+  /** Run a shell command line. Throws SshError on a non-zero exit unless allowFailure. */
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    await this.acquire();
+    try {
+      const result = await this.execOnce(command, opts.stdin);
+      if (result.code !== 0 && !opts.allowFailure) {
+        const what = opts.label ?? command;
+        const detail = (result.stderr || result.stdout).trim().split("\n").slice(-5).join("\n");
+        throw new SshError(`[${this.target.node}] \`${what}\` failed (exit ${result.code}): ${detail}`, this.target.node, result.code);
+      }
+      return result;
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Run argv with every argument quoted. */
+  run(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.exec(shellCommand(argv), { label: opts.label ?? argv.join(" "), ...opts });
+  }
+
+  /**
+   * Write a file atomically: a temp file in the same directory (created 0600 by mktemp), mode and
+   * owner set before any content, content from stdin, then rename over the target.
+   */
+  async writeFile(path: string, content: string | Buffer, opts: { mode?: string; owner?: string } = {}): Promise<void> {
+    const script =
+      'set -eu; d=$(dirname "$1"); t=$(mktemp "$d/.rplan.XXXXXX"); trap \'rm -f "$t"\' EXIT; ' +
+      'chmod "$2" "$t"; chown "$3" "$t"; cat > "$t"; mv -f "$t" "$1"; trap - EXIT';
+    await this.run(["sh", "-c", script, "sh", path, opts.mode ?? "0644", opts.owner ?? "root:root"], {
+      stdin: content,
+      label: `write ${path}`,
+    });
+  }
+
+  /** Read a file; undefined when it does not exist. */
+  async readFile(path: string): Promise<string | undefined> {
+    const r = await this.run(["sh", "-c", 'test -e "$1" || exit 3; cat "$1"', "sh", path], { allowFailure: true });
+    if (r.code === 3) return undefined;
+    if (r.code !== 0) throw new SshError(`[${this.target.node}] cannot read ${path}: ${r.stderr.trim()}`, this.target.node, r.code);
+    return r.stdout;
+  }
+
+  close(): void {
+    this.client.end();
+  }
+
+  private execOnce(command: string, stdin: string | Buffer | undefined): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (err: Error | undefined, stream: ClientChannel) => {
+        if (err) return reject(new SshError(`[${this.target.node}] cannot start command: ${err.message}`, this.target.node));
+        const out: Buffer[] = [];
+        const errOut: Buffer[] = [];
+        let code = -1;
+        stream.on("data", (d: Buffer) => out.push(d));
+        stream.stderr.on("data", (d: Buffer) => errOut.push(d));
+        stream.on("exit", (c: number | null, signal?: string) => (code = c ?? (signal ? 128 : -1)));
+        stream.on("close", () =>
+          resolve({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errOut).toString(), code }),
+        );
+        stream.end(stdin ?? undefined);
+      });
+    });
+  }
+
+  private acquire(): Promise<void> {
+    if (this.active < SshConnection.maxChannels) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(() => (this.active++, resolve())));
+  }
+
+  private release(): void {
+    this.active--;
+    this.waiting.shift()?.();
+  }
+}
+
+const pool = new Map<string, Promise<SshConnection>>();
+let opened = 0;
+
+/** Counters for benchmarks: how many TCP/SSH connections this process opened. */
+export function sshStats(): { connectionsOpened: number } {
+  return { connectionsOpened: opened };
+}
+
+/** The pooled connection to a target, opened on first use. */
+export function sshConnection(target: SshTarget): Promise<SshConnection> {
+  const key = `${target.user ?? "root"}@${target.host}:${target.port ?? 22}|${target.hostKeys.join(",")}|${target.proxy ?? ""}`;
+  let conn = pool.get(key);
+  if (!conn) {
+    const opening = connect(target, () => pool.get(key) === opening && pool.delete(key));
+    pool.set(key, opening);
+    opening.catch(() => pool.delete(key));
+    conn = opening;
+  }
+  return conn;
+}
+
+/** Close every pooled connection (end of a CLI command or test). */
+export async function closeAllSsh(): Promise<void> {
+  const all = [...pool.values()];
+  pool.clear();
+  for (const c of all) {
+    try {
+      (await c).close();
+    } catch {
+      // a connection that never opened has nothing to close
+    }
+  }
+}
+
+function authConfig(target: SshTarget): Partial<ConnectConfig> {
+  const keyPath = target.privateKeyPath ?? process.env.RPLAN_SSH_KEY;
+  if (keyPath) {
+    try {
+      return { privateKey: fs.readFileSync(keyPath) };
+    } catch (e) {
+      throw new SshError(`[${target.node}] cannot read the admin SSH key ${keyPath}: ${(e as Error).message}`, target.node);
+    }
+  }
+  if (process.env.SSH_AUTH_SOCK) return { agent: process.env.SSH_AUTH_SOCK };
+  throw new SshError(`[${target.node}] no admin credentials: set RPLAN_SSH_KEY to a key file or run an SSH agent (SSH_AUTH_SOCK)`, target.node);
+}
+
+async function proxySocket(target: SshTarget): Promise<Duplex | undefined> {
+  if (!target.proxy) return undefined;
+  const url = new URL(target.proxy);
+  if (url.protocol !== "socks5:" && url.protocol !== "socks5h:") {
+    throw new SshError(`[${target.node}] unsupported proxy ${target.proxy}: only socks5:// is supported`, target.node);
+  }
+  const { socket } = await SocksClient.createConnection({
+    proxy: { host: url.hostname, port: Number(url.port || 1080), type: 5 },
+    command: "connect",
+    destination: { host: target.host, port: target.port ?? 22 },
+  });
+  return socket;
+}
+
+/** Open and authenticate; `onClose` lets the pool forget a connection that dropped. */
+async function connect(target: SshTarget, onClose: () => void): Promise<SshConnection> {
+  if (target.hostKeys.length === 0) {
+    throw new SshError(`[${target.node}] no pinned host key: refusing to connect (rplan never trusts on first use)`, target.node);
+  }
+  const pinned = target.hostKeys.map(parseHostKey);
+  const auth = authConfig(target);
+  const sock = await proxySocket(target);
+  let presented: Buffer | undefined;
+  const client = new Client();
+  return new Promise((resolve, reject) => {
+    const where = `${target.host}:${target.port ?? 22}`;
+    client.on("ready", () => {
+      opened++;
+      resolve(new SshConnection(target, client));
+    });
+    client.on("error", (err: Error) => {
+      if (presented && !pinned.some((k) => k.blob.equals(presented!))) {
+        const got = fingerprint(presented);
+        const want = pinned.map((k) => `${k.type} ${fingerprint(k.blob)}`).join(", ");
+        reject(new SshError(`[${target.node}] host key mismatch at ${where}: presented ${got}, pinned ${want}. Refusing to connect.`, target.node));
+      } else {
+        reject(new SshError(`[${target.node}] cannot connect to ${where}: ${err.message}`, target.node));
+      }
+    });
+    client.on("close", onClose);
+    client.connect({
+      host: target.host,
+      port: target.port ?? 22,
+      username: target.user ?? "root",
+      sock,
+      readyTimeout: 20000,
+      keepaliveInterval: 15000,
+      algorithms: { serverHostKey: hostKeyAlgorithms(pinned) as any },
+      hostVerifier: (key: Buffer) => {
+        presented = key;
+        return pinned.some((k) => k.blob.equals(key));
+      },
+      ...auth,
+    });
+  });
+}
