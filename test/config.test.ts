@@ -1,0 +1,76 @@
+import { ConfigError, clusterConfigFromText, validateClusterConfig } from "../planning/config";
+import { rawConfig, rawNode } from "./support/config-fixture";
+
+function problemsOf(raw: Record<string, unknown>): string[] {
+  try {
+    validateClusterConfig(raw);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return [...(e as ConfigError).problems];
+  }
+  throw new Error("config was accepted");
+}
+
+describe("config schema", () => {
+  test("a valid config is accepted with defaults filled in", () => {
+    const c = validateClusterConfig(rawConfig());
+    expect(c.nodes.map((n) => n.name)).toEqual(["n1", "n2", "n3"]);
+    expect(c.nodes[0].packages).toEqual([]);
+    expect(c.ldap).toEqual({ master: "n1", suffix: "dc=example,dc=org" });
+  });
+
+  test("every problem is reported at once", () => {
+    const raw = rawConfig();
+    raw.nodes[0].country = "XX";
+    raw.nodes[1].name = "n1";
+    raw.nodes[2].ssh.hostKeys = [];
+    raw.nodes[2].encryptedMount.path = "srv/crypt";
+    raw.ldap.master = "nowhere";
+    const problems = problemsOf(raw);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('country: "XX" is not an ISO 3166-1'),
+        expect.stringContaining("node name n1 is used by more than one node"),
+        expect.stringContaining("pin at least one SSH host key"),
+        expect.stringContaining("encryptedMount.path must be a normalized absolute path"),
+        expect.stringContaining('rplan:ldap.master must name an active node (got "nowhere"'),
+      ]),
+    );
+    expect(problems).toHaveLength(5);
+  });
+
+  test.each([
+    ["shell metacharacters in a node name", { name: "n1;rm -rf /" }, ".name must match"],
+    ["a mount path with metacharacters", { encryptedMount: { kind: "luks", path: "/srv/$(id)", device: "/dev/vdb" } }, "encryptedMount.path"],
+    ["a mount path with ..", { encryptedMount: { kind: "luks", path: "/srv/../etc", device: "/dev/vdb" } }, "encryptedMount.path"],
+    ["a gocryptfs cipher dir inside the mount", { encryptedMount: { kind: "gocryptfs", path: "/srv/crypt", cipherDir: "/srv/crypt/c" } }, "must not lie inside the mount"],
+    ["an unknown mount kind", { encryptedMount: { kind: "plain", path: "/srv/crypt" } }, "kind must be luks"],
+    ["a VPN address outside its ring", { vpnAddress: "198.18.1.5" }, "outside its ring core"],
+    ["an unknown ring", { ring: "vip" }, 'ring: "vip" is not one of the rings'],
+    ["a malformed host key", { ssh: { host: "198.51.100.11", hostKeys: ["ssh-ed25519 AAAAC3NzaC1yc2EAAAADAQAB"] } }, "is not an OpenSSH public key line"],
+    ["a non-socks proxy", { ssh: { host: "198.51.100.11", hostKeys: (rawNode(1, "NL").ssh as any).hostKeys, proxy: "http://x:1" } }, "ssh.proxy"],
+    ["a negative capacity", { capacity: -5 }, "capacity must be a positive number"],
+    ["an unknown state", { state: "gone" }, "state must be one of active, draining, revoked"],
+  ])("rejects %s", (_what, override, message) => {
+    const raw = rawConfig();
+    raw.nodes[0] = { ...raw.nodes[0], ...override };
+    expect(problemsOf(raw).join("\n")).toContain(message);
+  });
+
+  test("a revoked master is refused", () => {
+    const raw = rawConfig();
+    raw.nodes[0].state = "revoked";
+    expect(problemsOf(raw).join("\n")).toContain("rplan:ldap.master must name an active node");
+  });
+
+  test("malformed structured config gives one clear message", () => {
+    const get = (k: string) => (k === "domain" ? "example.org" : k === "nodes" ? "{not json" : undefined);
+    expect(() => clusterConfigFromText(get)).toThrow(/rplan:nodes is not valid structured config/);
+  });
+
+  test("missing nodes and rings are reported", () => {
+    const problems = problemsOf({ domain: "example.org" });
+    expect(problems.join("\n")).toMatch(/rplan:rings must map/);
+    expect(problems.join("\n")).toMatch(/rplan:nodes must be a non-empty list/);
+  });
+});

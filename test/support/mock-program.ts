@@ -1,0 +1,47 @@
+/**
+ * Evaluate the real program (index.ts) under Pulumi's own mocks, as Pulumi's testing guide does.
+ * Closure serialization of dynamic providers really runs here; provider CRUD does not.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+
+
+export interface Registered {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, any>;
+}
+
+/** Register every resource of index.ts with the given raw `rplan:*` config; returns the registrations. */
+export async function evaluateProgram(raw: Record<string, unknown>): Promise<{ resources: Registered[]; exports: Record<string, unknown> }> {
+  const resources: Registered[] = [];
+  const config: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) config[`rplan:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+  let p!: typeof pulumi;
+  let program: Record<string, unknown> = {};
+  // A fresh @pulumi/pulumi and program per evaluation: Pulumi's runtime state is per module instance.
+  jest.isolateModules(() => {
+    p = require("@pulumi/pulumi");
+    p.runtime.setMocks(
+      {
+        newResource: (args) => {
+          resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+          return { id: `${args.name}-id`, state: { ...args.inputs, facts: { machineId: "m", kernel: "k", os: "o", mountFsType: "f", mountSource: "s" } } };
+        },
+        call: () => ({}),
+      },
+      "rplan",
+      "test",
+      false,
+    );
+    p.runtime.setAllConfig(config);
+    program = require("../../index");
+  });
+  const exports: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(program)) exports[k] = p.Output.isInstance(v) ? await promiseOf(v as pulumi.Output<unknown>) : v;
+  return { resources, exports };
+}
+
+function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => o.apply((v) => resolve(v)));
+}
+
