@@ -1,0 +1,108 @@
+/**
+ * Bringing every target node within ±tolerance of its ideal share while moving the fewest bytes.
+ *
+ * Over node i must shed at least E_i = load − hi; under node j must gain at least D_j = lo − load.
+ * Any plan moves at least max(ΣE, ΣD) bytes, and that is what we aim for: if ΣE ≥ ΣD the over
+ * nodes shed exactly their excess and the surplus is spread over nodes with headroom below hi;
+ * otherwise the under nodes gain exactly their deficit and the shortfall is taken from nodes with
+ * slack above lo (after adding an empty node, that is every old node, in proportion to slack).
+ * Sources and destinations are then paired largest quota first and each pair is filled with
+ * pickUsers. A pick never pushes a source below lo or a destination above hi, so no move makes
+ * another node violate; a pick that cannot land (heavy-tail lumps) leaves a remainder that the
+ * next round retries with fresh quotas.
+ */
+import { Band, Work } from "./work";
+import { PlacementNode, UserHome } from "./types";
+import { bySizeDesc, pickUsers } from "./select";
+import { cmp } from "./validate";
+
+const MAX_ROUNDS = 20;
+
+/** The lower bound on bytes that must cross between target nodes to satisfy the bands. */
+export function requiredFlow(load: (n: string) => number, bands: Map<string, Band>): { excess: number; deficit: number } {
+  let excess = 0;
+  let deficit = 0;
+  for (const [name, b] of bands) {
+    const l = load(name);
+    excess += Math.max(0, l - b.hi);
+    deficit += Math.max(0, b.lo - l);
+  }
+  return { excess, deficit };
+}
+
+/** Move users (never `fixed` ones, never anyone twice) until every target is within tolerance. */
+export function balance(w: Work, tolerance: number, fixed: (user: string) => boolean): void {
+  const movable = (u: UserHome) => !fixed(u.user) && !w.hasMoved(u.user);
+  for (let r = 0; r < MAX_ROUNDS && w.capLeft > 0; r++) {
+    if (round(w, w.bands(tolerance), movable) === 0) return;
+  }
+}
+
+function round(w: Work, bands: Map<string, Band>, movable: (u: UserHome) => boolean): number {
+  const load = (n: string) => w.load.get(n)!;
+  const { excess, deficit } = requiredFlow(load, bands);
+  if (excess <= 1 && deficit <= 1) return 0;
+
+  const give = new Map<string, number>();
+  const take = new Map<string, number>();
+  for (const [name, b] of bands) {
+    give.set(name, Math.max(0, load(name) - b.hi));
+    take.set(name, Math.max(0, b.lo - load(name)));
+  }
+  if (excess >= deficit) {
+    spread(take, excess - deficit, (name, b) => b.hi - Math.max(load(name), b.lo), bands);
+  } else {
+    spread(give, deficit - excess, (name, b) => Math.min(load(name), b.hi) - b.lo, bands);
+  }
+
+  const sources = ordered(give, w.targets);
+  const dests = ordered(take, w.targets);
+  const cands = candidates(w, new Set(sources), movable);
+  let moved = 0;
+  let i = 0;
+  let j = 0;
+  while (i < sources.length && j < dests.length && w.capLeft > 0) {
+    const s = sources[i];
+    const d = dests[j];
+    const amount = Math.min(give.get(s)!, take.get(d)!);
+    const limit = Math.min(load(s) - bands.get(s)!.lo, bands.get(d)!.hi - load(d), w.capLeft);
+    let got = 0;
+    for (const u of pickUsers(cands.get(s)!, movable, amount, limit)) {
+      if (w.move(u, d, "balance")) got += u.bytes;
+    }
+    moved += got;
+    give.set(s, give.get(s)! - got);
+    take.set(d, take.get(d)! - got);
+    // Short of the amount means this source has nothing that fits here: try the next source.
+    if (give.get(s)! <= 0 || got < amount) i++;
+    if (take.get(d)! <= 0) j++;
+  }
+  return moved;
+}
+
+/** Add `amount` to the quotas in proportion to each node's room (if any node has room). */
+function spread(quota: Map<string, number>, amount: number, room: (n: string, b: Band) => number, bands: Map<string, Band>) {
+  const rooms = [...bands].map(([n, b]) => [n, Math.max(0, room(n, b))] as const);
+  const total = rooms.reduce((s, [, r]) => s + r, 0);
+  if (total <= 0) return;
+  const share = Math.min(1, amount / total);
+  for (const [n, r] of rooms) quota.set(n, quota.get(n)! + r * share);
+}
+
+/** Nodes with a positive quota, largest first, ties by name. */
+function ordered(quota: Map<string, number>, targets: PlacementNode[]): string[] {
+  return targets
+    .map((n) => n.name)
+    .filter((n) => quota.get(n)! > 0)
+    .sort((a, b) => quota.get(b)! - quota.get(a)! || cmp(a, b));
+}
+
+function candidates(w: Work, sources: Set<string>, movable: (u: UserHome) => boolean): Map<string, UserHome[]> {
+  const out = new Map<string, UserHome[]>([...sources].map((s) => [s, []]));
+  for (const u of w.model.users) {
+    const home = w.home.get(u.user)!;
+    if (sources.has(home) && movable(u)) out.get(home)!.push(u);
+  }
+  for (const list of out.values()) list.sort(bySizeDesc);
+  return out;
+}
