@@ -23,14 +23,16 @@ export class Node extends pulumi.ComponentResource {
 
   constructor(name: string, args: NodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rplan:cluster:Node", name, {}, opts);
-    if (args.config.state === "revoked") throw new Error(`node ${args.config.name} is revoked and must not be provisioned`);
     const c = args.config;
+    if (c.state === "revoked") throw new Error(`node ${c.name} is revoked and must not be provisioned`);
     this.config = c;
     this.keyDirs = nodeKeyDirs(c.encryptedMount);
     this.host = new NodeHost(
       `${name}-host`,
       {
         node: c.name,
+        country: c.country,
+        state: c.state,
         ssh: { host: c.ssh.host, port: c.ssh.port, user: c.ssh.user, hostKeys: [...c.ssh.hostKeys], ...(c.ssh.proxy ? { proxy: c.ssh.proxy } : {}) },
         hostname: c.name,
         packages: nodePackages(c.encryptedMount, c.packages),

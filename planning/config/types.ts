@@ -28,6 +28,8 @@ export interface NodeConfig {
   /** Bytes of user data the node can hold: the placement weight. */
   readonly capacity: number;
   readonly state: NodeState;
+  /** Bump to rotate the node's VPN key (a new key is generated on the node). */
+  readonly vpnKeyGeneration: number;
   /** Extra Debian packages beyond the base set. */
   readonly packages: readonly string[];
 }

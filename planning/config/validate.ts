@@ -101,6 +101,8 @@ function parseNode(raw: unknown, i: number, rings: Map<string, Ring>, bad: (p: s
   if (typeof n.capacity !== "number" || !Number.isSafeInteger(n.capacity) || n.capacity <= 0) bad(`${where}.capacity must be a positive number of bytes (got ${show(n.capacity)})`);
   const state = (n.state ?? "active") as NodeState;
   if (!NODE_STATES.includes(state)) bad(`${where}.state must be one of ${NODE_STATES.join(", ")} (got ${show(n.state)})`);
+  const vpnKeyGeneration = n.vpnKeyGeneration ?? 1;
+  if (!Number.isSafeInteger(vpnKeyGeneration) || (vpnKeyGeneration as number) < 1) bad(`${where}.vpnKeyGeneration must be a positive integer (got ${show(n.vpnKeyGeneration)})`);
   const packages = Array.isArray(n.packages) ? n.packages : [];
   if (n.packages !== undefined && !Array.isArray(n.packages)) bad(`${where}.packages must be a list of Debian package names`);
   for (const p of packages) if (typeof p !== "string" || !PACKAGE.test(p)) bad(`${where}.packages: ${show(p)} is not a Debian package name`);
@@ -114,6 +116,7 @@ function parseNode(raw: unknown, i: number, rings: Map<string, Ring>, bad: (p: s
     encryptedMount,
     capacity: n.capacity as number,
     state,
+    vpnKeyGeneration: vpnKeyGeneration as number,
     packages: packages as string[],
   };
 }

@@ -13,6 +13,9 @@ import { diffKeys } from "./diff";
 
 export interface NodeHostInputs {
   readonly node: string;
+  /** Carried for reviewers and the policy pack (country rule); the host itself is not changed by them. */
+  readonly country: string;
+  readonly state: "active" | "draining";
   readonly ssh: { host: string; port: number; user: string; hostKeys: string[]; proxy?: string };
   readonly hostname: string;
   readonly packages: string[];
@@ -28,7 +31,7 @@ export interface NodeFacts {
   readonly mountSource: string;
 }
 
-const BUSINESS = ["node", "ssh", "hostname", "packages", "encryptedMount", "keyDirs"];
+const BUSINESS = ["node", "country", "state", "ssh", "hostname", "packages", "encryptedMount", "keyDirs"];
 
 export function targetOf(inputs: Pick<NodeHostInputs, "node" | "ssh">): SshTarget {
   return { node: inputs.node, ...inputs.ssh };
