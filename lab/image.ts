@@ -1,0 +1,169 @@
+/**
+ * The node image: Debian 12 minbase plus the services, cached under /var/cache/rplan-lab. Each image
+ * directory is named after a hash of what went into it and appears only by rename once complete, so
+ * a crash mid-build never leaves a half image that looks good, and a changed package list rebuilds.
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { isAlive, run } from "./exec";
+import { cgroupPids, joinCgroupsSh, makeCgroups, removeCgroup } from "./cgroup";
+import { LAB_DOMAIN } from "./stack-config";
+import { CACHE_DIR, readLabState } from "./state";
+
+export const SUITE = "bookworm";
+export const BASE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2"];
+export const SERVICE_PACKAGES = [
+  ...["tinc", "slapd", "ldap-utils", "postfix", "postfix-ldap", "postfix-pcre"],
+  ...["dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd", "dovecot-ldap", "gocryptfs", "fuse3"],
+  ...["rsync", "procps", "iputils-ping", "netcat-openbsd", "ca-certificates", "swaks", "curl"],
+];
+const HOST_TOOLS: Record<string, string> = { "systemd-nspawn": "systemd-container", debootstrap: "debootstrap", ssh: "openssh-client", "ssh-keygen": "openssh-client" };
+
+/** Installs the host tools the lab needs when missing (CI machines start fresh). */
+export async function ensureHostTools(): Promise<void> {
+  const missing = new Set<string>();
+  for (const [cmd, pkg] of Object.entries(HOST_TOOLS)) {
+    if ((await run("sh", ["-c", `command -v ${cmd}`], { check: false })).code !== 0) missing.add(pkg);
+  }
+  if (!missing.size) return;
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  await run("apt-get", ["update", "-q"], { env });
+  await run("apt-get", ["install", "-y", "-q", ...missing], { env });
+}
+
+/** The Debian mirror the host itself uses (deb822 .sources or one-line .list), for debootstrap. */
+export function hostMirror(files = aptSourceFiles()): string {
+  for (const f of files) {
+    const text = fs.readFileSync(f, "utf8");
+    for (const stanza of text.split(/\n\s*\n/)) {
+      const uris = /^URIs:\s*(.+)$/m.exec(stanza)?.[1].split(/\s+/) ?? [];
+      const suites = /^Suites:\s*(.+)$/m.exec(stanza)?.[1].split(/\s+/) ?? [];
+      const hit = suites.includes(SUITE) && uris.find((u) => /\/debian\/?$/.test(u));
+      if (hit) return hit;
+    }
+    const line = new RegExp(`^deb\\s+(?:\\[[^\\]]*\\]\\s+)?(\\S+/debian/?)\\s+${SUITE}\\s`, "m").exec(text);
+    if (line) return line[1];
+  }
+  return "http://deb.debian.org/debian";
+}
+
+function aptSourceFiles(): string[] {
+  const d = "/etc/apt/sources.list.d";
+  const listed = fs.existsSync(d) ? fs.readdirSync(d).filter((f) => /\.(sources|list)$/.test(f)).map((f) => path.join(d, f)) : [];
+  return [...listed, "/etc/apt/sources.list"].filter((f) => fs.existsSync(f));
+}
+
+const hash = (x: unknown) => crypto.createHash("sha256").update(JSON.stringify(x)).digest("hex").slice(0, 12);
+
+/** Debconf answers; kept under /root because nspawn gives the container an empty /tmp. */
+const PRESEED = `slapd slapd/domain string ${LAB_DOMAIN}
+slapd shared/organization string rplan lab
+slapd slapd/no_configuration boolean false
+postfix postfix/main_mailer_type select Internet Site
+postfix postfix/mailname string ${LAB_DOMAIN}
+`;
+
+const INSTALL_SCRIPT = (pkgs: string[]) => `set -eu
+export DEBIAN_FRONTEND=noninteractive
+printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+debconf-set-selections /root/rplan-preseed
+apt-get update -q
+apt-get install -y -q ${pkgs.join(" ")}
+rm -f /usr/sbin/policy-rc.d /root/rplan-preseed /etc/ssh/ssh_host_*
+apt-get clean && rm -rf /var/lib/apt/lists/*
+: > /etc/machine-id && rm -f /var/lib/dbus/machine-id
+`;
+
+/** Returns the service image directory, building what is missing. */
+export async function ensureImage(log: (m: string) => void = () => undefined): Promise<string> {
+  fs.mkdirSync(CACHE_DIR, { recursive: true });
+  await removeStaleTemps();
+  const mirror = hostMirror();
+  const baseSpec = { SUITE, BASE_PACKAGES, mirror };
+  const base = path.join(CACHE_DIR, `base-${hash(baseSpec)}`);
+  const serviceSpec = { base: path.basename(base), SERVICE_PACKAGES, PRESEED, INSTALL_SCRIPT: INSTALL_SCRIPT(SERVICE_PACKAGES) };
+  const service = path.join(CACHE_DIR, `service-${hash(serviceSpec)}`);
+  if (fs.existsSync(service)) return service;
+
+  if (!fs.existsSync(base)) {
+    const t = Date.now();
+    await buildInto(base, async (tmp) => {
+      await run("debootstrap", ["--variant=minbase", `--include=${BASE_PACKAGES.join(",")}`, SUITE, tmp, mirror]);
+    });
+    log(`base image built in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+  const t = Date.now();
+  await buildInto(service, async (tmp) => {
+    await run("cp", ["-a", "--reflink=auto", `${base}/.`, tmp]);
+    fs.writeFileSync(path.join(tmp, "root", "rplan-preseed"), PRESEED);
+    await nspawnOnce(tmp, INSTALL_SCRIPT(SERVICE_PACKAGES));
+    // Per-node host keys are written at node creation; list them so sshd doesn't look for others.
+    const keys = ["ed25519", "ecdsa"].map((t) => `HostKey /etc/ssh/ssh_host_${t}_key`).join("\n");
+    fs.writeFileSync(path.join(tmp, "etc/ssh/sshd_config.d/rplan-lab.conf"), `${keys}\nUseDNS no\n`);
+    fs.writeFileSync(path.join(tmp, "etc/rplan-lab-image"), `${SERVICE_PACKAGES.join("\n")}\n`);
+  });
+  log(`service image built in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  await removeOtherImages([base, service]);
+  return service;
+}
+
+/** Build in `<dir>.tmp-<pid>`, rename when done; a concurrent builder that finished first wins. */
+async function buildInto(dir: string, build: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  fs.mkdirSync(tmp, { mode: 0o755 });
+  try {
+    await build(tmp);
+    fs.renameSync(tmp, dir);
+  } catch (e: any) {
+    await removeTree(tmp);
+    if (fs.existsSync(dir) && (e.code === "ENOTEMPTY" || e.code === "EEXIST")) return;
+    throw e;
+  }
+}
+
+const buildCgroups = (pid: number) => ["systemd", "unified"].map((h) => `/sys/fs/cgroup/${h}/rplab-build-${pid}`);
+
+/** Runs a script in a non-booted container that shares the host network (to reach the mirror). */
+async function nspawnOnce(dir: string, script: string): Promise<void> {
+  const cg = buildCgroups(process.pid);
+  makeCgroups(cg);
+  try {
+    const nspawn = ["systemd-nspawn", "-q", "-D", dir, "--register=no", "--keep-unit", "--pipe", "/bin/sh", "-c", script];
+    await run("sh", ["-c", `${joinCgroupsSh(cg)} && exec "$@"`, "rplan-lab-build", ...nspawn], { timeoutMs: 20 * 60_000 });
+  } finally {
+    cg.forEach(removeCgroup);
+  }
+}
+
+/** A dead build may have left /proc etc. mounted inside its temp dir (debootstrap): unmount before deleting. */
+async function removeTree(dir: string): Promise<void> {
+  const mounts = fs
+    .readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[1])
+    .filter((m) => m && (m === dir || m.startsWith(dir + "/")))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) await run("umount", ["-l", m], { check: false });
+  await run("rm", ["-rf", "--one-file-system", dir]);
+}
+
+/** Leftovers of builds whose process died; skipped while that build's container still runs. */
+async function removeStaleTemps(): Promise<void> {
+  for (const f of fs.readdirSync(CACHE_DIR)) {
+    const pid = Number(/\.tmp-(\d+)$/.exec(f)?.[1]);
+    const cg = buildCgroups(pid);
+    if (!pid || isAlive(pid) || cg.some((d) => cgroupPids(d).length)) continue;
+    await removeTree(path.join(CACHE_DIR, f));
+    cg.forEach(removeCgroup);
+  }
+}
+
+/** Old images (package list changed) are dead weight, except the one a running lab still uses. */
+async function removeOtherImages(keep: string[]): Promise<void> {
+  const inUse = readLabState()?.image;
+  for (const f of fs.readdirSync(CACHE_DIR)) {
+    const p = path.join(CACHE_DIR, f);
+    if (/^(base|service)-[0-9a-f]{12}$/.test(f) && !keep.includes(p) && p !== inUse) await removeTree(p);
+  }
+}
