@@ -36,8 +36,8 @@ function prng(seed: number): () => number {
 }
 
 /** Log-normal sizes: median 30 MB, σ = 1.5 → mean ≈ 92 MB, a few dozen users above 1 GB. */
-function makeUsers(): { user: string; bytes: number }[] {
-  const rand = prng(SEED);
+function makeUsers(seed: number): { user: string; bytes: number }[] {
+  const rand = prng(seed);
   const out: { user: string; bytes: number }[] = [];
   for (let i = 0; i < USERS; i++) {
     const z = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()); // Box–Muller
@@ -159,24 +159,50 @@ const hostListMod = (user: string, nodes: PlacementNode[]) => nodes[userHash(use
 const gb = (b: number) => `${(b / GB).toFixed(1)} GB`;
 const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)}%`;
 
-/** Run the comparison and return it as a markdown table with the setup and definitions. */
-export async function benchPlacement(): Promise<string> {
-  timings.length = 0;
-  const users = makeUsers();
+/** All three methods on one seeded population. */
+function compare(seed: number) {
+  const users = makeUsers(seed);
   const sizes = new Map(users.map((u) => [u.user, u.bytes]));
   const total = users.reduce((s, u) => s + u.bytes, 0);
   const capacity = NODES.reduce((s, n) => s + n.capacity, 0);
   // Minimum for adding a node: it must end within tolerance of its ideal share, so at least
   // (1 − tolerance) × its share has to arrive, whatever the method.
   const minAdd = (1 - TOLERANCE) * total * (NEW_NODE.capacity / (capacity + NEW_NODE.capacity));
-  const sorted = users.map((u) => u.bytes).sort((a, b) => b - a);
   const { row, notes } = ours(users, sizes, minAdd);
+  const ids = users.map((u) => u.user);
   const rows = [
     row,
-    derived("plain weighted rendezvous (re-hash all)", rendezvousByCapacity, users.map((u) => u.user), sizes, minAdd),
-    derived("re-derive from host list (hash mod N)", hostListMod, users.map((u) => u.user), sizes, minAdd),
+    derived("plain weighted rendezvous (re-hash all)", rendezvousByCapacity, ids, sizes, minAdd),
+    derived("re-derive from host list (hash mod N)", hostListMod, ids, sizes, minAdd),
   ];
-  const cell = (o: Outcome) => [(o.bytes / o.minimum).toFixed(3), pct(o.users, USERS), o.maxFill.toFixed(3)];
+  return { users, total, minAdd, rows, notes };
+}
+
+const HEADER = [
+  "| method | max fill/ideal | add: moved/min | add: users moved | add: max fill/ideal | drain: moved/min | drain: users moved | drain: max fill/ideal |",
+  "|---|---|---|---|---|---|---|---|",
+];
+const cell = (o: Outcome) => [(o.bytes / o.minimum).toFixed(3), pct(o.users, USERS), o.maxFill.toFixed(4)];
+const line = (r: Row) => `| ${[r.method, r.maxFill.toFixed(4), ...cell(r.add), ...cell(r.drain)].join(" | ")} |`;
+
+/** Worst case of each column over several populations (highest ratio, most users moved). */
+function worst(rows: Row[]): Row {
+  const o = (k: "add" | "drain"): Outcome => {
+    const pick = (f: (x: Outcome) => number) => Math.max(...rows.map((r) => f(r[k])));
+    // Encode the worst ratio with minimum 1 so that cell() prints it as-is.
+    return { bytes: pick((x) => x.bytes / x.minimum), minimum: 1, users: pick((x) => x.users), maxFill: pick((x) => x.maxFill) };
+  };
+  return { method: rows[0].method, maxFill: Math.max(...rows.map((r) => r.maxFill)), add: o("add"), drain: o("drain") };
+}
+
+/** Run the comparison and return it as a markdown table with the setup and definitions. */
+export async function benchPlacement(): Promise<string> {
+  timings.length = 0;
+  const { users, total, minAdd, rows, notes } = compare(SEED);
+  const shown = timings.join(", ");
+  const seeds = Array.from({ length: 10 }, (_, i) => SEED + 1 + i);
+  const more = seeds.map((s) => compare(s).rows);
+  const sorted = users.map((u) => u.bytes).sort((a, b) => b - a);
   return [
     `### Placement: ${USERS} users, ${gb(total)} (log-normal, median 30 MB, σ 1.5; largest ${gb(sorted[0])}, ` +
       `${sorted.filter((b) => b >= GB).length} users ≥ 1 GB), seed ${SEED}`,
@@ -185,11 +211,15 @@ export async function benchPlacement(): Promise<string> {
     `Minimum to move — add: (1 − tolerance) × the new node's ideal share = ${gb(minAdd)}; ` +
       `drain: the bytes on ${DRAINED} in that method's placement. fill = bytes / capacity, ideal = total / active capacity.`,
     "",
-    "| method | max fill/ideal | add: moved/min | add: users moved | add: max fill/ideal | drain: moved/min | drain: users moved | drain: max fill/ideal |",
-    "|---|---|---|---|---|---|---|---|",
-    ...rows.map((r) => `| ${[r.method, r.maxFill.toFixed(3), ...cell(r.add), ...cell(r.drain)].join(" | ")} |`),
+    ...HEADER,
+    ...rows.map(line),
     "",
     ...notes.map((n) => `- ${n}`),
-    `- planner time: ${timings.join(", ")}`,
+    `- planner time: ${shown}`,
+    "",
+    `Worst case of each column over ${seeds.length} more populations (seeds ${seeds[0]}–${seeds[seeds.length - 1]}):`,
+    "",
+    ...HEADER,
+    ...[0, 1, 2].map((i) => line(worst(more.map((r) => r[i])))),
   ].join("\n");
 }

@@ -41,7 +41,7 @@ export function balance(w: Work, tolerance: number, fixed: (user: string) => boo
 function round(w: Work, bands: Map<string, Band>, movable: (u: UserHome) => boolean): number {
   const load = (n: string) => w.load.get(n)!;
   const { excess, deficit } = requiredFlow(load, bands);
-  if (excess <= 1 && deficit <= 1) return 0;
+  if (excess <= 0 && deficit <= 0) return 0;
 
   const give = new Map<string, number>();
   const take = new Map<string, number>();

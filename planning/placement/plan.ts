@@ -124,5 +124,6 @@ function lowerBound(w: Work, forced: UserHome[], tolerance: number): number {
     forcedBytes += u.bytes;
   }
   const { excess, deficit } = requiredFlow((n) => load.get(n)!, w.bands(tolerance));
-  return forcedBytes + Math.max(0, excess, deficit - free);
+  // Whole bytes move, so round up; the epsilon keeps float noise from adding a phantom byte.
+  return forcedBytes + Math.max(0, Math.ceil(Math.max(excess, deficit - free) - 1e-6));
 }

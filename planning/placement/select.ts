@@ -7,7 +7,7 @@ import { UserHome } from "./types";
  *
  * Largest-first greedy takes every user that still fits under the target, so the remainder ends
  * smaller than every user left; then one more user — the smallest that covers the remainder within
- * the limit — closes the gap. Big users go first (fewer, larger moves), small ones fine-tune, and
+ * the limit — closes the gap, and earlier small picks it makes redundant are dropped. Big users go first (fewer, larger moves), small ones fine-tune, and
  * a heavy-tail giant that would overshoot is simply skipped. If nothing can reach the target
  * within the limit, the pick stays below it (the caller sees the shortfall). O(candidates).
  */
@@ -38,6 +38,14 @@ export function pickUsers(
         sum += c.bytes;
       }
       break;
+    }
+  }
+  // The closing user may make some small earlier picks redundant: drop them, smallest first.
+  for (const c of [...taken].sort((a, b) => -bySizeDesc(a, b))) {
+    if (sum <= goal) break;
+    if (sum - c.bytes >= goal) {
+      sum -= c.bytes;
+      taken.delete(c);
     }
   }
   return [...taken];

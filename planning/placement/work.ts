@@ -42,10 +42,17 @@ export class Work {
     return cap > 0 ? this.total / cap : 0;
   }
 
+  /**
+   * Each target's band. It is widened by a billionth of the node's share: the ideal is a float,
+   * and without the slack rounding noise would count as a violation that "must" move.
+   */
   bands(tolerance: number): Map<string, Band> {
     const ideal = this.ideal;
     return new Map(
-      this.targets.map((n) => [n.name, { lo: (1 - tolerance) * ideal * n.capacity, hi: (1 + tolerance) * ideal * n.capacity }]),
+      this.targets.map((n) => {
+        const share = ideal * n.capacity;
+        return [n.name, { lo: (1 - tolerance - 1e-9) * share, hi: (1 + tolerance + 1e-9) * share }];
+      }),
     );
   }
 
@@ -68,11 +75,11 @@ export class Work {
     return true;
   }
 
-  /** Every target within its band (a byte of slack absorbs floating-point noise). */
+  /** Every target within its band. */
   withinTolerance(tolerance: number): boolean {
     for (const [name, b] of this.bands(tolerance)) {
       const l = this.load.get(name)!;
-      if (l < b.lo - 1 || l > b.hi + 1) return false;
+      if (l < b.lo || l > b.hi) return false;
     }
     return true;
   }

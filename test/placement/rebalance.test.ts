@@ -1,0 +1,215 @@
+import fc from "fast-check";
+import { ClusterState, Plan, planAddNode, planDrain, planRebalance } from "../../planning/placement";
+import { active, applyPlan, arbCluster, homeOf, pinsOf, shuffled } from "./arb";
+
+const arbTol = fc.constantFrom(0, 0.01, 0.03, 0.1);
+
+/** Structural checks every plan must pass. */
+function wellFormed(state: ClusterState, plan: Plan): void {
+  const targets = new Set(active(state).map((n) => n.name));
+  const users = plan.moves.map((m) => m.user);
+  expect(new Set(users).size).toBe(users.length); // nobody moves twice
+  expect(users).toEqual([...users].sort((a, b) => (a < b ? -1 : 1)));
+  for (const m of plan.moves) {
+    const u = homeOf(state, m.user)!;
+    expect(m.from).toBe(u.node);
+    expect(m.bytes).toBe(u.bytes);
+    expect(m.to).not.toBe(m.from);
+    expect(targets.has(m.to)).toBe(true);
+  }
+  expect(plan.bytesMoved).toBe(plan.moves.reduce((s, m) => s + m.bytes, 0));
+}
+
+describe("planRebalance", () => {
+  it("is deterministic and independent of input order", () => {
+    fc.assert(
+      fc.property(arbCluster(), arbTol, fc.integer(), (s, tolerance, seed) => {
+        const plan = planRebalance(s, { tolerance });
+        wellFormed(s, plan);
+        expect(planRebalance(structuredClone(s), { tolerance })).toEqual(plan);
+        expect(planRebalance(shuffled(s, seed), { tolerance })).toEqual(plan);
+      }),
+    );
+  });
+
+  it("keeps pins: a pinned user only ever moves onto its pin, and ends there", () => {
+    fc.assert(
+      fc.property(arbCluster(), arbTol, (s, tolerance) => {
+        const plan = planRebalance(s, { tolerance });
+        const after = applyPlan(s, plan);
+        for (const [user, node] of pinsOf(s)) {
+          const m = plan.moves.find((x) => x.user === user);
+          if (m) expect(m.to).toBe(node);
+          const home = homeOf(after, user);
+          if (home) expect(home.node).toBe(node);
+        }
+      }),
+    );
+  });
+
+  it("never exceeds the cap", () => {
+    fc.assert(
+      fc.property(arbCluster(), arbTol, fc.integer({ min: 0, max: 4_000_000_000 }), (s, tolerance, cap) => {
+        const plan = planRebalance(s, { tolerance, maxBytesMoved: cap });
+        wellFormed(s, plan);
+        expect(plan.bytesMoved).toBeLessThanOrEqual(cap);
+      }),
+    );
+  });
+
+  it("moves users off every draining/revoked node (unless deferred by the cap)", () => {
+    fc.assert(
+      fc.property(arbCluster(), arbTol, (s, tolerance) => {
+        const plan = planRebalance(s, { tolerance });
+        expect(plan.deferred).toEqual([]);
+        for (const n of s.nodes.filter((x) => x.state !== "active")) expect(plan.fill[n.name].bytes).toBe(0);
+      }),
+    );
+  });
+
+  it("moves no fewer bytes than its own lower bound when it reaches the band, and not many more", () => {
+    fc.assert(
+      fc.property(arbCluster(), arbTol, (s, tolerance) => {
+        const plan = planRebalance(s, { tolerance });
+        // A lower bound for reaching the tolerance (which lumpy users can make impossible).
+        if (plan.withinTolerance) expect(plan.bytesMoved).toBeGreaterThanOrEqual(plan.minimumBytes);
+        // Overshoot comes from whole users: at most one user per source/destination pairing round.
+        const largest = Math.max(0, ...s.placement.map((u) => u.bytes));
+        expect(plan.bytesMoved).toBeLessThanOrEqual(plan.minimumBytes * 1.05 + 2 * s.nodes.length * largest);
+      }),
+    );
+  });
+
+  it("reaches the tolerance when users are small against the band", () => {
+    // Many small users on a few nodes: the band of the smallest node is ≥ 4 of the largest users.
+    const arbSmall = fc
+      .tuple(
+        fc.array(fc.record({ capacity: fc.integer({ min: 1000, max: 3000 }), state: fc.constantFrom("active", "active", "draining") }), {
+          minLength: 2,
+          maxLength: 6,
+        }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 20 })), { minLength: 1500, maxLength: 2500 }),
+        fc.constantFrom(0.05, 0.1),
+      )
+      .map(([ns, us, tolerance]) => {
+        const nodes = ns.map((n, i) => ({ name: `n${i}`, capacity: n.capacity, state: i === 0 ? "active" : n.state }) as const);
+        const placement = us.map(([k, bytes], i) => ({ user: `u${i}`, node: nodes[k % nodes.length].name, bytes }));
+        return { state: { nodes, placement } as ClusterState, tolerance };
+      });
+    fc.assert(
+      fc.property(arbSmall, ({ state, tolerance }) => {
+        const total = state.placement.reduce((a, u) => a + u.bytes, 0);
+        const caps = active(state).map((n) => n.capacity);
+        fc.pre(20 * 4 <= (tolerance * total * Math.min(...caps)) / caps.reduce((a, b) => a + b, 0));
+        const plan = planRebalance(state, { tolerance });
+        expect(plan.withinTolerance).toBe(true);
+        expect(plan.bytesMoved).toBeLessThanOrEqual(plan.minimumBytes * 1.05 + 20 * state.nodes.length);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("moves nothing once within tolerance (and a second pass is a no-op)", () => {
+    fc.assert(
+      fc.property(arbCluster(), arbTol, (s, tolerance) => {
+        const first = planRebalance(s, { tolerance });
+        fc.pre(first.withinTolerance);
+        const second = planRebalance(applyPlan(s, first), { tolerance });
+        expect(second.moves).toEqual([]);
+        expect(second.minimumBytes).toBe(0);
+      }),
+    );
+  });
+});
+
+describe("planAddNode", () => {
+  /** A settled cluster (rebalanced, no inactive nodes) plus a new empty node. */
+  const arbAdd = fc
+    .tuple(arbCluster({ inactive: false, maxUsers: 300 }), fc.integer({ min: 1e9, max: 5e10 }), fc.constantFrom(0.03, 0.1))
+    .map(([s, capacity, tolerance]) => {
+      const settled = applyPlan(s, planRebalance(s, { tolerance }));
+      const grown: ClusterState = { ...settled, nodes: [...settled.nodes, { name: "zz-new", capacity, state: "active" }] };
+      return { settled, grown, tolerance, balanced: planRebalance(settled, { tolerance }).withinTolerance };
+    });
+
+  it("moves only onto the new node, and only what its band needs", () => {
+    fc.assert(
+      fc.property(arbAdd, ({ grown, tolerance, balanced }) => {
+        fc.pre(balanced);
+        const plan = planAddNode(grown, "zz-new", { tolerance });
+        wellFormed(grown, plan);
+        for (const m of plan.moves) expect(m.to).toBe("zz-new");
+        expect(plan.fill["zz-new"].bytes).toBeLessThanOrEqual(plan.fill["zz-new"].capacity * plan.ideal * (1 + tolerance) + 1);
+        for (const [user, node] of pinsOf(grown)) expect(plan.moves.some((m) => m.user === user && m.to !== node)).toBe(false);
+      }),
+    );
+  });
+
+  it("never exceeds the cap and is deterministic", () => {
+    fc.assert(
+      fc.property(arbAdd, fc.integer({ min: 0, max: 3e9 }), ({ grown, tolerance }, cap) => {
+        const plan = planAddNode(grown, "zz-new", { tolerance, maxBytesMoved: cap });
+        expect(plan.bytesMoved).toBeLessThanOrEqual(cap);
+        expect(planAddNode(shuffled(grown, cap), "zz-new", { tolerance, maxBytesMoved: cap })).toEqual(plan);
+      }),
+    );
+  });
+
+  it("moves nothing when the cluster is already within tolerance", () => {
+    const nodes = ["a", "b", "c"].map((name) => ({ name, capacity: 1000, state: "active" as const }));
+    const placement = ["a", "b", "c"].map((node, i) => ({ user: `u${i}`, node, bytes: 100 + i }));
+    expect(planAddNode({ nodes, placement }, "c", { tolerance: 0.03 }).moves).toEqual([]);
+  });
+
+  it("picks the best-fitting users rather than a giant that would overshoot", () => {
+    const on = (bytes: Record<string, number>) => Object.entries(bytes).map(([user, b]) => ({ user, node: "old", bytes: b }));
+    const nodes = [
+      { name: "old", capacity: 1000, state: "active" as const },
+      { name: "new", capacity: 1000, state: "active" as const },
+    ];
+    // 1000 bytes, ideal 500 each, ±10%: "new" must receive 450..550.
+    const exact = planAddNode({ nodes, placement: on({ giant: 500, a: 300, b: 150, c: 30, d: 20 }) }, "new", { tolerance: 0.1 });
+    expect(exact.moves.map((m) => m.user)).toEqual(["a", "b"]);
+    expect(exact.bytesMoved).toBe(450);
+    expect(exact.minimumBytes).toBe(450);
+    // No subset makes 450..459; the best is a + b + e = 460, not the 480-byte giant.
+    const close = planAddNode({ nodes, placement: on({ giant: 480, a: 300, b: 140, c: 30, d: 30, e: 20 }) }, "new", { tolerance: 0.1 });
+    expect(close.moves.map((m) => m.user)).toEqual(["a", "b", "e"]);
+    expect(close.withinTolerance).toBe(true);
+  });
+
+  it("moves what fits and says so when no subset can reach the band", () => {
+    const nodes = [
+      { name: "old", capacity: 1000, state: "active" as const },
+      { name: "new", capacity: 1000, state: "active" as const },
+    ];
+    const placement = [
+      { user: "giant", node: "old", bytes: 700 },
+      { user: "mid", node: "old", bytes: 250 },
+      { user: "tiny", node: "old", bytes: 50 },
+    ];
+    const plan = planAddNode({ nodes, placement }, "new", { tolerance: 0.1 });
+    expect(plan.moves.map((m) => m.user)).toEqual(["mid", "tiny"]);
+    expect(plan.withinTolerance).toBe(false);
+  });
+});
+
+describe("drain, add and rebalance together", () => {
+  it("all respect pins and the cap on the same state", () => {
+    fc.assert(
+      fc.property(arbCluster({ minActive: 2 }), fc.integer({ min: 0, max: 2e9 }), (s, cap) => {
+        const node = active(s)[0].name;
+        const pins = Object.fromEntries(pinsOf(s).filter(([, n]) => n !== node));
+        const state = { ...s, pins };
+        for (const plan of [
+          planDrain(state, node, { maxBytesMoved: cap }),
+          planRebalance(state, { tolerance: 0.03, maxBytesMoved: cap }),
+          planAddNode(state, node, { tolerance: 0.03, maxBytesMoved: cap }),
+        ]) {
+          expect(plan.bytesMoved).toBeLessThanOrEqual(cap);
+          for (const m of plan.moves) if (pins[m.user] !== undefined) expect(m.to).toBe(pins[m.user]);
+        }
+      }),
+    );
+  });
+});
