@@ -1,4 +1,5 @@
 /** `npm run lab -- up [--nodes N] | down | status` */
+import { closeAllSsh } from "../transports/ssh";
 import { labDown, labStatus, labUp } from "./index";
 import { KNOWN_HOSTS, SSH_KEY, STACK_CONFIG } from "./state";
 
@@ -25,7 +26,9 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((e: Error) => {
-  console.error(`lab: ${e.message}`);
-  process.exit(1);
-});
+main(process.argv.slice(2))
+  .catch((e: Error) => {
+    console.error(`lab: ${e.message}`);
+    process.exitCode = 1;
+  })
+  .finally(() => closeAllSsh());

@@ -1,19 +1,18 @@
 /**
  * Each node's gocryptfs mount (/srv/crypt over /srv/.crypt-cipher), the lab's stand-in for a LUKS
- * partition. The passphrase lives only in /var/lib/rplan-lab/secrets/<node>.pass and travels over stdin.
+ * partition. The passphrase lives only in /var/lib/rplan-lab/secrets/<node>.pass and travels over
+ * the SSH channel's stdin; unlocking is the same code path admins use (ops/unlock.ts).
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
-import { shq, writeFileAtomic } from "./exec";
-import { labSshTarget, sshRun, SshTarget } from "./ssh";
+import { lockEncryptedMount, probeMount, unlockEncryptedMount } from "../ops/unlock";
+import { sshConnection } from "../transports/ssh";
+import { writeFileAtomic } from "./exec";
+import { labSshTarget } from "./ssh";
 import { LAB_MOUNT } from "./stack-config";
 import { SECRETS_DIR, secretFile } from "./state";
-// Swap for the lead's ops/unlock.ts once it exists (same signature).
-import { unlockEncryptedMount } from "./unlock";
 
-function readSecret(name: string): string {
-  return fs.readFileSync(secretFile(name), "utf8").trim();
-}
+const readSecret = (name: string) => fs.readFileSync(secretFile(name), "utf8").trim();
 
 /** Creates the passphrase and the cipher dir on first use (a new passphrase means a fresh cipher dir), then unlocks. */
 export async function setupNodeCrypt(name: string): Promise<void> {
@@ -24,26 +23,23 @@ export async function setupNodeCrypt(name: string): Promise<void> {
     writeFileAtomic(secretFile(name), crypto.randomBytes(24).toString("base64url") + "\n", 0o600);
     fresh = true;
   }
-  const c = shq(LAB_MOUNT.cipherDir);
-  const p = shq(LAB_MOUNT.path);
   // Master key output goes to /dev/null: it must not reach any log.
-  const script = `set -e
-if ${fresh ? "true" : "false"}; then fusermount3 -u ${p} 2>/dev/null || true; rm -rf ${c}; fi
-if [ ! -e ${c}/gocryptfs.conf ]; then mkdir -p ${c} ${p}; gocryptfs -init -q -passfile /dev/stdin ${c} >/dev/null; fi`;
-  await sshRun(target, script, readSecret(name) + "\n");
+  const script = `set -e; c=$1; p=$2
+if [ "$3" = fresh ]; then fusermount3 -u "$p" 2>/dev/null || true; rm -rf "$c"; fi
+if [ ! -e "$c/gocryptfs.conf" ]; then mkdir -p "$c" "$p"; gocryptfs -init -q -passfile /dev/stdin "$c" >/dev/null; fi`;
+  const conn = await sshConnection(target);
+  await conn.run(["sh", "-c", script, "sh", LAB_MOUNT.cipherDir, LAB_MOUNT.path, fresh ? "fresh" : "keep"], {
+    stdin: readSecret(name) + "\n",
+    label: `init gocryptfs ${LAB_MOUNT.cipherDir}`,
+  });
   await unlockEncryptedMount(target, LAB_MOUNT, readSecret(name));
 }
 
-export async function isUnlocked(target: SshTarget): Promise<boolean> {
-  const res = await sshRun(target, `findmnt -n -o FSTYPE --mountpoint ${shq(LAB_MOUNT.path)}`, undefined, false);
-  return res.stdout.trim() === "fuse.gocryptfs";
+export async function isUnlocked(name: string): Promise<boolean> {
+  return (await probeMount(await sshConnection(labSshTarget(name)), LAB_MOUNT)).state === "unlocked";
 }
 
 /** Test helper: lock a node's mount as after a reboot. */
-export async function lockNode(name: string): Promise<void> {
-  await sshRun(labSshTarget(name), `fusermount3 -u ${shq(LAB_MOUNT.path)}`);
-}
+export const lockNode = (name: string) => lockEncryptedMount(labSshTarget(name), LAB_MOUNT);
 
-export async function unlockNode(name: string): Promise<void> {
-  await unlockEncryptedMount(labSshTarget(name), LAB_MOUNT, readSecret(name));
-}
+export const unlockNode = (name: string) => unlockEncryptedMount(labSshTarget(name), LAB_MOUNT, readSecret(name));

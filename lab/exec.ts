@@ -54,8 +54,6 @@ export async function out(cmd: string, args: string[], opts: RunOptions = {}): P
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** POSIX shell single-quoting, for the few scripts we send to a node's shell. */
-export const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** A live (not zombie) process; kill(pid, 0) alone says yes to zombies we have not reaped. */
 export function isAlive(pid: number | undefined): boolean {

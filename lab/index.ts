@@ -13,7 +13,8 @@ import { ensureBridge, ensureNodeNet, listLabNetns, removeLabLinks, removeNodeNe
 import { assertNetworkSafe, diffSnapshots, takeSnapshot } from "./network-safety";
 import { consoleTail, currentNspawnPid, hostsFile, launchNode, nodeRunning, prepareNode, stopNode, strayMachines } from "./node";
 import { renderStackYaml } from "./stack-config";
-import { ensureLabKey, knownHostsLines, labSshTarget, sshBanner, sshRun, SshTarget } from "./ssh";
+import { sshConnection, SshTarget } from "../transports/ssh";
+import { ensureLabKey, knownHostsLines, labSshTarget, sshBanner } from "./ssh";
 import * as S from "./state";
 import type { LabNode, LabState } from "./state";
 
@@ -90,7 +91,7 @@ async function addNodes(state: LabState, want: number): Promise<void> {
   writeKnownHosts(state);
   // Existing nodes learn the new names; nothing else about them changes.
   const old = state.nodes.filter((n) => !nodes.includes(n));
-  await Promise.all(old.map((n) => sshRun(labSshTarget(n.name), "cat > /etc/hosts", hostsFile(all))));
+  await Promise.all(old.map(async (n) => (await sshConnection(labSshTarget(n.name))).writeFile("/etc/hosts", hostsFile(all))));
   log(`started ${nodes.map((n) => n.name).join(", ")} in ${secs(t)}`);
 }
 
@@ -154,7 +155,7 @@ export async function labStatus(): Promise<NodeStatus[]> {
   return Promise.all(
     (state?.nodes ?? []).map(async (n) => {
       const sshd = await sshBanner(n.address);
-      return { node: n.name, address: n.address, pid: currentNspawnPid(n.name), sshd, unlocked: sshd && (await isUnlocked(labSshTarget(n.name))) };
+      return { node: n.name, address: n.address, pid: currentNspawnPid(n.name), sshd, unlocked: sshd && (await isUnlocked(n.name)) };
     }),
   );
 }

@@ -1,24 +1,10 @@
-/**
- * OpenSSH for the lab's own chores (init/lock the encrypted mount, /etc/hosts, status): real `ssh` with
- * the node's host keys pinned and nothing trusted on first use, exactly as an admin would connect.
- */
+/** How the lab is reached over SSH: its key, the nodes' pinned host keys, a cheap "is sshd up" probe. */
 import * as fs from "fs";
 import * as net from "net";
-import * as os from "os";
 import * as path from "path";
-import { run, RunResult } from "./exec";
+import type { SshTarget } from "../transports/ssh";
+import { run } from "./exec";
 import { readLabState, SSH_KEY } from "./state";
-
-/** Same shape as SshTarget in transports/ssh.ts (the lead's module); kept here until that exists. */
-export interface SshTarget {
-  node: string;
-  host: string;
-  port?: number;
-  user?: string;
-  hostKeys: string[];
-  privateKeyPath?: string;
-  proxy?: string;
-}
 
 /** The lab's SSH key, generated once and kept across labs. */
 export async function ensureLabKey(): Promise<string> {
@@ -34,30 +20,6 @@ export async function ensureLabKey(): Promise<string> {
 export function knownHostsLines(t: SshTarget): string {
   const host = (t.port ?? 22) === 22 ? t.host : `[${t.host}]:${t.port}`;
   return t.hostKeys.map((k) => `${host} ${k}\n`).join("");
-}
-
-export function sshArgs(t: SshTarget, knownHostsFile: string): string[] {
-  if (t.proxy) throw new Error(`${t.node}: the lab's ssh helper does not do proxies (${t.proxy})`);
-  return [
-    ...["-F", "none", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHostsFile}`],
-    ...["-o", "GlobalKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR"],
-    ...(t.privateKeyPath ? ["-i", t.privateKeyPath] : []),
-    ...["-p", String(t.port ?? 22), "-l", t.user ?? "root", t.host],
-  ];
-}
-
-/** Runs `command` on the target; `input` (e.g. a passphrase) goes over stdin, never argv. */
-export async function sshRun(t: SshTarget, command: string, input?: string, check = true): Promise<RunResult> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-ssh-"));
-  try {
-    const kh = path.join(dir, "known_hosts");
-    fs.writeFileSync(kh, knownHostsLines(t));
-    const res = await run("ssh", [...sshArgs(t, kh), command], { input, check: false, timeoutMs: 60_000 });
-    if (check && res.code !== 0) throw new Error(`${t.node}: \`${command.split("\n")[0]}\` failed (exit ${res.code}): ${res.stderr.trim()}`);
-    return res;
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** True when something on host:port speaks SSH (reads the identification banner). */
