@@ -5,6 +5,15 @@
 import * as fs from "fs";
 import * as path from "path";
 
+/**
+ * The hierarchies a node's launcher joins: the named systemd and the unified (v2) ones on a hybrid
+ * host like ours (LAB.md); on a pure cgroup2 host, its root.
+ */
+export const CGROUP_ROOTS = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"].filter((d) => fs.existsSync(path.join(d, "cgroup.procs")));
+if (!CGROUP_ROOTS.length && fs.existsSync("/sys/fs/cgroup/cgroup.procs")) CGROUP_ROOTS.push("/sys/fs/cgroup");
+
+export const cgroupDirs = (name: string) => CGROUP_ROOTS.map((r) => path.join(r, `rplab-${name}`));
+
 export function makeCgroups(dirs: string[]): void {
   for (const d of dirs) fs.mkdirSync(d, { recursive: true });
 }
@@ -61,8 +70,8 @@ export function removeCgroup(dir: string): void {
 /** Our node cgroups found on disk, for cleanup after a crash that lost state.json. */
 export function strayCgroupNodes(): string[] {
   const names = new Set<string>();
-  for (const h of ["systemd", "unified"]) {
-    for (const d of subdirs(`/sys/fs/cgroup/${h}`)) {
+  for (const r of CGROUP_ROOTS) {
+    for (const d of subdirs(r)) {
       const m = /^rplab-(lab\d+)$/.exec(path.basename(d));
       if (m) names.add(m[1]);
     }

@@ -7,7 +7,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { isAlive, run } from "./exec";
-import { cgroupPids, joinCgroupsSh, makeCgroups, removeCgroup } from "./cgroup";
+import { cgroupDirs, cgroupPids, joinCgroupsSh, makeCgroups, removeCgroup } from "./cgroup";
 import { LAB_DOMAIN } from "./stack-config";
 import { CACHE_DIR, readLabState } from "./state";
 
@@ -122,7 +122,7 @@ async function buildInto(dir: string, build: (tmp: string) => Promise<void>): Pr
   }
 }
 
-const buildCgroups = (pid: number) => ["systemd", "unified"].map((h) => `/sys/fs/cgroup/${h}/rplab-build-${pid}`);
+const buildCgroups = (pid: number) => cgroupDirs(`build-${pid}`);
 
 /** Runs a script in a non-booted container that shares the host network (to reach the mirror). */
 async function nspawnOnce(dir: string, script: string): Promise<void> {

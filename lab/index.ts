@@ -6,7 +6,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { isAlive, run, sleep, waitFor, writeFileAtomic } from "./exec";
-import { strayCgroupNodes } from "./cgroup";
+import { cgroupDirs, strayCgroupNodes } from "./cgroup";
 import { isUnlocked, lockNode, setupNodeCrypt, unlockNode } from "./crypt";
 import { ensureHostTools, ensureImage } from "./image";
 import { ensureBridge, ensureNodeNet, listLabNetns, removeLabLinks, removeNodeNet, vethName } from "./net";
@@ -58,7 +58,11 @@ async function upUnlocked(want: number): Promise<LabState> {
   }
   const have = state.nodes.length;
   if (want < have) log(`the lab has ${have} nodes; keeping them (down first to shrink)`);
-  if (want > have) await addNodes(state, want);
+  if (want > have) {
+    await addNodes(state, want).catch((e: Error) => {
+      throw new Error(`${e.message}\n(the lab is left as it is for a look; \`npm run lab -- down\` removes it)`);
+    });
+  }
   await Promise.all(state.nodes.map((n) => setupNodeCrypt(n.name)));
   writeStackFiles(state);
   log(`${state.nodes.length} nodes up in ${secs(t0)}`);
@@ -79,7 +83,7 @@ async function addNodes(state: LabState, want: number): Promise<void> {
       const netns = S.netnsName(name);
       await ensureNodeNet(netns, name, S.nodeAddress(i));
       const launcherPid = launchNode(name, state.image, netns);
-      return { name, index: i, address: S.nodeAddress(i), netns, veth: vethName(name), launcherPid, nspawnPid: 0, cgroups: S.cgroupDirs(name), hostKeys };
+      return { name, index: i, address: S.nodeAddress(i), netns, veth: vethName(name), launcherPid, nspawnPid: 0, cgroups: cgroupDirs(name), hostKeys };
     }),
   );
   state.nodes.push(...nodes);

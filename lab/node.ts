@@ -4,9 +4,9 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { cmdline, findProcesses, isAlive, run, signal, waitFor } from "./exec";
-import { cgroupPids, containerInit, joinCgroupsSh, makeCgroups, removeCgroup } from "./cgroup";
+import { cgroupDirs, cgroupPids, containerInit, joinCgroupsSh, makeCgroups, removeCgroup } from "./cgroup";
 import { LAB_DOMAIN } from "./stack-config";
-import { cgroupDirs, nodeAddress, nodeDir, NODES_DIR } from "./state";
+import { nodeAddress, nodeDir, NODES_DIR } from "./state";
 
 const SIGRTMIN_4 = 38; // glibc SIGRTMIN (34) + 4: systemd's "poweroff now"
 const LAUNCHER = "rplan-lab-launcher";
@@ -64,12 +64,14 @@ export function launchNode(name: string, image: string, netns: string): number {
   makeCgroups(cgroupDirs(name));
   const loop = `set -u; dir=$1; shift; ${joinCgroupsSh(cgroupDirs(name))} || exit 1
 while [ ! -e "$dir/stop" ]; do
-  "$@" >>"$dir/console.log" 2>&1 </dev/null &
+  "$@" </dev/null &
   echo $! > "$dir/nspawn.pid"
   wait $!; rc=$?
   [ "$rc" = 133 ] || break
 done`;
-  const child = spawn("sh", ["-c", loop, LAUNCHER, dir, ...nspawnArgs(name, image, netns)], { detached: true, stdio: "ignore" });
+  const logFd = fs.openSync(path.join(dir, "console.log"), "a"); // the loop's own errors and the container's console
+  const child = spawn("sh", ["-c", loop, LAUNCHER, dir, ...nspawnArgs(name, image, netns)], { detached: true, stdio: ["ignore", logFd, logFd] });
+  fs.closeSync(logFd);
   child.unref();
   if (!child.pid) throw new Error(`${name}: could not start its launcher`);
   return child.pid;

@@ -58,5 +58,4 @@ export const nodeIndex = (name: string) => Number(/^lab([1-9])$/.exec(name)?.[1]
 export const nodeAddress = (i: number) => `198.51.100.${10 + i}`;
 export const nodeDir = (name: string) => path.join(NODES_DIR, name);
 export const netnsName = (name: string) => `rplab-${name}`;
-export const cgroupDirs = (name: string) => ["systemd", "unified"].map((h) => `/sys/fs/cgroup/${h}/rplab-${name}`);
 export const secretFile = (name: string) => path.join(SECRETS_DIR, `${name}.pass`);

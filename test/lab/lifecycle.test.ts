@@ -4,7 +4,7 @@
  * tears down any lab first and leaves the lab DOWN (other suites use ensureLab()).
  */
 import * as fs from "fs";
-import { cgroupPids } from "../../lab/cgroup";
+import { CGROUP_ROOTS, cgroupPids } from "../../lab/cgroup";
 import { findProcesses, isAlive, run, waitFor } from "../../lab/exec";
 import { labDown, labStackConfigPath, labUp, lockNode, readLabState, unlockNode } from "../../lab";
 import { takeSnapshot, NetSnapshot } from "../../lab/network-safety";
@@ -19,7 +19,7 @@ const BUILD = 20 * 60_000; // a cold image build (debootstrap + packages) is par
 
 const nspawnsAlive = () => findProcesses((argv) => (argv[0] ?? "").endsWith("systemd-nspawn"));
 const labNetns = async () => (await run("ip", ["netns", "list"])).stdout.split("\n").filter((l) => l.startsWith("rplab-"));
-const labCgroups = () => ["systemd", "unified"].flatMap((h) => fs.readdirSync(`/sys/fs/cgroup/${h}`).filter((d) => d.startsWith("rplab-")));
+const labCgroups = () => CGROUP_ROOTS.flatMap((r) => fs.readdirSync(r).filter((d) => d.startsWith("rplab-")));
 const defaults = async () => (await run("ip", ["route"])).stdout.split("\n").filter((l) => l.startsWith("default")).join("\n") + (await run("ip", ["-6", "route"])).stdout.split("\n").filter((l) => l.startsWith("default")).join("\n");
 
 /** Known hosts from the generated stack config: what the stack itself will pin. */
