@@ -1,0 +1,64 @@
+/**
+ * Rule: key-generating resources target a directory inside the node's encrypted mount.
+ *
+ * - `checkKeyGenerationResource` (inputs): a NodeHost declares a usable encrypted mount and every
+ *   key directory inside it; a NodeKey (or any dynamic resource of ours with `privateKeyPath`,
+ *   `keyDir` or `keyDirs`) generates inside the mount it claims.
+ * - `checkKeyGenerationStack` (outputs): that claimed mount is the node's own (its NodeHost's),
+ *   and a key generator returns no private key material (only public halves come back).
+ */
+import { isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
+import { scanKeyMaterial, ScanContext } from "./key-material";
+import { NodeIndex, sameMount, showMount } from "./nodes";
+import { isDynamic, mountProblem, shapeOf, Write } from "./shapes";
+import { labelOf, Report, ResourceDesc, RuleOutput } from "./types";
+import { isUnknown, showPath } from "./values";
+
+export function checkKeyGenerationResource(r: ResourceDesc): RuleOutput {
+  const rep = new Report();
+  const shape = shapeOf(r);
+  if (shape.kind === "node-host" || (shape.kind === "node-resource" && shape.keyGeneration.length > 0)) {
+    const problem = mountProblem(shape.mount);
+    if (problem) {
+      if (isUnknown(shape.mount)) rep.unknown(r, ["encryptedMount"], "its encrypted mount");
+      else rep.violation(r, `${labelOf(r)} ${problem}: keys must be generated inside an encrypted mount`);
+      return rep;
+    }
+    for (const w of shape.keyGeneration) judge(rep, r, w, shape.mount as { path: string });
+  } else if (shape.kind === "unknown-dynamic" && isDynamic(r.type) && ["privateKeyPath", "keyDir", "keyDirs"].some((k) => k in r.props)) {
+    rep.violation(r, `${labelOf(r)} generates keys but declares no node and encryptedMount, so nothing shows its keys stay inside an encrypted mount (fail closed)`);
+  }
+  return rep;
+}
+
+function judge(rep: Report, r: ResourceDesc, w: Write, mount: { path: string }): void {
+  const path = w.path;
+  if (isUnknown(path)) return void rep.unknown(r, w.pathAt, `where its ${w.what} is`);
+  if (typeof path !== "string" || normalizePosix(path) === undefined) {
+    rep.violation(r, `${labelOf(r)} puts its ${w.what} (${showPath(w.pathAt)}) at ${JSON.stringify(path ?? null)}, which is not an absolute path inside its encrypted mount ${mount.path}`);
+    return;
+  }
+  if (isInsideMount(mount, path) && normalizePosix(path) !== normalizePosix(mount.path)) return;
+  const norm = normalizePosix(path);
+  const shown = norm !== path ? `${path} (that is ${norm})` : path;
+  const where = norm === normalizePosix(mount.path) ? "the mount point itself, not a directory inside" : "outside";
+  rep.violation(r, `${labelOf(r)} puts its ${w.what} at ${shown}, ${where} its encrypted mount ${mount.path}`);
+}
+
+export function checkKeyGenerationStack(resources: readonly ResourceDesc[], ctx: ScanContext = {}): RuleOutput {
+  const rep = new Report();
+  const nodes = new NodeIndex(resources);
+  for (const r of resources) {
+    const shape = shapeOf(r);
+    if (shape.kind !== "node-resource" || shape.keyGeneration.length === 0) continue;
+    const n = nodes.byName(shape.node);
+    if ("missing" in n) rep.violation(r, `${labelOf(r)} generates keys on node ${JSON.stringify(shape.node)}, which has no NodeHost in this stack (unknown or revoked)`);
+    else if ("unknown" in n) rep.unknown(r, ["node"], "which node it generates keys on");
+    else if (!sameMount(shape.mount, n.found.mount)) {
+      rep.violation(r, `${labelOf(r)} claims encrypted mount ${showMount(shape.mount)} but node ${n.found.name} declares ${showMount(n.found.mount)}`);
+    }
+    const scan = scanKeyMaterial(r.props, ctx);
+    for (const h of scan.hits) rep.violation(r, `${labelOf(r)} returns a ${h.kind} in ${showPath(h.path)}: a key generated on the node stays there; only its public half may come back`);
+  }
+  return rep;
+}
