@@ -1,0 +1,264 @@
+/**
+ * The engine's step logic, for one preview or update: each registration is checked, diffed and
+ * turned into a step (same / create / update / replace) the moment it arrives, because its outputs
+ * must flow back into the program; what the program no longer registers, and the old halves of
+ * replacements, are deleted when the program has finished, dependents first. In a preview no
+ * provider is asked to change anything (Check and Diff only); in an update every mutation is
+ * journaled before it starts and recorded when it ends (./state.ts).
+ */
+import { changeLines, diffKeys, PropertyChange, propertyChanges, propertyLines, stepLine } from "./display";
+import { deepEqual, markSecretKeys, PropertyMap } from "./props";
+import { EngineProvider, Target } from "./providers/plugin";
+import { PolicyHost, PolicyViolation } from "./providers/policy-host";
+import { ProviderRegistry } from "./providers/registry";
+import { Registration, ROOT_STACK_TYPE } from "./registration";
+import { ResourceState, StateStore } from "./state";
+import { deletionOrder, Step } from "./steps";
+import { applyIgnoreChanges, matchesReplaceOnChanges } from "./options";
+import { deleteResource, protectedIn } from "./operations";
+
+/**
+ * What to show for a changed resource: its inputs' changes, or — when the inputs are unchanged and
+ * the provider still sees a difference (drift found by a refresh) — old outputs against new inputs.
+ */
+function displayedChanges(old: ResourceState, inputs: PropertyMap): PropertyChange[] {
+  const changes = propertyChanges(old.inputs, inputs);
+  if (changes.length > 0) return changes;
+  const outputsOfInputs = Object.fromEntries(Object.keys(inputs).map((k) => [k, old.outputs[k] ?? null]));
+  return propertyChanges(outputsOfInputs, inputs);
+}
+
+export interface StepResult {
+  readonly urn: string;
+  readonly id: string;
+  readonly outputs: PropertyMap;
+}
+
+export interface DeploymentOptions {
+  readonly preview: boolean;
+  readonly state: StateStore;
+  readonly providers: ProviderRegistry;
+  readonly policy?: PolicyHost;
+  readonly log: (line: string) => void;
+}
+
+export class Deployment {
+  readonly steps: Step[] = [];
+  readonly registrations: Registration[] = [];
+  readonly violations: PolicyViolation[] = [];
+  readonly errors: string[] = [];
+  stackOutputs: PropertyMap = {};
+  private readonly results = new Map<string, ResourceState>();
+  /** Old halves of this run's create-before-delete replacements. */
+  private readonly replaced: ResourceState[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: DeploymentOptions) {}
+
+  /** Steps run one at a time in arrival order, which respects dependencies (see ./steps.ts). */
+  register(reg: Registration): Promise<StepResult> {
+    const run = this.queue.then(() => this.step(reg));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Component (and stack) outputs, sent when the component calls registerOutputs. */
+  registerOutputs(urn: string, outputs: PropertyMap): void {
+    const r = this.results.get(urn);
+    if (!r) return;
+    if (r.type === ROOT_STACK_TYPE) this.stackOutputs = outputs;
+    const updated = { ...r, outputs };
+    this.results.set(urn, updated);
+    if (!this.o.preview) this.o.state.putQuiet(updated);
+  }
+
+  /** Every resource as registered this run, with its new state (for stack policies and results). */
+  resources(): ResourceState[] {
+    return [...this.results.values()];
+  }
+
+  private fail(message: string): never {
+    this.errors.push(message);
+    throw new Error(message);
+  }
+
+  private async step(reg: Registration): Promise<StepResult> {
+    if (this.errors.length > 0 && !this.o.preview) {
+      throw new Error(`${reg.type} ${reg.name}: not applied because an earlier step failed`);
+    }
+    if (this.results.has(reg.urn)) this.fail(`duplicate resource URN ${reg.urn}: two resources have the same type and name`);
+    if (reg.importId) this.fail(`${reg.type} ${reg.name}: importing resources is not supported by the stack runner`);
+    if (reg.aliases > 0) this.o.log(`warning: ${reg.type} ${reg.name}: aliases are ignored by the stack runner (a renamed resource is replaced)`);
+    this.registrations.push(reg);
+    try {
+      if (!reg.custom || reg.type.startsWith("pulumi:providers:")) return this.plain(reg);
+      return await this.custom(reg);
+    } catch (e) {
+      const message = (e as Error).message;
+      if (!this.errors.includes(message)) this.errors.push(message);
+      throw e;
+    }
+  }
+
+  /** Keep the step; in an update, report it as done (a preview prints all steps at the end). */
+  private note(step: Step, started: number): void {
+    this.steps.push(step);
+    if (!this.o.preview && step.op !== "same") this.o.log(`${stepLine(step, true)} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+  }
+
+  private record(step: Step, state: ResourceState, started: number): void {
+    this.results.set(state.urn, state);
+    this.note(step, started);
+  }
+
+  private newState(reg: Registration, id: string, inputs: PropertyMap, outputs: PropertyMap): ResourceState {
+    return {
+      urn: reg.urn,
+      type: reg.type,
+      name: reg.name,
+      parent: reg.parent,
+      custom: reg.custom,
+      id,
+      inputs,
+      outputs: markSecretKeys(outputs, reg.additionalSecretOutputs),
+      dependencies: reg.dependencies,
+      propertyDependencies: reg.propertyDependencies,
+      protect: reg.protect || undefined,
+      retainOnDelete: reg.retainOnDelete || undefined,
+    };
+  }
+
+  /** Components, the stack and explicit providers: no plugin, the engine just records them. */
+  private plain(reg: Registration): StepResult {
+    const old = this.o.state.live(reg.urn);
+    const id = reg.custom ? (old?.id ?? (this.o.preview ? "" : `${reg.name}-${Date.now().toString(36)}`)) : "";
+    const state = this.newState(reg, id, reg.inputs, reg.custom ? reg.inputs : (old?.outputs ?? {}));
+    const op = !old ? "create" : deepEqual(old.inputs, reg.inputs) ? "same" : "update";
+    const changes = old ? propertyChanges(old.inputs, reg.inputs) : [];
+    this.record({ op, type: reg.type, name: reg.name, urn: reg.urn, diffs: diffKeys(changes), detail: changeLines(changes) }, state, Date.now());
+    if (!this.o.preview && op === "same") this.o.state.putQuiet(state);
+    else if (!this.o.preview) this.o.state.put(state);
+    return { urn: reg.urn, id, outputs: reg.custom ? reg.inputs : {} };
+  }
+
+  private async custom(reg: Registration): Promise<StepResult> {
+    const old = this.o.state.live(reg.urn);
+    const provider = await this.o.providers.forType(reg.type, reg.name);
+    const t: Target = { urn: reg.urn, type: reg.type, name: reg.name };
+    const news = old ? applyIgnoreChanges(reg.inputs, old.inputs, reg.ignoreChanges) : reg.inputs;
+    const checked = await provider.check(t, old?.inputs ?? {}, news);
+    if (checked.failures.length > 0) {
+      this.fail(`${reg.type} ${reg.name}: invalid inputs:\n` + checked.failures.map((f) => `  - ${f.property}: ${f.reason}`).join("\n"));
+    }
+    const inputs = await this.analyze(reg, checked.inputs);
+    if (!old) return this.create(reg, t, provider, inputs);
+
+    const diff = await provider.diff(t, old.id, old.inputs, old.outputs, inputs, reg.ignoreChanges);
+    const changed = diff.changes === "some" || (diff.changes === "unknown" && !deepEqual(old.inputs, inputs));
+    const changes = changed ? displayedChanges(old, inputs) : [];
+    const base = { type: reg.type, name: reg.name, urn: reg.urn, diffs: diffKeys(changes) };
+    if (!changed) {
+      const state = this.newState(reg, old.id, inputs, old.outputs);
+      this.record({ ...base, op: "same" }, state, Date.now());
+      if (!this.o.preview) this.o.state.putQuiet(state);
+      return { urn: reg.urn, id: old.id, outputs: state.outputs };
+    }
+    const replaceKeys = [...diff.replaces, ...reg.replaceOnChanges.filter((k) => matchesReplaceOnChanges(k, changes))];
+    if (replaceKeys.length === 0) return this.update(reg, t, provider, old, inputs, { ...base, op: "update", detail: changeLines(changes) });
+    const dbr = diff.deleteBeforeReplace || reg.deleteBeforeReplace;
+    const step: Step = { ...base, op: "replace", replaceKeys, deleteBeforeReplace: dbr, detail: changeLines(changes, replaceKeys) };
+    return this.replace(reg, t, provider, old, inputs, step);
+  }
+
+  /** Policies see the checked inputs; a remediation may rewrite them. */
+  private async analyze(reg: Registration, inputs: PropertyMap): Promise<PropertyMap> {
+    if (!this.o.policy) return inputs;
+    const a = await this.o.policy.analyze({ ...reg, properties: inputs });
+    a.remediatedBy.forEach((p) => this.o.log(`  policy ${p} remediated ${reg.type} ${reg.name}`));
+    this.violations.push(...a.violations);
+    const mandatory = a.violations.filter((v) => v.enforcementLevel === "mandatory");
+    if (mandatory.length > 0 && !this.o.preview) {
+      this.fail(`${reg.type} ${reg.name}: mandatory policy violation: ` + mandatory.map((v) => `${v.policyName}: ${v.message}`).join("; "));
+    }
+    return a.properties;
+  }
+
+  private async create(reg: Registration, t: Target, provider: EngineProvider, inputs: PropertyMap): Promise<StepResult> {
+    const step: Step = { op: "create", type: reg.type, name: reg.name, urn: reg.urn, diffs: [], detail: propertyLines("+", inputs) };
+    const started = Date.now();
+    if (!this.o.preview) this.o.state.begin(reg, "creating");
+    const made = await this.mutate(reg, "creating", () => provider.create(t, inputs, this.o.preview));
+    const state = this.newState(reg, made.id, inputs, made.outputs);
+    if (!this.o.preview) this.o.state.put(state, "creating");
+    this.record(step, state, started);
+    return { urn: reg.urn, id: made.id, outputs: state.outputs };
+  }
+
+  private async update(reg: Registration, t: Target, provider: EngineProvider, old: ResourceState, inputs: PropertyMap, step: Step): Promise<StepResult> {
+    const started = Date.now();
+    if (!this.o.preview) this.o.state.begin(reg, "updating");
+    const outputs = await this.mutate(reg, "updating", () => provider.update(t, old.id, old.inputs, old.outputs, inputs, this.o.preview));
+    const state = this.newState(reg, old.id, inputs, outputs);
+    if (!this.o.preview) this.o.state.put(state, "updating");
+    this.record(step, state, started);
+    return { urn: reg.urn, id: old.id, outputs: state.outputs };
+  }
+
+  private async replace(reg: Registration, t: Target, provider: EngineProvider, old: ResourceState, inputs: PropertyMap, step: Step): Promise<StepResult> {
+    const started = Date.now();
+    if (!this.o.preview) {
+      if (step.deleteBeforeReplace) {
+        await this.deleteResource(old, provider);
+      } else {
+        const oldHalf = this.o.state.retire(old.urn); // deleted at the end of the run
+        if (oldHalf) this.replaced.push(oldHalf);
+      }
+      this.o.state.begin(reg, "creating");
+    }
+    const made = await this.mutate(reg, "creating", () => provider.create(t, inputs, this.o.preview));
+    const state = this.newState(reg, made.id, inputs, made.outputs);
+    if (!this.o.preview) this.o.state.put(state, "creating");
+    this.record(step, state, started);
+    return { urn: reg.urn, id: made.id, outputs: state.outputs };
+  }
+
+  /** A provider call that changes a host: on failure the pending operation is closed, not left open. */
+  private async mutate<T>(reg: { urn: string }, op: "creating" | "updating" | "deleting", f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      if (!this.o.preview) this.o.state.abort(reg.urn, op);
+      throw e;
+    }
+  }
+
+  private deleteResource(r: ResourceState, provider?: EngineProvider): Promise<void> {
+    return deleteResource(r, this.o.state, this.o.providers, provider);
+  }
+
+  /**
+   * After the program: delete what it no longer declares (and old halves of replacements), dependents
+   * first; nothing is deleted if anything failed, since then the program's intent is unknown.
+   */
+  async finish(): Promise<void> {
+    await this.queue;
+    if (this.errors.length > 0) return;
+    const registered = new Set(this.registrations.map((r) => r.urn));
+    const gone = this.o.state.all().filter((r) => (r.delete && !this.replaced.includes(r)) || (!r.delete && !registered.has(r.urn)));
+    const refusal = protectedIn(gone);
+    if (refusal) this.fail(refusal);
+    for (const r of deletionOrder([...gone, ...this.replaced])) {
+      const started = Date.now();
+      if (!this.o.preview) await this.deleteResource(r);
+      if (this.replaced.includes(r)) {
+        this.o.log(`  -  ${r.type}  ${r.name}  deleted original (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+      } else {
+        this.note({ op: "delete", type: r.type, name: r.name, urn: r.urn, diffs: [], detail: propertyLines("-", r.inputs) }, started);
+      }
+    }
+    if (this.o.policy) {
+      const resources = this.resources().map((r) => ({ ...r, properties: r.outputs }));
+      this.violations.push(...(await this.o.policy.analyzeStack(resources)));
+    }
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The stack runner: a test tool that stands in for the Pulumi CLI, which cannot be installed here.
+ * It evaluates the program with Pulumi's runtime, drives dynamic resources through @pulumi/pulumi's
+ * own dynamic-provider host over gRPC, stands in for @pulumi/command, @pulumi/tls and
+ * @pulumi/random, runs the policy pack, and keeps encrypted state. See docs/stack-runner.md.
+ *
+ * `up` is a preview (nothing touched; any error or mandatory policy violation stops it) followed
+ * by the update, each in a fresh process, as `pulumi up` previews before it applies.
+ */
+import { ChildProcess, fork } from "child_process";
+import * as path from "path";
+import * as readline from "readline";
+import { PassKind, PassRequest, PassResult } from "./pass";
+import { maskMap } from "./props";
+import { defaultStateFile } from "./state";
+import { hasChanges, Step } from "./steps";
+import { RecordedResource, RunResult, RunStackOptions, RunStep, StackRunError } from "./types";
+import type { WorkerMessage } from "./worker";
+
+export * from "./types";
+
+/** The rplan checkout this runner belongs to. */
+export const RPLAN_PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+const WORKER = path.join(__dirname, "worker.ts");
+
+function startWorker(cwd: string, typeCheck: boolean): ChildProcess {
+  const register = require.resolve(typeCheck ? "ts-node/register" : "ts-node/register/transpile-only");
+  return fork(WORKER, [], { cwd, execArgv: ["-r", register], stdio: ["ignore", "pipe", "pipe", "ipc"] });
+}
+
+/** Run one pass in a fresh process; what the program itself prints is passed on too. */
+function runPassInWorker(req: PassRequest, log: (line: string) => void, typeCheck: boolean): Promise<PassResult> {
+  const child = startWorker(req.projectDir, typeCheck);
+  readline.createInterface({ input: child.stdout! }).on("line", log);
+  readline.createInterface({ input: child.stderr! }).on("line", log);
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    child.on("message", (m: WorkerMessage) => {
+      if (m.kind === "log") return log(m.line);
+      settled = true;
+      if (m.kind === "done") resolve(m.result);
+      else reject(new Error(m.message));
+    });
+    child.on("exit", (code, signal) => {
+      if (!settled) reject(new Error(`the stack runner's ${req.pass} process died (${signal ?? `exit ${code}`}) before reporting`));
+    });
+    child.send(req);
+  });
+}
+
+function runStep(s: Step): RunStep {
+  return { op: s.op, type: s.type, name: s.name, urn: s.urn, diffs: s.diffs, detail: s.detail ?? [] };
+}
+
+function recorded(p: PassResult): RecordedResource[] {
+  return p.registrations.map((r) => ({
+    urn: r.urn,
+    type: r.type,
+    name: r.name,
+    parent: r.parent,
+    custom: r.custom,
+    inputs: maskMap(r.inputs) as Record<string, unknown>,
+    dependencies: r.dependencies,
+    propertyDependencies: r.propertyDependencies,
+  }));
+}
+
+export async function runStack(opts: RunStackOptions): Promise<RunResult> {
+  const started = Date.now();
+  const projectDir = path.resolve(opts.projectDir ?? RPLAN_PROJECT_DIR);
+  const stateFile = path.resolve(opts.stateFile ?? defaultStateFile(projectDir, opts.stack));
+  const printed: string[] = [];
+  const log = (line: string) => {
+    if (line.startsWith("note: ") && printed.includes(line)) return; // once per run, not per pass
+    printed.push(line);
+    opts.log?.(line);
+  };
+  const request = (pass: PassKind): PassRequest => ({
+    pass,
+    stack: opts.stack,
+    projectDir,
+    configFile: opts.configFile && path.resolve(opts.configFile),
+    stateFile,
+    passphrase: opts.passphrase,
+    program: opts.program ?? "index.ts",
+    showDetail: opts.showDetail ?? false,
+  });
+  const run = async (pass: PassKind) => {
+    try {
+      return await runPassInWorker(request(pass), log, opts.typeCheck ?? false);
+    } catch (e) {
+      throw new StackRunError((e as Error).message, printed.join("\n"));
+    }
+  };
+  const result = (p: PassResult, extra: Partial<RunResult> = {}): RunResult => ({
+    op: opts.op,
+    stack: opts.stack,
+    steps: p.steps.map(runStep),
+    resources: recorded(p),
+    outputs: maskMap(p.outputs) as Record<string, unknown>,
+    policyViolations: p.policyViolations,
+    changed: hasChanges(p.steps),
+    printed: printed.join("\n"),
+    stateFile,
+    timings: { totalMs: Date.now() - started },
+    ...extra,
+  });
+  const stopIfFailed = (p: PassResult, what: string, extra: Partial<RunResult> = {}) => {
+    if (p.errors.length > 0) throw new StackRunError(p.errors.join("\n"), printed.join("\n"), result(p, extra));
+    const mandatory = p.policyViolations.filter((v) => v.enforcementLevel === "mandatory");
+    if (mandatory.length > 0) {
+      throw new StackRunError(`${mandatory.length} mandatory policy violation(s)${what}`, printed.join("\n"), result(p, extra));
+    }
+  };
+
+  if (opts.op !== "up") {
+    const p = await run(opts.op);
+    stopIfFailed(p, "");
+    return result(p, { timings: { totalMs: Date.now() - started, previewMs: opts.op === "preview" ? p.durationMs : undefined } });
+  }
+  const preview = await run("preview");
+  stopIfFailed(preview, ": nothing was applied");
+  log("");
+  const apply = await run("apply");
+  const extra = { preview: { steps: preview.steps.map(runStep) }, timings: { totalMs: Date.now() - started, previewMs: preview.durationMs, applyMs: apply.durationMs } };
+  stopIfFailed(apply, "", extra);
+  return result(apply, extra);
+}
+

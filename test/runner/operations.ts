@@ -1,0 +1,82 @@
+/**
+ * The operations that do not evaluate the program: deleting one resource (shared with updates),
+ * `refresh` (Read every resource, record drift) and `destroy` (delete everything, dependents first).
+ */
+import { changeLines, diffKeys, propertyChanges, propertyLines, stepLine } from "./display";
+import { EngineProvider } from "./providers/plugin";
+import { ProviderRegistry } from "./providers/registry";
+import { ResourceState, StateStore } from "./state";
+import { dependencyOrder, deletionOrder, Step } from "./steps";
+
+/** Custom resources a plugin manages (explicit provider resources are only records). */
+export function hasPlugin(r: ResourceState): boolean {
+  return r.custom && !r.type.startsWith("pulumi:providers:");
+}
+
+/** Delete one resource through its plugin (unless retained) and drop it from state, journaled. */
+export async function deleteResource(r: ResourceState, state: StateStore, providers: ProviderRegistry, provider?: EngineProvider): Promise<void> {
+  if (hasPlugin(r) && !r.retainOnDelete) {
+    const p = provider ?? (await providers.forType(r.type, r.name));
+    state.begin(r, "deleting");
+    try {
+      await p.delete({ urn: r.urn, type: r.type, name: r.name }, r.id, r.inputs, r.outputs);
+    } catch (e) {
+      state.abort(r.urn, "deleting");
+      throw e;
+    }
+  }
+  state.drop(r, "deleting");
+}
+
+function seconds(started: number): string {
+  return `(${((Date.now() - started) / 1000).toFixed(1)}s)`;
+}
+
+export function protectedIn(resources: readonly ResourceState[]): string | undefined {
+  const p = resources.filter((r) => r.protect && !r.delete);
+  return p.length > 0 ? `cannot delete protected resource${p.length > 1 ? "s" : ""} ${p.map((r) => r.urn).join(", ")}: remove the protect option first` : undefined;
+}
+
+/** Delete every resource in state, dependents first. */
+export async function destroyStack(state: StateStore, providers: ProviderRegistry, log: (l: string) => void): Promise<Step[]> {
+  const all = state.all();
+  const refusal = protectedIn(all);
+  if (refusal) throw new Error(refusal);
+  const steps: Step[] = [];
+  for (const r of deletionOrder(all)) {
+    const started = Date.now();
+    await deleteResource(r, state, providers);
+    const step: Step = { op: "delete", type: r.type, name: r.name, urn: r.urn, diffs: [], detail: propertyLines("-", r.inputs) };
+    steps.push(step);
+    log(`${stepLine(step, true)} ${seconds(started)}`);
+  }
+  return steps;
+}
+
+/** Read every managed resource; record and print what drifted; forget what no longer exists. */
+export async function refreshStack(state: StateStore, providers: ProviderRegistry, log: (l: string) => void): Promise<Step[]> {
+  const steps: Step[] = [];
+  for (const r of dependencyOrder(state.all())) {
+    if (!hasPlugin(r) || r.delete) continue;
+    const provider = await providers.forType(r.type, r.name);
+    const got = await provider.read({ urn: r.urn, type: r.type, name: r.name }, r.id, r.inputs, r.outputs);
+    const base = { type: r.type, name: r.name, urn: r.urn };
+    if (!got.id) {
+      state.drop(r);
+      steps.push({ ...base, op: "delete", diffs: [] });
+      log(`  -  ${r.type}  ${r.name}  deleted (it no longer exists)`);
+      continue;
+    }
+    const changes = propertyChanges(r.outputs, got.outputs);
+    const refreshed: ResourceState = { ...r, id: got.id, outputs: got.outputs, inputs: got.inputs ?? r.inputs };
+    if (changes.length > 0 || got.id !== r.id) state.put(refreshed);
+    else state.putQuiet(refreshed);
+    const step: Step = { ...base, op: "read", diffs: diffKeys(changes), detail: changeLines(changes) };
+    steps.push(step);
+    if (changes.length > 0) {
+      log(stepLine(step));
+      step.detail?.forEach((l) => log("        " + l));
+    }
+  }
+  return steps;
+}

@@ -1,0 +1,146 @@
+/**
+ * One pass of the stack runner, in its own process (./worker.ts): a preview, the apply half of an
+ * `up`, a refresh or a destroy. Config and state are loaded — and every problem with them reported
+ * — before any plugin starts, so bad input stops here with nothing touched.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { loadStackConfig, StackConfig } from "./config";
+import { formatSteps, summaryLine } from "./display";
+import { PolicyHost, PolicyViolation } from "./providers/policy-host";
+import { ProviderRegistry } from "./providers/registry";
+import { maskMap, PropertyMap } from "./props";
+import { header, outputLines, violationLines } from "./report";
+import { Registration } from "./registration";
+import { findPassphrase, requirePassphrase } from "./secrets";
+import { StateStore } from "./state";
+import { Step } from "./steps";
+import type { Deployment } from "./deployment";
+
+export type PassKind = "preview" | "apply" | "refresh" | "destroy";
+
+export interface PassRequest {
+  readonly pass: PassKind;
+  readonly stack: string;
+  readonly projectDir: string;
+  readonly configFile?: string;
+  readonly stateFile: string;
+  readonly passphrase?: string;
+  readonly program: string;
+  readonly showDetail: boolean;
+}
+
+export interface PassResult {
+  readonly steps: Step[];
+  readonly registrations: Registration[];
+  readonly outputs: PropertyMap;
+  readonly policyViolations: PolicyViolation[];
+  readonly errors: string[];
+  readonly durationMs: number;
+}
+
+export class InputError extends Error {}
+
+export function projectName(projectDir: string): string {
+  const file = path.join(projectDir, "Pulumi.yaml");
+  if (!fs.existsSync(file)) throw new InputError(`no Pulumi.yaml in ${projectDir}: not a Pulumi project`);
+  const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { name?: unknown } | null;
+  if (!doc || typeof doc.name !== "string") throw new InputError(`${file} has no project name`);
+  return doc.name;
+}
+
+/** What the language host puts in the program's environment (read when the SDK first loads). */
+function programEnvironment(req: PassRequest, project: string, config: StackConfig): void {
+  Object.assign(process.env, {
+    PULUMI_NODEJS_PROJECT: project,
+    PULUMI_NODEJS_STACK: req.stack,
+    PULUMI_NODEJS_ORGANIZATION: "organization",
+    PULUMI_NODEJS_DRY_RUN: String(req.pass === "preview"),
+    PULUMI_NODEJS_ROOT_DIRECTORY: req.projectDir,
+    PULUMI_CONFIG: JSON.stringify(config.values),
+    PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(config.secretKeys),
+  });
+}
+
+export async function runPass(req: PassRequest, log: (line: string) => void): Promise<PassResult> {
+  const started = Date.now();
+  const project = projectName(req.projectDir);
+  const config = loadStackConfig({ projectDir: req.projectDir, project, stack: req.stack, configFile: req.configFile, passphrase: req.passphrase });
+  const passphrase = req.pass === "preview" ? findPassphrase(req.stack, req.passphrase) : requirePassphrase(req.stack, req.passphrase, `to ${req.pass} the stack`);
+  const state = StateStore.open(req.stateFile, { project, stack: req.stack, passphrase, configSalt: config.encryptionSalt });
+  programEnvironment(req, project, config);
+
+  log(header(req.pass, req.stack));
+  for (const p of state.pendingOperations()) {
+    log(`warning: a previous run was interrupted while ${p.operation} ${p.type} ${p.urn.split("::").pop()}; ` +
+      "it may have half-happened on the host — the providers are idempotent, so this run converges it");
+  }
+  if (req.pass !== "preview") state.clearPending();
+
+  const providers = new ProviderRegistry({ projectDir: req.projectDir, project, config, log });
+  let policy: PolicyHost | undefined;
+  const result = { steps: [] as Step[], registrations: [] as Registration[], outputs: {} as PropertyMap, policyViolations: [] as PolicyViolation[], errors: [] as string[] };
+  try {
+    if (req.pass === "refresh" || req.pass === "destroy") {
+      const { refreshStack, destroyStack } = await import("./operations");
+      result.steps = await (req.pass === "refresh" ? refreshStack : destroyStack)(state, providers, log);
+    } else {
+      policy = await PolicyHost.startIfPresent({ projectDir: req.projectDir, project, stack: req.stack, preview: req.pass === "preview", configValues: config.values, log });
+      const d = await deploy(req, project, config, state, providers, policy, log, result);
+      result.steps = d.steps;
+      result.registrations = d.registrations;
+      result.outputs = d.stackOutputs;
+      result.policyViolations = d.violations;
+    }
+  } catch (e) {
+    const message = (e as Error).message;
+    if (!result.errors.includes(message)) result.errors.push(message);
+  } finally {
+    await providers.close();
+    await policy?.close();
+    if (req.pass !== "preview") state.compact();
+  }
+  printSummary(req, result, log);
+  return { ...result, durationMs: Date.now() - started };
+}
+
+async function deploy(
+  req: PassRequest,
+  project: string,
+  config: StackConfig,
+  state: StateStore,
+  providers: ProviderRegistry,
+  policy: PolicyHost | undefined,
+  log: (line: string) => void,
+  result: { errors: string[] },
+): Promise<Deployment> {
+  // Loaded only now: the Pulumi SDK reads its settings from the environment set above.
+  const { Deployment } = await import("./deployment");
+  const { evaluateProgram } = await import("./evaluate");
+  const deployment = new Deployment({ preview: req.pass === "preview", state, providers, policy, log });
+  const programErrors = await evaluateProgram({ projectDir: req.projectDir, program: req.program, project, stack: req.stack, preview: req.pass === "preview", config, deployment });
+  // The engine's own errors say more than the program's echo of them ("failed to register …").
+  result.errors.push(...(deployment.errors.length > 0 ? deployment.errors : programErrors));
+  if (result.errors.length === 0) {
+    try {
+      await deployment.finish();
+    } catch (e) {
+      result.errors.push((e as Error).message);
+    }
+  }
+  return deployment;
+}
+
+function printSummary(req: PassRequest, r: { steps: Step[]; outputs: PropertyMap; policyViolations: PolicyViolation[]; errors: string[] }, log: (l: string) => void): void {
+  const lines: string[] = [];
+  if (req.pass === "preview") lines.push(...formatSteps(r.steps, { showDetail: req.showDetail }));
+  lines.push(...violationLines(r.policyViolations));
+  if (r.errors.length === 0) lines.push(...outputLines(maskMap(r.outputs)));
+  lines.push("");
+  if (req.pass === "preview") lines.push(summaryLine(r.steps, "preview"));
+  else if (req.pass === "refresh") lines.push(`Resources: ~ ${r.steps.filter((s) => s.op === "read" && s.diffs.length > 0).length} drifted, - ${r.steps.filter((s) => s.op === "delete").length} gone, ${r.steps.filter((s) => s.op === "read" && s.diffs.length === 0).length} unchanged`);
+  else lines.push(summaryLine(r.steps, "done"));
+  for (const e of r.errors) lines.push("", `error: ${e}`);
+  lines.forEach(log);
+}

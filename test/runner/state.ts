@@ -1,0 +1,293 @@
+/**
+ * The stack's state: a snapshot file plus an append-only journal beside it.
+ *
+ * Every provider mutation is journaled before it starts ("begin") and when it ends (the resource
+ * record or its removal), one line per event, appended — so a crash at any point leaves a state
+ * that says exactly what finished and what was in flight, at O(1) cost per step. (Rewriting the
+ * whole snapshot per step, as Pulumi's file backend does (#10068), costs O(resources) per step.)
+ * The snapshot is rewritten atomically (temp + rename) when a run ends; it records the last
+ * journal sequence it includes, so replaying a journal twice changes nothing.
+ *
+ * Secrets never reach the disk in clear: each secret value is stored as
+ * `{ <sig>: <secret sig>, ciphertext: "v1:…" }` (Pulumi's own checkpoint encoding), encrypted with
+ * Pulumi's passphrase manager; the salt is kept in the file (`secretsProviders.state.salt`).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { isPropertyObject, isSecret, PropertyMap, PropertyValue, SECRET_SIG, SIG_KEY } from "./props";
+import { Crypter, crypterFromSalt, newEncryptionSalt, PassphraseError } from "./secrets";
+
+export interface ResourceState {
+  readonly urn: string;
+  readonly type: string;
+  readonly name: string;
+  readonly parent: string;
+  readonly custom: boolean;
+  readonly id: string;
+  readonly inputs: PropertyMap;
+  readonly outputs: PropertyMap;
+  readonly dependencies: readonly string[];
+  readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
+  readonly protect?: boolean;
+  readonly retainOnDelete?: boolean;
+  /** The old half of a replacement (or a resource left over), waiting to be deleted. */
+  readonly delete?: boolean;
+}
+
+export type Operation = "creating" | "updating" | "deleting";
+
+export interface PendingOperation {
+  readonly urn: string;
+  readonly type: string;
+  readonly operation: Operation;
+}
+
+type JournalEntry =
+  | { seq: number; kind: "begin"; urn: string; type: string; operation: Operation }
+  | { seq: number; kind: "abort"; urn: string; operation: Operation }
+  | { seq: number; kind: "put"; resource: ResourceState; ends?: Operation }
+  | { seq: number; kind: "drop"; key: string; urn: string; ends?: Operation }
+  | { seq: number; kind: "retire"; urn: string };
+
+interface StateFile {
+  version: 1;
+  project: string;
+  stack: string;
+  secretsProviders?: { type: "passphrase"; state: { salt: string } };
+  journalSeq: number;
+  resources: ResourceState[];
+  pendingOperations: PendingOperation[];
+}
+
+/** A live resource is keyed by URN; an old half awaiting deletion by URN and ID. */
+export function stateKey(r: { urn: string; id: string; delete?: boolean }): string {
+  return r.delete ? `${r.urn}#delete#${r.id}` : r.urn;
+}
+
+export class StateStore {
+  private readonly resources = new Map<string, ResourceState>();
+  private readonly pending = new Map<string, PendingOperation>();
+  private seq = 0;
+  private salt: string | undefined;
+  private crypterValue: Crypter | undefined;
+  /** plaintext JSON → ciphertext, so unchanged secrets keep their ciphertext across writes. */
+  private readonly ciphertexts = new Map<string, string>();
+
+  private constructor(
+    readonly file: string,
+    private readonly project: string,
+    private readonly stack: string,
+    private readonly passphrase: string | undefined,
+  ) {}
+
+  get journalFile(): string {
+    return this.file + ".journal";
+  }
+
+  /** Load the snapshot and replay any journal left by an interrupted run. */
+  static open(file: string, opts: { project: string; stack: string; passphrase?: string; configSalt?: string }): StateStore {
+    const store = new StateStore(file, opts.project, opts.stack, opts.passphrase);
+    store.salt = opts.configSalt;
+    if (fs.existsSync(file)) store.load(JSON.parse(fs.readFileSync(file, "utf8")) as StateFile);
+    if (fs.existsSync(store.journalFile)) store.replay(fs.readFileSync(store.journalFile, "utf8"));
+    return store;
+  }
+
+  /** Every resource, live and awaiting deletion, in the order they were recorded. */
+  all(): ResourceState[] {
+    return [...this.resources.values()];
+  }
+
+  live(urn: string): ResourceState | undefined {
+    return this.resources.get(urn);
+  }
+
+  pendingOperations(): PendingOperation[] {
+    return [...this.pending.values()];
+  }
+
+  /** Forget operations a crashed run left in flight (after they have been reported). */
+  clearPending(): void {
+    this.pending.clear();
+  }
+
+  begin(r: { urn: string; type: string }, operation: Operation): void {
+    this.append({ seq: 0, kind: "begin", urn: r.urn, type: r.type, operation });
+  }
+
+  abort(urn: string, operation: Operation): void {
+    this.append({ seq: 0, kind: "abort", urn, operation });
+  }
+
+  put(resource: ResourceState, ends?: Operation): void {
+    this.append({ seq: 0, kind: "put", resource, ends });
+  }
+
+  /**
+   * Record what a step that changed nothing on any host learned (new inputs, dependencies) without
+   * journaling it: like Pulumi's elided same-steps, losing it in a crash costs nothing.
+   */
+  putQuiet(resource: ResourceState): void {
+    this.resources.set(stateKey(resource), resource);
+  }
+
+  /**
+   * A replacement begins: the live resource becomes an old half awaiting deletion, in one journal
+   * line, so a crash never leaves the same object both live and doomed.
+   */
+  retire(urn: string): ResourceState | undefined {
+    const live = this.resources.get(urn);
+    if (!live) return undefined;
+    this.append({ seq: 0, kind: "retire", urn });
+    return this.resources.get(stateKey({ ...live, delete: true }));
+  }
+
+  drop(r: { urn: string; id: string; delete?: boolean }, ends?: Operation): void {
+    this.append({ seq: 0, kind: "drop", key: stateKey(r), urn: r.urn, ends });
+  }
+
+  /** Write the snapshot atomically and retire the journal. */
+  compact(): void {
+    const resources = this.all().map((r) => this.encryptResource(r)); // may create the salt
+    const body: StateFile = {
+      version: 1,
+      project: this.project,
+      stack: this.stack,
+      secretsProviders: this.salt ? { type: "passphrase", state: { salt: this.salt } } : undefined,
+      journalSeq: this.seq,
+      resources,
+      pendingOperations: this.pendingOperations(),
+    };
+    fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    const tmp = `${this.file}.tmp-${process.pid}`;
+    fs.writeFileSync(tmp, JSON.stringify(body, null, 1) + "\n", { mode: 0o600 });
+    fs.renameSync(tmp, this.file);
+    fs.rmSync(this.journalFile, { force: true });
+  }
+
+  private load(body: StateFile): void {
+    if (body.version !== 1) throw new Error(`state file ${this.file} has unknown version ${String(body.version)}`);
+    this.salt = body.secretsProviders?.state.salt ?? this.salt;
+    this.seq = body.journalSeq ?? 0;
+    for (const r of body.resources ?? []) {
+      const plain = this.decryptResource(r);
+      this.resources.set(stateKey(plain), plain);
+    }
+    for (const p of body.pendingOperations ?? []) this.pending.set(`${p.urn}|${p.operation}`, p);
+  }
+
+  private replay(text: string): void {
+    for (const line of text.split("\n")) {
+      if (!line.trim()) continue;
+      let entry: JournalEntry;
+      try {
+        entry = JSON.parse(line) as JournalEntry;
+      } catch {
+        continue; // a line cut short by a crash: the operation it described stays pending
+      }
+      if (entry.seq <= this.seq) continue;
+      if (entry.kind === "put") entry = { ...entry, resource: this.decryptResource(entry.resource) };
+      this.apply(entry);
+      this.seq = entry.seq;
+    }
+  }
+
+  private apply(e: JournalEntry): void {
+    switch (e.kind) {
+      case "begin":
+        this.pending.set(`${e.urn}|${e.operation}`, { urn: e.urn, type: e.type, operation: e.operation });
+        break;
+      case "abort":
+        this.pending.delete(`${e.urn}|${e.operation}`);
+        break;
+      case "put":
+        this.resources.delete(stateKey(e.resource)); // re-insert at the end: recorded order follows steps
+        this.resources.set(stateKey(e.resource), e.resource);
+        if (e.ends) this.pending.delete(`${e.resource.urn}|${e.ends}`);
+        break;
+      case "drop":
+        this.resources.delete(e.key);
+        if (e.ends) this.pending.delete(`${e.urn}|${e.ends}`);
+        break;
+      case "retire": {
+        const live = this.resources.get(e.urn);
+        if (!live) break;
+        this.resources.delete(e.urn);
+        const oldHalf = { ...live, delete: true };
+        this.resources.set(stateKey(oldHalf), oldHalf);
+        break;
+      }
+    }
+  }
+
+  private append(entry: JournalEntry): void {
+    const e = { ...entry, seq: this.seq + 1 } as JournalEntry;
+    const onDisk = e.kind === "put" ? { ...e, resource: this.encryptResource(e.resource) } : e;
+    fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    fs.appendFileSync(this.journalFile, JSON.stringify(onDisk) + "\n", { mode: 0o600 });
+    this.apply(e);
+    this.seq = e.seq;
+  }
+
+  private crypter(): Crypter {
+    if (this.crypterValue) return this.crypterValue;
+    if (this.passphrase === undefined || this.passphrase === "") {
+      throw new PassphraseError(`state ${this.file} holds secrets: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE)`);
+    }
+    if (this.salt) {
+      this.crypterValue = crypterFromSalt(this.passphrase, this.salt, this.file);
+    } else {
+      const made = newEncryptionSalt(this.passphrase);
+      this.salt = made.salt;
+      this.crypterValue = made.crypter;
+    }
+    return this.crypterValue;
+  }
+
+  private encryptResource(r: ResourceState): ResourceState {
+    return { ...r, inputs: this.encryptMap(r.inputs), outputs: this.encryptMap(r.outputs) };
+  }
+
+  private decryptResource(r: ResourceState): ResourceState {
+    return { ...r, inputs: this.decryptMap(r.inputs ?? {}), outputs: this.decryptMap(r.outputs ?? {}) };
+  }
+
+  private encryptMap(m: PropertyMap): PropertyMap {
+    const walk = (v: PropertyValue): PropertyValue => {
+      if (isSecret(v)) {
+        const plain = JSON.stringify(v.value ?? null);
+        let ct = this.ciphertexts.get(plain);
+        if (!ct) {
+          ct = this.crypter().encrypt(plain);
+          this.ciphertexts.set(plain, ct);
+        }
+        return { [SIG_KEY]: SECRET_SIG, ciphertext: ct };
+      }
+      if (Array.isArray(v)) return v.map(walk);
+      if (isPropertyObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+      return v;
+    };
+    return walk(m) as PropertyMap;
+  }
+
+  private decryptMap(m: PropertyMap): PropertyMap {
+    const walk = (v: PropertyValue): PropertyValue => {
+      if (isSecret(v) && typeof v.ciphertext === "string") {
+        const plain = this.crypter().decrypt(v.ciphertext);
+        this.ciphertexts.set(plain, v.ciphertext);
+        return { [SIG_KEY]: SECRET_SIG, value: JSON.parse(plain) as PropertyValue };
+      }
+      if (Array.isArray(v)) return v.map(walk);
+      if (isPropertyObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+      return v;
+    };
+    return walk(m) as PropertyMap;
+  }
+}
+
+/** Default state location: the lab's fixed system path, otherwise inside the project. */
+export const LAB_STATE_FILE = "/var/lib/rplan-lab/stack-state.json";
+
+export function defaultStateFile(projectDir: string, stack: string): string {
+  return stack === "lab" ? LAB_STATE_FILE : path.join(projectDir, ".rplan", "state", `${stack}.json`);
+}

@@ -1,0 +1,83 @@
+/** The stack runner's public types (see ./index.ts for runStack). */
+import type { PolicyViolation } from "./providers/policy-host";
+import type { StepOp } from "./steps";
+
+export type { PolicyViolation, StepOp };
+
+export type StackOp = "preview" | "up" | "refresh" | "destroy";
+
+export interface RunStackOptions {
+  readonly op: StackOp;
+  readonly stack: string;
+  /** The Pulumi project (where Pulumi.yaml is); default: the rplan checkout. */
+  readonly projectDir?: string;
+  /** Default: Pulumi.<stack>.yaml in the project; for stack "lab", the lab's own file as fallback. */
+  readonly configFile?: string;
+  /** Default: /var/lib/rplan-lab/stack-state.json for "lab", else .rplan/state/<stack>.json. */
+  readonly stateFile?: string;
+  /** Default: PULUMI_CONFIG_PASSPHRASE, PULUMI_CONFIG_PASSPHRASE_FILE, or the lab's passphrase file. */
+  readonly passphrase?: string;
+  /** The program, relative to the project; default: index.ts. */
+  readonly program?: string;
+  /** Receives every printed line as it is printed. */
+  readonly log?: (line: string) => void;
+  /** Print every property of created and deleted resources too (`--diff`). */
+  readonly showDetail?: boolean;
+  /** Type-check the program while loading it, as the Pulumi language host does (slower). */
+  readonly typeCheck?: boolean;
+}
+
+export interface RunStep {
+  readonly op: StepOp;
+  readonly type: string;
+  readonly name: string;
+  readonly urn: string;
+  /** Changed top-level properties: "~hostname", "+port", "-legacy". */
+  readonly diffs: string[];
+  /** The per-property lines printed under the step. */
+  readonly detail: string[];
+}
+
+/** A registration as the program made it; secrets shown as "[secret]", unknowns as "[unknown]". */
+export interface RecordedResource {
+  readonly urn: string;
+  readonly type: string;
+  readonly name: string;
+  readonly parent: string;
+  readonly custom: boolean;
+  readonly inputs: Record<string, unknown>;
+  readonly dependencies: readonly string[];
+  readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface RunResult {
+  readonly op: StackOp;
+  readonly stack: string;
+  /** For up: the steps applied (the preview's are in `preview`). */
+  readonly steps: RunStep[];
+  readonly resources: RecordedResource[];
+  /** Stack outputs, secrets masked. */
+  readonly outputs: Record<string, unknown>;
+  readonly policyViolations: PolicyViolation[];
+  /** Whether anything was (for preview: would be) created, updated, replaced or deleted. */
+  readonly changed: boolean;
+  /** Everything printed, as one string. */
+  readonly printed: string;
+  readonly stateFile: string;
+  /** Wall-clock milliseconds: the whole run, and per pass. */
+  readonly timings: { readonly totalMs: number; readonly previewMs?: number; readonly applyMs?: number };
+  /** For up: the preview that was checked before anything was applied. */
+  readonly preview?: { readonly steps: RunStep[] };
+}
+
+/** A run that stopped; `printed` holds what was printed, `result` what is known (e.g. violations). */
+export class StackRunError extends Error {
+  constructor(
+    message: string,
+    readonly printed: string,
+    readonly result?: RunResult,
+  ) {
+    super(message);
+    this.name = "StackRunError";
+  }
+}
