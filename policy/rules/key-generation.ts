@@ -58,7 +58,7 @@ export function checkKeyGenerationStack(resources: readonly ResourceDesc[], ctx:
       rep.violation(r, `${labelOf(r)} claims encrypted mount ${showMount(shape.mount)} but node ${n.found.name} declares ${showMount(n.found.mount)}`);
     }
     const scan = scanKeyMaterial(r.props, ctx);
-    for (const h of scan.hits) rep.violation(r, `${labelOf(r)} returns a ${h.kind} in ${showPath(h.path)}: a key generated on the node stays there; only its public half may come back`);
+    for (const h of scan.hits) rep.violation(r, `${labelOf(r)} returns ${h.kind} in ${showPath(h.path)}: a key generated on the node stays there; only its public half may come back`);
   }
   return rep;
 }

@@ -14,7 +14,7 @@ const BASE64_RUN = /[A-Za-z0-9+/]{80,}={0,2}/g;
 export interface KeyHit {
   /** Property path relative to the scanned value. */
   readonly path: string[];
-  /** What was found, for messages. */
+  /** What was found, for messages, with its article ("a PEM RSA private key"). */
   readonly kind: string;
 }
 
@@ -39,18 +39,22 @@ export interface ScanContext {
   readonly knownSecrets?: readonly string[];
 }
 
-/** The kind of private key a text holds, or undefined. */
+/** The kind of private key a text holds ("a PEM RSA private key"), or undefined. */
 export function privateKeyKind(text: string): string | undefined {
   const m = PEM_PRIVATE.exec(text);
-  if (m) return describe(m[0]);
+  if (m) return article(describe(m[0]));
   if (text.length >= 80) {
     for (const run of text.match(BASE64_RUN) ?? []) {
       const decoded = Buffer.from(run, "base64").toString("latin1");
       const inner = PEM_PRIVATE.exec(decoded);
-      if (inner) return `base64-wrapped ${describe(inner[0])}`;
+      if (inner) return `a base64-wrapped ${describe(inner[0])}`;
     }
   }
   return undefined;
+}
+
+function article(noun: string): string {
+  return /^[aeiou]/i.test(noun) ? `an ${noun}` : `a ${noun}`;
 }
 
 function describe(header: string): string {

@@ -135,7 +135,7 @@ function carries(scan: KeyScan): boolean {
 }
 
 function what(scan: KeyScan): string {
-  if (scan.hits.length > 0) return `a ${scan.hits[0].kind} (${showPath(scan.hits[0].path)})`;
+  if (scan.hits.length > 0) return `${scan.hits[0].kind} (${showPath(scan.hits[0].path)})`;
   if (scan.opaque.length > 0) return `${scan.opaque[0].what} (it may hold a private key)`;
   return "content";
 }
@@ -177,15 +177,15 @@ function blanketScan(rep: Report, r: ResourceDesc, skip: string[][], ctx: ScanCo
   for (const h of hits) {
     const where = showPath(h.path);
     if (h.path[0] === "__provider") {
-      rep.violation(r, `${labelOf(r)}'s serialized dynamic provider captured a ${h.kind}: providers must capture no secrets`);
+      rep.violation(r, `${labelOf(r)}'s serialized dynamic provider captured ${h.kind}: providers must capture no secrets`);
     } else if (h.path[0] === "connection" && h.path[1] === "privateKey") {
       rep.violation(r, `${labelOf(r)} puts an SSH private key in ${where}: the admin's credentials never enter the stack (use the SSH agent)`);
     } else if (kind === "command") {
-      rep.violation(r, `${labelOf(r)} carries a ${h.kind} in ${where}: private keys must not travel in commands; ${ADVICE}`);
+      rep.violation(r, `${labelOf(r)} carries ${h.kind} in ${where}: private keys must not travel in commands; ${ADVICE}`);
     } else if (kind === "unknown-dynamic" || kind === "other") {
-      rep.violation(r, `${labelOf(r)} carries a ${h.kind} in ${where}, and the policy does not know where a ${r.type} puts it (fail closed); ${ADVICE}`);
+      rep.violation(r, `${labelOf(r)} carries ${h.kind} in ${where}, and the policy does not know where a ${r.type} puts it (fail closed); ${ADVICE}`);
     } else {
-      rep.violation(r, `${labelOf(r)} carries a ${h.kind} in ${where}, which is not a file it writes inside its encrypted mount; ${ADVICE}`);
+      rep.violation(r, `${labelOf(r)} carries ${h.kind} in ${where}, which is not a file it writes inside its encrypted mount; ${ADVICE}`);
     }
   }
   for (const o of opaque) rep.violation(r, `${labelOf(r)} carries ${o.what} in ${showPath(o.path)}; the policy cannot rule out a private key there (fail closed)`);
