@@ -1,0 +1,192 @@
+/**
+ * What a member is asked to prove about the mesh, and how its answers are judged. Pure: the probe is
+ * a bash script with positional arguments (run over SSH by ops/mesh-check.ts), the judge reads text.
+ *
+ * From each member the probe checks, without ever contacting a revoked node:
+ * - tincd is running and hosts/ holds exactly one file per member (a stray file is a key that
+ *   still lets someone in: the mistake of tools that never delete a removed host's key);
+ * - every other member answers a ping on its VPN address (the connectivity matrix);
+ * - for each revoked node: no hosts/ file, no ConnectTo, no established connection on the tinc port
+ *   with its public address, no route to its VPN address, and the running tincd refuses its
+ *   identity. The identity test speaks tinc 1.0's first protocol line to the member's own tincd:
+ *   `0 <name> 17` is answered at once with the daemon's ID for a known node and never for an unknown
+ *   one (tinc 1.0.36 logs "had unknown identity" and stays silent). To tell "refused" from "slow",
+ *   the same probe sends a known member's ID right after the revoked one: the single-threaded
+ *   daemon answers it only after it has processed the revoked ID, so an answer to the control and
+ *   silence on the revoked connection means refused.
+ */
+import type { RevokedNode } from "./types";
+
+/** A member as the probes see it. */
+export interface ProbeMember {
+  readonly node: string;
+  readonly tincName: string;
+  readonly vpnAddress: string;
+  readonly publicAddress: string;
+}
+
+/** What the mesh check verifies (the MeshCheck resource's business inputs minus SSH). */
+export interface MeshProbeSpec {
+  readonly confDir: string;
+  readonly port: number;
+  readonly systemdUnit: string;
+  readonly members: readonly ProbeMember[];
+  readonly revoked: readonly RevokedNode[];
+}
+
+export type IdentityVerdict = "refused" | "closed" | "accepted" | "no-listener" | "unverified";
+
+export interface ProbeFindings {
+  readonly daemonActive: boolean;
+  readonly hostFiles: readonly string[];
+  /** Established TCP connections on the tinc port: [local, peer] "addr:port" pairs. */
+  readonly connections: readonly (readonly [string, string])[];
+  /** Peer node → round-trip ms, or null when it did not answer. */
+  readonly ping: Readonly<Record<string, number | null>>;
+  readonly revoked: Readonly<
+    Record<string, { readonly connectTo: boolean; readonly vpnReachable: boolean | undefined; readonly identity: IdentityVerdict | undefined }>
+  >;
+}
+
+const SCRIPT = String.raw`
+set -u
+conf=$1; port=$2; unit=$3; control=$4; np=$5; shift 5
+if systemctl is-active --quiet "$unit" 2>/dev/null; then echo "daemon active"; else echo "daemon inactive"; fi
+for f in "$conf"/hosts/* "$conf"/hosts/.[!.]*; do [ -e "$f" ] || [ -L "$f" ] && echo "hostfile $(basename "$f")"; done
+ss -Htn state established "( sport = :$port or dport = :$port )" 2>/dev/null | while read -r _ _ l p _; do echo "conn $l $p"; done
+i=0
+while [ "$i" -lt "$np" ]; do
+  name=$1; addr=$2; shift 2; i=$((i+1))
+  ( if out=$(ping -n -q -c 1 -W 1 "$addr" 2>&1); then
+      echo "ping $name ok $(printf '%s\n' "$out" | sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*|\1|p')"
+    else echo "ping $name fail"; fi ) &
+done
+identity() {
+  exec 5<>"/dev/tcp/127.0.0.1/$port" || { echo "identity $1 no-listener"; return; }
+  printf '0 %s 17\n' "$2" >&5
+  if [ "$control" = "-" ]; then
+    if IFS= read -r -t 2 r <&5; then echo "identity $1 accepted"; elif [ $? -gt 128 ]; then echo "identity $1 refused"; else echo "identity $1 closed"; fi
+    return
+  fi
+  sleep 0.05
+  exec 6<>"/dev/tcp/127.0.0.1/$port" || { echo "identity $1 no-listener"; return; }
+  printf '0 %s 17\n' "$control" >&6
+  if ! IFS= read -r -t 5 c <&6; then echo "identity $1 unverified"; return; fi
+  if IFS= read -r -t 0.3 r <&5; then echo "identity $1 accepted"; elif [ $? -gt 128 ]; then echo "identity $1 refused"; else echo "identity $1 closed"; fi
+}
+nr=$1; shift
+i=0
+while [ "$i" -lt "$nr" ]; do
+  name=$1; tname=$2; vpn=$3; shift 3; i=$((i+1))
+  if grep -Eq "^[[:space:]]*ConnectTo[[:space:]]*=[[:space:]]*$tname[[:space:]]*$" "$conf/tinc.conf" 2>/dev/null; then echo "connectto $name yes"; else echo "connectto $name no"; fi
+  ( if ping -n -q -c 1 -W 1 "$vpn" >/dev/null 2>&1; then echo "revping $name reachable"; else echo "revping $name unreachable"; fi ) &
+  ( identity "$name" "$tname" 2>/dev/null ) &
+done
+wait
+`;
+
+/**
+ * argv (for the SSH transport) probing the mesh from `from`. Pings every other member; checks
+ * every revoked node. The control identity is another member's (none in a one-node mesh).
+ */
+export function meshProbeArgv(spec: MeshProbeSpec, from: string): string[] {
+  const peers = spec.members.filter((m) => m.node !== from);
+  const control = peers[0]?.tincName ?? "-";
+  return [
+    "bash",
+    "-c",
+    SCRIPT,
+    "rplan-mesh-probe",
+    spec.confDir,
+    String(spec.port),
+    spec.systemdUnit,
+    control,
+    String(peers.length),
+    ...peers.flatMap((p) => [p.node, p.vpnAddress]),
+    String(spec.revoked.length),
+    ...spec.revoked.flatMap((r) => [r.node, r.tincName, r.vpnAddress]),
+  ];
+}
+
+/** Read the probe's output. Unknown lines are ignored; missing answers stay undefined/null. */
+export function parseProbeOutput(spec: MeshProbeSpec, from: string, out: string): ProbeFindings {
+  let daemonActive = false;
+  const hostFiles: string[] = [];
+  const connections: [string, string][] = [];
+  const ping: Record<string, number | null> = {};
+  for (const p of spec.members) if (p.node !== from) ping[p.node] = null;
+  const revoked: Record<string, { connectTo: boolean; vpnReachable: boolean | undefined; identity: IdentityVerdict | undefined }> = {};
+  for (const r of spec.revoked) revoked[r.node] = { connectTo: false, vpnReachable: undefined, identity: undefined };
+  for (const line of out.split("\n")) {
+    const [kind, a, b, c] = line.trim().split(/\s+/);
+    if (kind === "daemon") daemonActive = a === "active";
+    else if (kind === "hostfile" && a) hostFiles.push(a);
+    else if (kind === "conn" && a && b) connections.push([a, b]);
+    else if (kind === "ping" && a && a in ping) ping[a] = b === "ok" ? Number(c ?? NaN) || 0 : null;
+    else if (kind === "connectto" && a && revoked[a]) revoked[a].connectTo = b === "yes";
+    else if (kind === "revping" && a && revoked[a]) revoked[a].vpnReachable = b === "reachable";
+    else if (kind === "identity" && a && revoked[a] && ["refused", "closed", "accepted", "no-listener", "unverified"].includes(b)) revoked[a].identity = b as IdentityVerdict;
+  }
+  return { daemonActive, hostFiles: hostFiles.sort(), connections, ping, revoked };
+}
+
+/** The host part of "addr:port" / "[v6]:port" as ss prints it. */
+export function hostOf(endpoint: string): string {
+  const i = endpoint.lastIndexOf(":");
+  const host = i >= 0 ? endpoint.slice(0, i) : endpoint;
+  return host.replace(/^\[|\]$/g, "").replace(/^::ffff:/, "");
+}
+
+/** Problems with the mesh connectivity seen from `from` (empty: fine). */
+export function judgeConnectivity(spec: MeshProbeSpec, from: string, f: ProbeFindings): string[] {
+  const problems: string[] = [];
+  if (!f.daemonActive) problems.push(`[${from}] tincd (${spec.systemdUnit}) is not running`);
+  const want = spec.members.map((m) => m.tincName).sort();
+  for (const name of want) if (!f.hostFiles.includes(name)) problems.push(`[${from}] hosts/${name} is missing`);
+  const revokedNames = new Set(spec.revoked.map((r) => r.tincName));
+  for (const name of f.hostFiles) {
+    if (!want.includes(name) && !revokedNames.has(name)) problems.push(`[${from}] unexpected hosts/${name}: a key file no member owns would let its holder in`);
+  }
+  for (const [peer, rtt] of Object.entries(f.ping)) {
+    const m = spec.members.find((x) => x.node === peer)!;
+    if (rtt === null) problems.push(`[${from}] cannot reach ${peer} (${m.vpnAddress}) over the VPN`);
+  }
+  return problems;
+}
+
+/** Problems with a revoked node as seen from survivor `from` (empty: it is refused). */
+export function judgeRevocation(spec: MeshProbeSpec, from: string, f: ProbeFindings, r: RevokedNode): string[] {
+  const problems: string[] = [];
+  const who = `[${from}] revoked node ${r.node}`;
+  if (f.hostFiles.includes(r.tincName)) problems.push(`${who}: hosts/${r.tincName} still exists (its key is still trusted)`);
+  const x = f.revoked[r.node];
+  if (x?.connectTo) problems.push(`${who}: tinc.conf still has ConnectTo = ${r.tincName}`);
+  const live = f.connections.filter(([l, p]) => hostOf(p) === r.publicAddress || hostOf(l) === r.publicAddress);
+  if (live.length > 0) problems.push(`${who}: tinc connection still established with ${live.map(([, p]) => p).join(", ")}`);
+  if (x?.vpnReachable !== false) problems.push(`${who}: ${x?.vpnReachable ? "still reachable" : "reachability unknown"} at its VPN address ${r.vpnAddress}`);
+  switch (x?.identity) {
+    case "refused":
+    case "closed":
+      break;
+    case "accepted":
+      problems.push(`${who}: tincd STILL ACCEPTS its identity ${r.tincName}`);
+      break;
+    case "no-listener":
+      problems.push(`${who}: tincd is not listening on port ${spec.port}, cannot prove refusal`);
+      break;
+    default:
+      problems.push(`${who}: could not verify that tincd refuses ${r.tincName} (${x?.identity ?? "no answer"})`);
+  }
+  return problems;
+}
+
+/** Nodes that left the mesh between two specs (removed from the config or revoked): all must be refused. */
+export function departedNodes(olds: MeshProbeSpec | undefined, news: MeshProbeSpec): RevokedNode[] {
+  const out = new Map(news.revoked.map((r) => [r.node, r]));
+  for (const m of olds?.members ?? []) {
+    if (!news.members.some((n) => n.node === m.node) && !out.has(m.node)) {
+      out.set(m.node, { node: m.node, tincName: m.tincName, publicAddress: m.publicAddress, vpnAddress: m.vpnAddress });
+    }
+  }
+  return [...out.values()].sort((a, b) => (a.node < b.node ? -1 : 1));
+}
