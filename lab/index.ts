@@ -27,7 +27,7 @@ const log = (m: string) => process.stderr.write(`[lab] ${m}\n`);
 const secs = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
 
 /** Brings the lab up with at least `nodes` nodes; reuses a healthy lab and only adds missing nodes. */
-export function labUp(opts: { nodes?: number } = {}): Promise<LabState> {
+export async function labUp(opts: { nodes?: number } = {}): Promise<LabState> {
   const want = opts.nodes ?? 3;
   if (!Number.isInteger(want) || want < 1 || want > S.MAX_NODES) throw new Error(`--nodes must be 1..${S.MAX_NODES}, got ${opts.nodes}`);
   return withLock(() => upUnlocked(want));
@@ -63,7 +63,9 @@ async function upUnlocked(want: number): Promise<LabState> {
       throw new Error(`${e.message}\n(the lab is left as it is for a look; \`npm run lab -- down\` removes it)`);
     });
   }
-  await Promise.all(state.nodes.map((n) => setupNodeCrypt(n.name)));
+  for (const n of state.nodes) n.nspawnPid = currentNspawnPid(n.name) ?? n.nspawnPid; // a reboot relaunches nspawn
+  S.writeLabState(state);
+  await Promise.all(state.nodes.map((n) => setupNodeCrypt(n.name))); // also unlocks mounts a reboot locked
   writeStackFiles(state);
   log(`${state.nodes.length} nodes up in ${secs(t0)}`);
   return state;
@@ -90,8 +92,6 @@ async function addNodes(state: LabState, want: number): Promise<void> {
   state.nodeCount = state.nodes.length;
   S.writeLabState(state); // before waiting: a crash from here on is still cleaned up from state
   await Promise.all(nodes.map(waitForSshd));
-  for (const n of nodes) n.nspawnPid = currentNspawnPid(n.name) ?? 0;
-  S.writeLabState(state);
   writeKnownHosts(state);
   // Existing nodes learn the new names; nothing else about them changes.
   const old = state.nodes.filter((n) => !nodes.includes(n));
