@@ -1,4 +1,4 @@
-/** Small process helpers for the lab: argv only (no shell strings built from data), stdin for secrets. */
+/** Small process helpers for the lab: argv only, no shell strings built from data. */
 import { spawn } from "child_process";
 import * as fs from "fs";
 
@@ -9,28 +9,23 @@ export interface RunResult {
 }
 
 export interface RunOptions {
-  input?: string;
   /** Don't throw on a non-zero exit; the caller looks at `code`. */
   check?: boolean;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
-  /** Stream output to this process's stderr (long builds), instead of only capturing it. */
-  echo?: boolean;
 }
 
 export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     const timer = opts.timeoutMs ? setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs) : undefined;
     child.stdout.on("data", (d: Buffer) => {
       stdout += d;
-      if (opts.echo) process.stderr.write(d);
     });
     child.stderr.on("data", (d: Buffer) => {
       stderr += d;
-      if (opts.echo) process.stderr.write(d);
     });
     child.on("error", reject);
     child.on("close", (code, signal) => {
@@ -42,8 +37,6 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
         reject(new Error(`${cmd} ${args.slice(0, 6).join(" ")} failed (${signal ?? `exit ${code}`}):\n${why}`));
       } else resolve(res);
     });
-    child.stdin.on("error", () => undefined); // the child may exit before reading its input
-    child.stdin.end(opts.input ?? "");
   });
 }
 

@@ -86,18 +86,13 @@ export function currentNspawnPid(name: string): number | undefined {
   }
 }
 
-const isNspawnOf = (pid: number, name: string) => {
-  const argv = cmdline(pid);
-  return path.basename(argv[0] ?? "") === "systemd-nspawn" && argv.includes(`--machine=${name}`) && argv.some((a) => a.includes(NODES_DIR));
-};
-const isLauncherOf = (pid: number, name: string) => {
-  const argv = cmdline(pid);
-  return argv.includes(LAUNCHER) && argv.includes(`--machine=${name}`);
-};
-
-export const findLaunchers = (name: string) => findProcesses((argv) => argv.includes(LAUNCHER) && argv.includes(`--machine=${name}`));
-export const findNspawns = (name: string) =>
-  findProcesses((argv) => path.basename(argv[0] ?? "") === "systemd-nspawn" && argv.includes(`--machine=${name}`) && argv.some((a) => a.includes(NODES_DIR)));
+const nspawnArgv = (argv: string[], name: string) =>
+  path.basename(argv[0] ?? "") === "systemd-nspawn" && argv.includes(`--machine=${name}`) && argv.some((a) => a.includes(NODES_DIR));
+const launcherArgv = (argv: string[], name: string) => argv.includes(LAUNCHER) && argv.includes(`--machine=${name}`);
+const isNspawnOf = (pid: number, name: string) => nspawnArgv(cmdline(pid), name);
+const isLauncherOf = (pid: number, name: string) => launcherArgv(cmdline(pid), name);
+const findNspawns = (name: string) => findProcesses((argv) => nspawnArgv(argv, name));
+const findLaunchers = (name: string) => findProcesses((argv) => launcherArgv(argv, name));
 
 /** Machine names of every nspawn/launcher of ours still running (cleanup without state.json). */
 export function strayMachines(): string[] {
