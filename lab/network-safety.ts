@@ -5,6 +5,8 @@
  */
 import * as dns from "dns";
 import * as fs from "fs";
+import { isIPv4 } from "net";
+import { Cidr, cidrsOverlap, ipv4ToInt } from "../planning/config/ipv4";
 import { out } from "./exec";
 
 export const LAB_NET = "198.51.100.0/24";
@@ -27,29 +29,21 @@ export interface HostNetwork {
   packageHosts: { name: string; address: string }[];
 }
 
-interface V4 {
-  net: number;
-  len: number;
+/** "a.b.c.d[/n]" (host bits allowed, as `ip addr` prints) → its network; undefined for IPv6 and "default". */
+function toCidr(text: string): Cidr | undefined {
+  const [ip, len = "32"] = text.trim().split("/");
+  if (!isIPv4(ip)) return undefined;
+  const bits = Number(len);
+  if (!/^\d+$/.test(len) || bits > 32) throw new Error(`bad IPv4 prefix ${text}`);
+  const n = ipv4ToInt(ip);
+  return { base: n - (n % 2 ** (32 - bits)), bits };
 }
 
-/** Parses "a.b.c.d[/len]"; undefined for IPv6 and "default" (a default route overlaps nothing: any /24 wins over it). */
-export function parseV4(cidr: string): V4 | undefined {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)(?:\/(\d+))?$/.exec(cidr.trim());
-  if (!m) return undefined;
-  const len = m[5] === undefined ? 32 : Number(m[5]);
-  const octets = m.slice(1, 5).map(Number);
-  if (len > 32 || octets.some((o) => o > 255)) throw new Error(`bad IPv4 address ${cidr}`);
-  const ip = octets.reduce((a, o) => a * 256 + o, 0);
-  return { net: ip - (ip % 2 ** (32 - len)), len };
-}
-
+/** IPv6 never overlaps the lab's IPv4 ranges; a default route overlaps nothing (any /24 wins over it). */
 export function overlaps(a: string, b: string): boolean {
-  const x = parseV4(a);
-  const y = parseV4(b);
-  if (!x || !y) return false;
-  const len = Math.min(x.len, y.len);
-  const size = 2 ** (32 - len);
-  return Math.floor(x.net / size) === Math.floor(y.net / size);
+  const x = toCidr(a);
+  const y = toCidr(b);
+  return !!x && !!y && cidrsOverlap(x, y);
 }
 
 const ours = (dev?: string) => dev === BRIDGE || (dev ?? "").startsWith(VETH_PREFIX);

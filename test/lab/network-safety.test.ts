@@ -67,7 +67,7 @@ describe("overlap detection", () => {
     expect(overlaps("198.18.0.0/16", "198.19.0.0/16")).toBe(false);
     expect(overlaps("198.18.0.0/16", "198.16.0.0/14")).toBe(true);
     expect(overlaps("198.18.0.0/16", "fd00::/64")).toBe(false);
-    expect(() => overlaps("198.18.0.0/33", "1.2.3.4")).toThrow(/bad IPv4/);
+    expect(() => overlaps("198.18.0.0/33", "1.2.3.4")).toThrow(/bad IPv4 prefix/);
   });
 
   test("resolv.conf parsing", () => {
