@@ -1,0 +1,117 @@
+/**
+ * Verifying the tinc mesh from its members: the connectivity matrix and the refusal of revoked
+ * nodes. Used by the MeshCheck provider (after every mesh change), the `mesh` admin command
+ * (drills, status) and the lab tests. Only members are contacted — never a revoked node.
+ */
+import { judgeConnectivity, judgeRevocation, meshProbeArgv, MeshProbeSpec, parseProbeOutput, ProbeFindings, ProbeMember, RevokedNode } from "../planning/mesh";
+import { sshConnection, SshTarget } from "../transports/ssh";
+
+/** A member with the way to reach it. */
+export interface CheckMember extends ProbeMember {
+  readonly ssh: Omit<SshTarget, "node">;
+}
+
+export interface CheckSpec extends MeshProbeSpec {
+  readonly members: readonly CheckMember[];
+}
+
+/** What one member reported, judged. */
+export interface MemberReport {
+  readonly node: string;
+  readonly findings: ProbeFindings | undefined;
+  readonly problems: readonly string[];
+  /** ms from the start of the check until this member passed (null: it never did). */
+  readonly passedAfterMs: number | null;
+  /** ms from the start until each revoked node was refused here (null: not within the timeout). */
+  readonly refusedAfterMs: Readonly<Record<string, number | null>>;
+}
+
+export interface CheckReport {
+  readonly ok: boolean;
+  readonly members: readonly MemberReport[];
+  /** from → to → round-trip ms over the VPN (null: no answer). */
+  readonly matrix: Readonly<Record<string, Readonly<Record<string, number | null>>>>;
+  readonly problems: readonly string[];
+  readonly elapsedMs: number;
+}
+
+export interface CheckOptions {
+  /** Keep probing a failing member until this many ms have passed (0: probe once). */
+  readonly timeoutMs?: number;
+  readonly intervalMs?: number;
+  /** Check connectivity between members (default true). */
+  readonly connectivity?: boolean;
+  /** The nodes that must be refused (default: spec.revoked). */
+  readonly revoked?: readonly RevokedNode[];
+  /** Start of the clock for passedAfterMs/refusedAfterMs (default: now). */
+  readonly since?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Probe one member once. */
+export async function probeMember(spec: CheckSpec, member: CheckMember, revoked: readonly RevokedNode[]): Promise<ProbeFindings> {
+  const probeSpec = { ...spec, revoked };
+  const conn = await sshConnection({ node: member.node, ...member.ssh });
+  const r = await conn.run(meshProbeArgv(probeSpec, member.node), { label: "probe the VPN mesh", allowFailure: true });
+  if (r.code !== 0) throw new Error(`[${member.node}] the mesh probe failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" ")}`);
+  return parseProbeOutput(probeSpec, member.node, r.stdout);
+}
+
+/**
+ * Probe every member in parallel; each failing member is probed again until it passes or the
+ * timeout expires. Returns the report (never throws for mesh problems; SSH failures are problems).
+ */
+export async function checkMesh(spec: CheckSpec, opts: CheckOptions = {}): Promise<CheckReport> {
+  const start = opts.since ?? Date.now();
+  const deadline = Date.now() + (opts.timeoutMs ?? 0);
+  const revoked = opts.revoked ?? spec.revoked;
+  const connectivity = opts.connectivity ?? true;
+  const reports = await Promise.all(
+    spec.members.map(async (m): Promise<MemberReport> => {
+      const refusedAfterMs: Record<string, number | null> = Object.fromEntries(revoked.map((r) => [r.node, null]));
+      for (;;) {
+        let findings: ProbeFindings | undefined;
+        let problems: string[];
+        try {
+          findings = await probeMember(spec, m, revoked);
+          problems = connectivity ? judgeConnectivity(spec, m.node, findings) : [];
+          for (const r of revoked) {
+            const p = judgeRevocation(spec, m.node, findings, r);
+            if (p.length === 0 && refusedAfterMs[r.node] === null) refusedAfterMs[r.node] = Date.now() - start;
+            problems.push(...p);
+          }
+        } catch (e) {
+          problems = [(e as Error).message];
+        }
+        if (problems.length === 0) return { node: m.node, findings, problems, passedAfterMs: Date.now() - start, refusedAfterMs };
+        if (Date.now() >= deadline) return { node: m.node, findings, problems, passedAfterMs: null, refusedAfterMs };
+        await sleep(opts.intervalMs ?? 200);
+      }
+    }),
+  );
+  const matrix = Object.fromEntries(reports.map((r) => [r.node, { ...(r.findings?.ping ?? {}) }]));
+  const problems = reports.flatMap((r) => r.problems);
+  return { ok: problems.length === 0, members: reports, matrix, problems, elapsedMs: Date.now() - start };
+}
+
+/** The connectivity matrix as a table (rows: from, columns: to; ms or FAIL). */
+export function formatMatrix(nodes: readonly string[], matrix: CheckReport["matrix"]): string {
+  const w = Math.max(6, ...nodes.map((n) => n.length)) + 2;
+  const pad = (s: string) => s.padEnd(w);
+  const lines = [pad("from\\to") + nodes.map(pad).join("")];
+  for (const from of nodes) {
+    const row = matrix[from];
+    lines.push(
+      pad(from) +
+        nodes
+          .map((to) => {
+            if (to === from) return pad("-");
+            const v = row?.[to];
+            return pad(v === undefined ? "?" : v === null ? "FAIL" : `${v.toFixed(1)}ms`);
+          })
+          .join(""),
+    );
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,85 @@
+/**
+ * MeshCheck: proof, at the end of every `up` that changes the mesh, that
+ * - every member reaches every other member over the VPN (the connectivity matrix), and
+ * - every revoked node — and every node that left the mesh since the last check — is refused by
+ *   every member: no hosts/ file, no ConnectTo, no established connection, no route, and the
+ *   running tincd refuses its identity.
+ * Only members are contacted. Failing members are probed again for up to `timeoutMs`; then the
+ * update fails loudly, naming each member and what it still accepts.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { departedNodes, RevokedNode } from "../../planning/mesh";
+import { CheckMember, checkMesh, CheckReport, formatMatrix } from "../../ops/mesh-check";
+import { diffKeys } from "./diff";
+
+export interface MeshCheckMember extends CheckMember {
+  /** The member's key fingerprint: a rotation changes it, which re-runs the check. */
+  readonly fingerprint: string;
+}
+
+export interface MeshCheckInputs {
+  readonly confDir: string;
+  readonly port: number;
+  readonly systemdUnit: string;
+  readonly members: MeshCheckMember[];
+  readonly revoked: RevokedNode[];
+  /** How long a failing member is probed again before the update fails (ms). */
+  readonly timeoutMs: number;
+}
+
+export interface MeshCheckOutputs extends MeshCheckInputs {
+  /** from → to → round-trip ms over the VPN at the last check. */
+  readonly matrix: Record<string, Record<string, number | null>>;
+  /** Revoked/departed node → member → ms from the start of the check until it was refused there. */
+  readonly refusedBy: Record<string, Record<string, number | null>>;
+  readonly checkedMs: number;
+}
+
+const BUSINESS = ["confDir", "port", "systemdUnit", "members", "revoked"];
+
+export async function check(_olds: unknown, news: MeshCheckInputs): Promise<pulumi.dynamic.CheckResult> {
+  return { inputs: news };
+}
+
+export async function diff(_id: string, olds: MeshCheckOutputs, news: MeshCheckInputs): Promise<pulumi.dynamic.DiffResult> {
+  return diffKeys(olds as any, news as any, BUSINESS);
+}
+
+export async function create(inputs: MeshCheckInputs): Promise<pulumi.dynamic.CreateResult> {
+  return { id: "mesh-check", outs: await verify(inputs, departedNodes(undefined, inputs)) };
+}
+
+export async function update(_id: string, olds: MeshCheckOutputs, news: MeshCheckInputs): Promise<pulumi.dynamic.UpdateResult> {
+  return { outs: await verify(news, departedNodes(olds, news)) };
+}
+
+export async function read(id: string, props: MeshCheckOutputs): Promise<pulumi.dynamic.ReadResult> {
+  return { id, props };
+}
+
+export async function delete_(): Promise<void> {
+  // Nothing on any host.
+}
+export { delete_ as delete };
+
+async function verify(inputs: MeshCheckInputs, mustRefuse: RevokedNode[]): Promise<MeshCheckOutputs> {
+  const report = await checkMesh(inputs, { timeoutMs: inputs.timeoutMs, revoked: mustRefuse });
+  if (!report.ok) throw new Error(describeFailure(inputs, report));
+  const refusedBy: Record<string, Record<string, number | null>> = {};
+  for (const r of mustRefuse) refusedBy[r.node] = Object.fromEntries(report.members.map((m) => [m.node, m.refusedAfterMs[r.node] ?? null]));
+  return { ...inputs, matrix: report.matrix as MeshCheckOutputs["matrix"], refusedBy, checkedMs: report.elapsedMs };
+}
+
+function describeFailure(inputs: MeshCheckInputs, report: CheckReport): string {
+  const accepting = report.problems.filter((p) => p.includes("STILL ACCEPTS") || p.includes("still established") || p.includes("still exists"));
+  return (
+    `VPN mesh check FAILED after ${(report.elapsedMs / 1000).toFixed(1)} s (${report.problems.length} problem${report.problems.length === 1 ? "" : "s"}):\n` +
+    report.problems.map((p) => `  - ${p}`).join("\n") +
+    (accepting.length > 0 ? `\nA REVOKED NODE IS STILL ACCEPTED by: ${[...new Set(accepting.map((p) => p.slice(1, p.indexOf("]"))))].join(", ")}` : "") +
+    "\nConnectivity matrix:\n" +
+    formatMatrix(
+      inputs.members.map((m) => m.node),
+      report.matrix,
+    )
+  );
+}

@@ -1,0 +1,179 @@
+/**
+ * NodeKey: a node's tinc RSA key pair, born where it lives.
+ *
+ * - The key is generated ON the node by `tincd -K`, in a scratch directory inside the key directory
+ *   of the node's encrypted mount, after the mount is verified to be an unlocked encrypted
+ *   filesystem (locked: the unlock message, nothing is done). The private half never leaves the
+ *   mount and never crosses the wire; only the public half comes back, as the `publicKey` output.
+ * - Create always generates a fresh key. A key found on the host is never adopted: it may be the
+ *   key of a node that was revoked and is now being re-admitted, which must come back only with a
+ *   new key. (A create interrupted after the key was written simply generates another one at the
+ *   next `up`; the first was never distributed.)
+ * - A new `generation` (the config's `vpnKeyGeneration`) replaces the resource: the new key is
+ *   renamed over the old one (no moment without a key file) and the old file's content is
+ *   overwritten (`shred`) and unlinked. Nothing of the old key is kept: a rotated key is presumed
+ *   compromised, and rollback to it would defeat the rotation. tincd keeps using the old key from
+ *   memory until it restarts, which the mesh does after every peer holds the new public key.
+ * - Generations only go up (checked at preview).
+ * - Update (only the SSH endpoint can change without replacement) checks that the key on the host
+ *   is still the recorded one; refresh reads its public half; delete never contacts the node.
+ */
+import * as crypto from "crypto";
+import type * as pulumi from "@pulumi/pulumi";
+import { EncryptedMount, isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
+import { normalizePublicKey, publicKeyFingerprint } from "../../planning/mesh";
+import { probeMount } from "../../ops/unlock";
+import { SshConnection, SshError, sshConnection } from "../../transports/ssh";
+import { diffKeys } from "./diff";
+
+export interface NodeKeyInputs {
+  readonly node: string;
+  /** The node's tinc name (written into the scratch tinc.conf that `tincd -K` reads). */
+  readonly tincName: string;
+  readonly ssh: { host: string; port: number; user: string; hostKeys: string[]; proxy?: string };
+  readonly encryptedMount: EncryptedMount;
+  /** Where the private key lives: must be inside `encryptedMount.path`. */
+  readonly privateKeyPath: string;
+  /** Bump to rotate (a new key is generated on the node). */
+  readonly generation: number;
+  readonly keyBits: number;
+}
+
+export interface NodeKeyOutputs extends NodeKeyInputs {
+  readonly publicKey: string;
+  readonly fingerprint: string;
+}
+
+const BUSINESS = ["node", "tincName", "ssh", "encryptedMount", "privateKeyPath", "generation", "keyBits"];
+const REPLACE = ["node", "tincName", "encryptedMount", "privateKeyPath", "generation", "keyBits"];
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const known = (v: unknown) => v !== UNKNOWN && v !== undefined;
+
+/** Every problem with the inputs; unknown values (preview) are skipped. */
+export function validateNodeKey(olds: Partial<NodeKeyInputs> | undefined, news: NodeKeyInputs): pulumi.dynamic.CheckFailure[] {
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const bad = (property: string, reason: string) => failures.push({ property, reason });
+  if (known(news.tincName) && !/^[A-Za-z0-9_]{1,64}$/.test(news.tincName)) bad("tincName", `tinc names allow letters, digits and _ only (got ${JSON.stringify(news.tincName)})`);
+  if (known(news.generation)) {
+    if (!Number.isSafeInteger(news.generation) || news.generation < 1) bad("generation", `generation must be a positive integer (got ${JSON.stringify(news.generation)})`);
+    else if (olds && typeof olds.generation === "number" && olds.node === news.node && news.generation < olds.generation) {
+      bad(
+        "generation",
+        `vpnKeyGeneration of ${news.node} went down from ${olds.generation} to ${news.generation}: generations only go up ` +
+          `(a rotated key is never restored); to rotate again set it to ${olds.generation + 1}`,
+      );
+    }
+  }
+  if (known(news.keyBits) && ![2048, 3072, 4096].includes(news.keyBits)) bad("keyBits", `keyBits must be 2048, 3072 or 4096 (got ${JSON.stringify(news.keyBits)})`);
+  if (known(news.privateKeyPath) && known(news.encryptedMount) && known(news.encryptedMount?.path)) {
+    const p = news.privateKeyPath;
+    if (typeof p !== "string" || normalizePosix(p) !== p || !/^\/[A-Za-z0-9._/-]+$/.test(p)) bad("privateKeyPath", `privateKeyPath ${JSON.stringify(p)} must be a normalized absolute path`);
+    else if (!isInsideMount(news.encryptedMount, p) || p === news.encryptedMount.path) {
+      bad("privateKeyPath", `the private key of ${news.node} must live inside its encrypted mount ${news.encryptedMount.path} (got ${p})`);
+    }
+  }
+  return failures;
+}
+
+export async function check(olds: Partial<NodeKeyInputs> | undefined, news: NodeKeyInputs): Promise<pulumi.dynamic.CheckResult> {
+  const failures = validateNodeKey(olds, news);
+  return failures.length > 0 ? { inputs: news, failures } : { inputs: news };
+}
+
+export async function diff(_id: string, olds: NodeKeyOutputs, news: NodeKeyInputs): Promise<pulumi.dynamic.DiffResult> {
+  return diffKeys(olds as any, news as any, BUSINESS, REPLACE);
+}
+
+export async function create(inputs: NodeKeyInputs): Promise<pulumi.dynamic.CreateResult> {
+  const conn = await unlockedConnection(inputs);
+  const publicKey = await generate(conn, inputs);
+  return { id: `${inputs.node}:gen${inputs.generation}:${crypto.randomBytes(4).toString("hex")}`, outs: outputs(inputs, publicKey) };
+}
+
+export async function update(_id: string, olds: NodeKeyOutputs, news: NodeKeyInputs): Promise<pulumi.dynamic.UpdateResult> {
+  const conn = await unlockedConnection(news);
+  const onHost = await readPublicKey(conn, news);
+  if (onHost !== olds.publicKey) {
+    throw new SshError(
+      `[${news.node}] the tinc key at ${news.privateKeyPath} is ${onHost ? "not the one recorded in the stack" : "missing"}; ` +
+        `bump vpnKeyGeneration of ${news.node} to generate and distribute a new one`,
+      news.node,
+    );
+  }
+  return { outs: outputs(news, olds.publicKey) };
+}
+
+/** Refresh: the public half of the key on the host; a missing key makes the resource gone. */
+export async function read(id: string, props: NodeKeyOutputs): Promise<pulumi.dynamic.ReadResult> {
+  const conn = await unlockedConnection(props);
+  const publicKey = await readPublicKey(conn, props);
+  if (!publicKey) return { id: "", props: {} };
+  return { id, props: outputs(props, publicKey) };
+}
+
+export async function delete_(): Promise<void> {
+  // Never contacts the node: a deleted NodeKey is a revoked or removed node (possibly in hostile
+  // hands) or a replaced generation, whose file the replacement already overwrote.
+}
+export { delete_ as delete };
+
+function outputs(inputs: NodeKeyInputs, publicKey: string): NodeKeyOutputs {
+  const pem = normalizePublicKey(inputs.node, publicKey);
+  return { ...inputs, publicKey: pem, fingerprint: publicKeyFingerprint(inputs.node, pem) };
+}
+
+async function unlockedConnection(inputs: NodeKeyInputs): Promise<SshConnection> {
+  if (!isInsideMount(inputs.encryptedMount, inputs.privateKeyPath)) {
+    throw new SshError(`[${inputs.node}] refusing to keep the tinc private key outside the encrypted mount ${inputs.encryptedMount.path}: ${inputs.privateKeyPath}`, inputs.node);
+  }
+  const conn = await sshConnection({ node: inputs.node, ...inputs.ssh });
+  const m = await probeMount(conn, inputs.encryptedMount);
+  if (m.state !== "unlocked") throw new SshError(m.message, inputs.node);
+  return conn;
+}
+
+/**
+ * Generate in a scratch directory beside the key (same filesystem: the rename is atomic), keep a
+ * hard link to the old key so that its content can be overwritten once the new one is in place.
+ */
+const GENERATE = [
+  "set -eu",
+  'key=$1; name=$2; bits=$3; dir=$(dirname -- "$key")',
+  'install -d -m 0700 -- "$dir"',
+  's=$(mktemp -d "$dir/.keygen.XXXXXX")',
+  "trap 'rm -rf -- \"$s\"' EXIT",
+  'mkdir "$s/hosts"',
+  "printf 'Name = %s\\n' \"$name\" > \"$s/tinc.conf\"",
+  'if ! tincd -c "$s" -K"$bits" </dev/null >"$s/log" 2>&1; then cat "$s/log" >&2; exit 1; fi',
+  'test -s "$s/rsa_key.priv"',
+  'chmod 0600 "$s/rsa_key.priv"',
+  "sed -n '/^-----BEGIN RSA PUBLIC KEY-----$/,/^-----END RSA PUBLIC KEY-----$/p' \"$s/hosts/$name\" > \"$s/pub\"",
+  'test -s "$s/pub"',
+  'if [ -e "$key" ]; then ln -- "$key" "$s/old" 2>/dev/null || true; fi',
+  'mv -f -- "$s/pub" "$key.pub"',
+  'mv -f -- "$s/rsa_key.priv" "$key"',
+  'if [ -e "$s/old" ]; then shred -u -- "$s/old" 2>/dev/null || rm -f -- "$s/old"; fi',
+  'sync -f "$key" 2>/dev/null || true',
+  'cat -- "$key.pub"',
+].join("\n");
+
+async function generate(conn: SshConnection, inputs: NodeKeyInputs): Promise<string> {
+  const r = await conn.run(["sh", "-c", GENERATE, "sh", inputs.privateKeyPath, inputs.tincName, String(inputs.keyBits)], {
+    label: `generate the tinc key (${inputs.keyBits} bits) in ${inputs.privateKeyPath}`,
+  });
+  return r.stdout;
+}
+
+/** The public half: derived from the private key when openssl is there, else the stored copy. */
+const READ_PUBLIC = [
+  'key=$1; [ -e "$key" ] || exit 3',
+  'if command -v openssl >/dev/null 2>&1; then openssl rsa -in "$key" -RSAPublicKey_out 2>/dev/null && exit 0; echo "unreadable private key $key" >&2; exit 4; fi',
+  'cat -- "$key.pub"',
+].join("\n");
+
+async function readPublicKey(conn: SshConnection, inputs: NodeKeyInputs): Promise<string | undefined> {
+  const r = await conn.run(["sh", "-c", READ_PUBLIC, "sh", inputs.privateKeyPath], { allowFailure: true, label: `read the tinc public key of ${inputs.privateKeyPath}` });
+  if (r.code === 3) return undefined;
+  if (r.code !== 0) throw new SshError(`[${inputs.node}] cannot read the tinc key ${inputs.privateKeyPath}: ${r.stderr.trim()}`, inputs.node, r.code);
+  return normalizePublicKey(inputs.node, r.stdout);
+}
