@@ -7,4 +7,5 @@ module.exports = {
   testPathIgnorePatterns: ["/node_modules/"],
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
   testTimeout: 120000,
+  globalTeardown: "<rootDir>/test/support/global-teardown.ts",
 };
