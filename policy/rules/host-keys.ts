@@ -3,10 +3,13 @@
  * node's key.
  *
  * - `checkHostKeysResource` (inputs): a NodeHost (and any dynamic resource of ours with `ssh`)
- *   carries a non-empty `ssh.hostKeys` of OpenSSH public-key lines; a `command:remote:*` resource
- *   carries `connection.hostKey`.
+ *   carries a non-empty `ssh.hostKeys` of OpenSSH public-key lines; a `command:remote:*`
+ *   resource's `connection.hostKey`, when given, is such a line.
  * - `checkHostKeysStack`: a resource on node N connects to N's endpoint with keys N pins; a
- *   command or copy reaching a node's address pins one of that node's keys.
+ *   `command:remote:*` resource reaches a node of the stack (whose NodeHost pins its keys — the
+ *   executor pins them: the stack runner's command stand-in takes them from the stack config) and,
+ *   if it names a `connection.hostKey`, that key is one the node pins. A remote command to any
+ *   other host would have no pinned key at all.
  */
 import { NodeIndex } from "./nodes";
 import { endpointOf, LOCAL_COMMAND, NODE_HOST, shapeOf } from "./shapes";
@@ -40,6 +43,7 @@ export function checkHostKeysResource(r: ResourceDesc): RuleOutput {
     return rep;
   }
   const keys = ep.single ? (ep.hostKeys === undefined || ep.hostKeys === null ? [] : [ep.hostKeys]) : Array.isArray(ep.hostKeys) ? ep.hostKeys : [];
+  if (keys.length === 0 && ep.single) return rep; // a command's key comes from its node's NodeHost (stack rule)
   if (keys.length === 0) {
     rep.violation(r, `${labelOf(r)} connects to ${host} without a pinned SSH host key (${field} is empty): rplan never trusts on first use`);
     return rep;
@@ -60,7 +64,15 @@ export function checkHostKeysStack(resources: readonly ResourceDesc[]): RuleOutp
     if (!ep || isUnknown(ep.hostKeys)) continue;
     const shape = shapeOf(r);
     const n = shape.kind === "node-resource" ? nodes.byName(shape.node) : nodes.byEndpoint(ep.host, ep.port);
-    if (!("found" in n)) continue; // not a node (commands may reach other hosts), or not known yet; the key-placement rules judge node membership
+    if ("unknown" in n) {
+      rep.unknown(r, [ep.at], "which node it connects to");
+      continue;
+    }
+    if ("missing" in n) {
+      // A resource of ours naming an unknown node is refused by the key-placement rules.
+      if (ep.single) rep.violation(r, `${labelOf(r)} connects to ${String(ep.host)}:${String(ep.port ?? 22)}, which is no node of this stack, so no pinned SSH host key covers it`);
+      continue;
+    }
     const node = n.found;
     if (shape.kind === "node-resource" && !isUnknown(ep.host) && (ep.host !== node.host || (ep.port ?? 22) !== node.port)) {
       rep.violation(r, `${labelOf(r)} is on node ${node.name} but connects to ${String(ep.host)}:${String(ep.port ?? 22)}, not the node's ${String(node.host)}:${String(node.port)}`);

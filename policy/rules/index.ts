@@ -88,14 +88,14 @@ export const RULES: readonly Rule[] = [
   {
     kind: "resource",
     name: "ssh-host-keys-pinned",
-    description: "Every node's SSH host key is pinned, and every SSH connection (ours and command:remote) pins a host key.",
+    description: "Every node's SSH host key is pinned (a NodeHost's and our resources' ssh.hostKeys are OpenSSH public key lines); a command's connection.hostKey, when named, is one too.",
     enforcementLevel: "mandatory",
     check: (r) => checkHostKeysResource(r),
   },
   {
     kind: "stack",
     name: "ssh-host-keys-match-node",
-    description: "A connection to a node uses that node's endpoint and one of the host keys its NodeHost pins.",
+    description: "A connection to a node uses that node's endpoint and host keys its NodeHost pins; remote commands and copies reach only nodes of the stack.",
     enforcementLevel: "mandatory",
     check: (rs) => checkHostKeysStack(rs),
   },

@@ -57,16 +57,23 @@ describe("resources connecting to a node", () => {
     expect(messages(checkHostKeysResource(withSsh(ok, { hostKeys: [] })))).toEqual([expect.stringMatching(/HostFiles n1-files connects to .* without a pinned SSH host key/)]);
   });
 
-  test("a remote command must pin the node's host key", () => {
+  test("a remote command reaches a node (whose NodeHost pins its keys), with one of that node's keys if it names one", () => {
     const c = remote(n1, "command:remote:Command", "n1-reload", { create: "systemctl reload tinc@rplan" });
     expect(messages(checkHostKeysResource(c))).toEqual([]);
     expect(messages(checkHostKeysStack([...program, c]))).toEqual([]);
     const { hostKey: _k, ...conn } = c.props.connection as Record<string, unknown>;
-    expect(messages(checkHostKeysResource({ ...c, props: { ...c.props, connection: conn } }))).toEqual([
-      'Command n1-reload connects to "198.51.100.11" without a pinned SSH host key (connection.hostKey is empty): rplan never trusts on first use',
-    ]);
+    const unnamed = { ...c, props: { ...c.props, connection: conn } }; // @pulumi/command's ConnectionArgs has no hostKey
+    expect(messages(checkHostKeysResource(unnamed))).toEqual([]);
+    expect(messages(checkHostKeysStack([...program, unnamed]))).toEqual([]);
     const wrong = { ...c, props: { ...c.props, connection: { ...conn, hostKey: fakeHostKey("n2") } } };
     expect(messages(checkHostKeysStack([...program, wrong]))).toEqual([expect.stringMatching(/Command n1-reload pins host key .* for node n1, which is not one of the keys node n1 pins/)]);
+    expect(messages(checkHostKeysResource({ ...c, props: { ...c.props, connection: { ...conn, hostKey: "AAAA" } } }))).toEqual([expect.stringMatching(/connection\.hostKey "AAAA" is not an OpenSSH public host key line/)]);
+  });
+
+  test("a remote command to a host that is no node is refused: nothing pins its key", () => {
+    const c = remote(n1, "command:remote:Command", "dns-reload", { create: "rndc reload" });
+    const elsewhere = { ...c, props: { ...c.props, connection: { host: "198.51.100.250", port: 22, user: "root" } } };
+    expect(messages(checkHostKeysStack([...program, elsewhere]))).toEqual(["Command dns-reload connects to 198.51.100.250:22, which is no node of this stack, so no pinned SSH host key covers it"]);
   });
 
   test("a local command needs no host key", () => {
