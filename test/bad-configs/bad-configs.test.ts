@@ -12,8 +12,10 @@
  *
  * "No host touched" is proven, not assumed: every node's address is a documentation address
  * (198.51.100.250-254, where nothing listens), and every process the runner starts is preloaded
- * with ./tripwire.js, which records (and refuses) any TCP connection to a non-loopback address.
- * A positive control shows the tripwire fires; after the corpus its log must be empty. Config
+ * with ./tripwire.js (runStack's `env`: NODE_OPTIONS=--require), which records (and refuses) any
+ * TCP connection to a non-loopback address. The test checks that the tripwire was loaded in the
+ * runner's pass workers, the dynamic-provider host and the policy pack, and a positive control
+ * shows it fires; after the corpus its log must be empty. Config
  * errors must also leave no resource registered but the root stack; policy refusals happen in
  * preview, before any provider create/update could run, and `up` on such a stack applies nothing.
  */
@@ -101,8 +103,8 @@ describe("through the stack runner: runStack preview, with the policy pack", () 
   const tripwireLog = path.join(tmp, "tripwire.log");
   const outcomes = new Map<string, { error?: StackRunError; result?: RunResult }>();
   let up: { error?: StackRunError; result?: RunResult };
-  const savedNodeOptions = process.env.NODE_OPTIONS;
-  const savedLog = process.env.RPLAN_TRIPWIRE_LOG;
+  // Passed to runStack explicitly: under jest, process.env is the test's own copy, not what children inherit.
+  const tripwireEnv = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${path.join(DIR, "tripwire.js")}`.trim(), RPLAN_TRIPWIRE_LOG: tripwireLog };
 
   const run = async (file: string, c: Case, op: "preview" | "up") => {
     try {
@@ -114,6 +116,7 @@ describe("through the stack runner: runStack preview, with the policy pack", () 
         configFile: path.join(DIR, file),
         stateFile: path.join(tmp, `${file}.${op}.state.json`),
         passphrase: "bad-configs corpus",
+        env: tripwireEnv,
         ...(c.policyConfig ? { policyConfig: path.join(ROOT, c.policyConfig) } : {}),
       });
       return { result };
@@ -124,8 +127,6 @@ describe("through the stack runner: runStack preview, with the policy pack", () 
   };
 
   beforeAll(async () => {
-    process.env.NODE_OPTIONS = `${savedNodeOptions ?? ""} --require ${path.join(DIR, "tripwire.js")}`.trim();
-    process.env.RPLAN_TRIPWIRE_LOG = tripwireLog;
     const queue = [...cases];
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) outcomes.set(next[0], await run(next[0], next[1], "preview"));
@@ -136,10 +137,6 @@ describe("through the stack runner: runStack preview, with the policy pack", () 
   }, 600000);
 
   afterAll(() => {
-    if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
-    else process.env.NODE_OPTIONS = savedNodeOptions;
-    if (savedLog === undefined) delete process.env.RPLAN_TRIPWIRE_LOG;
-    else process.env.RPLAN_TRIPWIRE_LOG = savedLog;
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -164,9 +161,12 @@ describe("through the stack runner: runStack preview, with the policy pack", () 
     expect(up.error!.message).toMatch(/mandatory policy violation\(s\): nothing was applied/);
   });
 
-  test("no host was contacted (and the tripwire does fire on a connection attempt)", () => {
+  test("no host was contacted: the tripwire was in every process that could reach one, and stayed silent", () => {
+    const loaded = fs.readFileSync(`${tripwireLog}.loaded`, "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { argv: string[] }).argv.join(" "));
+    for (const kind of [/test\/runner\/worker\.ts$/, /cmd\/dynamic-provider/, /cmd\/run-policy-pack/]) expect(loaded).toContainEqual(expect.stringMatching(kind));
     expect(fs.existsSync(tripwireLog) ? fs.readFileSync(tripwireLog, "utf8") : "").toBe("");
-    const control = spawnSync(process.execPath, ["-e", "require('net').connect(22, '198.51.100.254').on('error', () => {})"], { env: process.env, encoding: "utf8" });
+    // Positive control: the same preload does record (and refuse) a connection attempt.
+    const control = spawnSync(process.execPath, ["-e", "require('net').connect(22, '198.51.100.254').on('error', () => {})"], { env: { ...process.env, ...tripwireEnv }, encoding: "utf8" });
     expect(control.status).toBe(0);
     expect(fs.readFileSync(tripwireLog, "utf8")).toMatch(/"host":"198\.51\.100\.254","port":22/);
   });

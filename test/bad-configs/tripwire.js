@@ -4,13 +4,17 @@
  * the command stand-in — it records in $RPLAN_TRIPWIRE_LOG, and refuses, every attempt to open a
  * TCP connection to anything but loopback (the runner's own gRPC) or a Unix socket. SSH (ssh2),
  * TLS and HTTP all connect through net.Socket.prototype.connect, so an empty log after a run means
- * no host was contacted. Plain JavaScript so it loads before ts-node is registered.
+ * no host was contacted. Each process that loads it also says so in $RPLAN_TRIPWIRE_LOG.loaded, so
+ * the test can show the tripwire covered every process that could have reached a host. Plain
+ * JavaScript so it loads before ts-node is registered.
  */
 "use strict";
 const fs = require("fs");
 const net = require("net");
 
 const LOG = process.env.RPLAN_TRIPWIRE_LOG;
+if (LOG) fs.appendFileSync(`${LOG}.loaded`, JSON.stringify({ pid: process.pid, argv: process.argv.slice(1, 2) }) + "\n");
+
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|::ffff:127\.\d+\.\d+\.\d+)$/;
 
 function target(args) {
