@@ -10,7 +10,7 @@ import { changeLines, diffKeys, PropertyChange, propertyChanges, propertyLines, 
 import { deepEqual, markSecretKeys, PropertyMap } from "./props";
 import { EngineProvider, Target } from "./providers/plugin";
 import { PolicyHost, PolicyViolation } from "./providers/policy-host";
-import { ProviderRegistry } from "./providers/registry";
+import { ProviderSource } from "./providers/registry";
 import { Registration, ROOT_STACK_TYPE } from "./registration";
 import { ResourceState, StateStore } from "./state";
 import { deletionOrder, Step } from "./steps";
@@ -37,8 +37,9 @@ export interface StepResult {
 export interface DeploymentOptions {
   readonly preview: boolean;
   readonly state: StateStore;
-  readonly providers: ProviderRegistry;
-  readonly policy?: PolicyHost;
+  readonly providers: ProviderSource;
+  /** Started alongside the program (loading a pack takes seconds); undefined when there is none. */
+  readonly policy: Promise<PolicyHost | undefined>;
   readonly log: (line: string) => void;
 }
 
@@ -172,8 +173,9 @@ export class Deployment {
 
   /** Policies see the checked inputs; a remediation may rewrite them. */
   private async analyze(reg: Registration, inputs: PropertyMap): Promise<PropertyMap> {
-    if (!this.o.policy) return inputs;
-    const a = await this.o.policy.analyze({ ...reg, properties: inputs });
+    const policy = await this.o.policy;
+    if (!policy) return inputs;
+    const a = await policy.analyze({ ...reg, properties: inputs });
     a.remediatedBy.forEach((p) => this.o.log(`  policy ${p} remediated ${reg.type} ${reg.name}`));
     this.violations.push(...a.violations);
     const mandatory = a.violations.filter((v) => v.enforcementLevel === "mandatory");
@@ -256,9 +258,10 @@ export class Deployment {
         this.note({ op: "delete", type: r.type, name: r.name, urn: r.urn, diffs: [], detail: propertyLines("-", r.inputs) }, started);
       }
     }
-    if (this.o.policy) {
+    const policy = await this.o.policy;
+    if (policy) {
       const resources = this.resources().map((r) => ({ ...r, properties: r.outputs }));
-      this.violations.push(...(await this.o.policy.analyzeStack(resources)));
+      this.violations.push(...(await policy.analyzeStack(resources)));
     }
   }
 }

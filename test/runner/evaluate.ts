@@ -27,6 +27,8 @@ export async function evaluateProgram(o: EvaluateOptions): Promise<string[]> {
     const message = e instanceof Error ? e.message : String(e);
     if (!errors.includes(message)) errors.push(message);
   };
+  // Kept for the life of this single-use process, like the language host's handlers: a rejected
+  // registration can surface after the program returns and must not kill the runner.
   process.on("unhandledRejection", onError);
   process.on("uncaughtException", onError);
   pulumi.runtime.setAllConfig({ ...o.config.values }, [...o.config.secretKeys]);
@@ -42,7 +44,5 @@ export async function evaluateProgram(o: EvaluateOptions): Promise<string[]> {
   }
   await pulumi.runtime.disconnect();
   if (pulumi.log.hasErrors() && errors.length === 0) errors.push("the program logged errors (see above)");
-  process.off("unhandledRejection", onError);
-  process.off("uncaughtException", onError);
-  return errors;
+  return [...errors];
 }

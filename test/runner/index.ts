@@ -24,14 +24,15 @@ export const RPLAN_PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
 const WORKER = path.join(__dirname, "worker.ts");
 
-function startWorker(cwd: string, typeCheck: boolean): ChildProcess {
+function startWorker(cwd: string, typeCheck: boolean, env: Readonly<Record<string, string>>): ChildProcess {
   const register = require.resolve(typeCheck ? "ts-node/register" : "ts-node/register/transpile-only");
-  return fork(WORKER, [], { cwd, execArgv: ["-r", register], stdio: ["ignore", "pipe", "pipe", "ipc"] });
+  // The environment is passed explicitly: under jest, `process.env` is the test's own copy.
+  return fork(WORKER, [], { cwd, env: { ...process.env, ...env }, execArgv: ["-r", register], stdio: ["ignore", "pipe", "pipe", "ipc"] });
 }
 
 /** Run one pass in a fresh process; what the program itself prints is passed on too. */
-function runPassInWorker(req: PassRequest, log: (line: string) => void, typeCheck: boolean): Promise<PassResult> {
-  const child = startWorker(req.projectDir, typeCheck);
+function runPassInWorker(req: PassRequest, log: (line: string) => void, typeCheck: boolean, env: Readonly<Record<string, string>>): Promise<PassResult> {
+  const child = startWorker(req.projectDir, typeCheck, env);
   readline.createInterface({ input: child.stdout! }).on("line", log);
   readline.createInterface({ input: child.stderr! }).on("line", log);
   return new Promise((resolve, reject) => {
@@ -42,7 +43,8 @@ function runPassInWorker(req: PassRequest, log: (line: string) => void, typeChec
       if (m.kind === "done") resolve(m.result);
       else reject(new Error(m.message));
     });
-    child.on("exit", (code, signal) => {
+    // "close", not "exit": messages still in the IPC channel when the process exits come first.
+    child.on("close", (code, signal) => {
       if (!settled) reject(new Error(`the stack runner's ${req.pass} process died (${signal ?? `exit ${code}`}) before reporting`));
     });
     child.send(req);
@@ -83,12 +85,13 @@ export async function runStack(opts: RunStackOptions): Promise<RunResult> {
     configFile: opts.configFile && path.resolve(opts.configFile),
     stateFile,
     passphrase: opts.passphrase,
+    policyConfig: opts.policyConfig && path.resolve(opts.policyConfig),
     program: opts.program ?? "index.ts",
     showDetail: opts.showDetail ?? false,
   });
   const run = async (pass: PassKind) => {
     try {
-      return await runPassInWorker(request(pass), log, opts.typeCheck ?? false);
+      return await runPassInWorker(request(pass), log, opts.typeCheck ?? false, opts.env ?? {});
     } catch (e) {
       throw new StackRunError((e as Error).message, printed.join("\n"));
     }

@@ -4,7 +4,7 @@
  */
 import { changeLines, diffKeys, propertyChanges, propertyLines, stepLine } from "./display";
 import { EngineProvider } from "./providers/plugin";
-import { ProviderRegistry } from "./providers/registry";
+import { ProviderSource } from "./providers/registry";
 import { ResourceState, StateStore } from "./state";
 import { dependencyOrder, deletionOrder, Step } from "./steps";
 
@@ -14,7 +14,7 @@ export function hasPlugin(r: ResourceState): boolean {
 }
 
 /** Delete one resource through its plugin (unless retained) and drop it from state, journaled. */
-export async function deleteResource(r: ResourceState, state: StateStore, providers: ProviderRegistry, provider?: EngineProvider): Promise<void> {
+export async function deleteResource(r: ResourceState, state: StateStore, providers: ProviderSource, provider?: EngineProvider): Promise<void> {
   if (hasPlugin(r) && !r.retainOnDelete) {
     const p = provider ?? (await providers.forType(r.type, r.name));
     state.begin(r, "deleting");
@@ -38,7 +38,7 @@ export function protectedIn(resources: readonly ResourceState[]): string | undef
 }
 
 /** Delete every resource in state, dependents first. */
-export async function destroyStack(state: StateStore, providers: ProviderRegistry, log: (l: string) => void): Promise<Step[]> {
+export async function destroyStack(state: StateStore, providers: ProviderSource, log: (l: string) => void): Promise<Step[]> {
   const all = state.all();
   const refusal = protectedIn(all);
   if (refusal) throw new Error(refusal);
@@ -54,7 +54,7 @@ export async function destroyStack(state: StateStore, providers: ProviderRegistr
 }
 
 /** Read every managed resource; record and print what drifted; forget what no longer exists. */
-export async function refreshStack(state: StateStore, providers: ProviderRegistry, log: (l: string) => void): Promise<Step[]> {
+export async function refreshStack(state: StateStore, providers: ProviderSource, log: (l: string) => void): Promise<Step[]> {
   const steps: Step[] = [];
   for (const r of dependencyOrder(state.all())) {
     if (!hasPlugin(r) || r.delete) continue;

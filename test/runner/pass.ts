@@ -27,6 +27,7 @@ export interface PassRequest {
   readonly configFile?: string;
   readonly stateFile: string;
   readonly passphrase?: string;
+  readonly policyConfig?: string;
   readonly program: string;
   readonly showDetail: boolean;
 }
@@ -79,14 +80,15 @@ export async function runPass(req: PassRequest, log: (line: string) => void): Pr
   if (req.pass !== "preview") state.clearPending();
 
   const providers = new ProviderRegistry({ projectDir: req.projectDir, project, config, log });
-  let policy: PolicyHost | undefined;
+  let policy: Promise<PolicyHost | undefined> = Promise.resolve(undefined);
   const result = { steps: [] as Step[], registrations: [] as Registration[], outputs: {} as PropertyMap, policyViolations: [] as PolicyViolation[], errors: [] as string[] };
   try {
     if (req.pass === "refresh" || req.pass === "destroy") {
       const { refreshStack, destroyStack } = await import("./operations");
       result.steps = await (req.pass === "refresh" ? refreshStack : destroyStack)(state, providers, log);
     } else {
-      policy = await PolicyHost.startIfPresent({ projectDir: req.projectDir, project, stack: req.stack, preview: req.pass === "preview", configValues: config.values, log });
+      policy = PolicyHost.startIfPresent({ projectDir: req.projectDir, project, stack: req.stack, preview: req.pass === "preview", configValues: config.values, policyConfig: req.policyConfig, log });
+      policy.catch(() => undefined); // its failure is reported where it is awaited, not as a stray rejection
       const d = await deploy(req, project, config, state, providers, policy, log, result);
       result.steps = d.steps;
       result.registrations = d.registrations;
@@ -98,7 +100,7 @@ export async function runPass(req: PassRequest, log: (line: string) => void): Pr
     if (!result.errors.includes(message)) result.errors.push(message);
   } finally {
     await providers.close();
-    await policy?.close();
+    await (await policy.catch(() => undefined))?.close();
     if (req.pass !== "preview") state.compact();
   }
   printSummary(req, result, log);
@@ -111,7 +113,7 @@ async function deploy(
   config: StackConfig,
   state: StateStore,
   providers: ProviderRegistry,
-  policy: PolicyHost | undefined,
+  policy: Promise<PolicyHost | undefined>,
   log: (line: string) => void,
   result: { errors: string[] },
 ): Promise<Deployment> {

@@ -47,7 +47,8 @@ type JournalEntry =
   | { seq: number; kind: "abort"; urn: string; operation: Operation }
   | { seq: number; kind: "put"; resource: ResourceState; ends?: Operation }
   | { seq: number; kind: "drop"; key: string; urn: string; ends?: Operation }
-  | { seq: number; kind: "retire"; urn: string };
+  | { seq: number; kind: "retire"; urn: string }
+  | { seq: number; kind: "salt"; salt: string };
 
 interface StateFile {
   version: 1;
@@ -209,6 +210,9 @@ export class StateStore {
         this.resources.delete(e.key);
         if (e.ends) this.pending.delete(`${e.urn}|${e.ends}`);
         break;
+      case "salt":
+        this.salt = e.salt;
+        break;
       case "retire": {
         const live = this.resources.get(e.urn);
         if (!live) break;
@@ -221,12 +225,13 @@ export class StateStore {
   }
 
   private append(entry: JournalEntry): void {
-    const e = { ...entry, seq: this.seq + 1 } as JournalEntry;
-    const onDisk = e.kind === "put" ? { ...e, resource: this.encryptResource(e.resource) } : e;
+    // Encrypt first: a first secret creates the salt, which gets its own journal line before this one.
+    const onDisk = entry.kind === "put" ? { ...entry, resource: this.encryptResource(entry.resource) } : entry;
+    const seq = this.seq + 1;
     fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    fs.appendFileSync(this.journalFile, JSON.stringify(onDisk) + "\n", { mode: 0o600 });
-    this.apply(e);
-    this.seq = e.seq;
+    fs.appendFileSync(this.journalFile, JSON.stringify({ ...onDisk, seq }) + "\n", { mode: 0o600 });
+    this.apply({ ...entry, seq } as JournalEntry);
+    this.seq = seq;
   }
 
   private crypter(): Crypter {
@@ -238,8 +243,8 @@ export class StateStore {
       this.crypterValue = crypterFromSalt(this.passphrase, this.salt, this.file);
     } else {
       const made = newEncryptionSalt(this.passphrase);
-      this.salt = made.salt;
       this.crypterValue = made.crypter;
+      this.append({ seq: 0, kind: "salt", salt: made.salt }); // journaled: a crash before compaction must not lose it
     }
     return this.crypterValue;
   }

@@ -17,12 +17,16 @@ export interface RunStackOptions {
   readonly stateFile?: string;
   /** Default: PULUMI_CONFIG_PASSPHRASE, PULUMI_CONFIG_PASSPHRASE_FILE, or the lab's passphrase file. */
   readonly passphrase?: string;
+  /** Policy pack config (the CLI's --policy-pack-config format); default policy/<stack>-config.json if present. */
+  readonly policyConfig?: string;
   /** The program, relative to the project; default: index.ts. */
   readonly program?: string;
   /** Receives every printed line as it is printed. */
   readonly log?: (line: string) => void;
   /** Print every property of created and deleted resources too (`--diff`). */
   readonly showDetail?: boolean;
+  /** Extra environment for the run's processes (program, providers), e.g. RPLAN_SSH_KEY. */
+  readonly env?: Readonly<Record<string, string>>;
   /** Type-check the program while loading it, as the Pulumi language host does (slower). */
   readonly typeCheck?: boolean;
 }

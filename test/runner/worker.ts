@@ -18,7 +18,9 @@ process.once("message", (req: PassRequest) => {
     async (result) => {
       await Promise.all(lines);
       await send({ kind: "done", result });
-      process.exit(0);
+      // A failed pass may leave the program's promises pending; a non-zero code keeps Pulumi's
+      // exit hook from reporting them as leaks on top of the real error.
+      process.exit(result.errors.length > 0 ? 2 : 0);
     },
     async (e: unknown) => {
       await Promise.all(lines);

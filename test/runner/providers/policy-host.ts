@@ -6,7 +6,7 @@
  * outputs, parents, dependencies). @pulumi/policy itself downgrades a check that reads an unknown
  * value in preview to advisory.
  *
- * Policy config: `policy-config.<stack>.json` in the project, in the format of the CLI's
+ * Policy config: `policy/<stack>-config.json` (or an explicit file), in the format of the CLI's
  * `--policy-pack-config` file: `{ "<policy>": "mandatory" | { "enforcementLevel": …, …props }, "all": … }`.
  */
 import * as grpc from "@grpc/grpc-js";
@@ -53,8 +53,22 @@ const LEVEL_ENUM: Record<EnforcementLevel, anproto.EnforcementLevel> = {
   remediate: anproto.EnforcementLevel.REMEDIATE,
 };
 
-export function policyConfigFile(projectDir: string, stack: string): string {
-  return path.join(projectDir, `policy-config.${stack}.json`);
+/** The stack's policy config by the project's convention, `policy/<stack>-config.json`, if present. */
+export function policyConfigFile(projectDir: string, stack: string): string | undefined {
+  const file = path.join(projectDir, "policy", `${stack}-config.json`);
+  return fs.existsSync(file) ? file : undefined;
+}
+
+function readPolicyConfig(file: string | undefined): Record<string, unknown> {
+  if (!file) return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`cannot read policy config ${file}: ${(e as Error).message}`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error(`malformed policy config ${file}: expected a JSON object`);
+  return raw as Record<string, unknown>;
 }
 
 function options(r: AnalyzedResource): anproto.AnalyzerResourceOptions {
@@ -91,6 +105,8 @@ export class PolicyHost {
     stack: string;
     preview: boolean;
     configValues: Readonly<Record<string, string>>;
+    /** Explicit policy config file; default policyConfigFile(projectDir, stack). */
+    policyConfig?: string;
     log: (line: string) => void;
   }): Promise<PolicyHost | undefined> {
     const dir = path.join(opts.projectDir, "policy");
@@ -118,7 +134,7 @@ export class PolicyHost {
     });
     const host = new PolicyHost(proc, new anrpc.AnalyzerClient(`127.0.0.1:${proc.port}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS));
     try {
-      await host.configure(policyConfigFile(opts.projectDir, opts.stack));
+      await host.configure(opts.policyConfig ?? policyConfigFile(opts.projectDir, opts.stack), opts.log);
     } catch (e) {
       await host.close();
       throw e;
@@ -126,27 +142,36 @@ export class PolicyHost {
     return host;
   }
 
-  private async configure(file: string): Promise<void> {
-    if (!fs.existsSync(file)) return;
-    let raw: Record<string, unknown>;
-    try {
-      raw = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-    } catch (e) {
-      throw new Error(`malformed policy config ${file}: ${(e as Error).message}`);
-    }
+  /**
+   * The engine's reconciliation of policy config (pkg/resource/analyzer/config.go), then Configure:
+   * each policy gets its schema defaults, overlaid by "all", overlaid by its own entry; its level is
+   * its own entry's, else "all"'s, else the policy's. An unknown policy name is an error, so a typo
+   * cannot silently leave a rule at its default.
+   */
+  private async configure(file: string | undefined, log: (line: string) => void): Promise<void> {
+    const raw = readPolicyConfig(file);
     const info = await rpc<anproto.AnalyzerInfo>("policy pack GetAnalyzerInfo", (cb) => this.client.getAnalyzerInfo(new Empty(), cb));
+    const names = info.getPoliciesList().map((p) => p.getName());
+    const unknown = Object.keys(raw).filter((k) => k !== "all" && !names.includes(k));
+    if (unknown.length > 0) throw new Error(`policy config ${file}: no policy named ${unknown.join(", ")} in pack ${info.getName()} (policies: ${names.join(", ")})`);
+    const split = (entry: unknown): { level?: string; props: PropertyMap } => {
+      if (typeof entry === "string") return { level: entry, props: {} };
+      const { enforcementLevel, ...props } = (entry ?? {}) as PropertyMap;
+      return { level: typeof enforcementLevel === "string" ? enforcementLevel : undefined, props };
+    };
+    const all = split(raw.all);
     const req = new anproto.ConfigureAnalyzerRequest();
     for (const policy of info.getPoliciesList()) {
-      const entry = raw[policy.getName()] ?? raw.all;
-      if (entry === undefined) continue;
-      const props = typeof entry === "object" && entry !== null ? { ...(entry as Record<string, unknown>) } : {};
-      const level = (typeof entry === "string" ? entry : props.enforcementLevel) as EnforcementLevel | undefined;
-      delete props.enforcementLevel;
-      if (level !== undefined && !LEVELS.includes(level)) throw new Error(`policy config ${file}: unknown enforcement level "${String(level)}"`);
-      const cfg = new anproto.PolicyConfig().setEnforcementlevel(LEVEL_ENUM[level ?? LEVELS[policy.getEnforcementlevel()]]).setProperties(struct(props as PropertyMap));
-      req.getPolicyconfigMap().set(policy.getName(), cfg);
+      const own = split(raw[policy.getName()]);
+      const schema = plain(policy.getConfigschema()?.getProperties());
+      const defaults = Object.fromEntries(Object.entries(schema).flatMap(([k, v]) => (v && typeof v === "object" && "default" in v ? [[k, (v as PropertyMap).default]] : [])));
+      const level = (own.level ?? all.level ?? LEVELS[policy.getEnforcementlevel()]) as EnforcementLevel;
+      if (!LEVELS.includes(level)) throw new Error(`policy config ${file}: unknown enforcement level "${level}" for ${policy.getName()}`);
+      const props = { ...defaults, ...all.props, ...own.props };
+      req.getPolicyconfigMap().set(policy.getName(), new anproto.PolicyConfig().setEnforcementlevel(LEVEL_ENUM[level]).setProperties(struct(props)));
     }
     await rpc("policy pack Configure", (cb) => this.client.configure(req, cb));
+    log(`policy pack ${info.getName()} v${info.getVersion()}: ${names.length} policies, config ${file ?? "defaults"}`);
   }
 
   private request(r: AnalyzedResource): anproto.AnalyzeRequest {

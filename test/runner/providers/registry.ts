@@ -26,7 +26,12 @@ export class UnsupportedTypeError extends Error {
   }
 }
 
-export class ProviderRegistry {
+/** Where the engine gets the provider for a type (the registry; a fake in unit tests). */
+export interface ProviderSource {
+  forType(type: string, name: string): Promise<EngineProvider>;
+}
+
+export class ProviderRegistry implements ProviderSource {
   private dynamic: Promise<DynamicProviderHost> | undefined;
   private readonly standins = new Map<string, EngineProvider>();
   private readonly noted = new Set<string>();

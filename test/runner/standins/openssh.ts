@@ -37,13 +37,14 @@ function pad(b: Buffer, len: number): Buffer {
   return b.length >= len ? b : Buffer.concat([Buffer.alloc(len - b.length), b]);
 }
 
+const NODE_CURVES: Record<string, string> = { prime256v1: "P-256", secp384r1: "P-384", secp521r1: "P-521" };
+
 /** The SSH key type name, or undefined when OpenSSH has no encoding for the key (e.g. P-224). */
 export function sshKeyType(key: crypto.KeyObject): string | undefined {
-  const jwk = key.export({ format: "jwk" });
-  if (jwk.kty === "RSA") return "ssh-rsa";
-  if (jwk.kty === "OKP" && jwk.crv === "Ed25519") return "ssh-ed25519";
-  if (jwk.kty === "EC" && jwk.crv && CURVES[jwk.crv]) return `ecdsa-sha2-${CURVES[jwk.crv].ssh}`;
-  return undefined;
+  if (key.asymmetricKeyType === "rsa") return "ssh-rsa";
+  if (key.asymmetricKeyType === "ed25519") return "ssh-ed25519";
+  const curve = key.asymmetricKeyType === "ec" ? NODE_CURVES[key.asymmetricKeyDetails?.namedCurve ?? ""] : undefined;
+  return curve ? `ecdsa-sha2-${CURVES[curve].ssh}` : undefined;
 }
 
 function ecPoint(jwk: crypto.JsonWebKey): Buffer {
@@ -54,11 +55,11 @@ function ecPoint(jwk: crypto.JsonWebKey): Buffer {
 /** The public key blob (what authorized_keys carries in base64). */
 export function publicKeyBlob(publicKey: crypto.KeyObject): Buffer | undefined {
   const type = sshKeyType(publicKey);
+  if (!type) return undefined;
   const jwk = publicKey.export({ format: "jwk" });
   if (type === "ssh-rsa") return Buffer.concat([sshString(type), mpint(b64u(jwk.e)), mpint(b64u(jwk.n))]);
   if (type === "ssh-ed25519") return Buffer.concat([sshString(type), sshString(b64u(jwk.x))]);
-  if (type) return Buffer.concat([sshString(type), sshString(CURVES[jwk.crv!].ssh), sshString(ecPoint(jwk))]);
-  return undefined;
+  return Buffer.concat([sshString(type), sshString(CURVES[jwk.crv!].ssh), sshString(ecPoint(jwk))]);
 }
 
 /** "type base64\n", as ssh.MarshalAuthorizedKey writes it; "" when OpenSSH cannot encode the key. */

@@ -1,0 +1,94 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { makeSecret } from "./props";
+import { ResourceState, StateStore } from "./state";
+
+const SECRET = "correct-horse-battery-staple";
+
+function resource(name: string, extra: Partial<ResourceState> = {}): ResourceState {
+  return {
+    urn: `urn:pulumi:t::p::x:y:Z::${name}`,
+    type: "x:y:Z",
+    name,
+    parent: "",
+    custom: true,
+    id: `${name}-id`,
+    inputs: { password: makeSecret(SECRET), plain: "visible" },
+    outputs: { password: makeSecret(SECRET), nested: { token: makeSecret([SECRET]) } },
+    dependencies: [],
+    propertyDependencies: {},
+    ...extra,
+  };
+}
+
+function fresh(): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), "runner-state-")), "state.json");
+}
+
+const open = (file: string, passphrase = "pw") => StateStore.open(file, { project: "p", stack: "t", passphrase });
+
+describe("state file", () => {
+  it("never holds a secret in clear, in the journal or the snapshot, and reads it back", () => {
+    const file = fresh();
+    const s = open(file);
+    s.begin(resource("a"), "creating");
+    s.put(resource("a"), "creating");
+    expect(fs.readFileSync(s.journalFile, "utf8")).not.toContain(SECRET);
+    s.compact();
+    const text = fs.readFileSync(file, "utf8");
+    expect(text).not.toContain(SECRET);
+    expect(text).toContain("visible");
+    expect(text).toContain('"ciphertext": "v1:');
+    expect(JSON.parse(text).secretsProviders.type).toBe("passphrase");
+    expect(fs.existsSync(s.journalFile)).toBe(false);
+    expect(open(file).live(resource("a").urn)?.outputs).toEqual(resource("a").outputs);
+  });
+
+  it("refuses a wrong passphrase, and a missing one, with a clear message", () => {
+    const file = fresh();
+    const s = open(file);
+    s.put(resource("a"));
+    s.compact();
+    expect(() => open(file, "nope")).toThrow(/incorrect passphrase for .*state\.json/);
+    expect(() => StateStore.open(file, { project: "p", stack: "t" })).toThrow(/holds secrets: set PULUMI_CONFIG_PASSPHRASE/);
+  });
+
+  it("after a crash, replays the journal: finished steps kept, the step in flight reported", () => {
+    const file = fresh();
+    const s = open(file);
+    s.put(resource("a"), "creating");
+    s.begin(resource("b"), "creating"); // the process dies here
+    const again = open(file);
+    expect(again.live(resource("a").urn)).toBeDefined();
+    expect(again.live(resource("b").urn)).toBeUndefined();
+    expect(again.pendingOperations()).toEqual([{ urn: resource("b").urn, type: "x:y:Z", operation: "creating" }]);
+  });
+
+  it("ignores a journal line cut short, and never replays what the snapshot already holds", () => {
+    const file = fresh();
+    const s = open(file);
+    s.put(resource("a"));
+    const journal = fs.readFileSync(s.journalFile, "utf8");
+    s.drop(resource("a"));
+    s.compact();
+    fs.writeFileSync(s.journalFile, journal + '{"seq": 99, "kind": "put", "reso'); // stale line + torn line
+    const again = open(file);
+    expect(again.all()).toEqual([]);
+  });
+
+  it("retire turns the live resource into an old half in one step", () => {
+    const file = fresh();
+    const s = open(file);
+    s.put(resource("a"));
+    const old = s.retire(resource("a").urn);
+    expect(old?.delete).toBe(true);
+    expect(s.live(resource("a").urn)).toBeUndefined();
+    s.put(resource("a", { id: "new-id" }));
+    const again = open(file);
+    expect(again.all().map((r) => [r.id, !!r.delete])).toEqual([
+      ["a-id", true],
+      ["new-id", false],
+    ]);
+  });
+});
