@@ -8,7 +8,10 @@ import { Node } from "./components/node";
 import { clusterConfigFromText } from "./planning/config";
 
 const config = new pulumi.Config("rplan");
-const cluster = clusterConfigFromText((key) => config.get(key));
+const present = Object.keys(pulumi.runtime.allConfig())
+  .filter((k) => k.startsWith("rplan:"))
+  .map((k) => k.slice("rplan:".length));
+const cluster = clusterConfigFromText((key) => config.get(key), present);
 
 const nodes: Record<string, Node> = {};
 for (const n of cluster.nodes) {

@@ -26,7 +26,7 @@ export class Node extends pulumi.ComponentResource {
     const c = args.config;
     if (c.state === "revoked") throw new Error(`node ${c.name} is revoked and must not be provisioned`);
     this.config = c;
-    this.keyDirs = nodeKeyDirs(c.encryptedMount);
+    this.keyDirs = nodeKeyDirs(c.encryptedMount, c.keyDirs);
     this.host = new NodeHost(
       `${name}-host`,
       {

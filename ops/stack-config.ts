@@ -29,10 +29,11 @@ export function readStackConfig(file: string): ClusterConfig {
   }
   const values = doc && typeof doc === "object" && doc.config && typeof doc.config === "object" ? doc.config : undefined;
   if (!values) throw new ConfigError([`stack config ${file} has no "config:" map`]);
+  const present = Object.keys(values).filter((k) => k.startsWith("rplan:")).map((k) => k.slice("rplan:".length));
   return clusterConfigFromText((key) => {
     const v = values[`rplan:${key}`];
     return v === undefined ? undefined : typeof v === "string" ? v : JSON.stringify(v);
-  });
+  }, present);
 }
 
 /** A node by name, or one clear error listing the known nodes. */

@@ -25,7 +25,7 @@ export function nodePackages(mount: EncryptedMount, extra: readonly string[]): s
   return [...new Set([...BASE_PACKAGES, ...crypt, ...extra])].sort();
 }
 
-/** Service → key directory inside the node's encrypted mount. */
-export function nodeKeyDirs(mount: EncryptedMount): Record<string, string> {
-  return Object.fromEntries(KEY_SERVICES.map((s) => [s, keyDir(mount, s)]));
+/** Service → key directory inside the node's encrypted mount (config overrides win; they are validated). */
+export function nodeKeyDirs(mount: EncryptedMount, overrides: Readonly<Record<string, string>> = {}): Record<string, string> {
+  return Object.fromEntries(KEY_SERVICES.map((s) => [s, overrides[s] ?? keyDir(mount, s)]));
 }

@@ -74,3 +74,23 @@ describe("config schema", () => {
     expect(problems.join("\n")).toMatch(/rplan:nodes must be a non-empty list/);
   });
 });
+
+describe("config schema: keys", () => {
+  test("a misspelt key is a problem, not a silent default", () => {
+    const raw = rawConfig();
+    raw.nodes[0].contry = "NL";
+    raw.nodes[1].ssh.hostkeys = [];
+    expect(problemsOf(raw).join("\n")).toMatch(/unknown key "contry"[\s\S]*ssh: unknown key "hostkeys"/);
+    expect(() => clusterConfigFromText((k) => (k === "domain" ? "example.org" : undefined), ["domian"])).toThrow(/rplan:domian is not a known setting/);
+  });
+
+  test("key directories may be moved, but only inside the encrypted mount", () => {
+    const raw = rawConfig();
+    raw.nodes[0].keyDirs = { tinc: "/srv/crypt/vpn" };
+    expect(validateClusterConfig(raw).nodes[0].keyDirs).toEqual({ tinc: "/srv/crypt/vpn" });
+    raw.nodes[0].keyDirs = { tinc: "/etc/tinc/rplan", ldap: "/srv/crypt/x" };
+    const problems = problemsOf(raw).join("\n");
+    expect(problems).toContain("key directory for tinc at /etc/tinc/rplan is outside the encrypted mount /srv/crypt");
+    expect(problems).toContain('keyDirs: unknown service "ldap"');
+  });
+});

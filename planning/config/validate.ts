@@ -4,7 +4,8 @@
  * before any host is touched.
  */
 import { isIP } from "net";
-import { EncryptedMount, normalizePosix } from "../encrypted-mount";
+import { EncryptedMount, isInsideMount, normalizePosix } from "../encrypted-mount";
+import { KEY_SERVICES } from "../node-plan";
 import { countryName } from "./countries";
 import { cidrContains, cidrsOverlap, parseCidr } from "./ipv4";
 import { ClusterConfig, ConfigError, NODE_STATES, NodeConfig, NodeState } from "./types";
@@ -34,6 +35,7 @@ export function validateClusterConfig(raw: Raw): ClusterConfig {
   checkUniqueness(parsed, bad);
 
   const policy = isObj(raw.policy) ? raw.policy : {};
+  unknownKeys(policy, ["minCountries", "countryExceptions"], "rplan:policy", bad);
   const minCountries = policy.minCountries ?? 1;
   if (!Number.isInteger(minCountries) || (minCountries as number) < 1) bad(`rplan:policy.minCountries must be a positive integer (got ${show(minCountries)})`);
   const exceptions = Array.isArray(policy.countryExceptions) ? policy.countryExceptions : [];
@@ -42,6 +44,7 @@ export function validateClusterConfig(raw: Raw): ClusterConfig {
   let ldap: ClusterConfig["ldap"];
   if (raw.ldap !== undefined) {
     const l = isObj(raw.ldap) ? raw.ldap : {};
+    unknownKeys(l, ["master", "suffix"], "rplan:ldap", bad);
     const active = parsed.filter((n) => n.state === "active").map((n) => n.name);
     if (typeof l.master !== "string" || !active.includes(l.master)) bad(`rplan:ldap.master must name an active node (got ${show(l.master)}; active: ${active.join(", ") || "none"})`);
     if (typeof l.suffix !== "string" || !/^(dc=[a-z0-9-]+)(,dc=[a-z0-9-]+)*$/i.test(l.suffix)) bad(`rplan:ldap.suffix must look like dc=example,dc=org (got ${show(l.suffix)})`);
@@ -85,10 +88,20 @@ function parseRings(raw: unknown, bad: (p: string) => void): Map<string, Ring> {
   return rings;
 }
 
+const NODE_KEYS = ["name", "country", "publicAddress", "ssh", "vpnAddress", "ring", "encryptedMount", "capacity", "state", "vpnKeyGeneration", "keyDirs", "packages"];
+const SSH_KEYS = ["host", "port", "user", "hostKeys", "proxy"];
+const MOUNT_KEYS = ["kind", "path", "cipherDir", "device", "mapper"];
+
+/** A typo must not silently become a default: unknown keys are problems too. */
+function unknownKeys(obj: Raw, known: readonly string[], where: string, bad: (p: string) => void): void {
+  for (const k of Object.keys(obj)) if (!known.includes(k)) bad(`${where}: unknown key ${JSON.stringify(k)} (known: ${known.join(", ")})`);
+}
+
 function parseNode(raw: unknown, i: number, rings: Map<string, Ring>, bad: (p: string) => void): NodeConfig {
   const n = isObj(raw) ? raw : {};
   const name = typeof n.name === "string" && NODE_NAME.test(n.name) ? n.name : undefined;
   const where = `rplan:nodes[${i}]${name ? ` (${name})` : ""}`;
+  unknownKeys(n, NODE_KEYS, where, bad);
   if (!name) bad(`${where}.name must match ${NODE_NAME} (got ${show(n.name)})`);
   if (typeof n.country !== "string" || !countryName(n.country)) bad(`${where}.country: ${show(n.country)} is not an ISO 3166-1 alpha-2 country code (e.g. NL, DE, IS)`);
   if (typeof n.publicAddress !== "string" || !isIP(n.publicAddress)) bad(`${where}.publicAddress must be an IP address (got ${show(n.publicAddress)})`);
@@ -103,6 +116,7 @@ function parseNode(raw: unknown, i: number, rings: Map<string, Ring>, bad: (p: s
   if (!NODE_STATES.includes(state)) bad(`${where}.state must be one of ${NODE_STATES.join(", ")} (got ${show(n.state)})`);
   const vpnKeyGeneration = n.vpnKeyGeneration ?? 1;
   if (!Number.isSafeInteger(vpnKeyGeneration) || (vpnKeyGeneration as number) < 1) bad(`${where}.vpnKeyGeneration must be a positive integer (got ${show(n.vpnKeyGeneration)})`);
+  const keyDirs = parseKeyDirs(n.keyDirs, encryptedMount, where, bad);
   const packages = Array.isArray(n.packages) ? n.packages : [];
   if (n.packages !== undefined && !Array.isArray(n.packages)) bad(`${where}.packages must be a list of Debian package names`);
   for (const p of packages) if (typeof p !== "string" || !PACKAGE.test(p)) bad(`${where}.packages: ${show(p)} is not a Debian package name`);
@@ -117,12 +131,30 @@ function parseNode(raw: unknown, i: number, rings: Map<string, Ring>, bad: (p: s
     capacity: n.capacity as number,
     state,
     vpnKeyGeneration: vpnKeyGeneration as number,
+    keyDirs,
     packages: packages as string[],
   };
 }
 
+function parseKeyDirs(raw: unknown, mount: EncryptedMount, where: string, bad: (p: string) => void): Record<string, string> {
+  if (raw === undefined) return {};
+  if (!isObj(raw)) {
+    bad(`${where}.keyDirs must map services (${KEY_SERVICES.join(", ")}) to directories inside the encrypted mount`);
+    return {};
+  }
+  for (const [service, dir] of Object.entries(raw)) {
+    if (!(KEY_SERVICES as readonly string[]).includes(service)) bad(`${where}.keyDirs: unknown service ${JSON.stringify(service)} (known: ${KEY_SERVICES.join(", ")})`);
+    else if (!safeAbsolute(dir)) bad(`${where}.keyDirs.${service} must be a normalized absolute path (got ${show(dir)})`);
+    else if (!isInsideMount(mount, dir) || dir === mount.path) {
+      bad(`${where}.keyDirs.${service}: key directory for ${service} at ${dir} is outside the encrypted mount ${mount.path}; private keys live only inside it`);
+    }
+  }
+  return raw as Record<string, string>;
+}
+
 function parseSsh(raw: unknown, where: string, bad: (p: string) => void): NodeConfig["ssh"] {
   const s = isObj(raw) ? raw : {};
+  if (isObj(raw)) unknownKeys(s, SSH_KEYS, `${where}.ssh`, bad);
   if (!isObj(raw)) bad(`${where}.ssh is required: {host, port, user, hostKeys}`);
   const host = s.host;
   if (typeof host !== "string" || !(isIP(host) || HOSTNAME.test(host))) bad(`${where}.ssh.host must be an IP address or host name (got ${show(host)})`);
@@ -152,6 +184,7 @@ function parseMount(raw: unknown, where: string, bad: (p: string) => void): Encr
   const m = isObj(raw) ? raw : {};
   const at = `${where}.encryptedMount`;
   if (!isObj(raw)) bad(`${at} is required: {kind: luks|gocryptfs, path, ...}`);
+  else unknownKeys(m, MOUNT_KEYS, at, bad);
   if (!safeAbsolute(m.path)) bad(`${at}.path must be a normalized absolute path of letters, digits and ._/- other than / (got ${show(m.path)})`);
   if (m.kind === "gocryptfs") {
     if (!safeAbsolute(m.cipherDir)) bad(`${at}.cipherDir must be a normalized absolute path (got ${show(m.cipherDir)})`);
