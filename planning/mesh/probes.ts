@@ -39,8 +39,12 @@ export type IdentityVerdict = "refused" | "closed" | "accepted" | "no-listener" 
 export interface ProbeFindings {
   readonly daemonActive: boolean;
   readonly hostFiles: readonly string[];
-  /** Established TCP connections on the tinc port: [local, peer] "addr:port" pairs. */
-  readonly connections: readonly (readonly [string, string])[];
+  /**
+   * Established TCP connections on the tinc port: local and peer "addr:port", and how many bytes
+   * this host ever sent on it (NaN when the kernel does not say). tinc 1.0 never answers a refused
+   * identity and leaves that socket open, so 0 bytes sent means "refused, socket left behind".
+   */
+  readonly connections: readonly (readonly [string, string, number])[];
   /** Peer node → round-trip ms, or null when it did not answer. */
   readonly ping: Readonly<Record<string, number | null>>;
   readonly revoked: Readonly<
@@ -53,7 +57,12 @@ set -u
 conf=$1; port=$2; unit=$3; control=$4; np=$5; shift 5
 if systemctl is-active --quiet "$unit" 2>/dev/null; then echo "daemon active"; else echo "daemon inactive"; fi
 for f in "$conf"/hosts/* "$conf"/hosts/.[!.]*; do [ -e "$f" ] || [ -L "$f" ] && echo "hostfile $(basename "$f")"; done
-ss -Htn state established "( sport = :$port or dport = :$port )" 2>/dev/null | while read -r _ _ l p _; do echo "conn $l $p"; done
+# ss prints bytes_sent only when non-zero; its tcp info line always has rto and segs_out.
+ss -Htni state established "( sport = :$port or dport = :$port )" 2>/dev/null | awk '
+  /^[^ \t]/ { if (sock != "") print sock, "-"; sock = "conn " $3 " " $4; next }
+  { b = ($0 ~ /(^|[ \t])(rto|segs_out):/) ? 0 : "-"; for (i = 1; i <= NF; i++) if ($i ~ /^bytes_sent:/) b = substr($i, 12); if (sock != "") print sock, b; sock = "" }
+  END { if (sock != "") print sock, "-" }'
+
 i=0
 while [ "$i" -lt "$np" ]; do
   name=$1; addr=$2; shift 2; i=$((i+1))
@@ -112,7 +121,7 @@ export function meshProbeArgv(spec: MeshProbeSpec, from: string): string[] {
 export function parseProbeOutput(spec: MeshProbeSpec, from: string, out: string): ProbeFindings {
   let daemonActive = false;
   const hostFiles: string[] = [];
-  const connections: [string, string][] = [];
+  const connections: [string, string, number][] = [];
   const ping: Record<string, number | null> = {};
   for (const p of spec.members) if (p.node !== from) ping[p.node] = null;
   const revoked: Record<string, { connectTo: boolean; vpnReachable: boolean | undefined; identity: IdentityVerdict | undefined }> = {};
@@ -121,7 +130,7 @@ export function parseProbeOutput(spec: MeshProbeSpec, from: string, out: string)
     const [kind, a, b, c] = line.trim().split(/\s+/);
     if (kind === "daemon") daemonActive = a === "active";
     else if (kind === "hostfile" && a) hostFiles.push(a);
-    else if (kind === "conn" && a && b) connections.push([a, b]);
+    else if (kind === "conn" && a && b) connections.push([a, b, c === undefined || c === "-" ? NaN : Number(c)]);
     else if (kind === "ping" && a && a in ping) ping[a] = b === "ok" ? Number(c ?? NaN) || 0 : null;
     else if (kind === "connectto" && a && revoked[a]) revoked[a].connectTo = b === "yes";
     else if (kind === "revping" && a && revoked[a]) revoked[a].vpnReachable = b === "reachable";
@@ -161,8 +170,10 @@ export function judgeRevocation(spec: MeshProbeSpec, from: string, f: ProbeFindi
   if (f.hostFiles.includes(r.tincName)) problems.push(`${who}: hosts/${r.tincName} still exists (its key is still trusted)`);
   const x = f.revoked[r.node];
   if (x?.connectTo) problems.push(`${who}: tinc.conf still has ConnectTo = ${r.tincName}`);
-  const live = f.connections.filter(([l, p]) => hostOf(p) === r.publicAddress || hostOf(l) === r.publicAddress);
-  if (live.length > 0) problems.push(`${who}: tinc connection still established with ${live.map(([, p]) => p).join(", ")}`);
+  // A connection tinc never wrote to is one it refused (tinc 1.0 leaves those sockets open); any
+  // other is a session the revoked node still has (or an unknown one: counted as live).
+  const live = f.connections.filter(([l, p, sent]) => (hostOf(p) === r.publicAddress || hostOf(l) === r.publicAddress) && !(sent === 0));
+  if (live.length > 0) problems.push(`${who}: tinc connection still established with ${live.map(([, p, sent]) => `${p} (${Number.isNaN(sent) ? "bytes sent unknown" : `${sent} bytes sent to it`})`).join(", ")}`);
   if (x?.vpnReachable !== false) problems.push(`${who}: ${x?.vpnReachable ? "still reachable" : "reachability unknown"} at its VPN address ${r.vpnAddress}`);
   switch (x?.identity) {
     case "refused":

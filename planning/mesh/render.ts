@@ -61,6 +61,10 @@ export function renderHostFile(plan: MeshPlan, member: MeshMember, publicKey: st
     `Port = ${s.port}\n` +
     `Subnet = ${member.vpnAddress}/32\n` +
     `Compression = ${s.compression}\n` +
+    // The VPN interface MTU (tinc-up) is fixed well under the path MTU, so discovery buys nothing;
+    // with it, tinc 1.0 sends packets over the TCP meta connection — uncompressed — until it
+    // converges, ~30 s after every (re)start (measured in the lab harness).
+    `PMTUDiscovery = no\n` +
     normalizePublicKey(member.node, publicKey) +
     "\n"
   );

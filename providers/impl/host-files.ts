@@ -114,11 +114,17 @@ export async function update(_id: string, olds: HostFilesOutputs, news: HostFile
   return { outs: { ...news, lastApply } };
 }
 
-/** Refresh: the files as they are on the host (a missing or different file shows as drift). */
+/**
+ * Refresh: the files as they are on the host. A missing or different file, and a stray file in a
+ * `prune` directory (listed as if this resource had written it), show as drift that the next
+ * update repairs.
+ */
 export async function read(id: string, props: HostFilesOutputs): Promise<pulumi.dynamic.ReadResult> {
   const conn = await sshConnection({ node: props.node, ...props.ssh });
+  const listed = new Set(props.files.map((f) => f.path));
+  const strays = (await hostState(conn, [], props.prune ?? [])).entries.filter((e) => !listed.has(e));
   const files: HostFile[] = [];
-  for (const f of props.files) {
+  for (const f of [...props.files, ...strays.map((path) => ({ path, content: "" }))]) {
     const content = await conn.readFile(f.path);
     if (content !== undefined) files.push({ ...f, content });
   }
@@ -156,18 +162,7 @@ async function apply(news: HostFilesInputs, olds: HostFilesOutputs | undefined):
     if (m.state !== "unlocked") throw new SshError(m.message, news.node);
   }
   const prune = news.prune ?? [];
-  const state = await conn.run(["sh", "-c", STATE_SCRIPT, "sh", String(news.files.length), ...news.files.map((f) => f.path), ...prune], {
-    label: "read the current files",
-  });
-  const current = new Map<string, { hash: string; mode?: string; owner?: string }>();
-  const entries: string[] = [];
-  for (const line of state.stdout.split("\n")) {
-    const [kind, path, hash, modeOwner] = line.split("\t");
-    if (kind === "file") {
-      const [mode, own] = (modeOwner ?? "").split(" ");
-      current.set(path, { hash, mode, owner: own });
-    } else if (kind === "entry" && path) entries.push(path);
-  }
+  const { current, entries } = await hostState(conn, news.files.map((f) => f.path), prune);
   const toWrite = news.files.filter((f) => {
     const c = current.get(f.path);
     return !c || c.hash !== sha256(f.content) || c.mode !== normMode(f.mode) || c.owner !== owner(f);
@@ -188,6 +183,21 @@ async function apply(news: HostFilesInputs, olds: HostFilesOutputs | undefined):
   const changed = toWrite.length > 0 || removed.length > 0 || recorded;
   if (changed) for (const argv of news.reload ?? []) await runReload(conn, argv);
   return { written: toWrite.map((f) => f.path), removed, reloaded: changed && (news.reload ?? []).length > 0 };
+}
+
+/** Hash, mode and owner of each path (parents created), and the entries of the prune directories. */
+async function hostState(conn: SshConnection, paths: string[], prune: string[]): Promise<{ current: Map<string, { hash: string; mode?: string; owner?: string }>; entries: string[] }> {
+  const state = await conn.run(["sh", "-c", STATE_SCRIPT, "sh", String(paths.length), ...paths, ...prune], { label: "read the current files" });
+  const current = new Map<string, { hash: string; mode?: string; owner?: string }>();
+  const entries: string[] = [];
+  for (const line of state.stdout.split("\n")) {
+    const [kind, path, hash, modeOwner] = line.split("\t");
+    if (kind === "file") {
+      const [mode, own] = (modeOwner ?? "").split(" ");
+      current.set(path, { hash, mode, owner: own });
+    } else if (kind === "entry" && path) entries.push(path);
+  }
+  return { current, entries };
 }
 
 async function runReload(conn: SshConnection, argv: readonly string[]): Promise<void> {

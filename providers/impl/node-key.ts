@@ -138,7 +138,7 @@ async function unlockedConnection(inputs: NodeKeyInputs): Promise<SshConnection>
  */
 const GENERATE = [
   "set -eu",
-  'key=$1; name=$2; bits=$3; dir=$(dirname -- "$key")',
+  'key=$1; name=$2; bits=$3; dir=$(dirname -- "$key"); pub="${key%.priv}.pub"',
   'install -d -m 0700 -- "$dir"',
   's=$(mktemp -d "$dir/.keygen.XXXXXX")',
   "trap 'rm -rf -- \"$s\"' EXIT",
@@ -150,11 +150,11 @@ const GENERATE = [
   "sed -n '/^-----BEGIN RSA PUBLIC KEY-----$/,/^-----END RSA PUBLIC KEY-----$/p' \"$s/hosts/$name\" > \"$s/pub\"",
   'test -s "$s/pub"',
   'if [ -e "$key" ]; then ln -- "$key" "$s/old" 2>/dev/null || true; fi',
-  'mv -f -- "$s/pub" "$key.pub"',
+  'mv -f -- "$s/pub" "$pub"',
   'mv -f -- "$s/rsa_key.priv" "$key"',
   'if [ -e "$s/old" ]; then shred -u -- "$s/old" 2>/dev/null || rm -f -- "$s/old"; fi',
   'sync -f "$key" 2>/dev/null || true',
-  'cat -- "$key.pub"',
+  'cat -- "$pub"',
 ].join("\n");
 
 async function generate(conn: SshConnection, inputs: NodeKeyInputs): Promise<string> {
@@ -166,9 +166,9 @@ async function generate(conn: SshConnection, inputs: NodeKeyInputs): Promise<str
 
 /** The public half: derived from the private key when openssl is there, else the stored copy. */
 const READ_PUBLIC = [
-  'key=$1; [ -e "$key" ] || exit 3',
+  'key=$1; pub="${key%.priv}.pub"; [ -e "$key" ] || exit 3',
   'if command -v openssl >/dev/null 2>&1; then openssl rsa -in "$key" -RSAPublicKey_out 2>/dev/null && exit 0; echo "unreadable private key $key" >&2; exit 4; fi',
-  'cat -- "$key.pub"',
+  'cat -- "$pub"',
 ].join("\n");
 
 async function readPublicKey(conn: SshConnection, inputs: NodeKeyInputs): Promise<string | undefined> {

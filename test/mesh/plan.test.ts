@@ -85,7 +85,7 @@ describe("rendered tinc files", () => {
       expect(hosts).toEqual(["n1", "n2", "n3", "n5"].map((n) => `/etc/tinc/rplan/hosts/${n}`));
     }
     const h = files.n1["/etc/tinc/rplan/hosts/n3"].content;
-    expect(confLines(h).slice(0, 4)).toEqual(["Address = 198.51.100.13 655", "Port = 655", "Subnet = 198.18.1.13/32", "Compression = 9"]);
+    expect(confLines(h).slice(0, 5)).toEqual(["Address = 198.51.100.13 655", "Port = 655", "Subnet = 198.18.1.13/32", "Compression = 9", "PMTUDiscovery = no"]);
     expect(h).toContain(keys.n3);
     expect(h).not.toContain(keys.n1);
   });

@@ -52,7 +52,7 @@ function shims(dir: string, opts: { active: boolean; reachable: string[]; ss: st
   const w = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), "#!/bin/bash\n" + body + "\n", { mode: 0o755 });
   w("systemctl", `exit ${opts.active ? 0 : 3}`);
   w("ping", `addr="\${@: -1}"; case " ${opts.reachable.join(" ")} " in *" $addr "*) echo "rtt min/avg/max/mdev = 0.400/0.512/0.600/0.000 ms"; exit 0;; esac; echo "From 198.18.0.1 icmp_seq=1 Destination Net Unknown" ; exit 1`);
-  w("ss", opts.ss.map((l) => `echo ${JSON.stringify(l)}`).join("\n") || "true");
+  w("ss", opts.ss.map((l) => `printf '%b\\n' ${JSON.stringify(l)}`).join("\n") || "true");
   return bin;
 }
 
@@ -84,7 +84,15 @@ describe("mesh probe script + judges", () => {
     host = await fakeTincd(["n2", "nl_3"]);
     writeConf(host, ["n1", "n2", "nl_3"], ["n2", "nl_3"]);
     const spec: MeshProbeSpec = { confDir: host.dir, port: host.port, systemdUnit: "tinc@rplan", members, revoked };
-    const bin = shims(host.dir, { active: true, reachable: ["198.18.0.12", "198.18.1.13"], ss: ["0 0 198.51.100.11:655 198.51.100.12:40000", "0 0 198.51.100.11:41000 198.51.100.13:655"] });
+    const bin = shims(host.dir, { active: true, reachable: ["198.18.0.12", "198.18.1.13"], ss: [
+      "0      0      198.51.100.11:655 198.51.100.12:40000",
+      "\t cubic wscale:7,7 rto:204 bytes_sent:3413 bytes_acked:3414 bytes_received:3723 segs_out:36",
+      "0      0      198.51.100.11:41000 198.51.100.13:655",
+      "\t cubic rto:204 bytes_sent:18 bytes_received:10",
+      // the revoked node's reconnect: tinc refused its ID and never wrote a byte (socket left open)
+      "0      0      198.51.100.11:655 198.51.100.14:51000",
+      "\t cubic rto:204 bytes_received:10 segs_out:2",
+    ] });
     const t = Date.now();
     const f = parseProbeOutput(spec, "n1", await runProbe(spec, "n1", bin));
     expect(Date.now() - t).toBeLessThan(3000);
@@ -92,6 +100,7 @@ describe("mesh probe script + judges", () => {
     expect(f.hostFiles).toEqual(["n1", "n2", "nl_3"]);
     expect(f.ping).toEqual({ n2: 0.512, "nl-3": 0.512 });
     expect(f.revoked.n4).toEqual({ connectTo: false, vpnReachable: false, identity: "refused" });
+    expect(f.connections).toEqual([["198.51.100.11:655", "198.51.100.12:40000", 3413], ["198.51.100.11:41000", "198.51.100.13:655", 18], ["198.51.100.11:655", "198.51.100.14:51000", 0]]);
     expect(judgeConnectivity(spec, "n1", f)).toEqual([]);
     expect(judgeRevocation(spec, "n1", f, revoked[0])).toEqual([]);
   });
@@ -100,13 +109,13 @@ describe("mesh probe script + judges", () => {
     host = await fakeTincd(["n2", "nl_3", "n4"]);
     writeConf(host, ["n1", "n2", "nl_3", "n4"], ["n2", "nl_3", "n4"]);
     const spec: MeshProbeSpec = { confDir: host.dir, port: host.port, systemdUnit: "tinc@rplan", members, revoked };
-    const bin = shims(host.dir, { active: true, reachable: ["198.18.0.12", "198.18.1.13", "198.18.2.14"], ss: ["0 0 198.51.100.11:655 198.51.100.14:50000"] });
+    const bin = shims(host.dir, { active: true, reachable: ["198.18.0.12", "198.18.1.13", "198.18.2.14"], ss: ["0 0 198.51.100.11:655 198.51.100.14:50000", "\t cubic bytes_sent:2900 bytes_received:3000", "0 0 198.51.100.11:655 198.51.100.14:50001"] });
     const f = parseProbeOutput(spec, "n1", await runProbe(spec, "n1", bin));
     const problems = judgeRevocation(spec, "n1", f, revoked[0]);
     expect(problems).toEqual([
       "[n1] revoked node n4: hosts/n4 still exists (its key is still trusted)",
       "[n1] revoked node n4: tinc.conf still has ConnectTo = n4",
-      "[n1] revoked node n4: tinc connection still established with 198.51.100.14:50000",
+      "[n1] revoked node n4: tinc connection still established with 198.51.100.14:50000 (2900 bytes sent to it), 198.51.100.14:50001 (bytes sent unknown)",
       "[n1] revoked node n4: still reachable at its VPN address 198.18.2.14",
       "[n1] revoked node n4: tincd STILL ACCEPTS its identity n4",
     ]);
