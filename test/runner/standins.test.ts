@@ -3,7 +3,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { isSecret, PropertyMap, PropertyValue } from "./props";
+import { isSecret, PropertyMap, PropertyValue, UNKNOWN } from "./props";
 import { EngineProvider, Target } from "./providers/plugin";
 import { LocalCommand, RemoteCommand } from "./standins/command";
 import { authorizedKey, opensshPrivateKey } from "./standins/openssh";
@@ -124,6 +124,10 @@ describe("command stand-ins", () => {
     const checked = await remote.check(t("command:remote:Command"), {}, { connection: { host: "10.0.0.1", password: "pw" }, create: "true" });
     expect(checked.failures.map((f) => f.property)).toEqual(["connection.password"]);
     expect(isSecret(checked.inputs.connection)).toBe(true);
+    // An unpinned host fails Check, i.e. already in preview; an unknown one (preview) is checked at up.
+    const unpinned = await remote.check(t("command:remote:Command"), {}, { connection: { host: "10.9.9.9" }, create: "true" });
+    expect(unpinned.failures).toEqual([{ property: "connection.host", reason: expect.stringMatching(/no pinned host key for 10\.9\.9\.9:22/) }]);
+    expect((await remote.check(t("command:remote:Command"), {}, { connection: { host: UNKNOWN }, create: "true" })).failures).toEqual([]);
     await expect(remote.create(t("command:remote:Command", "x"), { connection: { host: "10.9.9.9", port: 22, user: "root" }, create: "true" }, false)).rejects.toThrow(
       /no pinned host key for 10\.9\.9\.9:22 .*never trusts a host key on first use/,
     );

@@ -15,7 +15,7 @@ import { spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import { shellQuote, sshConnection } from "../../../transports/ssh";
-import { deepEqual, isPropertyObject, makeSecret, PropertyMap, PropertyValue } from "../props";
+import { deepEqual, isPropertyObject, makeSecret, PropertyMap, PropertyValue, UNKNOWN } from "../props";
 import { CheckFailure, CheckResult, DiffResult, ReadResult, ResourcePlugin, Target } from "../providers/plugin";
 import { PinnedHosts } from "./pinned-hosts";
 
@@ -77,11 +77,22 @@ abstract class CommandLike implements ResourcePlugin {
   abstract delete(t: Target, id: string, inputs: PropertyMap, outputs: PropertyMap): Promise<void>;
 }
 
-/** `connection` with upstream's defaults, checked, as a secret. */
-function checkConnection(news: PropertyMap): { inputs: PropertyMap; failures: CheckFailure[] } {
+/**
+ * `connection` with upstream's defaults, checked, as a secret. The host must be one the stack config
+ * pins a key for — checked here, so a preview already refuses it, before any host is changed.
+ */
+function checkConnection(news: PropertyMap, hosts: PinnedHosts): { inputs: PropertyMap; failures: CheckFailure[] } {
   const c = isPropertyObject(news.connection) ? news.connection : {};
   const failures: CheckFailure[] = [];
+  const port = c.port ?? 22;
   if (typeof c.host !== "string" || !c.host) failures.push({ property: "connection.host", reason: "is required" });
+  else if (c.host !== UNKNOWN && typeof port === "number") {
+    try {
+      hosts.target("connection", c.host, port, "root");
+    } catch (e) {
+      failures.push({ property: "connection.host", reason: (e as Error).message.replace(/^connection: /, "") });
+    }
+  }
   for (const k of ["password", "privateKey", "privateKeyPassword"]) {
     if (c[k] !== undefined && c[k] !== null) {
       failures.push({ property: `connection.${k}`, reason: "rplan keeps SSH credentials out of the stack: use RPLAN_SSH_KEY or the SSH agent" });
@@ -102,7 +113,7 @@ export class RemoteCommand extends CommandLike {
   }
 
   async check(_t: Target, _olds: PropertyMap, news: PropertyMap): Promise<CheckResult> {
-    const { inputs, failures } = checkConnection(news);
+    const { inputs, failures } = checkConnection(news, this.hosts);
     return { inputs, failures: [...failures, ...checkEnvironment(news)] };
   }
 
@@ -199,7 +210,7 @@ export class RemoteCopyFile extends CommandLike {
   }
 
   async check(_t: Target, _olds: PropertyMap, news: PropertyMap): Promise<CheckResult> {
-    const { inputs, failures } = checkConnection(news);
+    const { inputs, failures } = checkConnection(news, this.hosts);
     if (typeof news.localPath !== "string") failures.push({ property: "localPath", reason: "is required" });
     if (typeof news.remotePath !== "string") failures.push({ property: "remotePath", reason: "is required" });
     return { inputs, failures };
