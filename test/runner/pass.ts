@@ -14,7 +14,7 @@ import { maskMap, PropertyMap } from "./props";
 import { header, outputLines, violationLines } from "./report";
 import { Registration } from "./registration";
 import { findPassphrase, requirePassphrase } from "./secrets";
-import { StateStore } from "./state";
+import { lockState, StateStore } from "./state";
 import { Step } from "./steps";
 import type { Deployment } from "./deployment";
 
@@ -69,6 +69,15 @@ export async function runPass(req: PassRequest, log: (line: string) => void): Pr
   const project = projectName(req.projectDir);
   const config = loadStackConfig({ projectDir: req.projectDir, project, stack: req.stack, configFile: req.configFile, passphrase: req.passphrase });
   const passphrase = req.pass === "preview" ? findPassphrase(req.stack, req.passphrase) : requirePassphrase(req.stack, req.passphrase, `to ${req.pass} the stack`);
+  const unlock = req.pass === "preview" ? () => undefined : lockState(req.stateFile, req.pass === "apply" ? "up" : req.pass, log);
+  try {
+    return await runLocked(req, project, config, passphrase, log, started);
+  } finally {
+    unlock();
+  }
+}
+
+async function runLocked(req: PassRequest, project: string, config: StackConfig, passphrase: string | undefined, log: (line: string) => void, started: number): Promise<PassResult> {
   const state = StateStore.open(req.stateFile, { project, stack: req.stack, passphrase, configSalt: config.encryptionSalt });
   programEnvironment(req, project, config);
 

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { makeSecret } from "./props";
-import { ResourceState, StateStore } from "./state";
+import { lockState, ResourceState, StateStore } from "./state";
 
 const SECRET = "correct-horse-battery-staple";
 
@@ -90,5 +90,17 @@ describe("state file", () => {
       ["a-id", true],
       ["new-id", false],
     ]);
+  });
+
+  it("locks the state for one mutating run; a lock left by a dead process is taken over", () => {
+    const file = fresh();
+    const unlock = lockState(file, "up", () => undefined);
+    expect(() => lockState(file, "destroy", () => undefined)).toThrow(/locked by a running up \(pid \d+/);
+    unlock();
+    fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: 2 ** 22 + 1, what: "up", since: "earlier" }));
+    const warnings: string[] = [];
+    lockState(file, "up", (l) => warnings.push(l))();
+    expect(warnings[0]).toMatch(/taking over the lock of a run that is gone/);
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
   });
 });
