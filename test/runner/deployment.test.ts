@@ -128,6 +128,13 @@ describe("engine steps", () => {
     expect(plugin.calls).toEqual([]);
   });
 
+  it("a protected resource that must be replaced is refused, in preview already", async () => {
+    await run(false, [reg("vault", { zone: "x" }, { protect: true })]);
+    plugin.calls = [];
+    const d = await run(true, [reg("vault", { zone: "y" }, { protect: true })]);
+    expect(d.errors[0]).toMatch(/vault must be replaced \(zone\) but is protected/);
+  });
+
   it("a check failure stops the update: later registrations are not applied", async () => {
     const d = await run(false, [reg("bad", { size: -1 }), reg("later", { size: 1 })]);
     expect(d.errors[0]).toBe("test:index:Thing bad: invalid inputs:\n  - size: must be positive");

@@ -166,6 +166,7 @@ export class Deployment {
     }
     const replaceKeys = [...diff.replaces, ...reg.replaceOnChanges.filter((k) => matchesReplaceOnChanges(k, changes))];
     if (replaceKeys.length === 0) return this.update(reg, t, provider, old, inputs, { ...base, op: "update", detail: changeLines(changes) });
+    if (old.protect) this.fail(`${reg.type} ${reg.name} must be replaced (${replaceKeys.join(", ")}) but is protected: remove the protect option first`);
     const dbr = diff.deleteBeforeReplace || reg.deleteBeforeReplace;
     const step: Step = { ...base, op: "replace", replaceKeys, deleteBeforeReplace: dbr, detail: changeLines(changes, replaceKeys) };
     return this.replace(reg, t, provider, old, inputs, step);
