@@ -3,7 +3,8 @@
  * nodes. Used by the MeshCheck provider (after every mesh change), the `mesh` admin command
  * (drills, status) and the lab tests. Only members are contacted — never a revoked node.
  */
-import { judgeConnectivity, judgeRevocation, meshProbeArgv, MeshProbeSpec, parseProbeOutput, ProbeFindings, ProbeMember, RevokedNode } from "../planning/mesh";
+import type { ClusterConfig } from "../planning/config";
+import { judgeConnectivity, judgeRevocation, meshProbeArgv, MeshProbeSpec, parseProbeOutput, planMesh, ProbeFindings, ProbeMember, RevokedNode } from "../planning/mesh";
 import { sshConnection, SshTarget } from "../transports/ssh";
 
 /** A member with the way to reach it. */
@@ -113,5 +114,40 @@ export function formatMatrix(nodes: readonly string[], matrix: CheckReport["matr
           .join(""),
     );
   }
+  return lines.join("\n");
+}
+
+/** What to check for a validated config: every member (reached by its SSH endpoint) and every revoked node. */
+export function checkSpecFromConfig(cluster: ClusterConfig): CheckSpec {
+  const plan = planMesh(cluster);
+  const byName = new Map(cluster.nodes.map((n) => [n.name, n]));
+  return {
+    confDir: plan.settings.confDir,
+    port: plan.settings.port,
+    systemdUnit: plan.settings.systemdUnit,
+    members: plan.members.map((m) => {
+      const s = byName.get(m.node)!.ssh;
+      return {
+        node: m.node,
+        tincName: m.tincName,
+        vpnAddress: m.vpnAddress,
+        publicAddress: m.publicAddress,
+        ssh: { host: s.host, port: s.port, user: s.user, hostKeys: s.hostKeys, ...(s.proxy ? { proxy: s.proxy } : {}) },
+      };
+    }),
+    revoked: plan.revoked,
+  };
+}
+
+/** A report as text: the matrix, each revoked node's refusals, then the problems. */
+export function formatReport(spec: CheckSpec, report: CheckReport): string {
+  const nodes = spec.members.map((m) => m.node);
+  const lines = [`VPN mesh: ${nodes.length} member${nodes.length === 1 ? "" : "s"}${spec.revoked.length ? `, revoked: ${spec.revoked.map((r) => r.node).join(", ")}` : ""}`, "", formatMatrix(nodes, report.matrix), ""];
+  for (const r of spec.revoked) {
+    const by = report.members.filter((m) => m.refusedAfterMs[r.node] !== null && m.refusedAfterMs[r.node] !== undefined).map((m) => m.node);
+    const not = nodes.filter((n) => !by.includes(n));
+    lines.push(`revoked ${r.node}: refused by ${by.join(", ") || "nobody"}${not.length ? `; NOT PROVEN on ${not.join(", ")}` : ""}`);
+  }
+  lines.push(report.ok ? "OK" : `FAILED (${report.problems.length}):\n${report.problems.map((p) => `  - ${p}`).join("\n")}`);
   return lines.join("\n");
 }
