@@ -7,6 +7,9 @@ const fs = require("fs");
 const path = require("path");
 const root = path.resolve(__dirname, "..");
 const out = path.join(root, "node_modules", "@rplan", "hostops");
+// tsc's incremental cache lives outside the output: if npm removed the output, the cache lies.
+const buildInfo = path.join(root, "node_modules", ".cache", "rplan-hostops.tsbuildinfo");
+if (!fs.existsSync(path.join(out, "package.json"))) fs.rmSync(buildInfo, { force: true });
 execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", path.join(root, "tsconfig.hostops.json")], {
   cwd: root,
   stdio: "inherit",
