@@ -1,0 +1,104 @@
+/**
+ * Nodes on the lab: adding a fourth node in a new country is one config entry with a readable
+ * preview; a locked encrypted mount stops `up` with the unlock message; `npm run unlock` (the admin
+ * command, passphrase on stdin) unlocks it and `up` succeeds.
+ */
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseDocument } from "yaml";
+import { ensureLab, labSshTarget, labStackConfigPath, lockNode } from "../lab";
+import { secretFile } from "../lab/state";
+import { LAB_SSH_KEY } from "../ops/cli-env";
+import { closeAllSsh, sshConnection } from "../transports/ssh";
+import { runStack, RunResult } from "./runner";
+
+const root = process.getuid?.() === 0;
+const maybe = root ? describe : describe.skip;
+const projectDir = path.resolve(__dirname, "..");
+
+maybe("nodes on the lab", () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-nodes-"));
+  const stateFile = path.join(work, "state.json");
+  const env = { RPLAN_SSH_KEY: LAB_SSH_KEY };
+  const run = (op: "preview" | "up", configFile = labStackConfigPath()): Promise<RunResult> => runStack({ op, stack: "lab", stateFile, configFile, env });
+  const changes = (r: RunResult, steps = r.steps) => steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`);
+
+  beforeAll(async () => {
+    await ensureLab({ nodes: 3 });
+    await run("up");
+  }, 600_000);
+  afterAll(() => closeAllSsh());
+
+  test("every node has a private key directory per service inside its encrypted mount", async () => {
+    const conn = await sshConnection(labSshTarget("lab1"));
+    const r = await conn.exec("stat -c '%a %U %n' /srv/crypt/keys/*; findmnt -n -o FSTYPE --target /srv/crypt/keys/tinc");
+    expect(r.stdout.trim().split("\n")).toEqual([
+      "700 root /srv/crypt/keys/dovecot",
+      "700 root /srv/crypt/keys/postfix",
+      "700 root /srv/crypt/keys/slapd",
+      "700 root /srv/crypt/keys/tinc",
+      "fuse.gocryptfs",
+    ]);
+  });
+
+  test("adding a fourth node in a new country: preview lists it, up provisions it", async () => {
+    const started = Date.now();
+    await ensureLab({ nodes: 4 });
+    const preview = await run("preview");
+    expect(changes(preview)).toEqual(expect.arrayContaining(["create lab4", "create lab4-host"]));
+    expect(changes(preview).filter((c) => c.startsWith("create ") && !c.includes("lab4"))).toEqual([]);
+    expect(preview.printed).toMatch(/"IS \(active\)"/);
+    const up = await run("up");
+    expect(changes(up)).toEqual(expect.arrayContaining(["create lab4-host"]));
+    const facts = up.outputs.nodeFacts as Record<string, { mountFsType: string }>;
+    expect(facts.lab4.mountFsType).toBe("fuse.gocryptfs");
+    console.log(`adding lab4 (lab bring-up + preview + up): ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }, 600_000);
+
+  test("a locked mount stops up with the unlock message; npm run unlock fixes it", async () => {
+    await lockNode("lab2");
+    await closeAllSsh();
+    const doc = parseDocument(fs.readFileSync(labStackConfigPath(), "utf8"));
+    (doc.getIn(["config", "rplan:nodes"]) as any).items[1].set("packages", ["curl"]);
+    const changed = path.join(work, "Pulumi.lab.yaml");
+    fs.writeFileSync(changed, doc.toString());
+
+    const failed = await run("up", changed).then(
+      () => undefined,
+      (e: Error & { printed?: string }) => e,
+    );
+    expect(failed).toBeDefined();
+    expect(`${failed!.message}\n${failed!.printed ?? ""}`).toContain("encrypted mount /srv/crypt on node lab2 is locked");
+    expect(`${failed!.message}\n${failed!.printed ?? ""}`).toContain("npm run unlock -- lab2");
+
+    // The admin command, as an admin runs it; the passphrase goes in on stdin, never argv.
+    const unlock = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "ops/unlock-cli.ts", "lab2", "--stack", "lab"], {
+      cwd: projectDir,
+      input: fs.readFileSync(secretFile("lab2")),
+      env: { ...process.env, RPLAN_SSH_KEY: LAB_SSH_KEY },
+    });
+    expect(unlock.stderr.toString()).toBe("");
+    expect(unlock.stdout.toString()).toContain("lab2: /srv/crypt is unlocked");
+
+    const up = await run("up", changed);
+    expect(changes(up)).toEqual(["update lab2-host"]);
+  }, 600_000);
+
+  test("a wrong passphrase is refused and changes nothing", async () => {
+    await lockNode("lab3");
+    await closeAllSsh();
+    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "ops/unlock-cli.ts", "lab3", "--stack", "lab"], {
+      cwd: projectDir,
+      input: "not the passphrase\n",
+      env: { ...process.env, RPLAN_SSH_KEY: LAB_SSH_KEY },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr.toString()).toContain("wrong passphrase for /srv/crypt");
+    const mounted = execFileSync("ssh", ["-i", LAB_SSH_KEY, "-o", "UserKnownHostsFile=/var/lib/rplan-lab/ssh/known_hosts", "-o", "StrictHostKeyChecking=yes", "root@198.51.100.13", "findmnt -n /srv/crypt || echo locked"]).toString();
+    expect(mounted.trim()).toBe("locked");
+    const { unlockNode } = await import("../lab");
+    await unlockNode("lab3");
+  }, 300_000);
+});
