@@ -31,7 +31,7 @@ export function tincPrivateKeyPath(node: Pick<NodeConfig, "encryptedMount">): st
 
 /** A node's key generation (config field `vpnKeyGeneration`, default 1). */
 export function keyGeneration(node: NodeConfig): number {
-  return (node as { vpnKeyGeneration?: number }).vpnKeyGeneration ?? 1;
+  return node.vpnKeyGeneration ?? 1;
 }
 
 export function planMesh(cluster: ClusterConfig, settings: MeshSettings = DEFAULT_MESH_SETTINGS): MeshPlan {
