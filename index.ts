@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Node } from "./components/node";
+import { VpnMesh } from "./components/vpn-mesh";
 import { clusterConfigFromText } from "./planning/config";
 
 const config = new pulumi.Config("rplan");
@@ -23,3 +24,13 @@ for (const n of cluster.nodes) {
 export const nodeFacts = pulumi.output(Object.fromEntries(Object.entries(nodes).map(([name, node]) => [name, node.facts])));
 /** Nodes by country, for reviewers. */
 export const countries = Object.fromEntries(cluster.nodes.map((n) => [n.name, `${n.country} (${n.state})`]));
+
+/** The tinc VPN among active and draining nodes; revoked nodes are cut out and proven refused. */
+const mesh = new VpnMesh("mesh", { cluster, nodes });
+/** Trust ring → VPN subnet, for the LDAP ACLs. */
+export const ringCidrs = mesh.ringCidrs;
+/** Node → tinc public key (only public halves ever leave a node). */
+export const vpnPublicKeys = mesh.publicKeys;
+export const vpnFingerprints = mesh.fingerprints;
+/** Connectivity matrix from the last mesh check (ms over the VPN). */
+export const vpnMatrix = mesh.matrix;

@@ -17,6 +17,7 @@ const BASE_PACKAGES = [
   "dovecot-lmtpd",
   "dovecot-ldap",
   "rsync",
+  "iputils-ping",
 ];
 
 /** The Debian packages a node needs: the base set, the encrypted-mount tools, and the config's extras. */

@@ -7,7 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseDocument } from "yaml";
-import { ensureLab, labDown, labStackConfigPath, readLabState } from "../lab";
+import { labDown, labStackConfigPath, readLabState } from "../lab";
+import { labWithExactly } from "./support/lab";
 import { diffSnapshots, takeSnapshot } from "../lab/network-safety";
 import { LAB_SSH_KEY } from "../ops/cli-env";
 import { runStack, RunResult } from "./runner";
@@ -22,15 +23,22 @@ maybe("rplan on the lab, end to end", () => {
   const env = { RPLAN_SSH_KEY: LAB_SSH_KEY };
   const run = (op: "preview" | "up" | "destroy", configFile = labStackConfigPath()): Promise<RunResult> =>
     runStack({ op, stack: "lab", stateFile, configFile, env });
+  let resourceCount = 0;
   const byOp = (r: RunResult, steps = r.steps) => steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name} ${s.diffs.join(" ")}`.trim());
 
   beforeAll(async () => {
-    await ensureLab({ nodes: 3 });
+    await labWithExactly(3);
   }, 600_000);
 
   test("up provisions every node through the dynamic-provider host", async () => {
     const r = await run("up");
-    expect(byOp(r).sort()).toEqual(["create lab1", "create lab1-host", "create lab2", "create lab2-host", "create lab3", "create lab3-host", "create rplan-lab"]);
+    const created = byOp(r).map((s) => s.replace(/^create /, "")).sort();
+    for (const n of ["lab1", "lab2", "lab3"]) {
+      expect(created).toEqual(expect.arrayContaining([n, `${n}-host`, `mesh-${n}-key`, `mesh-${n}-tinc-hosts`, `mesh-${n}-tinc-self`]));
+    }
+    expect(created).toEqual(expect.arrayContaining(["rplan-lab", "mesh", "mesh-check"]));
+    expect(byOp(r).every((s) => s.startsWith("create "))).toBe(true);
+    resourceCount = created.length;
     const facts = r.outputs.nodeFacts as Record<string, { machineId: string; mountFsType: string }>;
     expect(Object.keys(facts).sort()).toEqual(["lab1", "lab2", "lab3"]);
     expect(new Set(Object.values(facts).map((f) => f.machineId)).size).toBe(3);
@@ -61,7 +69,7 @@ maybe("rplan on the lab, end to end", () => {
   test("destroy removes every resource from the state", async () => {
     const r = await run("destroy", changedConfig);
     expect(byOp(r).filter((s) => !s.startsWith("delete"))).toEqual([]);
-    expect(byOp(r)).toHaveLength(7);
+    expect(byOp(r)).toHaveLength(resourceCount);
     const state = JSON.parse(fs.readFileSync(stateFile, "utf8"));
     expect(state.resources).toEqual([]);
   }, 300_000);

@@ -13,6 +13,7 @@ import { secretFile } from "../lab/state";
 import { LAB_SSH_KEY } from "../ops/cli-env";
 import { closeAllSsh, sshConnection } from "../transports/ssh";
 import { runStack, RunResult } from "./runner";
+import { labWithExactly } from "./support/lab";
 
 const root = process.getuid?.() === 0;
 const maybe = root ? describe : describe.skip;
@@ -26,7 +27,7 @@ maybe("nodes on the lab", () => {
   const changes = (r: RunResult, steps = r.steps) => steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`);
 
   beforeAll(async () => {
-    await ensureLab({ nodes: 3 });
+    await labWithExactly(3);
     await run("up");
   }, 600_000);
   afterAll(() => closeAllSsh());
@@ -49,6 +50,9 @@ maybe("nodes on the lab", () => {
     const preview = await run("preview");
     expect(changes(preview)).toEqual(expect.arrayContaining(["create lab4", "create lab4-host"]));
     expect(changes(preview).filter((c) => c.startsWith("create ") && !c.includes("lab4"))).toEqual([]);
+    // what the new node causes on the existing ones: each peer learns its hosts/ file and ConnectTo
+    expect(changes(preview)).toEqual(expect.arrayContaining(["update mesh-lab1-tinc-hosts", "update mesh-lab2-tinc-hosts", "update mesh-lab3-tinc-hosts"]));
+    expect(changes(preview).filter((c) => /^(delete|replace)/.test(c))).toEqual([]);
     expect(preview.printed).toMatch(/"IS \(active\)"/);
     const up = await run("up");
     expect(changes(up)).toEqual(expect.arrayContaining(["create lab4-host"]));
@@ -84,6 +88,7 @@ maybe("nodes on the lab", () => {
 
     const up = await run("up", changed);
     expect(changes(up)).toEqual(["update lab2-host"]);
+    expect((await run("preview", changed)).changed).toBe(false);
   }, 600_000);
 
   test("a wrong passphrase is refused and changes nothing", async () => {

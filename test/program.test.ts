@@ -15,15 +15,20 @@ describe("the program under Pulumi's mocks", () => {
     expect(n1.inputs.ssh.hostKeys).toEqual(raw.nodes[0].ssh.hostKeys);
   });
 
-  test("dynamic providers serialize thin, identical and free of config", async () => {
+  test("dynamic providers serialize thin, one string per provider kind, free of config", async () => {
     const { resources } = await evaluateProgram(rawConfig());
-    const providers = resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic")).map((r) => r.inputs.__provider as string);
-    expect(providers).toHaveLength(3);
-    expect(new Set(providers).size).toBe(1);
-    // ~1.7 KB: seven tiny closures in Pulumi's wrapper boilerplate; stored twice per resource.
-    expect(providers[0].length).toBeLessThan(2048);
-    expect(providers[0]).toContain("@rplan/hostops/providers/impl/");
-    expect(providers[0]).not.toContain("198.51.100");
+    const dynamic = resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"));
+    const kinds = new Map<string, Set<string>>();
+    for (const r of dynamic) kinds.set(r.type, (kinds.get(r.type) ?? new Set()).add(r.inputs.__provider as string));
+    // NodeHost, NodeKey, HostFiles, MeshCheck: every resource of a kind shares one provider string.
+    expect([...kinds.keys()].sort()).toEqual(["pulumi-nodejs:dynamic/rplan:HostFiles", "pulumi-nodejs:dynamic/rplan:MeshCheck", "pulumi-nodejs:dynamic/rplan:NodeHost", "pulumi-nodejs:dynamic/rplan:NodeKey"]);
+    for (const strings of kinds.values()) expect(strings.size).toBe(1);
+    const providers = [...kinds.values()].map((s) => [...s][0]);
+    for (const p of providers) {
+      expect(p.length).toBeLessThan(2048);
+      expect(p).toContain("@rplan/hostops/providers/impl/");
+      expect(p).not.toContain("198.51.100");
+    }
   });
 
   test("invalid config stops evaluation before any resource is registered", async () => {

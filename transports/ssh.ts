@@ -58,6 +58,9 @@ export class SshError extends Error {
   }
 }
 
+/** The server refused a new channel (a transient session limit): safe to retry, nothing ran. */
+class ChannelRefused extends SshError {}
+
 /** Quote one argument for a POSIX shell. */
 export function shellQuote(arg: string): string {
   if (arg === "") return "''";
@@ -104,8 +107,11 @@ function hostKeyAlgorithms(keys: readonly PinnedKey[]): string[] {
 
 /** One open connection to one node. */
 export class SshConnection {
-  /** sshd allows 10 sessions per connection by default; stay below it. */
-  private static readonly maxChannels = 8;
+  /**
+   * sshd allows 10 sessions per connection by default (MaxSessions), and frees a slot a little after
+   * the channel closes on our side: stay well below it and retry a refused channel open.
+   */
+  private static readonly maxChannels = 6;
   private active = 0;
   private readonly waiting: Array<() => void> = [];
 
@@ -118,7 +124,7 @@ export class SshConnection {
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     await this.acquire();
     try {
-      const result = await this.execOnce(command, opts.stdin);
+      const result = await this.execWithRetry(command, opts.stdin);
       if (result.code !== 0 && !opts.allowFailure) {
         const what = opts.label ?? command;
         const detail = (result.stderr || result.stdout).trim().split("\n").slice(-5).join("\n");
@@ -161,10 +167,21 @@ export class SshConnection {
     this.client.end();
   }
 
+  private async execWithRetry(command: string, stdin: string | Buffer | undefined): Promise<ExecResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.execOnce(command, stdin);
+      } catch (e) {
+        if (!(e instanceof ChannelRefused) || attempt >= 5) throw e;
+        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+    }
+  }
+
   private execOnce(command: string, stdin: string | Buffer | undefined): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err: Error | undefined, stream: ClientChannel) => {
-        if (err) return reject(new SshError(`[${this.target.node}] cannot start command: ${err.message}`, this.target.node));
+        if (err) return reject(new ChannelRefused(`[${this.target.node}] cannot start command: ${err.message}`, this.target.node));
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
         let code = -1;

@@ -3,6 +3,7 @@
  * Closure serialization of dynamic providers really runs here; provider CRUD does not.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { fakeTincKey } from "../mesh/support";
 
 
 export interface Registered {
@@ -25,7 +26,7 @@ export async function evaluateProgram(raw: Record<string, unknown>): Promise<{ r
       {
         newResource: (args) => {
           resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-          return { id: `${args.name}-id`, state: { ...args.inputs, facts: { machineId: "m", kernel: "k", os: "o", mountFsType: "f", mountSource: "s" } } };
+          return { id: `${args.name}-id`, state: { ...args.inputs, ...mockOutputs(args.type, args.name) } };
         },
         call: () => ({}),
       },
@@ -39,6 +40,13 @@ export async function evaluateProgram(raw: Record<string, unknown>): Promise<{ r
   const exports: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(program)) exports[k] = p.Output.isInstance(v) ? await promiseOf(v as pulumi.Output<unknown>) : v;
   return { resources, exports };
+}
+
+/** What the providers would add to their inputs: node facts, and a key's public half. */
+function mockOutputs(type: string, name: string): Record<string, unknown> {
+  if (type.endsWith(":NodeHost")) return { facts: { machineId: "m", kernel: "k", os: "o", mountFsType: "f", mountSource: "s" } };
+  if (type.endsWith(":NodeKey")) return { publicKey: fakeTincKey(name), fingerprint: `SHA256:${name}` };
+  return {};
 }
 
 function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
