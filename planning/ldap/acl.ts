@@ -1,0 +1,62 @@
+/**
+ * Trust rings → slapd ACLs (olcAccess). The same list on every node.
+ *
+ * Who gets what:
+ * - root on the node, over ldapi (SASL EXTERNAL peer credentials): everything (it is also the
+ *   database's rootDN). Admins are root on a node through SSH; there is no admin password.
+ * - a node identity (`cn=<node>,ou=nodes,ou=system,<suffix>`) bound on a connection whose SOURCE
+ *   ADDRESS lies in a trust ring's VPN subnet: that ring's access level. Both must hold: a node's
+ *   password alone, used from anywhere else, gets nothing; an address in the ring without a node
+ *   identity gets nothing either.
+ * - anonymous: `auth` on passwords (to bind), nothing else.
+ * - the system subtree (node identities) is never writable over the network, whatever the ring.
+ */
+import type { AccessLevel } from "./types";
+import { ROUTING_ATTRIBUTES } from "./schema";
+
+export const ROOT_PEERCRED_DN = "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth";
+
+export interface RingAccess {
+  readonly ring: string;
+  /** IPv4 CIDR of the ring on the VPN. */
+  readonly cidr: string;
+  readonly access: AccessLevel;
+}
+
+/** `198.18.2.0/24` → `198.18.2.0%255.255.255.0` (slapd's peername.ip style). */
+export function peernameIp(cidr: string): string {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(cidr);
+  if (!m || Number(m[2]) > 32) throw new Error(`not an IPv4 CIDR: ${cidr}`);
+  const bits = Number(m[2]);
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  const dotted = [24, 16, 8, 0].map((s) => (mask >>> s) & 255).join(".");
+  return `${m[1]}%${dotted}`;
+}
+
+/** The `<who>` of one ring: a node identity AND a source address inside the ring. */
+export function ringWho(nodesDn: string, cidr: string): string {
+  return `dn.children="${nodesDn}" peername.ip=${peernameIp(cidr)}`;
+}
+
+export interface AclInput {
+  readonly suffix: string;
+  readonly systemDn: string;
+  readonly nodesDn: string;
+  readonly rings: readonly RingAccess[];
+}
+
+/** olcAccess values in order (slapd adds the `{n}` prefixes). */
+export function renderAcl(input: AclInput): string[] {
+  const rings = [...input.rings].sort((a, b) => (a.ring < b.ring ? -1 : a.ring > b.ring ? 1 : 0));
+  const by = (levels: readonly AccessLevel[], grant: string) => rings.filter((r) => levels.includes(r.access)).map((r) => ` by ${ringWho(input.nodesDn, r.cidr)} ${grant}`).join("");
+  const system = `dn.subtree="${input.systemDn}"`;
+  const routing = ROUTING_ATTRIBUTES.join(",");
+  return [
+    `to * by dn.exact="${ROOT_PEERCRED_DN}" manage by * break`,
+    `to ${system} attrs=userPassword by anonymous auth${by(["write", "read"], "read")} by * none`,
+    `to ${system}${by(["write", "read"], "read")} by * none`,
+    `to attrs=userPassword by anonymous auth${by(["write"], "write")}${by(["read"], "read")} by * none`,
+    `to attrs=${routing}${by(["write"], "write")}${by(["read", "routing"], "read")} by * none`,
+    `to *${by(["write"], "write")}${by(["read"], "read")} by * none`,
+  ];
+}

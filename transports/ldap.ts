@@ -1,0 +1,321 @@
+/**
+ * The one LDAP module: every LDAP operation in rplan goes through here.
+ *
+ * - Data (user entries, the tree, node identities, contextCSN): an ldapts Client whose socket is an
+ *   SSH channel to the node — by default OpenSSH's streamlocal forwarding to slapd's ldapi socket
+ *   (`openssh_forwardOutStreamLocal`), bound with SASL EXTERNAL: sshd opens the socket as the SSH
+ *   user (root), so slapd sees uid 0 and grants root's rights. No LDAP password exists for admins, no
+ *   local port is opened, and no LDAP port is ever reached from outside the node: the only path in
+ *   is the pinned, key-authenticated SSH connection of transports/ssh.ts. (A TCP channel to the
+ *   node's 127.0.0.1:389 is available too, `{ host, port }`, for a simple bind.)
+ * - cn=config: `ldapsearch`/`ldapmodify -Y EXTERNAL -H ldapi:///` run on the node over SSH, LDIF on
+ *   stdin — the same tools an admin would use by hand, so what the provider does can be replayed.
+ *
+ * Credentials never travel in argv; error messages are redacted (syncrepl credentials).
+ */
+import { Duplex } from "stream";
+import type { Client as SshClient, ClientChannel } from "ssh2";
+import { Change, Attribute, Client, ResultCodeError } from "ldapts";
+import { ChangeRecord, LdifEntry, parseLdif, redactSyncrepl, renderChanges } from "../planning/ldap";
+import type { ExecOptions, ExecResult, SshConnection } from "./ssh";
+import { SshError } from "./ssh";
+
+/** What runs a command on a node: an SshConnection, or a local runner in tests. */
+export interface CommandRunner {
+  run(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+}
+
+/** An LDAP failure on a node; the message names the node and never carries a credential. */
+export class LdapError extends Error {
+  constructor(
+    message: string,
+    readonly node: string,
+    readonly code?: number,
+  ) {
+    super(redactSyncrepl(message));
+    this.name = "LdapError";
+  }
+}
+
+/** ldapi URL for a socket path ("ldapi:///" for the system default). */
+export function ldapiUrl(socketPath?: string): string {
+  return socketPath ? `ldapi://${encodeURIComponent(socketPath)}` : "ldapi:///";
+}
+
+// ------------------------------------------------------------------ cn=config over ldapi (CLI tools)
+
+/** Exit code of the OpenLDAP tools for noSuchObject. */
+const NO_SUCH_OBJECT = 32;
+
+/** Root's view of one node's slapd through `ldapsearch`/`ldapmodify -Y EXTERNAL` on the node. */
+export class SlapdControl {
+  constructor(
+    readonly node: string,
+    private readonly runner: CommandRunner,
+    readonly url: string = "ldapi:///",
+  ) {}
+
+  /** Entries under `base` (none when it does not exist). */
+  async search(base: string, opts: { scope?: "base" | "one" | "sub"; filter?: string; attrs?: readonly string[] } = {}): Promise<LdifEntry[]> {
+    const argv = ["ldapsearch", "-Q", "-LLL", "-Y", "EXTERNAL", "-H", this.url, "-o", "ldif-wrap=no", "-s", opts.scope ?? "sub", "-b", base, opts.filter ?? "(objectClass=*)", ...(opts.attrs ?? [])];
+    const r = await this.runner.run(argv, { allowFailure: true, label: `ldapsearch ${base}` });
+    if (r.code === NO_SUCH_OBJECT) return [];
+    if (r.code !== 0) throw new LdapError(`[${this.node}] ldapsearch -b ${base} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`, this.node, r.code);
+    return parseLdif(r.stdout);
+  }
+
+  /** The whole of cn=config (schema included). */
+  readConfig(): Promise<LdifEntry[]> {
+    return this.search("cn=config", { scope: "sub" });
+  }
+
+  /** Apply change records with one ldapmodify (each record is atomic; stops at the first failure). */
+  async modify(records: readonly ChangeRecord[], label = "ldapmodify"): Promise<void> {
+    if (records.length === 0) return;
+    const r = await this.runner.run(["ldapmodify", "-Q", "-Y", "EXTERNAL", "-H", this.url], { stdin: renderChanges(records), allowFailure: true, label });
+    if (r.code !== 0) throw new LdapError(`[${this.node}] ${label} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split("\n").slice(-4).join(" ")}`, this.node, r.code);
+  }
+
+  /** contextCSN of the database holding `suffix` (one value per server ID that wrote to it). */
+  async contextCsn(suffix: string): Promise<string[]> {
+    const [e] = await this.search(suffix, { scope: "base", attrs: ["contextCSN"] });
+    return e ? [...(Object.entries(e.attrs).find(([k]) => k.toLowerCase() === "contextcsn")?.[1] ?? [])] : [];
+  }
+
+  /** Wait until slapd answers on ldapi (after a (re)start), at most `timeoutMs`. */
+  async waitReady(timeoutMs = 15_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    let last = "";
+    for (;;) {
+      const r = await this.runner.run(["ldapsearch", "-Q", "-LLL", "-Y", "EXTERNAL", "-H", this.url, "-s", "base", "-b", "cn=config", "1.1"], { allowFailure: true, label: "slapd ready?" });
+      if (r.code === 0) return;
+      last = (r.stderr || r.stdout).trim();
+      if (Date.now() > until) throw new LdapError(`[${this.node}] slapd did not answer on ${this.url} within ${timeoutMs} ms: ${last}`, this.node, r.code);
+      await sleep(100);
+    }
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ------------------------------------------------------------------ ldapts over an SSH channel
+
+/** Opens one byte stream to slapd (an SSH channel, or a local socket in tests). */
+export type StreamOpener = (cb: (err: Error | undefined, stream?: Duplex) => void) => void;
+
+/**
+ * A socket for ldapts' `createConnection` on top of a stream that opens asynchronously: ldapts calls
+ * createConnection synchronously and waits for "connect", so this object exists at once, connects
+ * when the channel is open, buffers writes until then, and mirrors the channel's data, end and close.
+ * A new one is created for every (re)connect, so a dropped channel is simply reopened.
+ */
+export class ForwardedSocket extends Duplex {
+  connecting = true;
+  readyState: "opening" | "open" | "closed" = "opening";
+  private stream?: Duplex;
+  private readonly pending: Array<{ chunk: Buffer; cb: (err?: Error | null) => void }> = [];
+
+  constructor(open: StreamOpener) {
+    super();
+    open((err, stream) => {
+      if (err || !stream) {
+        this.destroy(err ?? new Error("no stream"));
+        return;
+      }
+      if (this.destroyed) {
+        stream.destroy();
+        return;
+      }
+      this.stream = stream;
+      this.connecting = false;
+      this.readyState = "open";
+      stream.on("data", (d: Buffer) => {
+        if (!this.push(d)) stream.pause();
+      });
+      stream.on("end", () => this.push(null));
+      stream.on("error", (e: Error) => this.destroy(e));
+      stream.on("close", () => this.destroy());
+      for (const p of this.pending.splice(0)) stream.write(p.chunk, p.cb);
+      this.emit("connect");
+    });
+  }
+
+  _read(): void {
+    this.stream?.resume();
+  }
+
+  _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.stream) this.stream.write(chunk, cb);
+    else this.pending.push({ chunk, cb });
+  }
+
+  _final(cb: (err?: Error | null) => void): void {
+    this.stream?.end();
+    cb();
+  }
+
+  _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.readyState = "closed";
+    this.stream?.destroy();
+    cb(err);
+  }
+
+  setTimeout(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  setNoDelay(): this {
+    return this;
+  }
+}
+
+/** Where on the node the channel goes: slapd's ldapi socket, or a TCP port on the node's loopback. */
+export type LdapEndpoint = { readonly socketPath: string } | { readonly host: "127.0.0.1"; readonly port: number };
+
+/**
+ * The ssh2 client of a pooled connection. transports/ssh.ts keeps it private; until it offers a
+ * public way to open a forwarding channel (see the report: `SshConnection.openChannel`), reach it here,
+ * in one place, and fail loudly if its shape changes.
+ */
+function sshClientOf(conn: SshConnection): SshClient {
+  const c = conn as unknown as { openChannel?: unknown; client?: SshClient };
+  if (!c.client || typeof c.client.forwardOut !== "function") throw new SshError(`[${conn.target.node}] this SSH connection cannot open forwarding channels`, conn.target.node);
+  return c.client;
+}
+
+/** A StreamOpener for an endpoint on the node, through its SSH connection. */
+export function sshStreamOpener(conn: SshConnection, endpoint: LdapEndpoint): StreamOpener {
+  const node = conn.target.node;
+  return (cb) => {
+    const done = (err: Error | undefined, ch?: ClientChannel) =>
+      err ? cb(new SshError(`[${node}] cannot open an SSH channel to ${"socketPath" in endpoint ? endpoint.socketPath : `${endpoint.host}:${endpoint.port}`}: ${err.message}`, node)) : cb(undefined, ch);
+    const client = sshClientOf(conn);
+    if ("socketPath" in endpoint) client.openssh_forwardOutStreamLocal(endpoint.socketPath, done);
+    else client.forwardOut("127.0.0.1", 0, endpoint.host, endpoint.port, done);
+  };
+}
+
+export interface LdapClientOptions {
+  /** Per-operation timeout (ms). */
+  readonly timeoutMs?: number;
+}
+
+/** An ldapts Client whose every connection is a fresh stream from `open`. */
+export function ldapClient(open: StreamOpener, opts: LdapClientOptions = {}): Client {
+  return new Client({
+    url: "ldap://127.0.0.1:389",
+    timeout: opts.timeoutMs ?? 15_000,
+    connectTimeout: opts.timeoutMs ?? 15_000,
+    createConnection: (() => new ForwardedSocket(open)) as any,
+  });
+}
+
+/**
+ * Run `fn` with an ldapts Client bound as root on the node (SASL EXTERNAL over the forwarded ldapi
+ * socket); always unbinds.
+ */
+export async function withRootLdap<T>(node: string, open: StreamOpener, fn: (client: Client) => Promise<T>, opts: LdapClientOptions = {}): Promise<T> {
+  const client = ldapClient(open, opts);
+  try {
+    await client.bind("EXTERNAL");
+  } catch (e) {
+    await client.unbind().catch(() => undefined);
+    throw ldapError(node, "bind as root (SASL EXTERNAL over ldapi)", e);
+  }
+  try {
+    return await fn(client);
+  } finally {
+    await client.unbind().catch(() => undefined);
+  }
+}
+
+/** An ldapts error as an LdapError naming the node and the operation (referrals explained). */
+export function ldapError(node: string, what: string, e: unknown): LdapError {
+  const code = e instanceof ResultCodeError ? e.code : undefined;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (code === 10) return new LdapError(`[${node}] ${what}: ${node} is not the master (it refers writes elsewhere): the write was not applied`, node, code);
+  if (code === 53) return new LdapError(`[${node}] ${what}: ${node} refused the write (${msg || "unwilling to perform"}); it is frozen for a master switch or read-only`, node, code);
+  return new LdapError(`[${node}] ${what} failed${code !== undefined ? ` (LDAP result ${code})` : ""}: ${msg}`, node, code);
+}
+
+// ------------------------------------------------------------------ entries
+
+/** An entry's owned attributes as read (attribute names as given in `attrs`). */
+export async function readEntry(client: Client, dn: string, attrs: readonly string[]): Promise<Record<string, string[]> | undefined> {
+  try {
+    const { searchEntries } = await client.search(dn, { scope: "base", attributes: [...attrs] });
+    const e = searchEntries[0];
+    if (!e) return undefined;
+    const out: Record<string, string[]> = {};
+    for (const a of attrs) {
+      const key = Object.keys(e).find((k) => k.toLowerCase() === a.toLowerCase());
+      const v = key ? e[key] : undefined;
+      if (v !== undefined) out[a] = (Array.isArray(v) ? v : [v]).map((x) => (Buffer.isBuffer(x) ? x.toString("utf8") : String(x)));
+    }
+    return out;
+  } catch (e) {
+    if (e instanceof ResultCodeError && e.code === 32) return undefined;
+    throw e;
+  }
+}
+
+const sameValues = (attr: string, a: readonly string[], b: readonly string[]) => {
+  const f = (v: string) => (attr.toLowerCase() === "objectclass" ? v.toLowerCase() : v);
+  const x = [...a].map(f).sort();
+  const y = [...b].map(f).sort();
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+};
+
+/**
+ * Make the entry `dn` hold exactly `attributes` for every attribute in `owned` (owned attributes not
+ * in `attributes` are removed); other attributes are left alone. Adds the entry when missing.
+ * Returns what was done.
+ */
+export async function syncEntry(client: Client, dn: string, attributes: Readonly<Record<string, readonly string[]>>, owned: readonly string[]): Promise<"added" | "modified" | "unchanged"> {
+  const current = await readEntry(client, dn, owned);
+  if (!current) {
+    await client.add(dn, Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, [...v]])));
+    return "added";
+  }
+  const changes: Change[] = [];
+  for (const a of owned) {
+    const want = attributes[a];
+    const have = current[a];
+    if (want && want.length > 0) {
+      if (!have || !sameValues(a, have, want)) changes.push(new Change({ operation: "replace", modification: new Attribute({ type: a, values: [...want] }) }));
+    } else if (have && have.length > 0) changes.push(new Change({ operation: "delete", modification: new Attribute({ type: a, values: [] }) }));
+  }
+  if (changes.length === 0) return "unchanged";
+  await client.modify(dn, changes);
+  return "modified";
+}
+
+/** Delete an entry; true when it existed. */
+export async function deleteEntry(client: Client, dn: string): Promise<boolean> {
+  try {
+    await client.del(dn);
+    return true;
+  } catch (e) {
+    if (e instanceof ResultCodeError && e.code === 32) return false;
+    throw e;
+  }
+}
+
+/** DNs of the direct children of `dn` ([] when it does not exist). */
+export async function childDns(client: Client, dn: string): Promise<string[]> {
+  try {
+    const { searchEntries } = await client.search(dn, { scope: "one", attributes: ["1.1"] });
+    return searchEntries.map((e) => e.dn);
+  } catch (e) {
+    if (e instanceof ResultCodeError && e.code === 32) return [];
+    throw e;
+  }
+}
+
+/** contextCSN through ldapts (root sees it on the suffix entry). */
+export async function contextCsnOf(client: Client, suffix: string): Promise<string[]> {
+  const e = await readEntry(client, suffix, ["contextCSN"]);
+  return e?.contextCSN ?? [];
+}
