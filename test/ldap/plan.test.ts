@@ -1,5 +1,5 @@
 /** The LDAP plan: roles, server IDs, ACLs from rings, syncrepl — pure. */
-import { defaultServerId, LdapPlanError, planLdap, slapdNodeSpec, assignServerIds, peernameIp, renderAcl, ROUTING_ATTRIBUTES } from "../../planning/ldap";
+import { defaultServerId, LdapPlanError, planLdap, slapdNodeSpec, assignServerIds, ROUTING_ATTRIBUTES } from "../../planning/ldap";
 import { ldapConfig, RING_ACCESS } from "./support";
 
 describe("roles and replication", () => {
