@@ -7,5 +7,6 @@ module.exports = {
   testPathIgnorePatterns: ["/node_modules/"],
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
   testTimeout: 120000,
+  globalSetup: "<rootDir>/test/support/global-setup.ts",
   globalTeardown: "<rootDir>/test/support/global-teardown.ts",
 };

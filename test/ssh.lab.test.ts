@@ -82,6 +82,17 @@ maybe("SSH transport on lab nodes", () => {
     await expect(conn.run(["ls", "/no/such/dir"])).rejects.toThrow(/\[lab1\] `ls \/no\/such\/dir` failed \(exit 2\): .*No such file/);
   });
 
+  test("a connection dropped mid-command fails the command at once, naming the node", async () => {
+    const conn = await sshConnection(labSshTarget("lab3"));
+    const pending = conn.exec("sleep 60");
+    await new Promise((r) => setTimeout(r, 300));
+    // Kill every root session on lab3 from outside (the real OpenSSH client; it kills itself too).
+    spawn("ssh", ["-i", LAB_SSH_KEY, "-o", "UserKnownHostsFile=/var/lib/rplan-lab/ssh/known_hosts", "-o", "StrictHostKeyChecking=yes", "root@198.51.100.13", "pkill -f 'sshd: root'"], { stdio: "ignore" });
+    await expect(pending).rejects.toThrow(/\[lab3\] connection lost/);
+    await closeAllSsh();
+    expect((await (await sshConnection(labSshTarget("lab3"))).exec("hostname")).stdout.trim()).toBe("lab3");
+  });
+
   test("agent authentication: no key file, only SSH_AUTH_SOCK", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-agent-"));
     const sock = path.join(dir, "agent.sock");

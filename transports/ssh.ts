@@ -114,6 +114,9 @@ export class SshConnection {
   private static readonly maxChannels = 6;
   private active = 0;
   private readonly waiting: Array<() => void> = [];
+  /** Commands in flight, failed at once if the connection drops (a vanished node must not hang an update). */
+  private readonly inFlight = new Set<(e: Error) => void>();
+  private lostWith?: Error;
 
   constructor(
     readonly target: SshTarget,
@@ -167,6 +170,13 @@ export class SshConnection {
     this.client.end();
   }
 
+  /** The connection dropped: fail every command in flight and any later one. */
+  lost(reason: string): void {
+    this.lostWith = new SshError(`[${this.target.node}] connection lost: ${reason}`, this.target.node);
+    for (const fail of this.inFlight) fail(this.lostWith);
+    this.inFlight.clear();
+  }
+
   private async execWithRetry(command: string, stdin: string | Buffer | undefined): Promise<ExecResult> {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -179,18 +189,25 @@ export class SshConnection {
   }
 
   private execOnce(command: string, stdin: string | Buffer | undefined): Promise<ExecResult> {
-    return new Promise((resolve, reject) => {
+    if (this.lostWith) return Promise.reject(this.lostWith);
+    return new Promise<ExecResult>((resolve, reject) => {
+      this.inFlight.add(reject);
+      const done = () => this.inFlight.delete(reject);
       this.client.exec(command, (err: Error | undefined, stream: ClientChannel) => {
-        if (err) return reject(new ChannelRefused(`[${this.target.node}] cannot start command: ${err.message}`, this.target.node));
+        if (err) {
+          done();
+          return reject(new ChannelRefused(`[${this.target.node}] cannot start command: ${err.message}`, this.target.node));
+        }
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
         let code = -1;
         stream.on("data", (d: Buffer) => out.push(d));
         stream.stderr.on("data", (d: Buffer) => errOut.push(d));
         stream.on("exit", (c: number | null, signal?: string) => (code = c ?? (signal ? 128 : -1)));
-        stream.on("close", () =>
-          resolve({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errOut).toString(), code }),
-        );
+        stream.on("close", () => {
+          done();
+          resolve({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errOut).toString(), code });
+        });
         stream.end(stdin ?? undefined);
       });
     });
@@ -285,7 +302,10 @@ async function connect(target: SshTarget, onClose: () => void): Promise<SshConne
     const where = `${target.host}:${target.port ?? 22}`;
     client.on("ready", () => {
       opened++;
-      resolve(new SshConnection(target, client));
+      const conn = new SshConnection(target, client);
+      client.on("close", () => conn.lost("the server or network closed it"));
+      client.on("error", (err: Error) => conn.lost(err.message));
+      resolve(conn);
     });
     client.on("error", (err: Error) => {
       if (presented && !pinned.some((k) => k.blob.equals(presented!))) {
