@@ -8,7 +8,7 @@ export function ldapConfig(tweak: (raw: Record<string, any>) => void = () => {},
   tweak(raw);
   const c = validateClusterConfig(raw);
   // ringAccess / serverIds are proposed config keys: until the schema has them, tests add them here.
-  return { ...c, ldap: { ...(c.ldap as object), ...ldapExtra } as ClusterConfig["ldap"] };
+  return { ...c, ldap: { ...(c.ldap as object), ...ldapExtra } as unknown as ClusterConfig["ldap"] };
 }
 
 export const RING_ACCESS = { core: "write", member: "read", edge: "routing" } as const;
