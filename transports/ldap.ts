@@ -233,7 +233,7 @@ export async function withRootLdap<T>(node: string, open: StreamOpener, fn: (cli
 
 /** An ldapts error as an LdapError naming the node and the operation (referrals explained). */
 export function ldapError(node: string, what: string, e: unknown): LdapError {
-  const code = e instanceof ResultCodeError ? e.code : undefined;
+  const code = e instanceof ResultCodeError || (typeof e === "object" && e !== null && typeof (e as { code?: unknown }).code === "number") ? (e as { code: number }).code : undefined;
   const msg = e instanceof Error ? e.message : String(e);
   if (code === 10) return new LdapError(`[${node}] ${what}: ${node} is not the master (it refers writes elsewhere): the write was not applied`, node, code);
   if (code === 53) return new LdapError(`[${node}] ${what}: ${node} refused the write (${msg || "unwilling to perform"}); it is frozen for a master switch or read-only`, node, code);
@@ -252,7 +252,9 @@ export async function readEntry(client: Client, dn: string, attrs: readonly stri
     for (const a of attrs) {
       const key = Object.keys(e).find((k) => k.toLowerCase() === a.toLowerCase());
       const v = key ? e[key] : undefined;
-      if (v !== undefined) out[a] = (Array.isArray(v) ? v : [v]).map((x) => (Buffer.isBuffer(x) ? x.toString("utf8") : String(x)));
+      const values = v === undefined ? [] : (Array.isArray(v) ? v : [v]).map((x) => (Buffer.isBuffer(x) ? x.toString("utf8") : String(x)));
+      // ldapts lists a requested attribute the server did not return (absent, or hidden by ACLs) with no values.
+      if (values.length > 0) out[a] = values;
     }
     return out;
   } catch (e) {

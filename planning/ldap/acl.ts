@@ -10,6 +10,10 @@
  *   identity gets nothing either.
  * - anonymous: `auth` on passwords (to bind), nothing else.
  * - the system subtree (node identities) is never writable over the network, whatever the ring.
+ * - a revoked node gets nothing, by identity and by VPN address, ahead of every other rule: deleting
+ *   its identity refuses new binds, but a replication session it opened before stays bound — this
+ *   rule stops what such a session is sent (ACLs are checked for every entry a persistent search
+ *   returns) the moment the master's ACL changes.
  */
 import type { AccessLevel } from "./types";
 import { ROUTING_ATTRIBUTES } from "./schema";
@@ -38,11 +42,18 @@ export function ringWho(nodesDn: string, cidr: string): string {
   return `dn.children="${nodesDn}" peername.ip=${peernameIp(cidr)}`;
 }
 
+export interface RevokedIdentity {
+  readonly identityDn: string;
+  readonly vpnAddress: string;
+}
+
 export interface AclInput {
   readonly suffix: string;
   readonly systemDn: string;
   readonly nodesDn: string;
   readonly rings: readonly RingAccess[];
+  /** Revoked nodes: refused by identity and by address. */
+  readonly revoked?: readonly RevokedIdentity[];
 }
 
 /** olcAccess values in order (slapd adds the `{n}` prefixes). */
@@ -51,8 +62,11 @@ export function renderAcl(input: AclInput): string[] {
   const by = (levels: readonly AccessLevel[], grant: string) => rings.filter((r) => levels.includes(r.access)).map((r) => ` by ${ringWho(input.nodesDn, r.cidr)} ${grant}`).join("");
   const system = `dn.subtree="${input.systemDn}"`;
   const routing = ROUTING_ATTRIBUTES.join(",");
+  const revoked = [...(input.revoked ?? [])].sort((a, b) => (a.identityDn < b.identityDn ? -1 : 1));
+  const deny = revoked.map((r) => ` by dn.exact="${r.identityDn}" none by peername.ip=${peernameIp(`${r.vpnAddress}/32`)} none`).join("");
   return [
     `to * by dn.exact="${ROOT_PEERCRED_DN}" manage by * break`,
+    ...(revoked.length > 0 ? [`to *${deny} by * break`] : []),
     `to ${system} attrs=userPassword by anonymous auth${by(["write", "read"], "read")} by * none`,
     `to ${system}${by(["write", "read"], "read")} by * none`,
     `to attrs=userPassword by anonymous auth${by(["write"], "write")}${by(["read"], "read")} by * none`,

@@ -106,7 +106,7 @@ describe("syncrepl and CSNs", () => {
     const s = renderSyncrepl(spec, SECRET);
     expect(s).toBe(
       'rid=001 provider=ldap://198.18.0.11:389/ bindmethod=simple binddn="cn=n4,ou=nodes,ou=system,dc=example,dc=org" ' +
-        `credentials="${SECRET}" searchbase="dc=example,dc=org" type=refreshAndPersist retry="1 60 5 +" network-timeout=5 timeout=5 ` +
+        `credentials="${SECRET}" searchbase="dc=example,dc=org" type=refreshAndPersist retry="1 60 5 +" network-timeout=5 ` +
         'keepalive=240:3:10 schemachecking=off attrs="objectClass,dc,o,ou,uid,mail,rplanMailAlias,rplanHome,rplanMailRoute,rplanUserState,entryUUID,entryCSN"',
     );
     expect(parseSyncrepl(`{0}${s}`)).toMatchObject({ rid: "001", provider: "ldap://198.18.0.11:389/", credentials: SECRET, type: "refreshAndPersist" });
@@ -203,5 +203,13 @@ describe("desired cn=config and the changes to reach it", () => {
   test("/etc/default/slapd points at the mount and lists only loopback, VPN and ldapi", () => {
     expect(renderSlapdDefaults(masterSpec, settings)).toContain('SLAPD_CONF="/srv/crypt/slapd/config"\n');
     expect(renderSlapdDefaults(masterSpec, settings)).toContain('SLAPD_SERVICES="ldap://127.0.0.1:389/ ldap://198.18.0.11:389/ ldapi:///"\n');
+  });
+});
+
+describe("revoked nodes in the ACLs", () => {
+  test("refused by identity and by VPN address ahead of every other rule", () => {
+    const acl = planLdap(ldapConfig((raw) => (raw.nodes[2].state = "revoked"))).acl;
+    expect(acl[1]).toBe('to * by dn.exact="cn=n3,ou=nodes,ou=system,dc=example,dc=org" none by peername.ip=198.18.1.13%255.255.255.255 none by * break');
+    expect(planLdap(ldapConfig()).acl).toHaveLength(6);
   });
 });
