@@ -77,6 +77,8 @@ export class LdapReplica extends pulumi.ComponentResource {
     const mount = (node: string) => args.nodes[node].config.encryptedMount;
     const master = { node: plan.master, ssh: ssh(plan.master) };
     const revoked = plan.revoked.join(",");
+    // slapd binds the node's VPN address: it starts after the VPN's unit.
+    const settings = { ...plan.settings, startAfter: [`${args.mesh.plan.settings.systemdUnit}.service`] };
 
     const secrets: Record<string, random.RandomPassword> = {};
     const secretFiles: Record<string, HostFiles> = {};
@@ -104,7 +106,7 @@ export class LdapReplica extends pulumi.ComponentResource {
           ssh: ssh(n.node),
           encryptedMount: mount(n.node),
           spec: slapdNodeSpec(plan, n.node),
-          settings: plan.settings,
+          settings,
           secretPath: n.secretPath,
           secretDigest: secrets[n.node].result.apply((s) => secretDigest(n.node, s)),
           master,

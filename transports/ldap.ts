@@ -82,6 +82,12 @@ export class SlapdControl {
     return e ? [...(Object.entries(e.attrs).find(([k]) => k.toLowerCase() === "contextcsn")?.[1] ?? [])] : [];
   }
 
+  /** Does slapd answer on ldapi right now? (systemd may call it active when it is not running.) */
+  async isReady(): Promise<boolean> {
+    const r = await this.runner.run(["ldapsearch", "-Q", "-LLL", "-Y", "EXTERNAL", "-H", this.url, "-s", "base", "-b", "cn=config", "1.1"], { allowFailure: true, label: "slapd ready?" });
+    return r.code === 0;
+  }
+
   /** Wait until slapd answers on ldapi (after a (re)start), at most `timeoutMs`. */
   async waitReady(timeoutMs = 15_000): Promise<void> {
     const until = Date.now() + timeoutMs;

@@ -19,6 +19,8 @@ export const DEFAULT_SLAPD_SETTINGS: SlapdSettings = {
   schemaDir: "/etc/ldap/schema",
   defaultsFile: "/etc/default/slapd",
   systemdUnit: "slapd",
+  systemdDropIn: "/etc/systemd/system/slapd.service.d/rplan.conf",
+  startAfter: ["tinc@rplan.service"],
   user: "openldap",
   group: "openldap",
   mountSubdir: "slapd",

@@ -274,3 +274,9 @@ export function renderSlapdDefaults(spec: SlapdNodeSpec, settings: SlapdSettings
     "",
   ].join("\n");
 }
+
+/** slapd's systemd drop-in: start after the VPN (slapd binds the node's VPN address). */
+export function renderSlapdDropIn(settings: SlapdSettings): string {
+  const after = settings.startAfter.join(" ");
+  return ["# Managed by rplan (LdapReplica): slapd listens on the VPN address, so it starts after the VPN.", "[Unit]", `After=${after}`, `Wants=${after}`, ""].join("\n");
+}

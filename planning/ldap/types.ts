@@ -48,6 +48,9 @@ export interface SlapdSettings {
   /** /etc/default/slapd: SLAPD_CONF (the cn=config directory) and SLAPD_SERVICES (listen URLs). */
   readonly defaultsFile: string;
   readonly systemdUnit: string;
+  /** A drop-in for slapd's unit: start after these units (the VPN: slapd listens on its address). */
+  readonly systemdDropIn: string;
+  readonly startAfter: readonly string[];
   readonly user: string;
   readonly group: string;
   /** Directory inside the encrypted mount holding cn=config (`config`) and the database (`data`). */

@@ -33,6 +33,7 @@ import {
   MAX_SERVER_ID,
   readOnlyChange,
   renderSlapdDefaults,
+  renderSlapdDropIn,
   SlapdNodeSpec,
   SlapdSettings,
   valuesOf,
@@ -317,10 +318,11 @@ export async function runTakeover(a: TakeoverArgs): Promise<SwitchReport> {
 }
 
 /**
- * On the node, once: cn=config inside the mount (slapadd from the bootstrap LDIF on stdin) and the
- * database directory; then /etc/default/slapd, restarting slapd when it changed or is not running.
+ * On the node, once: cn=config inside the mount (slapadd from the bootstrap LDIF on stdin, into a
+ * temp directory renamed into place, so a crash never leaves half a config) and the database
+ * directory. Prints `bootstrapped` or `present`. Args: configDir dataDir user:group.
  */
-const BOOTSTRAP = [
+export const BOOTSTRAP_SCRIPT = [
   "set -eu",
   'conf=$1; data=$2; owner=$3',
   'install -d -m 0700 -o "${owner%%:*}" -g "${owner#*:}" -- "$data"',
@@ -337,7 +339,7 @@ const BOOTSTRAP = [
 async function prepareHost(conn: SshConnection, ctl: SlapdControl, news: SlapdConfigInputs): Promise<{ bootstrapped: boolean; restarted: boolean }> {
   const s = news.settings;
   const owner = `${s.user}:${s.group}`;
-  const r = await conn.run(["sh", "-c", BOOTSTRAP, "sh", news.spec.configDir, news.spec.dataDir, owner], {
+  const r = await conn.run(["sh", "-c", BOOTSTRAP_SCRIPT, "sh", news.spec.configDir, news.spec.dataDir, owner], {
     stdin: bootstrapLdif(news.spec, s),
     label: `create cn=config in ${news.spec.configDir}`,
   });
@@ -345,8 +347,15 @@ async function prepareHost(conn: SshConnection, ctl: SlapdControl, news: SlapdCo
   const defaults = renderSlapdDefaults(news.spec, s);
   const changed = (await conn.readFile(s.defaultsFile)) !== defaults;
   if (changed) await conn.writeFile(s.defaultsFile, defaults, { mode: "0644" });
-  const active = (await conn.run(["systemctl", "is-active", "--quiet", s.systemdUnit], { allowFailure: true })).code === 0;
-  const restarted = changed || bootstrapped || !active;
+  const dropIn = renderSlapdDropIn(s);
+  if ((await conn.readFile(s.systemdDropIn)) !== dropIn) {
+    await conn.run(["mkdir", "-p", s.systemdDropIn.slice(0, s.systemdDropIn.lastIndexOf("/"))]);
+    await conn.writeFile(s.systemdDropIn, dropIn, { mode: "0644" });
+    await conn.run(["systemctl", "daemon-reload"]);
+  }
+  // Ask slapd itself: a SysV-wrapped unit may be "active" while slapd is not running (e.g. it
+  // found no config because the mount was locked at boot).
+  const restarted = changed || bootstrapped || !(await ctl.isReady());
   if (restarted) await conn.run(["systemctl", "restart", s.systemdUnit], { label: `restart ${s.systemdUnit}` });
   await ctl.waitReady();
   return { bootstrapped, restarted };

@@ -106,12 +106,17 @@ export class LocalSlapd {
     return { dir, port: await freePort(), settings, paths: { configDir: path.join(dir, "config"), dataDir: path.join(dir, "data") } };
   }
 
-  /** slapadd the bootstrap LDIF of `spec` (as the provider does on a node), then start slapd. */
-  static async start(dist: SlapdDist, name: string, prepared: Awaited<ReturnType<typeof LocalSlapd.prepare>>, spec: SlapdNodeSpec): Promise<LocalSlapd> {
+  /**
+   * slapadd the bootstrap LDIF of `spec` (as the provider does on a node), then start slapd;
+   * `existing`: start it on a cn=config directory that is already there.
+   */
+  static async start(dist: SlapdDist, name: string, prepared: Awaited<ReturnType<typeof LocalSlapd.prepare>>, spec: SlapdNodeSpec, opts: { existing?: boolean } = {}): Promise<LocalSlapd> {
     const { dir, port, settings } = prepared;
-    fs.mkdirSync(spec.configDir);
-    fs.writeFileSync(path.join(dir, "bootstrap.ldif"), bootstrapLdif(spec, settings));
-    execFileSync(dist.slapd, ["-T", "add", "-n0", "-F", spec.configDir, "-l", path.join(dir, "bootstrap.ldif")], { env: dist.env, stdio: ["ignore", "ignore", "pipe"] });
+    if (!opts.existing) {
+      fs.mkdirSync(spec.configDir);
+      fs.writeFileSync(path.join(dir, "bootstrap.ldif"), bootstrapLdif(spec, settings));
+      execFileSync(dist.slapd, ["-T", "add", "-n0", "-F", spec.configDir, "-l", path.join(dir, "bootstrap.ldif")], { env: dist.env, stdio: ["ignore", "ignore", "pipe"] });
+    }
     const proc = spawn(dist.slapd, ["-h", `${ldapiUrl(settings.ldapiSocket)} ldap://127.0.0.1:${port}/`, "-F", spec.configDir, "-d", "0"], { env: dist.env, stdio: ["ignore", "ignore", "pipe"] });
     const s = new LocalSlapd(name, dir, port, settings, proc);
     await s.ctl.waitReady(10_000);
