@@ -32,7 +32,13 @@ export function validateLdapReplicaArgs(args: LdapReplicaArgs, plan: LdapPlan): 
 
 /** A digest that changes when a secret is rotated, without revealing it. */
 function secretDigest(node: string, secret: string): string {
-  return crypto.createHash("sha256").update(`rplan-ldap-secret\0${node}\0${secret}`).digest("hex").slice(0, 16);
+  return crypto.createHash("sha256").update(`rplan-ldap-secret\0${node}\0${present(node, secret)}`).digest("hex").slice(0, 16);
+}
+
+/** A RandomPassword always has a result once known; only test mocks can forget it — say so. */
+function present(node: string, secret: string | undefined): string {
+  if (typeof secret !== "string" || secret === "") throw new Error(`the replication secret of ${node} has no value (a mock RandomPassword must return a result)`);
+  return secret;
 }
 
 /**
@@ -118,7 +124,7 @@ export class LdapReplica extends pulumi.ComponentResource {
 
     const masterPlan = plan.nodes.find((n) => n.node === plan.master)!;
     const masterSlapd = slapdFor(masterPlan, []);
-    const identities = plan.nodes.map((n) => secrets[n.node].result.apply((s) => nodeIdentityEntry(plan.suffix, n.node, sshaHash(s, n.identityDn))));
+    const identities = plan.nodes.map((n) => secrets[n.node].result.apply((s) => nodeIdentityEntry(plan.suffix, n.node, sshaHash(present(n.node, s), n.identityDn))));
     this.entries = new LdapEntries(
       `${name}-entries`,
       {
