@@ -3,6 +3,7 @@
  * package mirrors once broke the machine). Before anything is created we compare the lab's ranges with
  * what the host uses and refuse, naming every conflict at once.
  */
+import { execFileSync } from "child_process";
 import * as dns from "dns";
 import * as fs from "fs";
 import { isIPv4 } from "net";
@@ -139,4 +140,26 @@ export function diffSnapshots(before: NetSnapshot, after: NetSnapshot): string[]
   return (Object.keys(before) as (keyof NetSnapshot)[])
     .filter((k) => before[k] !== after[k])
     .map((k) => `${k} differs:\n--- before\n${before[k]}--- now\n${after[k]}`);
+}
+
+/**
+ * True when the kernel would send traffic for `address` over the lab bridge. When the lab is down,
+ * 198.51.100.0/24 has no route of its own and packets would follow the host's default route out of
+ * the machine: every connection to a lab address checks this first.
+ */
+export function routedThroughLab(address: string): boolean {
+  try {
+    const out = execFileSync("ip", ["-j", "route", "get", address], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const [route] = JSON.parse(out) as Array<{ dev?: string }>;
+    return route?.dev === BRIDGE;
+  } catch {
+    return false;
+  }
+}
+
+/** Refuse, with the fix, when a lab address would not go over the lab bridge. */
+export function assertRoutedThroughLab(address: string): void {
+  if (!routedThroughLab(address)) {
+    throw new Error(`the lab is not up: traffic to ${address} would not go over ${BRIDGE} (refusing to send it anywhere else). Run \`npm run lab -- up\`.`);
+  }
 }

@@ -4,6 +4,7 @@ import * as net from "net";
 import * as path from "path";
 import type { SshTarget } from "../transports/ssh";
 import { run } from "./exec";
+import { assertRoutedThroughLab, routedThroughLab } from "./network-safety";
 import { readLabState, SSH_KEY } from "./state";
 
 /** The lab's SSH key, generated once and kept across labs. */
@@ -24,6 +25,7 @@ export function knownHostsLines(t: SshTarget): string {
 
 /** True when something on host:port speaks SSH (reads the identification banner). */
 export function sshBanner(host: string, port = 22, timeoutMs = 1000): Promise<boolean> {
+  if (!routedThroughLab(host)) return Promise.resolve(false); // never probe a lab address off the lab
   return new Promise((resolve) => {
     const sock = net.connect({ host, port });
     let buf = "";
@@ -45,5 +47,6 @@ export function sshBanner(host: string, port = 22, timeoutMs = 1000): Promise<bo
 export function labSshTarget(name: string): SshTarget {
   const node = readLabState()?.nodes.find((n) => n.name === name);
   if (!node) throw new Error(`no lab node ${name} (is the lab up? npm run lab -- up)`);
+  assertRoutedThroughLab(node.address);
   return { node: name, host: node.address, port: 22, user: "root", hostKeys: node.hostKeys, privateKeyPath: SSH_KEY };
 }

@@ -19,6 +19,17 @@ import type { WorkerMessage } from "./worker";
 
 export * from "./types";
 
+/**
+ * The lab stack's nodes live at 198.51.100.0/24 behind the lab bridge. With the lab down those
+ * addresses would be routed out of the machine, so nothing that touches hosts runs until every
+ * node's address goes over the bridge.
+ */
+function assertLabReachable(configFile: string | undefined): void {
+  const { readStackConfig, stackConfigPath } = require("../../ops/stack-config") as typeof import("../../ops/stack-config");
+  const { assertRoutedThroughLab } = require("../../lab/network-safety") as typeof import("../../lab/network-safety");
+  for (const n of readStackConfig(configFile ?? stackConfigPath("lab")).nodes) if (n.state !== "revoked") assertRoutedThroughLab(n.ssh.host);
+}
+
 /** The rplan checkout this runner belongs to. */
 export const RPLAN_PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
@@ -89,6 +100,7 @@ export async function runStack(opts: RunStackOptions): Promise<RunResult> {
     program: opts.program ?? "index.ts",
     showDetail: opts.showDetail ?? false,
   });
+  if (opts.stack === "lab" && opts.op !== "preview") assertLabReachable(opts.configFile);
   const run = async (pass: PassKind) => {
     try {
       return await runPassInWorker(request(pass), log, opts.typeCheck ?? false, opts.env ?? {});
