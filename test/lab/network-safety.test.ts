@@ -87,7 +87,6 @@ describe("lab addresses never leave the machine", () => {
     const { readLabState } = require("../../lab");
     const up = readLabState()?.nodes.length > 0;
     expect(routedThroughLab("198.51.100.11")).toBe(up);
-    // .250 is never a lab node: with or without a lab, it is not reachable through it unless bridged
     if (up) return;
     expect(() => assertRoutedThroughLab("198.51.100.11")).toThrow(/the lab is not up: traffic to 198\.51\.100\.11 would not go over rplab0/);
   });
