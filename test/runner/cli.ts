@@ -3,6 +3,7 @@
  * docs/stack-runner.md). Exits non-zero on any error or mandatory policy violation.
  */
 import * as path from "path";
+import { useLabKeyFor } from "../../ops/cli-env";
 import { fullKey, findStackConfigFile, setStackConfigValue } from "./config";
 import { RPLAN_PROJECT_DIR, runStack, StackOp, StackRunError } from "./index";
 import { projectName } from "./pass";
@@ -88,6 +89,7 @@ async function main(argv: string[]): Promise<number> {
     return op === undefined && !args.flags.has("--help") ? 2 : 0;
   }
   const stack = str(args, "--stack") ?? "lab";
+  useLabKeyFor(stack);
   if (op === "config") {
     try {
       configSet(args, stack);

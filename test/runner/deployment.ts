@@ -63,6 +63,22 @@ export class Deployment {
     return run;
   }
 
+  /**
+   * Resolves once a step has failed and every step already started has finished. The engine does the
+   * same: after a failure it issues no new steps and ends the deployment without waiting for the
+   * program, whose resources that depend on the failed one would otherwise wait forever.
+   */
+  async failedAndIdle(pollMs = 200): Promise<void> {
+    for (;;) {
+      // unref: this watch must never be what keeps a finished pass alive
+      await new Promise((r) => setTimeout(r, pollMs).unref());
+      if (this.errors.length === 0) continue;
+      const tail = this.queue;
+      await tail;
+      if (tail === this.queue) return;
+    }
+  }
+
   /** Component (and stack) outputs, sent when the component calls registerOutputs. */
   registerOutputs(urn: string, outputs: PropertyMap): void {
     const r = this.results.get(urn);

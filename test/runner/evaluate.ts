@@ -34,15 +34,22 @@ export async function evaluateProgram(o: EvaluateOptions): Promise<string[]> {
   pulumi.runtime.setAllConfig({ ...o.config.values }, [...o.config.secretKeys]);
   pulumi.runtime.setMockOptions(new RunnerMonitor(o.deployment, o.stack, o.project), o.project, o.stack, o.preview, "organization");
   const programPath = path.resolve(o.projectDir, o.program);
+  // After a failed step, resources that depend on the failed one wait forever for it, and so would
+  // the program and the SDK's final wait for outstanding RPCs: like the engine, stop waiting once
+  // a step has failed and every step already started has finished.
+  const failed = o.deployment.failedAndIdle();
   try {
-    await pulumi.runtime.runInPulumiStack(async () => {
-      const exported = require(programPath) as unknown;
-      return await (typeof exported === "function" ? (exported as () => unknown)() : exported);
-    });
+    await Promise.race([
+      pulumi.runtime.runInPulumiStack(async () => {
+        const exported = require(programPath) as unknown;
+        return await (typeof exported === "function" ? (exported as () => unknown)() : exported);
+      }),
+      failed,
+    ]);
   } catch (e) {
     onError(e);
   }
-  await pulumi.runtime.disconnect();
+  await Promise.race([pulumi.runtime.disconnect(), failed]);
   if (pulumi.log.hasErrors() && errors.length === 0) errors.push("the program logged errors (see above)");
   return [...errors];
 }
