@@ -2,6 +2,8 @@
  * `npm run bench`: every benchmark, measured side by side in one run, printed as tables.
  * Needs root (the lab). Leaves the lab down.
  */
+import { execFileSync } from "child_process";
+import * as path from "path";
 import { labDown } from "../lab";
 import { closeAllSsh } from "../transports/ssh";
 import { benchLab } from "./lab";
@@ -36,6 +38,16 @@ async function main(): Promise<void> {
       ]),
     );
     await closeAllSsh();
+    await labDown();
+  }
+  if (!only || only === "mesh") {
+    // The VPN mesh benchmark drives the providers on the lab in the engine's order (test/mesh/bench.ts).
+    console.log("\n## VPN mesh (lab): mesh up, rotation, revocation per survivor\n");
+    execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "test/mesh/bench.ts", "--rounds", "1"], {
+      cwd: path.resolve(__dirname, ".."),
+      env: { ...process.env, RPLAN_MESH_TARGET: "lab" },
+      stdio: "inherit",
+    });
     await labDown();
   }
 }
