@@ -102,31 +102,9 @@ function checkConnection(news: PropertyMap, hosts: PinnedHosts): { inputs: Prope
   return { inputs: { ...news, connection }, failures };
 }
 
-export class RemoteCommand extends CommandLike {
-  protected readonly replaceKeys = ["connection", "triggers"];
-
-  constructor(
-    private readonly hosts: PinnedHosts,
-    private readonly log: Log,
-  ) {
-    super();
-  }
-
-  async check(_t: Target, _olds: PropertyMap, news: PropertyMap): Promise<CheckResult> {
-    const { inputs, failures } = checkConnection(news, this.hosts);
-    return { inputs, failures: [...failures, ...checkEnvironment(news)] };
-  }
-
-  private async run(t: Target, p: PropertyMap, command: string, previous?: PropertyMap): Promise<Output> {
-    const c = p.connection as Record<string, PropertyValue>;
-    const target = this.hosts.target(`${t.type} ${t.name}`, String(c.host), Number(c.port), String(c.user));
-    const conn = await sshConnection(target);
-    const exports = Object.entries(env(p, previous)).map(([k, v]) => `export ${k}=${shellQuote(v)}; `);
-    const r = await conn.exec(exports.join("") + command, { stdin: typeof p.stdin === "string" ? p.stdin : undefined, allowFailure: true });
-    logOutput(this.log, t.name, r);
-    if (r.code !== 0) throw new Error(`Process exited with status ${r.code}: running ${JSON.stringify(command)}:\n${r.stdout}${r.stderr}`);
-    return trimmed(r);
-  }
+/** command:*:Command — create/update/delete run a shell command; only where it runs differs. */
+abstract class ShellCommand extends CommandLike {
+  protected abstract run(t: Target, p: PropertyMap, command: string, previous?: PropertyMap): Promise<Output>;
 
   async create(t: Target, p: PropertyMap): Promise<{ id: string; outputs: PropertyMap }> {
     const out = typeof p.create === "string" ? await this.run(t, p, p.create) : { stdout: "", stderr: "" };
@@ -144,7 +122,34 @@ export class RemoteCommand extends CommandLike {
   }
 }
 
-export class LocalCommand extends CommandLike {
+export class RemoteCommand extends ShellCommand {
+  protected readonly replaceKeys = ["connection", "triggers"];
+
+  constructor(
+    private readonly hosts: PinnedHosts,
+    private readonly log: Log,
+  ) {
+    super();
+  }
+
+  async check(_t: Target, _olds: PropertyMap, news: PropertyMap): Promise<CheckResult> {
+    const { inputs, failures } = checkConnection(news, this.hosts);
+    return { inputs, failures: [...failures, ...checkEnvironment(news)] };
+  }
+
+  protected async run(t: Target, p: PropertyMap, command: string, previous?: PropertyMap): Promise<Output> {
+    const c = p.connection as Record<string, PropertyValue>;
+    const target = this.hosts.target(`${t.type} ${t.name}`, String(c.host), Number(c.port), String(c.user));
+    const conn = await sshConnection(target);
+    const exports = Object.entries(env(p, previous)).map(([k, v]) => `export ${k}=${shellQuote(v)}; `);
+    const r = await conn.exec(exports.join("") + command, { stdin: typeof p.stdin === "string" ? p.stdin : undefined, allowFailure: true });
+    logOutput(this.log, t.name, r);
+    if (r.code !== 0) throw new Error(`Process exited with status ${r.code}: running ${JSON.stringify(command)}:\n${r.stdout}${r.stderr}`);
+    return trimmed(r);
+  }
+}
+
+export class LocalCommand extends ShellCommand {
   protected readonly replaceKeys = ["triggers"];
 
   constructor(
@@ -162,7 +167,7 @@ export class LocalCommand extends CommandLike {
     return { inputs: news, failures };
   }
 
-  private run(t: Target, p: PropertyMap, command: string, previous?: PropertyMap): Promise<Output> {
+  protected run(t: Target, p: PropertyMap, command: string, previous?: PropertyMap): Promise<Output> {
     const interpreter = Array.isArray(p.interpreter) && p.interpreter.length > 0 ? p.interpreter.map(String) : ["/bin/sh", "-c"];
     const child = spawn(interpreter[0], [...interpreter.slice(1), command], {
       cwd: typeof p.dir === "string" ? p.dir : this.projectDir,
@@ -183,21 +188,6 @@ export class LocalCommand extends CommandLike {
         resolve(trimmed(o));
       });
     });
-  }
-
-  async create(t: Target, p: PropertyMap): Promise<{ id: string; outputs: PropertyMap }> {
-    const out = typeof p.create === "string" ? await this.run(t, p, p.create) : { stdout: "", stderr: "" };
-    return { id: uniqueId(t.name), outputs: { ...p, ...out } };
-  }
-
-  async update(t: Target, _id: string, _oi: PropertyMap, oldOutputs: PropertyMap, p: PropertyMap): Promise<PropertyMap> {
-    const command = typeof p.update === "string" ? p.update : typeof p.create === "string" ? p.create : undefined;
-    const out = command ? await this.run(t, p, command, oldOutputs) : { stdout: String(oldOutputs.stdout ?? ""), stderr: String(oldOutputs.stderr ?? "") };
-    return { ...p, ...out };
-  }
-
-  async delete(t: Target, _id: string, _i: PropertyMap, outputs: PropertyMap): Promise<void> {
-    if (typeof outputs.delete === "string") await this.run(t, outputs, outputs.delete, outputs);
   }
 }
 
