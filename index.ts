@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Node } from "./components/node";
+import { LdapReplica } from "./components/ldap-replica";
 import { VpnMesh } from "./components/vpn-mesh";
 import { clusterConfigFromText } from "./planning/config";
 
@@ -34,3 +35,17 @@ export const vpnPublicKeys = mesh.publicKeys;
 export const vpnFingerprints = mesh.fingerprints;
 /** Connectivity matrix from the last mesh check (ms over the VPN). */
 export const vpnMatrix = mesh.matrix;
+
+/**
+ * The user directory: slapd on every node, one master (`rplan:ldap.master`), consumers over the VPN.
+ * Changing the master is a stack update: freeze the old one, wait for the new one to catch up, promote.
+ */
+const ldap = cluster.ldap ? new LdapReplica("ldap", { cluster, nodes, mesh }) : undefined;
+/** Node → master | consumer. */
+export const ldapRoles = ldap?.roles;
+/** Node → olcServerID. */
+export const ldapServerIds = ldap?.serverIds;
+/** Node → contextCSN after the last update (equal everywhere = replicas caught up). */
+export const ldapContextCSN = ldap?.contextCSN;
+/** What the last master switch did, with its timings (ms). */
+export const ldapLastSwitch = ldap?.lastSwitch;

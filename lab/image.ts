@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { isAlive, run } from "./exec";
 import { cgroupDirs, cgroupPids, joinCgroupsSh, makeCgroups, removeCgroup } from "./cgroup";
+import { PREINSTALL_SLAPD_DEFAULTS } from "../planning/ldap/slapd-config";
 import { LAB_DOMAIN } from "./stack-config";
 import { CACHE_DIR, readLabState } from "./state";
 
@@ -68,9 +69,11 @@ const INSTALL_SCRIPT = (pkgs: string[]) => `set -eu
 export DEBIAN_FRONTEND=noninteractive
 printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
 debconf-set-selections /root/rplan-preseed
+# slapd must never listen on a public address, not even before rplan configures it.
+mkdir -p /etc/default && printf 'SLAPD_SERVICES="ldapi:///"\n' > /etc/default/slapd
 apt-get update -q
-apt-get install -y -q ${pkgs.join(" ")}
-rm -f /usr/sbin/policy-rc.d /root/rplan-preseed /etc/ssh/ssh_host_*
+apt-get install -y -q -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef ${pkgs.join(" ")}
+rm -f /usr/sbin/policy-rc.d /root/rplan-preseed /root/rplan-slapd-defaults /etc/ssh/ssh_host_*
 apt-get clean && rm -rf /var/lib/apt/lists/*
 : > /etc/machine-id && rm -f /var/lib/dbus/machine-id
 `;
@@ -82,7 +85,7 @@ export async function ensureImage(log: (m: string) => void = () => undefined): P
   const mirror = hostMirror();
   const baseSpec = { SUITE, BASE_PACKAGES, mirror };
   const base = path.join(CACHE_DIR, `base-${hash(baseSpec)}`);
-  const serviceSpec = { base: path.basename(base), SERVICE_PACKAGES, PRESEED, INSTALL_SCRIPT: INSTALL_SCRIPT(SERVICE_PACKAGES) };
+  const serviceSpec = { base: path.basename(base), SERVICE_PACKAGES, PRESEED, PREINSTALL_SLAPD_DEFAULTS, INSTALL_SCRIPT: INSTALL_SCRIPT(SERVICE_PACKAGES) };
   const service = path.join(CACHE_DIR, `service-${hash(serviceSpec)}`);
   if (fs.existsSync(service)) return service;
 
@@ -97,6 +100,7 @@ export async function ensureImage(log: (m: string) => void = () => undefined): P
   await buildInto(service, async (tmp) => {
     await run("cp", ["-a", "--reflink=auto", `${base}/.`, tmp]);
     fs.writeFileSync(path.join(tmp, "root", "rplan-preseed"), PRESEED);
+    fs.writeFileSync(path.join(tmp, "root", "rplan-slapd-defaults"), PREINSTALL_SLAPD_DEFAULTS);
     await nspawnOnce(tmp, INSTALL_SCRIPT(SERVICE_PACKAGES));
     // Per-node host keys are written at node creation; list them so sshd doesn't look for others.
     const keys = ["ed25519", "ecdsa"].map((t) => `HostKey /etc/ssh/ssh_host_${t}_key`).join("\n");

@@ -20,9 +20,11 @@ export async function unlockEncryptedMount(target: SshTarget, mount: EncryptedMo
   const before = await probeMount(conn, mount);
   if (before.state === "unlocked") return;
   if (before.state === "not-encrypted") throw new SshError(before.message, target.node);
+  // -allow_other: FUSE otherwise lets only the mounting user (root) in, and slapd runs as openldap.
+  // gocryptfs then enforces file modes itself (default_permissions), so 0600/0700 keep holding.
   const argv =
     mount.kind === "gocryptfs"
-      ? ["sh", "-c", 'mkdir -p "$2" && exec gocryptfs -q "$1" "$2"', "sh", mount.cipherDir, mount.path]
+      ? ["sh", "-c", 'mkdir -p "$2" && exec gocryptfs -q -allow_other "$1" "$2"', "sh", mount.cipherDir, mount.path]
       : ["sh", "-c", 'cryptsetup open --type luks --key-file - "$1" "$2" && mkdir -p "$3" && mount "/dev/mapper/$2" "$3"', "sh", mount.device, mount.mapper, mount.path];
   const r = await conn.run(argv, { stdin: passphrase + "\n", allowFailure: true, label: `unlock ${mount.path}` });
   if (r.code === WRONG_PASSPHRASE[mount.kind]) {

@@ -20,8 +20,10 @@ describe("the program under Pulumi's mocks", () => {
     const dynamic = resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"));
     const kinds = new Map<string, Set<string>>();
     for (const r of dynamic) kinds.set(r.type, (kinds.get(r.type) ?? new Set()).add(r.inputs.__provider as string));
-    // NodeHost, NodeKey, HostFiles, MeshCheck: every resource of a kind shares one provider string.
-    expect([...kinds.keys()].sort()).toEqual(["pulumi-nodejs:dynamic/rplan:HostFiles", "pulumi-nodejs:dynamic/rplan:MeshCheck", "pulumi-nodejs:dynamic/rplan:NodeHost", "pulumi-nodejs:dynamic/rplan:NodeKey"]);
+    // Every resource of a kind shares one provider string.
+    expect([...kinds.keys()].sort()).toEqual(
+      ["HostFiles", "LdapEntries", "MeshCheck", "NodeHost", "NodeKey", "SlapdConfig"].map((k) => `pulumi-nodejs:dynamic/rplan:${k}`),
+    );
     for (const strings of kinds.values()) expect(strings.size).toBe(1);
     const providers = [...kinds.values()].map((s) => [...s][0]);
     for (const p of providers) {

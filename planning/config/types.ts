@@ -43,9 +43,17 @@ export interface CountryPolicy {
   readonly countryExceptions: readonly string[];
 }
 
+/** What a trust ring's nodes may do with the directory (see planning/ldap/types.ts AccessLevel). */
+export type LdapAccess = "write" | "read" | "routing" | "none";
+export const LDAP_ACCESS_LEVELS: readonly LdapAccess[] = ["write", "read", "routing", "none"];
+
 export interface LdapSettings {
   readonly master: string;
   readonly suffix: string;
+  /** Ring → access level (default: read for every ring). */
+  readonly ringAccess?: Readonly<Record<string, LdapAccess>>;
+  /** Node → olcServerID override (1..4095), for a rare collision of the name-derived IDs. */
+  readonly serverIds?: Readonly<Record<string, number>>;
 }
 
 /** The whole validated stack config. */

@@ -8,7 +8,7 @@ import { EncryptedMount, isInsideMount, normalizePosix } from "../encrypted-moun
 import { KEY_SERVICES } from "../node-plan";
 import { countryName } from "./countries";
 import { cidrContains, cidrsOverlap, parseCidr } from "./ipv4";
-import { ClusterConfig, ConfigError, NODE_STATES, NodeConfig, NodeState } from "./types";
+import { ClusterConfig, ConfigError, LDAP_ACCESS_LEVELS, LdapAccess, LdapSettings, NODE_STATES, NodeConfig, NodeState } from "./types";
 
 export const NODE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
@@ -44,11 +44,11 @@ export function validateClusterConfig(raw: Raw): ClusterConfig {
   let ldap: ClusterConfig["ldap"];
   if (raw.ldap !== undefined) {
     const l = isObj(raw.ldap) ? raw.ldap : {};
-    unknownKeys(l, ["master", "suffix"], "rplan:ldap", bad);
+    unknownKeys(l, ["master", "suffix", "ringAccess", "serverIds"], "rplan:ldap", bad);
     const active = parsed.filter((n) => n.state === "active").map((n) => n.name);
     if (typeof l.master !== "string" || !active.includes(l.master)) bad(`rplan:ldap.master must name an active node (got ${show(l.master)}; active: ${active.join(", ") || "none"})`);
     if (typeof l.suffix !== "string" || !/^(dc=[a-z0-9-]+)(,dc=[a-z0-9-]+)*$/i.test(l.suffix)) bad(`rplan:ldap.suffix must look like dc=example,dc=org (got ${show(l.suffix)})`);
-    ldap = { master: String(l.master), suffix: String(l.suffix) };
+    ldap = { master: String(l.master), suffix: String(l.suffix), ...parseLdapExtras(l, [...rings.keys()], parsed.map((n) => n.name), bad) };
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -59,6 +59,32 @@ export function validateClusterConfig(raw: Raw): ClusterConfig {
     policy: { minCountries: minCountries as number, countryExceptions: exceptions as string[] },
     ldap,
   };
+}
+
+/** `ringAccess` and `serverIds`: shapes and names here; ID collisions are the LDAP plan's to report. */
+function parseLdapExtras(l: Raw, rings: string[], nodes: string[], bad: (p: string) => void): Pick<LdapSettings, "ringAccess" | "serverIds"> {
+  const out: { ringAccess?: Record<string, LdapAccess>; serverIds?: Record<string, number> } = {};
+  if (l.ringAccess !== undefined) {
+    if (!isObj(l.ringAccess)) bad(`rplan:ldap.ringAccess must map ring names to ${LDAP_ACCESS_LEVELS.join("|")} (got ${show(l.ringAccess)})`);
+    else {
+      for (const [ring, level] of Object.entries(l.ringAccess)) {
+        if (!rings.includes(ring)) bad(`rplan:ldap.ringAccess: ${ring} is not a ring (rings: ${rings.join(", ")})`);
+        if (!LDAP_ACCESS_LEVELS.includes(level as LdapAccess)) bad(`rplan:ldap.ringAccess.${ring} must be one of ${LDAP_ACCESS_LEVELS.join(", ")} (got ${show(level)})`);
+      }
+      out.ringAccess = l.ringAccess as Record<string, LdapAccess>;
+    }
+  }
+  if (l.serverIds !== undefined) {
+    if (!isObj(l.serverIds)) bad(`rplan:ldap.serverIds must map node names to integers 1..4095 (got ${show(l.serverIds)})`);
+    else {
+      for (const [node, id] of Object.entries(l.serverIds)) {
+        if (!nodes.includes(node)) bad(`rplan:ldap.serverIds: ${node} is not a node of the config`);
+        if (!Number.isInteger(id) || (id as number) < 1 || (id as number) > 4095) bad(`rplan:ldap.serverIds.${node} must be an integer 1..4095 (got ${show(id)})`);
+      }
+      out.serverIds = l.serverIds as Record<string, number>;
+    }
+  }
+  return out;
 }
 
 function show(v: unknown): string {

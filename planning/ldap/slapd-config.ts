@@ -275,6 +275,21 @@ export function renderSlapdDefaults(spec: SlapdNodeSpec, settings: SlapdSettings
   ].join("\n");
 }
 
+/**
+ * /etc/default/slapd written BEFORE the slapd package is installed (lab image, NodeHost): Debian's
+ * postinst starts slapd at once, by default on ldap:/// (every address). ldapi only, until the
+ * LdapReplica points it at its config inside the encrypted mount.
+ */
+export const PREINSTALL_SLAPD_DEFAULTS = [
+  "# Written by rplan before slapd was installed: ldapi only until LdapReplica configures slapd.",
+  'SLAPD_CONF=',
+  'SLAPD_USER="openldap"',
+  'SLAPD_GROUP="openldap"',
+  'SLAPD_SERVICES="ldapi:///"',
+  'SLAPD_OPTIONS=""',
+  "",
+].join("\n");
+
 /** slapd's systemd drop-in: start after the VPN (slapd binds the node's VPN address). */
 export function renderSlapdDropIn(settings: SlapdSettings): string {
   const after = settings.startAfter.join(" ");

@@ -7,6 +7,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount } from "../../planning/encrypted-mount";
+import { PREINSTALL_SLAPD_DEFAULTS } from "../../planning/ldap/slapd-config";
 import { probeMount } from "../../ops/unlock";
 import { SshConnection, SshError, sshConnection, SshTarget } from "../../transports/ssh";
 import { diffKeys } from "./diff";
@@ -31,6 +32,7 @@ export interface NodeFacts {
   readonly mountSource: string;
 }
 
+const SLAPD_DEFAULTS = "/etc/default/slapd";
 const BUSINESS = ["node", "country", "state", "ssh", "hostname", "packages", "encryptedMount", "keyDirs"];
 
 export function targetOf(inputs: Pick<NodeHostInputs, "node" | "ssh">): SshTarget {
@@ -86,7 +88,10 @@ async function ensurePackages(conn: SshConnection, packages: readonly string[]):
   const installed = new Set(r.stdout.split("\n").filter((l) => l.endsWith(" installed")).map((l) => l.split(" ")[0]));
   const missing = packages.filter((p) => !installed.has(p));
   if (missing.length === 0) return;
-  const apt = await conn.run(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q", "--no-install-recommends", ...missing], {
+  // Debian's slapd starts at install on every address: give it ldapi only first (kept by confold).
+  if (missing.includes("slapd") && (await conn.readFile(SLAPD_DEFAULTS)) === undefined) await conn.writeFile(SLAPD_DEFAULTS, PREINSTALL_SLAPD_DEFAULTS, { mode: "0644" });
+  const dpkg = ["-o", "Dpkg::Options::=--force-confold", "-o", "Dpkg::Options::=--force-confdef"];
+  const apt = await conn.run(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q", "--no-install-recommends", ...dpkg, ...missing], {
     allowFailure: true,
   });
   if (apt.code !== 0) {

@@ -3,6 +3,7 @@
  * Closure serialization of dynamic providers really runs here; provider CRUD does not.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import { fakeTincKey } from "../mesh/support";
 
 
@@ -46,6 +47,8 @@ export async function evaluateProgram(raw: Record<string, unknown>): Promise<{ r
 function mockOutputs(type: string, name: string): Record<string, unknown> {
   if (type.endsWith(":NodeHost")) return { facts: { machineId: "m", kernel: "k", os: "o", mountFsType: "f", mountSource: "s" } };
   if (type.endsWith(":NodeKey")) return { publicKey: fakeTincKey(name), fingerprint: `SHA256:${name}` };
+  // What @pulumi/random would return: a stable alphanumeric password per resource.
+  if (type === "random:index/randomPassword:RandomPassword") return { result: `mock${createHash("sha256").update(name).digest("hex").slice(0, 36)}` };
   return {};
 }
 
