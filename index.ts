@@ -18,11 +18,13 @@ const cluster = clusterConfigFromText((key) => config.get(key), present);
 const nodes: Record<string, Node> = {};
 for (const n of cluster.nodes) {
   if (n.state === "revoked") continue; // never contacted; the mesh and LDAP cut it out
-  nodes[n.name] = new Node(n.name, { config: n });
+  nodes[n.name] = new Node(n.name, { config: n, domain: cluster.domain });
 }
 
 /** Per-node facts read from the hosts (OS, kernel, machine id, encrypted mount). */
 export const nodeFacts = pulumi.output(Object.fromEntries(Object.entries(nodes).map(([name, node]) => [name, node.facts])));
+/** Node → service (postfix, dovecot) → SHA-256 fingerprint of its TLS certificate (generated on the node). */
+export const tlsFingerprints = pulumi.output(Object.fromEntries(Object.entries(nodes).map(([name, node]) => [name, node.tlsFingerprints])));
 /** Nodes by country, for reviewers. */
 export const countries = Object.fromEntries(cluster.nodes.map((n) => [n.name, `${n.country} (${n.state})`]));
 

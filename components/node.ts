@@ -1,16 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NodeConfig } from "../planning/config";
 import { nodeKeyDirs, nodePackages } from "../planning/node-plan";
+import { planServiceTls, tlsDaemonConfig, TlsService } from "../planning/service-tls";
+import { HostFiles } from "../providers/host-files";
 import { NodeFacts, NodeHost } from "../providers/node-host";
+import { ServiceTlsKey } from "../providers/service-tls-key";
 
 export interface NodeArgs {
   /** The node's validated entry from the stack config. */
   readonly config: NodeConfig;
+  /** The cluster's domain: TLS certificates name the node `<name>.<domain>` (the bare name without it). */
+  readonly domain?: string;
 }
 
 /**
  * One server of the cluster: its base host state (pinned SSH, hostname, packages, an unlocked
- * encrypted mount with a key directory per service) and the facts other components build on.
+ * encrypted mount with a key directory per service), the TLS keys of its mail daemons (generated
+ * on the node in those key directories; postfix and dovecot configured to read them there) and the
+ * facts other components build on.
  * A revoked node gets no Node at all: it may be in hostile hands and is never contacted.
  */
 export class Node extends pulumi.ComponentResource {
@@ -20,6 +27,12 @@ export class Node extends pulumi.ComponentResource {
   public readonly keyDirs: Record<string, string>;
   public readonly host: NodeHost;
   public readonly facts: pulumi.Output<NodeFacts>;
+  /** Per TLS service: its key and self-signed certificate, generated in its key directory. */
+  public readonly tlsKeys: Readonly<Record<TlsService, ServiceTlsKey>>;
+  /** Per TLS service: the daemon's configuration pointing at that key (applied after the key). */
+  public readonly tlsConfigs: Readonly<Record<TlsService, HostFiles>>;
+  /** TLS service → certificate SHA-256 fingerprint. */
+  public readonly tlsFingerprints: pulumi.Output<Record<TlsService, string>>;
 
   constructor(name: string, args: NodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rplan:cluster:Node", name, {}, opts);
@@ -27,13 +40,14 @@ export class Node extends pulumi.ComponentResource {
     if (c.state === "revoked") throw new Error(`node ${c.name} is revoked and must not be provisioned`);
     this.config = c;
     this.keyDirs = nodeKeyDirs(c.encryptedMount, c.keyDirs);
+    const ssh = { host: c.ssh.host, port: c.ssh.port, user: c.ssh.user, hostKeys: [...c.ssh.hostKeys], ...(c.ssh.proxy ? { proxy: c.ssh.proxy } : {}) };
     this.host = new NodeHost(
       `${name}-host`,
       {
         node: c.name,
         country: c.country,
         state: c.state,
-        ssh: { host: c.ssh.host, port: c.ssh.port, user: c.ssh.user, hostKeys: [...c.ssh.hostKeys], ...(c.ssh.proxy ? { proxy: c.ssh.proxy } : {}) },
+        ssh,
         hostname: c.name,
         packages: nodePackages(c.encryptedMount, c.packages),
         encryptedMount: c.encryptedMount,
@@ -42,6 +56,20 @@ export class Node extends pulumi.ComponentResource {
       { parent: this },
     );
     this.facts = this.host.facts;
-    this.registerOutputs({ facts: this.facts });
+
+    const keys = {} as Record<TlsService, ServiceTlsKey>;
+    const configs = {} as Record<TlsService, HostFiles>;
+    for (const t of planServiceTls(c, this.keyDirs, args.domain)) {
+      const key = new ServiceTlsKey(`${name}-${t.service}-tls-key`, { node: c.name, ssh, encryptedMount: c.encryptedMount, ...t }, { parent: this, dependsOn: [this.host] });
+      const daemon = tlsDaemonConfig(c.name, t);
+      const files = daemon.files.map((f) => ({ path: f.path, mode: f.mode, owner: f.owner, content: key.fingerprint.apply(f.render) }));
+      const reload = daemon.reload.map((argv) => [...argv]);
+      configs[t.service] = new HostFiles(`${name}-${t.service}-tls`, { node: c.name, ssh, encryptedMount: c.encryptedMount, files, reload }, { parent: this, dependsOn: [key] });
+      keys[t.service] = key;
+    }
+    this.tlsKeys = keys;
+    this.tlsConfigs = configs;
+    this.tlsFingerprints = pulumi.all(Object.fromEntries(Object.entries(keys).map(([s, k]) => [s, k.fingerprint]))) as pulumi.Output<Record<TlsService, string>>;
+    this.registerOutputs({ facts: this.facts, tlsFingerprints: this.tlsFingerprints });
   }
 }

@@ -18,6 +18,8 @@ const BASE_PACKAGES = [
   "dovecot-ldap",
   "rsync",
   "iputils-ping",
+  // generates the postfix and dovecot TLS keys on the node (ServiceTlsKey)
+  "openssl",
 ];
 
 /** The Debian packages a node needs: the base set, the encrypted-mount tools, and the config's extras. */

@@ -1,5 +1,5 @@
 import { rawConfig } from "./support/config-fixture";
-import { evaluateProgram } from "./support/mock-program";
+import { evaluateProgram, fakeTlsFingerprint } from "./support/mock-program";
 
 describe("the program under Pulumi's mocks", () => {
   test("one Node component and one NodeHost per non-revoked node", async () => {
@@ -22,7 +22,7 @@ describe("the program under Pulumi's mocks", () => {
     for (const r of dynamic) kinds.set(r.type, (kinds.get(r.type) ?? new Set()).add(r.inputs.__provider as string));
     // Every resource of a kind shares one provider string.
     expect([...kinds.keys()].sort()).toEqual(
-      ["HostFiles", "LdapEntries", "MeshCheck", "NodeHost", "NodeKey", "SlapdConfig"].map((k) => `pulumi-nodejs:dynamic/rplan:${k}`),
+      ["HostFiles", "LdapEntries", "MeshCheck", "NodeHost", "NodeKey", "ServiceTlsKey", "SlapdConfig"].map((k) => `pulumi-nodejs:dynamic/rplan:${k}`),
     );
     for (const strings of kinds.values()) expect(strings.size).toBe(1);
     const providers = [...kinds.values()].map((s) => [...s][0]);
@@ -31,6 +31,51 @@ describe("the program under Pulumi's mocks", () => {
       expect(p).toContain("@rplan/hostops/providers/impl/");
       expect(p).not.toContain("198.51.100");
     }
+  });
+
+  test("per node a TLS key for postfix and dovecot in its key directory, and the daemon config applied after it", async () => {
+    const raw = rawConfig();
+    raw.nodes[1].tlsKeyGeneration = 3;
+    raw.nodes[2].state = "revoked";
+    const { resources, exports } = await evaluateProgram(raw);
+    const keys = resources.filter((r) => r.type === "pulumi-nodejs:dynamic/rplan:ServiceTlsKey");
+    expect(keys.map((k) => k.name).sort()).toEqual(["n1-dovecot-tls-key", "n1-postfix-tls-key", "n2-dovecot-tls-key", "n2-postfix-tls-key"]);
+    const postfix = keys.find((k) => k.name === "n2-postfix-tls-key")!.inputs;
+    expect(postfix).toMatchObject({
+      node: "n2",
+      service: "postfix",
+      keyDir: "/srv/crypt/keys/postfix",
+      privateKeyPath: "/srv/crypt/keys/postfix/tls.key",
+      certPath: "/srv/crypt/keys/postfix/tls.crt",
+      subject: { commonName: "n2.example.org", dnsNames: ["n2.example.org"], ipAddresses: ["198.51.100.12"] },
+      algorithm: "rsa-3072",
+      generation: 3,
+    });
+    expect(postfix.encryptedMount).toEqual(raw.nodes[1].encryptedMount);
+    expect(keys.find((k) => k.name === "n1-dovecot-tls-key")!.inputs).toMatchObject({ keyDir: "/srv/crypt/keys/dovecot", algorithm: "ec-p256", generation: 1 });
+
+    const conf = resources.find((r) => r.name === "n2-dovecot-tls")!;
+    expect(conf.type).toBe("pulumi-nodejs:dynamic/rplan:HostFiles");
+    expect(conf.inputs.files).toEqual([
+      {
+        path: "/etc/dovecot/conf.d/99-rplan-tls.conf",
+        mode: "0644",
+        owner: "root:root",
+        content: expect.stringContaining("ssl = required\nssl_cert = </srv/crypt/keys/dovecot/tls.crt\nssl_key = </srv/crypt/keys/dovecot/tls.key\n"),
+      },
+    ]);
+    // the content names the certificate the key reported, so a new key reloads dovecot
+    expect(conf.inputs.files[0].content).toContain(fakeTlsFingerprint("n2-dovecot-tls-key"));
+    expect(conf.inputs.reload).toEqual([["systemctl", "reload-or-restart", "dovecot"]]);
+    expect(resources.find((r) => r.name === "n1-postfix-tls")!.inputs.reload).toEqual([
+      ["postconf", "-e", "smtpd_tls_cert_file=/srv/crypt/keys/postfix/tls.crt", "smtpd_tls_key_file=/srv/crypt/keys/postfix/tls.key", "smtpd_tls_security_level=may"],
+      ["systemctl", "reload-or-restart", "postfix"],
+    ]);
+    expect(exports.tlsFingerprints).toEqual({
+      n1: { postfix: fakeTlsFingerprint("n1-postfix-tls-key"), dovecot: fakeTlsFingerprint("n1-dovecot-tls-key") },
+      n2: { postfix: fakeTlsFingerprint("n2-postfix-tls-key"), dovecot: fakeTlsFingerprint("n2-dovecot-tls-key") },
+    });
+    expect(resources.some((r) => r.name.startsWith("n3-"))).toBe(false);
   });
 
   test("invalid config stops evaluation before any resource is registered", async () => {

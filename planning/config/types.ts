@@ -30,6 +30,8 @@ export interface NodeConfig {
   readonly state: NodeState;
   /** Bump to rotate the node's VPN key (a new key is generated on the node). */
   readonly vpnKeyGeneration: number;
+  /** Bump to replace the node's TLS keys (postfix, dovecot), generated on the node. */
+  readonly tlsKeyGeneration: number;
   /** Per-service key directories, overriding `<mount>/keys/<service>`; each must lie inside the mount. */
   readonly keyDirs: Readonly<Record<string, string>>;
   /** Extra Debian packages beyond the base set. */

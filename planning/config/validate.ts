@@ -114,7 +114,7 @@ function parseRings(raw: unknown, bad: (p: string) => void): Map<string, Ring> {
   return rings;
 }
 
-const NODE_KEYS = ["name", "country", "publicAddress", "ssh", "vpnAddress", "ring", "encryptedMount", "capacity", "state", "vpnKeyGeneration", "keyDirs", "packages"];
+const NODE_KEYS = ["name", "country", "publicAddress", "ssh", "vpnAddress", "ring", "encryptedMount", "capacity", "state", "vpnKeyGeneration", "tlsKeyGeneration", "keyDirs", "packages"];
 const SSH_KEYS = ["host", "port", "user", "hostKeys", "proxy"];
 const MOUNT_KEYS = ["kind", "path", "cipherDir", "device", "mapper"];
 
@@ -142,6 +142,8 @@ function parseNode(raw: unknown, i: number, rings: Map<string, Ring>, bad: (p: s
   if (!NODE_STATES.includes(state)) bad(`${where}.state must be one of ${NODE_STATES.join(", ")} (got ${show(n.state)})`);
   const vpnKeyGeneration = n.vpnKeyGeneration ?? 1;
   if (!Number.isSafeInteger(vpnKeyGeneration) || (vpnKeyGeneration as number) < 1) bad(`${where}.vpnKeyGeneration must be a positive integer (got ${show(n.vpnKeyGeneration)})`);
+  const tlsKeyGeneration = n.tlsKeyGeneration ?? 1;
+  if (!Number.isSafeInteger(tlsKeyGeneration) || (tlsKeyGeneration as number) < 1) bad(`${where}.tlsKeyGeneration must be a positive integer (got ${show(n.tlsKeyGeneration)})`);
   const keyDirs = parseKeyDirs(n.keyDirs, encryptedMount, where, bad);
   const packages = Array.isArray(n.packages) ? n.packages : [];
   if (n.packages !== undefined && !Array.isArray(n.packages)) bad(`${where}.packages must be a list of Debian package names`);
@@ -157,6 +159,7 @@ function parseNode(raw: unknown, i: number, rings: Map<string, Ring>, bad: (p: s
     capacity: n.capacity as number,
     state,
     vpnKeyGeneration: vpnKeyGeneration as number,
+    tlsKeyGeneration: tlsKeyGeneration as number,
     keyDirs,
     packages: packages as string[],
   };

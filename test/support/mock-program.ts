@@ -43,10 +43,16 @@ export async function evaluateProgram(raw: Record<string, unknown>): Promise<{ r
   return { resources, exports };
 }
 
-/** What the providers would add to their inputs: node facts, and a key's public half. */
+/** The mock SHA-256 fingerprint of a ServiceTlsKey's certificate (`AB:CD:…`, derived from its name). */
+export function fakeTlsFingerprint(name: string): string {
+  return createHash("sha256").update(name).digest("hex").toUpperCase().match(/../g)!.join(":");
+}
+
+/** What the providers would add to their inputs: node facts, a key's public half, a certificate. */
 function mockOutputs(type: string, name: string): Record<string, unknown> {
   if (type.endsWith(":NodeHost")) return { facts: { machineId: "m", kernel: "k", os: "o", mountFsType: "f", mountSource: "s" } };
   if (type.endsWith(":NodeKey")) return { publicKey: fakeTincKey(name), fingerprint: `SHA256:${name}` };
+  if (type.endsWith(":ServiceTlsKey")) return { certificate: `-----BEGIN CERTIFICATE-----\nfake ${name}\n-----END CERTIFICATE-----\n`, fingerprint: fakeTlsFingerprint(name), notAfter: "2030-01-01T00:00:00.000Z" };
   // What @pulumi/random would return: a stable alphanumeric password per resource.
   if (type === "random:index/randomPassword:RandomPassword") return { result: `mock${createHash("sha256").update(name).digest("hex").slice(0, 36)}` };
   return {};
