@@ -36,7 +36,11 @@ export function labStackConfig(nodes: ConfigNode[]): Record<string, unknown> {
       capacity: 10_000_000_000 * n.index,
       state: "active",
     })),
-    "rplan:ldap": { master: "lab1", suffix: LAB_DOMAIN.split(".").map((p) => `dc=${p}`).join(",") },
+    "rplan:ldap": {
+      master: "lab1",
+      suffix: LAB_DOMAIN.split(".").map((p) => `dc=${p}`).join(","),
+      ringAccess: { core: "write", member: "read", edge: "routing" },
+    },
   };
 }
 

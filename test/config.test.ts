@@ -57,6 +57,23 @@ describe("config schema", () => {
     expect(problemsOf(raw).join("\n")).toContain(message);
   });
 
+  test("ldap.ringAccess and ldap.serverIds are read and checked", () => {
+    const raw = rawConfig();
+    raw.ldap.ringAccess = { core: "write", member: "routing" };
+    raw.ldap.serverIds = { n2: 7 };
+    expect(validateClusterConfig(raw).ldap).toEqual({ master: "n1", suffix: "dc=example,dc=org", ringAccess: { core: "write", member: "routing" }, serverIds: { n2: 7 } });
+    raw.ldap.ringAccess = { vip: "write", core: "admin" };
+    raw.ldap.serverIds = { n9: 1, n2: 4096 };
+    raw.ldap.replicas = 3;
+    expect(problemsOf(raw)).toEqual([
+      'rplan:ldap: unknown key "replicas" (known: master, suffix, ringAccess, serverIds)',
+      "rplan:ldap.ringAccess: vip is not a ring (rings: core, member, edge)",
+      'rplan:ldap.ringAccess.core must be one of write, read, routing, none (got "admin")',
+      "rplan:ldap.serverIds: n9 is not a node of the config",
+      "rplan:ldap.serverIds.n2 must be an integer 1..4095 (got 4096)",
+    ]);
+  });
+
   test("a revoked master is refused", () => {
     const raw = rawConfig();
     raw.nodes[0].state = "revoked";

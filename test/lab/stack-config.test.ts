@@ -29,7 +29,7 @@ describe("generated lab stack config", () => {
     expect(c.nodes.map((n) => n.vpnAddress)).toEqual(["198.18.0.11", "198.18.0.12", "198.18.1.13", "198.18.2.14", "198.18.1.15"]);
     expect(new Set(c.nodes.map((n) => n.capacity)).size).toBe(5);
     expect(c.nodes[0].encryptedMount).toEqual({ kind: "gocryptfs", path: "/srv/crypt", cipherDir: "/srv/.crypt-cipher" });
-    expect(c.ldap).toEqual({ master: "lab1", suffix: "dc=lab,dc=rplan,dc=test" });
+    expect(c.ldap).toEqual({ master: "lab1", suffix: "dc=lab,dc=rplan,dc=test", ringAccess: { core: "write", member: "read", edge: "routing" } });
     expect(c.policy.minCountries).toBe(3);
   });
 
