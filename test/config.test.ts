@@ -101,6 +101,18 @@ describe("config schema: keys", () => {
     expect(() => clusterConfigFromText((k) => (k === "domain" ? "example.org" : undefined), ["domian"])).toThrow(/rplan:domian is not a known setting/);
   });
 
+  test("tlsKeyGeneration defaults to 1 and must be a positive integer", () => {
+    const raw = rawConfig();
+    raw.nodes[1].tlsKeyGeneration = 4;
+    expect(validateClusterConfig(raw).nodes.map((n) => n.tlsKeyGeneration)).toEqual([1, 4, 1]);
+    raw.nodes[1].tlsKeyGeneration = 0;
+    raw.nodes[2].tlsKeyGeneration = "2";
+    expect(problemsOf(raw)).toEqual([
+      "rplan:nodes[1] (n2).tlsKeyGeneration must be a positive integer (got 0)",
+      'rplan:nodes[2] (n3).tlsKeyGeneration must be a positive integer (got "2")',
+    ]);
+  });
+
   test("key directories may be moved, but only inside the encrypted mount", () => {
     const raw = rawConfig();
     raw.nodes[0].keyDirs = { tinc: "/srv/crypt/vpn" };
