@@ -141,7 +141,8 @@ export class LdapReplica extends pulumi.ComponentResource {
     this.slapd = slapd;
 
     this.contextCSN = pulumi.all(Object.fromEntries(plan.nodes.map((n) => [n.node, slapd[n.node].contextCSN]))) as pulumi.Output<Record<string, string[]>>;
-    this.lastSwitch = masterSlapd.switch;
+    // "none" rather than undefined: an undefined stack output is dropped with a warning.
+    this.lastSwitch = masterSlapd.switch.apply((s) => s ?? "none");
     this.registerOutputs({ roles: this.roles, serverIds: this.serverIds, contextCSN: this.contextCSN, lastSwitch: this.lastSwitch });
   }
 }

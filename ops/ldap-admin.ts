@@ -1,0 +1,97 @@
+/**
+ * Admin operations on the directory, outside `pulumi up`: replication status of every replica, and
+ * user entries written on the master named in the stack config. Everything goes through SSH to
+ * slapd's ldapi socket (root by SASL EXTERNAL): no LDAP port is reached over the network.
+ */
+import type { ClusterConfig } from "../planning/config";
+import { behindSids, DEFAULT_SLAPD_SETTINGS, databaseEntry, planLdap, userDn, UserSpec, validateUser, valuesOf } from "../planning/ldap";
+import { readUser, writeUser } from "../providers/impl/ldap-user";
+import { deleteEntry, SlapdControl, sshStreamOpener, withRootLdap } from "../transports/ldap";
+import { sshConnection } from "../transports/ssh";
+
+export interface ReplicaStatus {
+  readonly node: string;
+  /** What the node's cn=config says it is (may differ from the config during a switch). */
+  readonly role: "master" | "consumer" | "unreachable";
+  readonly frozen: boolean;
+  readonly contextCSN: string[];
+  /** Server IDs for which this node is behind the configured master ([] = caught up). */
+  readonly behind: number[];
+  readonly error?: string;
+}
+
+const targetOf = (cluster: ClusterConfig, node: string) => {
+  const n = cluster.nodes.find((x) => x.name === node);
+  if (!n) throw new Error(`unknown node ${node} (nodes: ${cluster.nodes.map((x) => x.name).join(", ")})`);
+  if (n.state === "revoked") throw new Error(`${node} is revoked: it is never contacted`);
+  return { node, ...n.ssh };
+};
+
+/** Every live replica's role, freeze flag and contextCSN, compared with the configured master's. */
+export async function ldapStatus(cluster: ClusterConfig): Promise<ReplicaStatus[]> {
+  const plan = planLdap(cluster);
+  const rows = await Promise.all(
+    plan.nodes.map(async (n): Promise<ReplicaStatus> => {
+      try {
+        const ctl = new SlapdControl(n.node, await sshConnection(targetOf(cluster, n.node)));
+        const db = databaseEntry(await ctl.readConfig());
+        return {
+          node: n.node,
+          role: valuesOf(db, "olcSyncrepl").length > 0 ? "consumer" : "master",
+          frozen: valuesOf(db, "olcReadOnly").some((v) => v.toUpperCase() === "TRUE"),
+          contextCSN: await ctl.contextCsn(plan.suffix),
+          behind: [],
+        };
+      } catch (e) {
+        return { node: n.node, role: "unreachable", frozen: false, contextCSN: [], behind: [], error: (e as Error).message };
+      }
+    }),
+  );
+  const master = rows.find((r) => r.node === plan.master);
+  return rows.map((r) => (master && r.role !== "unreachable" ? { ...r, behind: behindSids(master.contextCSN, r.contextCSN) } : r));
+}
+
+export function formatStatus(master: string, rows: readonly ReplicaStatus[]): string {
+  const lines = [`configured master: ${master}`];
+  for (const r of rows) {
+    const state = r.role === "unreachable" ? `UNREACHABLE: ${r.error}` : `${r.role}${r.frozen ? " (FROZEN: takes no writes)" : ""}, ${r.behind.length ? `behind for server IDs ${r.behind.join(", ")}` : "caught up"}`;
+    lines.push(`  ${r.node.padEnd(10)} ${state}${r.contextCSN.length ? `  contextCSN ${r.contextCSN.join(" ")}` : ""}`);
+  }
+  return lines.join("\n");
+}
+
+/** Healthy: every replica reachable, the configured master is master and unfrozen, nobody behind. */
+export function statusOk(master: string, rows: readonly ReplicaStatus[]): boolean {
+  return rows.every((r) => r.role !== "unreachable" && r.behind.length === 0 && (r.node === master ? r.role === "master" && !r.frozen : r.role === "consumer"));
+}
+
+/** Run `fn` bound as root on the configured master. */
+async function onMaster<T>(cluster: ClusterConfig, fn: (c: import("ldapts").Client) => Promise<T>): Promise<T> {
+  const plan = planLdap(cluster);
+  const conn = await sshConnection(targetOf(cluster, plan.master));
+  return withRootLdap(plan.master, sshStreamOpener(conn, { socketPath: DEFAULT_SLAPD_SETTINGS.ldapiSocket }), fn);
+}
+
+/** Create or update a user (every problem with the spec first; the home must be a live node). */
+export async function putUser(cluster: ClusterConfig, user: UserSpec): Promise<"added" | "modified" | "unchanged"> {
+  const problems = validateUser(user);
+  const home = cluster.nodes.find((n) => n.name === user.home);
+  if (typeof user.home === "string" && !home) problems.push(`home ${user.home} is not a node of the stack (nodes: ${cluster.nodes.map((n) => n.name).join(", ")})`);
+  else if (home?.state === "revoked") problems.push(`home ${user.home} is revoked`);
+  if (problems.length > 0) throw new Error(`invalid user ${JSON.stringify(user.uid)}; nothing was written:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  const plan = planLdap(cluster);
+  const { node, ...ssh } = targetOf(cluster, plan.master);
+  return onMaster(cluster, (c) => writeUser(c, { ...user, suffix: plan.suffix, socketPath: DEFAULT_SLAPD_SETTINGS.ldapiSocket, master: { node, ssh: { ...ssh, hostKeys: [...ssh.hostKeys] } } }));
+}
+
+export async function getUser(cluster: ClusterConfig, uid: string): Promise<Partial<UserSpec> | undefined> {
+  const plan = planLdap(cluster);
+  return onMaster(cluster, (c) => readUser(c, plan.suffix, uid));
+}
+
+/** Delete a user's entry; false when there was none. */
+export async function removeUser(cluster: ClusterConfig, uid: string): Promise<boolean> {
+  const plan = planLdap(cluster);
+  const dn = userDn(plan.suffix, uid);
+  return onMaster(cluster, (c) => deleteEntry(c, dn));
+}

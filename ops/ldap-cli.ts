@@ -1,0 +1,90 @@
+/**
+ * `npm run ldap -- <command> [--stack lab] [--config Pulumi.x.yaml]`
+ *
+ *   status [--wait SECONDS] [--json]     every replica: role, frozen?, contextCSN, caught up with the master?
+ *   user put <uid> --mail ADDR --home NODE [--alias ADDR]... [--quota BYTES] [--state active|frozen|disabled]
+ *            [--password-hash '{SSHA}...'] [--display-name NAME]    create or replace a user entry
+ *   user show <uid>                      the entry as the master has it
+ *   user delete <uid>                    remove the entry
+ *
+ * Writes go to the master named in the stack config (`rplan:ldap.master`), over SSH to its ldapi
+ * socket. Plaintext passwords are refused: give a hash. Exit 1 = not healthy / not found; 2 = error.
+ */
+import { USER_STATES, UserSpec } from "../planning/ldap";
+import { closeAllSsh } from "../transports/ssh";
+import { takeStack, useLabKeyFor } from "./cli-env";
+import { formatStatus, getUser, ldapStatus, putUser, removeUser, statusOk } from "./ldap-admin";
+import { readStackConfig, stackConfigPath } from "./stack-config";
+
+const USAGE = "usage: npm run ldap -- status [--wait S] [--json] | user put <uid> --mail A --home N [--alias A]... [--quota B] [--state S] [--password-hash H] [--display-name D] | user show <uid> | user delete <uid>  [--stack S] [--config F]";
+
+/** Remove every `--name value` from argv; returns the values. */
+function takeAll(argv: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = argv.indexOf(name); i >= 0; i = argv.indexOf(name)) {
+    const [, value] = argv.splice(i, 2);
+    if (value === undefined) throw new Error(`${name} needs a value`);
+    out.push(value);
+  }
+  return out;
+}
+const takeOne = (argv: string[], name: string) => {
+  const all = takeAll(argv, name);
+  if (all.length > 1) throw new Error(`${name} given twice`);
+  return all[0];
+};
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const stack = takeStack(argv);
+  const cluster = readStackConfig(takeOne(argv, "--config") ?? stackConfigPath(stack));
+  if (!cluster.ldap) throw new Error("this stack has no rplan:ldap");
+  useLabKeyFor(stack);
+  const [cmd, sub, uid, ...extra] = argv;
+  if (cmd === "status") {
+    const wait = Number(takeOne(argv, "--wait") ?? 0);
+    const until = Date.now() + wait * 1000;
+    let rows = await ldapStatus(cluster);
+    while (!statusOk(cluster.ldap.master, rows) && Date.now() < until) rows = await ldapStatus(cluster);
+    console.log(argv.includes("--json") ? JSON.stringify(rows, null, 2) : formatStatus(cluster.ldap.master, rows));
+    if (!statusOk(cluster.ldap.master, rows)) process.exitCode = 1;
+    return;
+  }
+  if (cmd !== "user" || !uid) throw new Error(USAGE);
+  if (sub === "put") {
+    const opts = extra;
+    const quota = takeOne(opts, "--quota");
+    const state = takeOne(opts, "--state");
+    const passwordHash = takeOne(opts, "--password-hash");
+    const displayName = takeOne(opts, "--display-name");
+    const user: UserSpec = {
+      uid,
+      mail: takeOne(opts, "--mail") ?? "",
+      home: takeOne(opts, "--home") ?? "",
+      aliases: takeAll(opts, "--alias"),
+      ...(quota !== undefined ? { quota: /^\d+$/.test(quota) ? Number(quota) : NaN } : {}),
+      ...(state !== undefined ? { state: state as (typeof USER_STATES)[number] } : {}),
+      ...(passwordHash !== undefined ? { passwordHash } : {}),
+      ...(displayName !== undefined ? { displayName } : {}),
+    };
+    if (opts.length > 0) throw new Error(`unknown arguments: ${opts.join(" ")}\n${USAGE}`);
+    console.log(`${uid}: ${await putUser(cluster, user)} on ${cluster.ldap.master}`);
+  } else if (sub === "show") {
+    const u = await getUser(cluster, uid);
+    if (!u) {
+      console.log(`${uid}: no such user`);
+      process.exitCode = 1;
+    } else console.log(JSON.stringify(u, null, 2));
+  } else if (sub === "delete") {
+    const gone = await removeUser(cluster, uid);
+    console.log(`${uid}: ${gone ? "deleted" : "no such user"}`);
+    if (!gone) process.exitCode = 1;
+  } else throw new Error(USAGE);
+}
+
+main()
+  .catch((e: Error) => {
+    console.error(`ldap: ${e.message}`);
+    process.exitCode = 2;
+  })
+  .finally(() => closeAllSsh());
