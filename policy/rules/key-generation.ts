@@ -2,21 +2,28 @@
  * Rule: key-generating resources target a directory inside the node's encrypted mount.
  *
  * - `checkKeyGenerationResource` (inputs): a NodeHost declares a usable encrypted mount and every
- *   key directory inside it; a NodeKey (or any dynamic resource of ours with `privateKeyPath`,
- *   `keyDir` or `keyDirs`) generates inside the mount it claims.
+ *   key directory inside it; a NodeKey or ServiceTlsKey (or any dynamic resource of ours with
+ *   `privateKeyPath` (+ `certPath`), `keyDir` or `keyDirs`) generates inside the mount it claims;
+ *   a ServiceTlsKey declares all of `keyDir`, `privateKeyPath` and `certPath`.
  * - `checkKeyGenerationStack` (outputs): that claimed mount is the node's own (its NodeHost's),
  *   and a key generator returns no private key material (only public halves come back).
  */
 import { isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
 import { scanKeyMaterial, ScanContext } from "./key-material";
 import { NodeIndex, sameMount, showMount } from "./nodes";
-import { isDynamic, mountProblem, shapeOf, Write } from "./shapes";
+import { isDynamic, mountProblem, SERVICE_TLS_KEY, shapeOf, Write } from "./shapes";
 import { labelOf, Report, ResourceDesc, RuleOutput } from "./types";
 import { isUnknown, showPath } from "./values";
+
+const SERVICE_TLS_PATHS = ["keyDir", "privateKeyPath", "certPath"];
 
 export function checkKeyGenerationResource(r: ResourceDesc): RuleOutput {
   const rep = new Report();
   const shape = shapeOf(r);
+  if (shape.kind === "node-resource" && r.type === SERVICE_TLS_KEY) {
+    // Its generator writes to all three: each must be declared, to be judged (fail closed).
+    for (const k of SERVICE_TLS_PATHS) if (r.props[k] === undefined || r.props[k] === null) rep.violation(r, `${labelOf(r)} declares no ${k}, so nothing shows where it generates its key (fail closed)`);
+  }
   if (shape.kind === "node-host" || (shape.kind === "node-resource" && shape.keyGeneration.length > 0)) {
     const problem = mountProblem(shape.mount);
     if (problem) {

@@ -10,6 +10,7 @@ import { ASSET_SIG, at, isObject, isUnknown, SIG_KEY } from "./values";
 export const NODE_HOST = "pulumi-nodejs:dynamic/rplan:NodeHost";
 export const HOST_FILES = "pulumi-nodejs:dynamic/rplan:HostFiles";
 export const NODE_KEY = "pulumi-nodejs:dynamic/rplan:NodeKey";
+export const SERVICE_TLS_KEY = "pulumi-nodejs:dynamic/rplan:ServiceTlsKey";
 export const REMOTE_COMMAND = "command:remote:Command";
 export const LOCAL_COMMAND = "command:local:Command";
 export const COPY_TO_REMOTE = "command:remote:CopyToRemote";
@@ -73,7 +74,7 @@ export function shapeOf(r: ResourceDesc): Shape {
   if (isDynamic(r.type)) {
     const writes = fileWrites(p);
     const keyGeneration = [...keyPathWrites(p), ...keyDirWrites(p)];
-    if ("node" in p && "encryptedMount" in p && (writes.length > 0 || keyGeneration.length > 0 || r.type === HOST_FILES || r.type === NODE_KEY)) {
+    if ("node" in p && "encryptedMount" in p && (writes.length > 0 || keyGeneration.length > 0 || r.type === HOST_FILES || r.type === NODE_KEY || r.type === SERVICE_TLS_KEY)) {
       return { kind: "node-resource", node: p.node, mount: p.encryptedMount, writes, keyGeneration };
     }
     return { kind: "unknown-dynamic" };
@@ -95,9 +96,16 @@ function fileWrites(p: Readonly<Record<string, unknown>>): Write[] {
   return out;
 }
 
-/** `privateKeyPath`: a key generated there. */
+/**
+ * `privateKeyPath`: a key generated there; with it, `certPath`: the certificate generated beside
+ * the key (ServiceTlsKey), held to the same place — it is written by the same generation, in the
+ * same key directory.
+ */
 function keyPathWrites(p: Readonly<Record<string, unknown>>): Write[] {
-  return "privateKeyPath" in p ? [{ pathAt: ["privateKeyPath"], path: p.privateKeyPath, keyGeneration: true, what: "generated private key" }] : [];
+  if (!("privateKeyPath" in p)) return [];
+  const out: Write[] = [{ pathAt: ["privateKeyPath"], path: p.privateKeyPath, keyGeneration: true, what: "generated private key" }];
+  if ("certPath" in p) out.push({ pathAt: ["certPath"], path: p.certPath, keyGeneration: true, what: "generated certificate" });
+  return out;
 }
 
 /** `keyDir` / `keyDirs: {service: dir}`: directories keys are generated in. */

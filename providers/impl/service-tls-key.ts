@@ -67,6 +67,7 @@ export interface ServiceTlsKeyOutputs extends ServiceTlsKeyInputs {
 
 const BUSINESS = ["node", "ssh", "encryptedMount", "service", "keyDir", "privateKeyPath", "certPath", "subject", "algorithm", "validityDays", "generation"];
 const REPLACE = BUSINESS.filter((k) => k !== "ssh");
+const REQUIRED = BUSINESS;
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const known = (v: unknown) => v !== UNKNOWN && v !== undefined;
 const containsUnknown = (v: unknown): boolean => v === UNKNOWN || (typeof v === "object" && v !== null && Object.values(v).some(containsUnknown));
@@ -75,6 +76,7 @@ const containsUnknown = (v: unknown): boolean => v === UNKNOWN || (typeof v === 
 export function validateServiceTlsKey(olds: Partial<ServiceTlsKeyInputs> | undefined, news: ServiceTlsKeyInputs): pulumi.dynamic.CheckFailure[] {
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const bad = (property: string, reason: string) => failures.push({ property, reason });
+  for (const k of REQUIRED) if ((news as unknown as Record<string, unknown>)[k] === undefined || (news as unknown as Record<string, unknown>)[k] === null) bad(k, `${k} is required`);
   if (known(news.node) && !(typeof news.node === "string" && news.node !== "")) bad("node", "node must name the node");
   if (known(news.generation)) {
     if (!Number.isSafeInteger(news.generation) || news.generation < 1) bad("generation", `generation must be a positive integer (got ${JSON.stringify(news.generation)})`);

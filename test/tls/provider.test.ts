@@ -55,6 +55,15 @@ describe("ServiceTlsKey check/diff", () => {
     }
   });
 
+  test("every input is required: a missing path is never silently skipped", async () => {
+    const { keyDir: _k, certPath: _c, ...partial } = key;
+    const r = await tls.check(undefined, partial as tls.ServiceTlsKeyInputs);
+    expect(r.failures).toEqual([
+      { property: "keyDir", reason: "keyDir is required" },
+      { property: "certPath", reason: "certPath is required" },
+    ]);
+  });
+
   test("bad key types, validity, subject and generation are all reported at once", async () => {
     const r = await tls.check(undefined, { ...key, algorithm: "dsa-1024" as any, validityDays: 0, generation: 0, subject: { commonName: "bad name", dnsNames: [], ipAddresses: [] } });
     expect(r.failures?.map((f) => f.property)).toEqual(["generation", "algorithm", "validityDays", "subject", "subject"]);
