@@ -70,7 +70,7 @@ export DEBIAN_FRONTEND=noninteractive
 printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
 debconf-set-selections /root/rplan-preseed
 # slapd must never listen on a public address, not even before rplan configures it.
-mkdir -p /etc/default && printf 'SLAPD_SERVICES="ldapi:///"\n' > /etc/default/slapd
+mkdir -p /etc/default && cp /root/rplan-slapd-defaults /etc/default/slapd
 apt-get update -q
 apt-get install -y -q -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef ${pkgs.join(" ")}
 rm -f /usr/sbin/policy-rc.d /root/rplan-preseed /root/rplan-slapd-defaults /etc/ssh/ssh_host_*
