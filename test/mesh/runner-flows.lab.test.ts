@@ -57,7 +57,11 @@ maybe("VPN flows through the stack runner on the lab", () => {
     const preview = await run("preview", revoked);
     expect(changes(preview)).toEqual([
       "delete lab3",
+      "delete lab3-dovecot-tls",
+      "delete lab3-dovecot-tls-key",
       "delete lab3-host",
+      "delete lab3-postfix-tls",
+      "delete lab3-postfix-tls-key",
       "delete mesh-lab3-key",
       "delete mesh-lab3-tinc-hosts",
       "delete mesh-lab3-tinc-self",
