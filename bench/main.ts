@@ -7,12 +7,13 @@ import * as path from "path";
 import { labDown } from "../lab";
 import { closeAllSsh } from "../transports/ssh";
 import { benchLab } from "./lab";
+import { benchLdap } from "./ldap";
 import { benchPlacement } from "./placement";
 import { benchPlatform } from "./platform";
 
-function table(rows: Array<[string, string]>): string {
-  const w = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `| ${k.padEnd(w)} | ${v} |`).join("\n");
+function table(rows: Array<string[]>): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`).join("\n");
 }
 
 async function main(): Promise<void> {
@@ -50,6 +51,31 @@ async function main(): Promise<void> {
     });
     await labDown();
   }
+  if (!only || only === "ldap") await ldapSection();
+}
+
+async function ldapSection(): Promise<void> {
+  const goalLagMs = 100;
+  const goalSwitchMs = 5000;
+  const b = await benchLdap(Number(process.env.RPLAN_BENCH_LDAP_WRITES ?? 1000));
+  console.log(`\n## LDAP (lab, 3 nodes: master lab1, replicas lab2 core and lab3 member)\n`);
+  console.log(
+    table([
+      ["measure", "value", "ratio to goal"],
+      [`replication lag p50 over ${b.writes} writes (until the last replica has it)`, `${b.lag.p50.toFixed(1)} ms`, (b.lag.p50 / goalLagMs).toFixed(3)],
+      [`replication lag p99 (goal ≤ ${goalLagMs} ms)`, `${b.lag.p99.toFixed(1)} ms`, (b.lag.p99 / goalLagMs).toFixed(3)],
+      ["replication lag max", `${b.lag.max.toFixed(1)} ms`, (b.lag.max / goalLagMs).toFixed(3)],
+      ["one replica read over SSH (measurement floor)", `${b.readFloorMs.toFixed(2)} ms`, (b.readFloorMs / b.lag.p50).toFixed(3) + " of p50"],
+      ...b.switches.flatMap((s) => [
+        [`switch ${s.from} → ${s.to}: freeze → caught up → promoted (goal ≤ ${goalSwitchMs} ms)`, `${s.promotedMs} ms`, (s.promotedMs / goalSwitchMs).toFixed(3)],
+        [`switch ${s.from} → ${s.to}: longest gap between acknowledged writes (50 ms writer)`, `${s.longestGapMs} ms`, (s.longestGapMs / goalSwitchMs).toFixed(3)],
+        [`switch ${s.from} → ${s.to}: whole \`up\` (runner: preview + apply)`, `${s.upSeconds.toFixed(1)} s`, ""],
+        [`switch ${s.from} → ${s.to}: writes acknowledged / refused / LOST (must be 0)`, `${s.acked} / ${s.refused} / ${s.lost}`, ""],
+      ] as Array<[string, string, string]>),
+    ]),
+  );
+  await closeAllSsh();
+  await labDown();
 }
 
 main().catch((e: Error) => {

@@ -14,7 +14,7 @@
  * Credentials never travel in argv; error messages are redacted (syncrepl credentials).
  */
 import { Duplex } from "stream";
-import type { Client as SshClient, ClientChannel } from "ssh2";
+import type { ClientChannel } from "ssh2";
 import { Change, Attribute, Client, ResultCodeError } from "ldapts";
 import { ChangeRecord, LdifEntry, parseLdif, redactSyncrepl, renderChanges } from "../planning/ldap";
 import type { ExecOptions, ExecResult, SshConnection } from "./ssh";
@@ -180,26 +180,13 @@ export class ForwardedSocket extends Duplex {
 /** Where on the node the channel goes: slapd's ldapi socket, or a TCP port on the node's loopback. */
 export type LdapEndpoint = { readonly socketPath: string } | { readonly host: "127.0.0.1"; readonly port: number };
 
-/**
- * The ssh2 client of a pooled connection. transports/ssh.ts keeps it private; until it offers a
- * public way to open a forwarding channel (see the report: `SshConnection.openChannel`), reach it here,
- * in one place, and fail loudly if its shape changes.
- */
-function sshClientOf(conn: SshConnection): SshClient {
-  const c = conn as unknown as { openChannel?: unknown; client?: SshClient };
-  if (!c.client || typeof c.client.forwardOut !== "function") throw new SshError(`[${conn.target.node}] this SSH connection cannot open forwarding channels`, conn.target.node);
-  return c.client;
-}
-
 /** A StreamOpener for an endpoint on the node, through its SSH connection. */
 export function sshStreamOpener(conn: SshConnection, endpoint: LdapEndpoint): StreamOpener {
   const node = conn.target.node;
   return (cb) => {
     const done = (err: Error | undefined, ch?: ClientChannel) =>
       err ? cb(new SshError(`[${node}] cannot open an SSH channel to ${"socketPath" in endpoint ? endpoint.socketPath : `${endpoint.host}:${endpoint.port}`}: ${err.message}`, node)) : cb(undefined, ch);
-    const client = sshClientOf(conn);
-    if ("socketPath" in endpoint) client.openssh_forwardOutStreamLocal(endpoint.socketPath, done);
-    else client.forwardOut("127.0.0.1", 0, endpoint.host, endpoint.port, done);
+    conn.openStream(endpoint, done);
   };
 }
 

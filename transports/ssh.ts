@@ -166,6 +166,16 @@ export class SshConnection {
     return r.stdout;
   }
 
+  /**
+   * A byte stream to a Unix socket (OpenSSH streamlocal forwarding) or a TCP port on the node's
+   * loopback, through this connection: how the LDAP transport reaches slapd without a network port.
+   */
+  openStream(endpoint: { readonly socketPath: string } | { readonly host: "127.0.0.1"; readonly port: number }, cb: (err: Error | undefined, stream?: ClientChannel) => void): void {
+    if (this.lostWith) return cb(this.lostWith);
+    if ("socketPath" in endpoint) this.client.openssh_forwardOutStreamLocal(endpoint.socketPath, cb);
+    else this.client.forwardOut("127.0.0.1", 0, endpoint.host, endpoint.port, cb);
+  }
+
   close(): void {
     this.client.end();
   }

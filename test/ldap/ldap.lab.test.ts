@@ -15,11 +15,11 @@ import type { Client } from "ldapts";
 import { parseDocument } from "yaml";
 import { labSshTarget, labStackConfigPath } from "../../lab";
 import { LAB_SSH_KEY } from "../../ops/cli-env";
-import { writeUser } from "../../providers/impl/ldap-user";
 import { ldapClient, sleep, sshStreamOpener } from "../../transports/ldap";
 import { closeAllSsh, sshConnection } from "../../transports/ssh";
 import { RPLAN_PROJECT_DIR, runStack, RunResult } from "../runner";
 import { labWithExactly } from "../support/lab";
+import { startWriter } from "./writer";
 
 const maybe = process.getuid?.() === 0 ? describe : describe.skip;
 const SUFFIX = "dc=lab,dc=rplan,dc=test";
@@ -154,29 +154,11 @@ maybe("LDAP on the lab: replication, referrals, ring ACLs, master switch, revoca
       clients[n] = ldapClient(sshStreamOpener(await sshConnection(labSshTarget(n)), { socketPath: "/var/run/slapd/ldapi" }), { timeoutMs: 5000 });
       await clients[n].bind("EXTERNAL");
     }
-    const acked: string[] = [];
-    const refused: string[] = [];
-    let target = "lab1";
-    let stop = false;
-    const ref = (node: string) => ({ node, ssh: { host: "", port: 22, user: "root", hostKeys: [] } });
-    const writer = (async () => {
-      for (let i = 0; !stop; i++) {
-        const uid = `w${i}`;
-        try {
-          await writeUser(clients[target], { uid, mail: `${uid}@lab.rplan.test`, home: "lab1", suffix: SUFFIX, socketPath: "/var/run/slapd/ldapi", master: ref(target) });
-          acked.push(uid);
-        } catch (e) {
-          refused.push((e as Error).message);
-          target = target === "lab1" ? "lab2" : "lab1"; // rediscover the master, as an admin tool would
-        }
-        await sleep(50);
-      }
-    })();
+    const writer = startWriter({ clients, first: "lab1", suffix: SUFFIX, intervalMs: 50 });
     await sleep(1000);
     const up = await run("up", switched);
     await sleep(1000);
-    stop = true;
-    await writer;
+    const { acked, refused, longestGapMs } = await writer.stop();
     for (const c of Object.values(clients)) await c.unbind().catch(() => undefined);
 
     expect(changes(up)).toEqual(changes(preview));
@@ -184,7 +166,7 @@ maybe("LDAP on the lab: replication, referrals, ring ACLs, master switch, revoca
     expect(report).toMatchObject({ from: "lab1", froze: true });
     expect(report.promotedMs).toBeLessThan(5000);
     expect(up.outputs.ldapRoles).toEqual({ lab1: "consumer", lab2: "master", lab3: "consumer", lab4: "consumer" });
-    console.log(`switch: frozen ${report.frozenMs} ms, caught up ${report.caughtUpMs} ms, promoted ${report.promotedMs} ms; ${acked.length} writes acknowledged, ${refused.length} refused:\n${[...new Set(refused)].join("\n")}`);
+    console.log(`switch: frozen ${report.frozenMs} ms, caught up ${report.caughtUpMs} ms, promoted ${report.promotedMs} ms; longest gap between acknowledged writes ${longestGapMs} ms; ${acked.length} writes acknowledged, ${refused.length} refused:\n${[...new Set(refused)].join("\n")}`);
     expect(acked.length).toBeGreaterThan(20);
     for (const m of refused) expect(m).toMatch(/frozen for a master switch|is not the master/);
 
