@@ -78,6 +78,17 @@ describe("the program under Pulumi's mocks", () => {
     expect(resources.some((r) => r.name.startsWith("n3-"))).toBe(false);
   });
 
+  test("bumping one node's tlsKeyGeneration changes that node's TLS keys and daemon configs, nothing else", async () => {
+    const before = await evaluateProgram(rawConfig());
+    const raw = rawConfig();
+    raw.nodes[1].tlsKeyGeneration = 2;
+    const after = await evaluateProgram(raw);
+    const inputsOf = (rs: typeof before.resources) => new Map(rs.map((r) => [r.name, JSON.stringify({ ...r.inputs, __provider: undefined })]));
+    const [b, a] = [inputsOf(before.resources), inputsOf(after.resources)];
+    expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+    expect([...a.keys()].filter((name) => a.get(name) !== b.get(name)).sort()).toEqual(["n2-dovecot-tls", "n2-dovecot-tls-key", "n2-postfix-tls", "n2-postfix-tls-key"]);
+  });
+
   test("invalid config stops evaluation before any resource is registered", async () => {
     const raw = rawConfig();
     raw.nodes[1].encryptedMount.path = "/srv/crypt;reboot";
