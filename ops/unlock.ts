@@ -3,6 +3,7 @@
  * The passphrase travels only on the SSH channel's stdin — never in argv, logs, the stack or state.
  */
 import { EncryptedMount, judgeMount, mountProbeArgv, MountVerdict } from "../planning/encrypted-mount";
+import { MOUNT_UNITS } from "../planning/node-plan";
 import { SshConnection, SshError, sshConnection, SshTarget } from "../transports/ssh";
 
 /** gocryptfs exits 12 on a wrong password; cryptsetup exits 2. */
@@ -35,11 +36,22 @@ export async function unlockEncryptedMount(target: SshTarget, mount: EncryptedMo
   }
   const after = await probeMount(conn, mount);
   if (after.state !== "unlocked") throw new SshError(`[${target.node}] ${mount.path} still not unlocked after unlock: ${after.message}`, target.node);
+  await restartMountUnits(conn);
+}
+
+/** Restart the enabled units that read from the mount, so they pick up their keys and data again. */
+async function restartMountUnits(conn: SshConnection): Promise<void> {
+  const script = 'for u; do if systemctl is-enabled -q "$u" 2>/dev/null; then systemctl restart "$u" || echo "$u" >&2; fi; done';
+  const r = await conn.run(["sh", "-c", script, "sh", ...MOUNT_UNITS], { allowFailure: true, label: "restart services using the encrypted mount" });
+  const failed = r.stderr.trim().split("\n").filter((u) => (MOUNT_UNITS as readonly string[]).includes(u));
+  if (failed.length > 0) throw new SshError(`[${conn.target.node}] unlocked, but ${failed.join(", ")} did not restart: see \`journalctl -u ${failed[0]}\` on the node`, conn.target.node);
 }
 
 /** Lock (unmount) the encrypted partition: for drills and tests; keys become unreadable. */
 export async function lockEncryptedMount(target: SshTarget, mount: EncryptedMount): Promise<void> {
   const conn = await sshConnection(target);
+  // As at a shutdown: the services using the mount stop first (slapd keeps its database open there).
+  await conn.run(["systemctl", "stop", ...MOUNT_UNITS], { allowFailure: true, label: "stop services using the encrypted mount" });
   const argv =
     mount.kind === "gocryptfs"
       ? ["sh", "-c", 'if findmnt --mountpoint "$1" >/dev/null; then fusermount3 -u "$1"; fi', "sh", mount.path]

@@ -4,6 +4,13 @@ import { EncryptedMount, keyDir } from "./encrypted-mount";
 /** Services whose private keys live in their own directory inside the encrypted mount. */
 export const KEY_SERVICES = ["tinc", "slapd", "postfix", "dovecot"] as const;
 
+/**
+ * The units that read keys or data from the encrypted mount. A locked mount (e.g. after a reboot)
+ * leaves them failed or without their keys: unlocking restarts those that are enabled; locking
+ * (drills) stops them first, since slapd keeps its database open there.
+ */
+export const MOUNT_UNITS = ["tinc@rplan", "slapd", "postfix", "dovecot"] as const;
+
 const BASE_PACKAGES = [
   "openssh-server",
   "tinc",
