@@ -61,6 +61,29 @@ maybe("nodes on the lab", () => {
     console.log(`adding lab4 (lab bring-up + preview + up): ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }, 600_000);
 
+  test("draining lab4, or removing its entry, is previewed: only lab4 and what its peers know of it change", async () => {
+    const variant = (file: string, edit: (nodes: any) => void) => {
+      const doc = parseDocument(fs.readFileSync(labStackConfigPath(), "utf8"));
+      edit(doc.getIn(["config", "rplan:nodes"]));
+      const out = path.join(work, file);
+      fs.writeFileSync(out, doc.toString());
+      return out;
+    };
+    const drain = await run("preview", variant("drain.yaml", (nodes) => nodes.items[3].set("state", "draining")));
+    expect(changes(drain)).toEqual(["update lab4-host"]);
+    expect(drain.steps.find((s) => s.name === "lab4-host")?.diffs).toEqual(["~state"]);
+    expect(drain.printed).toMatch(/"IS \(draining\)"/);
+
+    const remove = await run("preview", variant("removed.yaml", (nodes) => nodes.delete(3)));
+    const c = changes(remove);
+    expect(c).toEqual(expect.arrayContaining(["delete lab4", "delete lab4-host", "delete mesh-lab4-key", "delete ldap-lab4-slapd", "delete lab4-postfix-tls-key"]));
+    expect(c.filter((x) => x.startsWith("delete") && !x.includes("lab4"))).toEqual([]);
+    expect(c.filter((x) => /^(create|replace)/.test(x))).toEqual([]);
+    expect(c).toEqual(expect.arrayContaining(["update mesh-lab1-tinc-hosts", "update mesh-lab2-tinc-hosts", "update mesh-lab3-tinc-hosts", "update mesh-check"]));
+    // the preview changed nothing: lab4 is still in the mesh
+    expect((await run("preview")).changed).toBe(false);
+  }, 300_000);
+
   test("a locked mount stops up with the unlock message; npm run unlock fixes it", async () => {
     await lockNode("lab2");
     await closeAllSsh();
@@ -85,6 +108,11 @@ maybe("nodes on the lab", () => {
     });
     expect(unlock.stderr.toString()).toBe("");
     expect(unlock.stdout.toString()).toContain("lab2: /srv/crypt is unlocked");
+
+    // unlocking restarted what reads from the mount: the VPN, the directory and the mail daemons
+    const lab2 = await sshConnection(labSshTarget("lab2"));
+    expect((await lab2.exec("systemctl is-active tinc@rplan slapd postfix dovecot", { allowFailure: true })).stdout.trim().split("\n")).toEqual(["active", "active", "active", "active"]);
+    expect((await lab2.exec("ldapsearch -Q -LLL -Y EXTERNAL -H ldapi:/// -s base -b dc=lab,dc=rplan,dc=test dn")).stdout).toContain("dn: dc=lab,dc=rplan,dc=test");
 
     const up = await run("up", changed);
     expect(changes(up)).toEqual(["update lab2-host"]);
