@@ -13,7 +13,8 @@ import { benchPlatform } from "./platform";
 
 function table(rows: Array<string[]>): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`).join("\n");
+  const line = (r: string[]) => `| ${r.map((c, i) => (c ?? "").padEnd(widths[i])).join(" | ")} |`;
+  return [line(rows[0]), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.slice(1).map(line)].join("\n");
 }
 
 async function main(): Promise<void> {
