@@ -32,28 +32,18 @@
 import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount, isInsideMount } from "../../planning/encrypted-mount";
-import { ParsedCertificate, parseTlsCertificate, subjectAltName, TLS_ALGORITHMS, TlsAlgorithm, tlsPathProblems, TlsSubject, tlsSubjectProblems } from "../../planning/service-tls";
+import { ParsedCertificate, parseTlsCertificate, ServiceTlsPlan, subjectAltName, TLS_ALGORITHMS, tlsPathProblems, tlsSubjectProblems } from "../../planning/service-tls";
 import { probeMount } from "../../ops/unlock";
 import { SshConnection, SshError, sshConnection } from "../../transports/ssh";
 import { diffKeys } from "./diff";
 
-export interface ServiceTlsKeyInputs {
+/** The plan's business inputs (planning/service-tls.ts), addressed to one node. */
+export interface ServiceTlsKeyInputs extends Omit<ServiceTlsPlan, "service"> {
   readonly node: string;
   readonly ssh: { host: string; port: number; user: string; hostKeys: string[]; proxy?: string };
   readonly encryptedMount: EncryptedMount;
-  /** The daemon the key is for ("postfix", "dovecot"). */
+  /** The daemon the key is for ("postfix", "dovecot"); checked here, since inputs arrive untyped. */
   readonly service: string;
-  /** The service's key directory: strictly inside `encryptedMount.path`. */
-  readonly keyDir: string;
-  /** Directly in `keyDir`. */
-  readonly privateKeyPath: string;
-  /** Directly in `keyDir`. */
-  readonly certPath: string;
-  readonly subject: TlsSubject;
-  readonly algorithm: TlsAlgorithm;
-  readonly validityDays: number;
-  /** Bump to rotate (a new key is generated on the node). */
-  readonly generation: number;
 }
 
 export interface ServiceTlsKeyOutputs extends ServiceTlsKeyInputs {
