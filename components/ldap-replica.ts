@@ -140,7 +140,9 @@ export class LdapReplica extends pulumi.ComponentResource {
     for (const n of plan.nodes) if (n.node !== plan.master) slapd[n.node] = slapdFor(n, [masterSlapd, this.entries]);
     this.slapd = slapd;
 
-    this.contextCSN = pulumi.all(Object.fromEntries(plan.nodes.map((n) => [n.node, slapd[n.node].contextCSN]))) as pulumi.Output<Record<string, string[]>>;
+    // The master's as read after the entries were written (its SlapdConfig runs before them).
+    const csnOf = (node: string) => (node === plan.master ? pulumi.all([this.entries.contextCSN, slapd[node].contextCSN]).apply(([e, s]) => e ?? s) : slapd[node].contextCSN);
+    this.contextCSN = pulumi.all(Object.fromEntries(plan.nodes.map((n) => [n.node, csnOf(n.node)]))) as pulumi.Output<Record<string, string[]>>;
     // "none" rather than undefined: an undefined stack output is dropped with a warning.
     this.lastSwitch = masterSlapd.switch.apply((s) => s ?? "none");
     this.registerOutputs({ roles: this.roles, serverIds: this.serverIds, contextCSN: this.contextCSN, lastSwitch: this.lastSwitch });

@@ -13,8 +13,10 @@ export type LdapEntriesArgs = { readonly [K in keyof LdapEntriesInputs]: pulumi.
  */
 export class LdapEntries extends pulumi.dynamic.Resource {
   declare public readonly lastApply: pulumi.Output<{ added: string[]; modified: string[]; deleted: string[] } | undefined>;
+  /** The master's contextCSN right after the entries were written. */
+  declare public readonly contextCSN: pulumi.Output<string[] | undefined>;
 
   constructor(name: string, args: LdapEntriesArgs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, { lastApply: undefined, ...args }, opts, "rplan", "LdapEntries");
+    super(provider, name, { lastApply: undefined, contextCSN: undefined, ...args }, opts, "rplan", "LdapEntries");
   }
 }

@@ -15,6 +15,13 @@ describe("the program under Pulumi's mocks", () => {
     expect(n1.inputs.ssh.hostKeys).toEqual(raw.nodes[0].ssh.hostKeys);
   });
 
+  test("the directory's outputs: roles, and the master's contextCSN read after its entries were written", async () => {
+    const { exports } = await evaluateProgram(rawConfig());
+    expect(exports.ldapRoles).toEqual({ n1: "master", n2: "consumer", n3: "consumer" });
+    expect(exports.ldapContextCSN).toEqual({ n1: ["csn-after-the-entries"], n2: ["csn-when-ldap-n2-slapd-applied"], n3: ["csn-when-ldap-n3-slapd-applied"] });
+    expect(exports.ldapLastSwitch).toBe("none");
+  });
+
   test("dynamic providers serialize thin, one string per provider kind, free of config", async () => {
     const { resources } = await evaluateProgram(rawConfig());
     const dynamic = resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"));

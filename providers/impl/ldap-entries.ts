@@ -12,7 +12,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { DirectoryEntry } from "../../planning/ldap";
-import { childDns, deleteEntry, ldapError, sshStreamOpener, syncEntry, withRootLdap } from "../../transports/ldap";
+import { childDns, contextCsnOf, deleteEntry, ldapError, sshStreamOpener, syncEntry, withRootLdap } from "../../transports/ldap";
 import { sshConnection } from "../../transports/ssh";
 import { diffKeys } from "./diff";
 import type { NodeRef } from "./ldap-slapd";
@@ -31,6 +31,8 @@ export interface LdapEntriesInputs {
 
 export interface LdapEntriesOutputs extends LdapEntriesInputs {
   readonly lastApply?: { added: string[]; modified: string[]; deleted: string[] };
+  /** The master's contextCSN right after the entries were written (what the replicas must reach). */
+  readonly contextCSN?: string[];
 }
 
 const BUSINESS = ["master", "socketPath", "suffix", "entries", "prune"];
@@ -72,11 +74,11 @@ export async function diff(_id: string, olds: LdapEntriesOutputs, news: LdapEntr
 }
 
 export async function create(inputs: LdapEntriesInputs): Promise<pulumi.dynamic.CreateResult> {
-  return { id: `entries:${inputs.suffix}`, outs: { ...inputs, lastApply: await apply(inputs, undefined) } };
+  return { id: `entries:${inputs.suffix}`, outs: { ...inputs, ...(await apply(inputs, undefined)) } };
 }
 
 export async function update(_id: string, olds: LdapEntriesOutputs, news: LdapEntriesInputs): Promise<pulumi.dynamic.UpdateResult> {
-  return { outs: { ...news, lastApply: await apply(news, olds) } };
+  return { outs: { ...news, ...(await apply(news, olds)) } };
 }
 
 export async function read(id: string, props: LdapEntriesOutputs): Promise<pulumi.dynamic.ReadResult> {
@@ -88,9 +90,12 @@ export async function delete_(): Promise<void> {
 }
 export { delete_ as delete };
 
-async function apply(news: LdapEntriesInputs, olds: LdapEntriesInputs | undefined): Promise<{ added: string[]; modified: string[]; deleted: string[] }> {
+async function apply(news: LdapEntriesInputs, olds: LdapEntriesInputs | undefined): Promise<Pick<LdapEntriesOutputs, "lastApply" | "contextCSN">> {
   const conn = await sshConnection({ node: news.master.node, ...news.master.ssh });
-  return withRootLdap(news.master.node, sshStreamOpener(conn, { socketPath: news.socketPath }), (client) => applyEntries(client, news, olds));
+  return withRootLdap(news.master.node, sshStreamOpener(conn, { socketPath: news.socketPath }), async (client) => {
+    const lastApply = await applyEntries(client, news, olds);
+    return { lastApply, contextCSN: await contextCsnOf(client, news.suffix) };
+  });
 }
 
 /** The work of create/update on a bound client (tests run it against a local slapd). */

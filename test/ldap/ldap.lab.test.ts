@@ -80,13 +80,21 @@ maybe("LDAP on the lab: replication, referrals, ring ACLs, master switch, revoca
     return out;
   };
   let base = "";
+  let first: RunResult;
 
   beforeAll(async () => {
     await labWithExactly(4);
     base = variant("base.yaml", () => undefined);
-    await run("up", base);
+    first = await run("up", base);
   }, 900_000);
   afterAll(() => closeAllSsh());
+
+  test("the first up reports every replica's role and the master's contextCSN after the tree was written", () => {
+    expect(first.outputs.ldapRoles).toEqual({ lab1: "master", lab2: "consumer", lab3: "consumer", lab4: "consumer" });
+    const csn = first.outputs.ldapContextCSN as Record<string, string[]>;
+    expect(csn.lab1).toHaveLength(1);
+    expect(csn.lab1[0]).toMatch(/^\d{14}\.\d{6}Z#000000#[0-9a-f]{3}#000000$/);
+  });
 
   test("slapd listens only on loopback, the node's VPN address and ldapi — never on a public address", async () => {
     for (const node of Object.keys(VPN)) {

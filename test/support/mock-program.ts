@@ -52,6 +52,9 @@ export function fakeTlsFingerprint(name: string): string {
 function mockOutputs(type: string, name: string): Record<string, unknown> {
   if (type.endsWith(":NodeHost")) return { facts: { machineId: "m", kernel: "k", os: "o", mountFsType: "f", mountSource: "s" } };
   if (type.endsWith(":NodeKey")) return { publicKey: fakeTincKey(name), fingerprint: `SHA256:${name}` };
+  // contextCSN as each provider reports it: a SlapdConfig when it was applied, the entries after writing
+  if (type.endsWith(":SlapdConfig")) return { contextCSN: [`csn-when-${name}-applied`] };
+  if (type.endsWith(":LdapEntries")) return { contextCSN: ["csn-after-the-entries"] };
   if (type.endsWith(":ServiceTlsKey")) return { certificate: `-----BEGIN CERTIFICATE-----\nfake ${name}\n-----END CERTIFICATE-----\n`, fingerprint: fakeTlsFingerprint(name), notAfter: "2030-01-01T00:00:00.000Z" };
   // What @pulumi/random would return: a stable alphanumeric password per resource.
   if (type === "random:index/randomPassword:RandomPassword") return { result: `mock${createHash("sha256").update(name).digest("hex").slice(0, 36)}` };
