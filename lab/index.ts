@@ -139,7 +139,10 @@ async function downUnlocked(): Promise<void> {
   for (const name of names) await removeNodeNet(S.netnsName(name), name);
   for (const ns of await listLabNetns()) await run("ip", ["netns", "del", ns]);
   await removeLabLinks();
-  for (const p of [S.NODES_DIR, S.SECRETS_DIR, S.KNOWN_HOSTS, S.STATE_FILE]) fs.rmSync(p, { recursive: true, force: true });
+  // The stack state goes with the hosts it describes: a new lab has new host keys and empty mounts,
+  // and an `up` against the old state would find none of the keys it records.
+  const stale = [S.NODES_DIR, S.SECRETS_DIR, S.KNOWN_HOSTS, S.STATE_FILE, S.STACK_STATE, `${S.STACK_STATE}.journal`];
+  for (const p of stale) fs.rmSync(p, { recursive: true, force: true });
   if (state) {
     const diff = diffSnapshots(state.network, await takeSnapshot());
     if (diff.length) log(`warning: the host network differs from before the lab:\n${diff.join("\n")}`);

@@ -13,6 +13,8 @@ export const SSH_KEY = path.join(LAB_DIR, "ssh", "id_ed25519");
 export const KNOWN_HOSTS = path.join(LAB_DIR, "ssh", "known_hosts");
 export const STACK_CONFIG = path.join(LAB_DIR, "Pulumi.lab.yaml");
 export const STACK_PASSPHRASE = path.join(LAB_DIR, "stack-passphrase");
+/** The lab stack's state (the runner's default for `--stack lab`): it describes these hosts only. */
+export const STACK_STATE = path.join(LAB_DIR, "stack-state.json");
 export const CHECKOUT = path.resolve(__dirname, "..");
 export const MAX_NODES = 5;
 

@@ -8,7 +8,7 @@ import { CGROUP_ROOTS, cgroupPids } from "../../lab/cgroup";
 import { findProcesses, isAlive, run, waitFor } from "../../lab/exec";
 import { labDown, labStackConfigPath, labUp, lockNode, readLabState, unlockNode } from "../../lab";
 import { takeSnapshot, NetSnapshot } from "../../lab/network-safety";
-import { KNOWN_HOSTS, SECRETS_DIR, STATE_FILE } from "../../lab/state";
+import { KNOWN_HOSTS, SECRETS_DIR, STACK_STATE, STATE_FILE } from "../../lab/state";
 import { readStackConfig } from "../../ops/stack-config";
 import { closeAllSsh } from "../../transports/ssh";
 import { knownHostsFile, openssh } from "./openssh";
@@ -120,11 +120,13 @@ labTest("lab lifecycle", () => {
 
   test("down restores ip route, ip -br a and ip netns byte for byte", async () => {
     await closeAllSsh();
+    fs.writeFileSync(STACK_STATE, "{}"); // as a stack up on this lab would have left it
     await labDown();
     expect(await takeSnapshot()).toEqual(before);
     expect(nspawnsAlive()).toEqual([]);
     expect(labCgroups()).toEqual([]);
     expect(fs.existsSync(STATE_FILE)).toBe(false);
+    expect(fs.existsSync(STACK_STATE)).toBe(false); // the next lab is new hosts: its stack starts empty
   }, 120_000);
 
   test("down after the nspawns were SIGKILLed stops the orphaned containers and cleans up", async () => {

@@ -192,6 +192,12 @@ maybe("LDAP on the lab: replication, referrals, ring ACLs, master switch, revoca
     expect(r).toMatchObject({ code: 10, out: expect.stringContaining(`ldap://${VPN.lab2}:389/`) });
     expect((await sh("lab2", `ldapmodify -Q -Y EXTERNAL -H ldapi:///`, `dn: uid=alice,${PEOPLE}\nchangetype: modify\nreplace: rplanQuota\nrplanQuota: 5\n`)).code).toBe(0);
     expect((await run("preview", switched)).changed).toBe(false);
+    // the admin's status command agrees, and notices a config that still names the old master
+    const status = await npmLdap(["status", "--wait", "10"], switched);
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(/lab2 +master, caught up/);
+    expect(status.out).toMatch(/lab1 +consumer, caught up/);
+    expect((await npmLdap(["status"], base)).code).toBe(1);
     base = switched;
   }, 600_000);
 

@@ -23,14 +23,14 @@ async function main(): Promise<void> {
   console.log("\n== rplan lab summary");
   console.log(`lab: ${lab.nodes.length} nodes ready in ${labSeconds.toFixed(1)} s; stack applied in ${(result.timings.totalMs / 1000).toFixed(1)} s`);
   console.log(`steps: ${[...counts].map(([op, n]) => `${op} ${n}`).join(", ") || "none"}`);
-  console.log("node   country  address          vpn            encrypted mount          machine-id");
+  const roles = (result.outputs.ldapRoles ?? {}) as Record<string, string>;
+  console.log("node   country  address          vpn            encrypted mount             ldap      machine-id");
   for (const n of config.nodes) {
     const f = facts[n.name] ?? {};
-    console.log(
-      [n.name.padEnd(6), n.country.padEnd(8), n.ssh.host.padEnd(16), n.vpnAddress.padEnd(14), `${n.encryptedMount.path} (${f.mountFsType ?? "?"})`.padEnd(24), (f.machineId ?? "?").slice(0, 12)].join(" "),
-    );
+    const mount = `${n.encryptedMount.path} (${f.mountFsType ?? "?"})`;
+    console.log([n.name.padEnd(6), n.country.padEnd(8), n.ssh.host.padEnd(16), n.vpnAddress.padEnd(14), mount.padEnd(27), (roles[n.name] ?? "-").padEnd(9), (f.machineId ?? "?").slice(0, 12)].join(" "));
   }
-  console.log("next: `npm run stack -- preview` (expect no changes) · `npm run lab -- status` · `npm run lab -- down`");
+  console.log("next: `npm run stack -- preview` (expect no changes) · `npm run ldap -- status` · `npm run mesh -- status` · `npm run lab -- down`");
 }
 
 main()

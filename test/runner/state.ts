@@ -12,6 +12,7 @@
  * `{ <sig>: <secret sig>, ciphertext: "v1:…" }` (Pulumi's own checkpoint encoding), encrypted with
  * Pulumi's passphrase manager; the salt is kept in the file (`secretsProviders.state.salt`).
  */
+import { STACK_STATE } from "../../lab/state";
 import * as fs from "fs";
 import * as path from "path";
 import { isPropertyObject, isSecret, PropertyMap, PropertyValue, SECRET_SIG, SIG_KEY } from "./props";
@@ -291,7 +292,7 @@ export class StateStore {
 }
 
 /** Default state location: the lab's fixed system path, otherwise inside the project. */
-export const LAB_STATE_FILE = "/var/lib/rplan-lab/stack-state.json";
+export const LAB_STATE_FILE = STACK_STATE;
 
 export function defaultStateFile(projectDir: string, stack: string): string {
   return stack === "lab" ? LAB_STATE_FILE : path.join(projectDir, ".rplan", "state", `${stack}.json`);
