@@ -172,7 +172,9 @@ maybe("LDAP on the lab: replication, referrals, ring ACLs, master switch, revoca
     expect(changes(up)).toEqual(changes(preview));
     const report = up.outputs.ldapLastSwitch as { from: string; froze: boolean; frozenMs: number; caughtUpMs: number; promotedMs: number };
     expect(report).toMatchObject({ from: "lab1", froze: true });
-    expect(report.promotedMs).toBeLessThan(5000);
+    // frozen, then caught up, then promoted (durations are the benchmark's: npm run bench ldap)
+    expect(report.frozenMs).toBeLessThanOrEqual(report.caughtUpMs);
+    expect(report.caughtUpMs).toBeLessThanOrEqual(report.promotedMs);
     expect(up.outputs.ldapRoles).toEqual({ lab1: "consumer", lab2: "master", lab3: "consumer", lab4: "consumer" });
     console.log(`switch: frozen ${report.frozenMs} ms, caught up ${report.caughtUpMs} ms, promoted ${report.promotedMs} ms; longest gap between acknowledged writes ${longestGapMs} ms; ${acked.length} writes acknowledged, ${refused.length} refused:\n${[...new Set(refused)].join("\n")}`);
     expect(acked.length).toBeGreaterThan(20);

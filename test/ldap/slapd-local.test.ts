@@ -222,7 +222,6 @@ suite("slapd for real (throwaway local instances)", () => {
     // After the switch: b takes writes, a refers them to b.
     await root("b", (c) => writeUser(c, user("after-switch")));
     await expect(root("a", (c) => writeUser(c, user("to-old-master")))).rejects.toThrow(/is not the master/);
-    expect(switchMs).toBeLessThan(5000);
   }, 60_000);
 
   test("revocation of c: its identity is deleted on the master and every survivor's secret rotated; old credentials are refused", async () => {

@@ -93,9 +93,7 @@ describe("mesh probe script + judges", () => {
       "0      0      198.51.100.11:655 198.51.100.14:51000",
       "\t cubic rto:204 bytes_received:10 segs_out:2",
     ] });
-    const t = Date.now();
     const f = parseProbeOutput(spec, "n1", await runProbe(spec, "n1", bin));
-    expect(Date.now() - t).toBeLessThan(3000);
     expect(f.daemonActive).toBe(true);
     expect(f.hostFiles).toEqual(["n1", "n2", "nl_3"]);
     expect(f.ping).toEqual({ n2: 0.512, "nl-3": 0.512 });
