@@ -61,6 +61,8 @@ export const localRunner: CommandRunner = {
         if (r.code !== 0 && !opts.allowFailure) reject(new Error(`${opts.label ?? argv.join(" ")} failed (exit ${r.code}): ${r.stderr}`));
         else resolve(r);
       });
+      // A command that exits without reading its stdin (e.g. a failed probe) must not fail the suite with EPIPE.
+      p.stdin.on("error", () => undefined);
       p.stdin.end(opts.stdin ?? "");
     });
   },

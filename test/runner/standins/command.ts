@@ -178,6 +178,7 @@ export class LocalCommand extends ShellCommand {
     const err: Buffer[] = [];
     child.stdout.on("data", (d: Buffer) => out.push(d));
     child.stderr.on("data", (d: Buffer) => err.push(d));
+    child.stdin.on("error", () => undefined); // a command that ignores its stdin must not crash the runner (EPIPE)
     child.stdin.end(typeof p.stdin === "string" ? p.stdin : undefined);
     return new Promise((resolve, reject) => {
       child.on("error", reject);
