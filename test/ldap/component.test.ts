@@ -7,15 +7,8 @@ import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig } from "../../planning/config";
 import { fakeTincKey } from "../mesh/support";
+import { named, registerUnderMocks, Registration as Reg } from "../support/mock-components";
 import { ldapConfig, RING_ACCESS } from "./support";
-
-interface Reg {
-  type: string;
-  name: string;
-  inputs: Record<string, any>;
-  deps: string[];
-  secretOutputs: string[];
-}
 
 /** The mock RandomPassword: 40 alphanumerics, new whenever its keepers change (as the real one). */
 export function mockSecret(name: string, keepers: unknown): string {
@@ -23,57 +16,27 @@ export function mockSecret(name: string, keepers: unknown): string {
 }
 
 async function evaluate(cluster: ClusterConfig): Promise<{ regs: Reg[]; replica: any }> {
-  const regs: Reg[] = [];
-  let p!: typeof pulumi;
-  let done!: Promise<unknown>;
-  let replica: any;
-  jest.isolateModules(() => {
-    p = require("@pulumi/pulumi");
-    const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
-    const original = MockMonitor.prototype.registerResource;
-    MockMonitor.prototype.registerResource = function (req: any, cb: any) {
-      const deps = (req.getDependenciesList() as string[]).map((u) => u.split("::").pop()!).sort();
-      regs.push({ type: req.getType(), name: req.getName(), inputs: {}, deps, secretOutputs: req.getAdditionalsecretoutputsList?.() ?? [] });
-      return original.call(this, req, cb);
-    };
-    p.runtime.setMocks(
-      {
-        newResource: (args) => {
-          const reg = [...regs].reverse().find((r) => r.name === args.name)!;
-          reg.inputs = args.inputs;
-          const state: Record<string, unknown> = { ...args.inputs };
-          if (args.type.endsWith(":NodeKey")) state.publicKey = fakeTincKey(args.inputs.node);
-          if (args.type.endsWith(":NodeHost")) state.facts = {};
-          if (args.type === "random:index/randomPassword:RandomPassword") state.result = mockSecret(args.name, args.inputs.keepers);
-          if (args.type.endsWith(":SlapdConfig")) state.contextCSN = [`20240101000000.000000Z#000000#001#000000`];
-          return { id: `${args.name}-id`, state };
-        },
-        call: () => ({}),
-      },
-      "rplan",
-      "test",
-      false,
-    );
-    const { Node } = require("../../components/node");
-    const { VpnMesh } = require("../../components/vpn-mesh");
-    const { LdapReplica } = require("../../components/ldap-replica");
-    const nodes: Record<string, unknown> = {};
-    for (const n of cluster.nodes) if (n.state !== "revoked") nodes[n.name] = new Node(n.name, { config: n });
-    const mesh = new VpnMesh("mesh", { cluster, nodes });
-    replica = new LdapReplica("ldap", { cluster, nodes, mesh });
-    const all = [...Object.values(replica.slapd), ...Object.values(replica.secretFiles), replica.entries] as pulumi.CustomResource[];
-    done = Promise.all(all.map((r) => new Promise((res) => r.id.apply(res))));
-  });
-  await done;
-  await (p.runtime as any).waitForRPCs();
-  return { regs, replica };
+  const { regs, result } = await registerUnderMocks(
+    () => {
+      const { Node } = require("../../components/node");
+      const { VpnMesh } = require("../../components/vpn-mesh");
+      const { LdapReplica } = require("../../components/ldap-replica");
+      const nodes: Record<string, unknown> = {};
+      for (const n of cluster.nodes) if (n.state !== "revoked") nodes[n.name] = new Node(n.name, { config: n });
+      const replica = new LdapReplica("ldap", { cluster, nodes, mesh: new VpnMesh("mesh", { cluster, nodes }) });
+      return { result: replica, awaited: [...Object.values(replica.slapd), ...Object.values(replica.secretFiles), replica.entries] as pulumi.CustomResource[] };
+    },
+    (type, name, inputs) => {
+      if (type.endsWith(":NodeKey")) return { publicKey: fakeTincKey(inputs.node) };
+      if (type.endsWith(":NodeHost")) return { facts: {} };
+      if (type === "random:index/randomPassword:RandomPassword") return { result: mockSecret(name, inputs.keepers) };
+      if (type.endsWith(":SlapdConfig")) return { contextCSN: [`20240101000000.000000Z#000000#001#000000`] };
+      return {};
+    },
+  );
+  return { regs, replica: result };
 }
 
-const named = (regs: Reg[], name: string) => {
-  const r = regs.find((x) => x.name === name);
-  if (!r) throw new Error(`no resource ${name}`);
-  return r;
-};
 const ofType = (regs: Reg[], t: string) => regs.filter((r) => r.type === t).map((r) => r.name).sort();
 const SLAPD = "pulumi-nodejs:dynamic/rplan:SlapdConfig";
 

@@ -5,61 +5,26 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig } from "../../planning/config";
+import { named, registerUnderMocks, Registration as Reg } from "../support/mock-components";
 import { meshConfig, fakeTincKey } from "./support";
 
-interface Reg {
-  type: string;
-  name: string;
-  inputs: Record<string, any>;
-  deps: string[];
-}
-
 async function evaluateMesh(cluster: ClusterConfig): Promise<{ regs: Reg[]; ringCidrs: unknown; publicKeys: Record<string, string> }> {
-  const regs: Reg[] = [];
-  let p!: typeof pulumi;
-  let done!: Promise<unknown>;
-  let mesh: any;
-  jest.isolateModules(() => {
-    p = require("@pulumi/pulumi");
-    const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
-    const original = MockMonitor.prototype.registerResource;
-    MockMonitor.prototype.registerResource = function (req: any, cb: any) {
-      const deps = (req.getDependenciesList() as string[]).map((u) => u.split("::").pop()!).sort();
-      regs.push({ type: req.getType(), name: req.getName(), inputs: {}, deps });
-      return original.call(this, req, cb);
-    };
-    p.runtime.setMocks(
-      {
-        newResource: (args) => {
-          const reg = [...regs].reverse().find((r) => r.name === args.name)!;
-          reg.inputs = args.inputs;
-          const state: Record<string, unknown> = { ...args.inputs };
-          if (args.type.endsWith(":NodeKey")) {
-            state.publicKey = fakeTincKey(`${args.inputs.node}/gen${args.inputs.generation}`);
-            state.fingerprint = `fp-${args.inputs.node}-${args.inputs.generation}`;
-          }
-          if (args.type.endsWith(":NodeHost")) state.facts = { machineId: "m", kernel: "k", os: "o", mountFsType: "f", mountSource: "s" };
-          if (args.type.endsWith(":MeshCheck")) state.matrix = { ok: true };
-          return { id: `${args.name}-id`, state };
-        },
-        call: () => ({}),
-      },
-      "rplan",
-      "test",
-      false,
-    );
-    const { Node } = require("../../components/node");
-    const { VpnMesh } = require("../../components/vpn-mesh");
-    const nodes: Record<string, unknown> = {};
-    for (const n of cluster.nodes) if (n.state !== "revoked") nodes[n.name] = new Node(n.name, { config: n });
-    mesh = new VpnMesh("mesh", { cluster, nodes });
-    const all = [...Object.values(mesh.keys), ...Object.values(mesh.hostsFiles), ...Object.values(mesh.selfFiles), mesh.check] as pulumi.CustomResource[];
-    done = Promise.all(all.map((r) => promiseOf(r.id)));
-  });
-  await done;
-  // Let the component's own registrations (registerOutputs) finish before the next evaluation
-  // installs new mocks: Pulumi's runtime state is shared across module instances.
-  await (p.runtime as any).waitForRPCs();
+  const { regs, result: mesh } = await registerUnderMocks(
+    () => {
+      const { Node } = require("../../components/node");
+      const { VpnMesh } = require("../../components/vpn-mesh");
+      const nodes: Record<string, unknown> = {};
+      for (const n of cluster.nodes) if (n.state !== "revoked") nodes[n.name] = new Node(n.name, { config: n });
+      const mesh = new VpnMesh("mesh", { cluster, nodes });
+      return { result: mesh, awaited: [...Object.values(mesh.keys), ...Object.values(mesh.hostsFiles), ...Object.values(mesh.selfFiles), mesh.check] as pulumi.CustomResource[] };
+    },
+    (type, _name, inputs) => {
+      if (type.endsWith(":NodeKey")) return { publicKey: fakeTincKey(`${inputs.node}/gen${inputs.generation}`), fingerprint: `fp-${inputs.node}-${inputs.generation}` };
+      if (type.endsWith(":NodeHost")) return { facts: { machineId: "m", kernel: "k", os: "o", mountFsType: "f", mountSource: "s" } };
+      if (type.endsWith(":MeshCheck")) return { matrix: { ok: true } };
+      return {};
+    },
+  );
   return { regs, ringCidrs: mesh.ringCidrs, publicKeys: await promiseOf(mesh.publicKeys) };
 }
 
@@ -67,7 +32,6 @@ function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => o.apply((v) => resolve(v)));
 }
 
-const named = (regs: Reg[], name: string) => regs.find((r) => r.name === name)!;
 const filesOf = (r: Reg) => Object.fromEntries((r.inputs.files as any[]).map((f) => [f.path, f.content]));
 
 describe("VpnMesh under mocks", () => {

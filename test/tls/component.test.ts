@@ -5,61 +5,22 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { validateClusterConfig } from "../../planning/config";
 import { rawConfig } from "../support/config-fixture";
-
-interface Reg {
-  type: string;
-  name: string;
-  inputs: Record<string, any>;
-  deps: string[];
-  parent: string;
-}
+import { named, registerUnderMocks, Registration as Reg } from "../support/mock-components";
 
 async function evaluateNode(tlsKeyGeneration = 1): Promise<Reg[]> {
   const raw = rawConfig();
   raw.nodes[0].tlsKeyGeneration = tlsKeyGeneration;
   const cluster = validateClusterConfig(raw);
-  const regs: Reg[] = [];
-  let p!: typeof pulumi;
-  let done!: Promise<unknown>;
-  jest.isolateModules(() => {
-    p = require("@pulumi/pulumi");
-    const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
-    const original = MockMonitor.prototype.registerResource;
-    MockMonitor.prototype.registerResource = function (req: any, cb: any) {
-      const deps = (req.getDependenciesList() as string[]).map((u) => u.split("::").pop()!).sort();
-      regs.push({ type: req.getType(), name: req.getName(), inputs: {}, deps, parent: (req.getParent() as string).split("::").pop()! });
-      return original.call(this, req, cb);
-    };
-    p.runtime.setMocks(
-      {
-        newResource: (args) => {
-          const reg = [...regs].reverse().find((r) => r.name === args.name)!;
-          reg.inputs = args.inputs;
-          const state: Record<string, unknown> = { ...args.inputs };
-          if (args.type.endsWith(":ServiceTlsKey")) state.fingerprint = `FP-${args.inputs.node}-${args.inputs.service}-gen${args.inputs.generation}`;
-          return { id: `${args.name}-id`, state };
-        },
-        call: () => ({}),
-      },
-      "rplan",
-      "test",
-      false,
-    );
-    const { Node } = require("../../components/node");
-    const node = new Node("n1", { config: cluster.nodes[0], domain: cluster.domain });
-    const all = [...Object.values(node.tlsKeys), ...Object.values(node.tlsConfigs)] as pulumi.CustomResource[];
-    done = Promise.all(all.map((r) => new Promise((res) => r.id.apply(res))));
-  });
-  await done;
-  await (p.runtime as any).waitForRPCs();
+  const { regs } = await registerUnderMocks(
+    () => {
+      const { Node } = require("../../components/node");
+      const node = new Node("n1", { config: cluster.nodes[0], domain: cluster.domain });
+      return { result: node, awaited: [...Object.values(node.tlsKeys), ...Object.values(node.tlsConfigs)] as pulumi.CustomResource[] };
+    },
+    (type, _name, inputs) => (type.endsWith(":ServiceTlsKey") ? { fingerprint: `FP-${inputs.node}-${inputs.service}-gen${inputs.generation}` } : {}),
+  );
   return regs;
 }
-
-const named = (regs: Reg[], name: string) => {
-  const r = regs.find((x) => x.name === name);
-  if (!r) throw new Error(`no resource ${name}`);
-  return r;
-};
 
 describe("Node TLS under mocks", () => {
   test("each key after the NodeHost (its key directory), each daemon config after its key; all children of the Node", async () => {
