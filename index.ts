@@ -8,12 +8,16 @@ import { Node } from "./components/node";
 import { LdapReplica } from "./components/ldap-replica";
 import { VpnMesh } from "./components/vpn-mesh";
 import { clusterConfigFromText } from "./planning/config";
+import { planLdap } from "./planning/ldap";
 
 const config = new pulumi.Config("rplan");
 const present = Object.keys(pulumi.runtime.allConfig())
   .filter((k) => k.startsWith("rplan:"))
   .map((k) => k.slice("rplan:".length));
 const cluster = clusterConfigFromText((key) => config.get(key), present);
+// The directory's own rules (master's ring, server-ID collisions) are checked here too, before any
+// resource is registered: LdapReplica would find them only after the Nodes were.
+if (cluster.ldap) planLdap(cluster);
 
 const nodes: Record<string, Node> = {};
 for (const n of cluster.nodes) {

@@ -74,6 +74,14 @@ describe("config schema", () => {
     ]);
   });
 
+  test("the domain must be lower case and leave room for <node>.<domain> in a certificate", () => {
+    const raw = rawConfig();
+    raw.domain = "Example.org";
+    expect(problemsOf(raw).join("\n")).toContain("rplan:domain must be a lower-case DNS domain");
+    raw.domain = `${"a".repeat(60)}.org`;
+    expect(problemsOf(raw).join("\n")).toContain(`rplan:domain: n1.${"a".repeat(60)}.org is longer than the 64 characters`);
+  });
+
   test("a revoked master is refused", () => {
     const raw = rawConfig();
     raw.nodes[0].state = "revoked";

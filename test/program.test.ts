@@ -101,4 +101,10 @@ describe("the program under Pulumi's mocks", () => {
     raw.nodes[1].encryptedMount.path = "/srv/crypt;reboot";
     await expect(evaluateProgram(raw)).rejects.toThrow(/invalid rplan stack config[\s\S]*encryptedMount.path/);
   });
+
+  test("a directory rule broken by the config (master in a routing-only ring) stops evaluation too", async () => {
+    const raw = rawConfig();
+    raw.ldap.ringAccess = { core: "routing" };
+    await expect(evaluateProgram(raw)).rejects.toThrow(/rplan:ldap.master n1 is in ring core with access routing/);
+  });
 });

@@ -26,13 +26,15 @@ export function validateClusterConfig(raw: Raw): ClusterConfig {
   const bad = (p: string) => problems.push(p);
 
   const domain = raw.domain;
-  if (typeof domain !== "string" || !HOSTNAME.test(domain) || !domain.includes(".")) bad(`rplan:domain must be a DNS domain like example.org (got ${show(domain)})`);
+  if (typeof domain !== "string" || !HOSTNAME.test(domain) || !domain.includes(".") || domain !== domain.toLowerCase()) bad(`rplan:domain must be a lower-case DNS domain like example.org (got ${show(domain)})`);
 
   const rings = parseRings(raw.rings, bad);
   const nodes = Array.isArray(raw.nodes) ? raw.nodes : [];
   if (!Array.isArray(raw.nodes) || nodes.length === 0) bad("rplan:nodes must be a non-empty list of nodes");
   const parsed = nodes.map((n, i) => parseNode(n, i, rings, bad));
   checkUniqueness(parsed, bad);
+  // Each node's TLS certificates name it <node>.<domain>, and a certificate's CN holds 64 characters.
+  if (typeof domain === "string") for (const n of parsed) if (`${n.name}.${domain}`.length > 64) bad(`rplan:domain: ${n.name}.${domain} is longer than the 64 characters a certificate name may have`);
 
   const policy = isObj(raw.policy) ? raw.policy : {};
   unknownKeys(policy, ["minCountries", "countryExceptions"], "rplan:policy", bad);

@@ -9,7 +9,7 @@ import { nodeIdentityDn, treeDns } from "./entries";
 import { ROUTING_ATTRIBUTES } from "./schema";
 import { assignServerIds } from "./server-id";
 import type { SlapdNodeSpec } from "./slapd-config";
-import { ACCESS_LEVELS, AccessLevel, FULL_ACCESS, LdapNodePlan, LdapPlan, LdapPlanError, LdapSettingsInput, SlapdSettings } from "./types";
+import { ACCESS_LEVELS, AccessLevel, FULL_ACCESS, LdapNodePlan, LdapPlan, LdapPlanError, SlapdSettings } from "./types";
 
 export const DEFAULT_SLAPD_SETTINGS: SlapdSettings = {
   port: 389,
@@ -38,11 +38,6 @@ export const DEFAULT_RING_ACCESS: AccessLevel = "read";
 
 export const INDEXES: readonly string[] = ["objectClass eq", "entryCSN,entryUUID eq", "uid eq", "mail eq", "rplanMailAlias eq", "rplanHome eq"];
 
-/** The LDAP settings of a config (`rplan:ldap`), including the proposed optional keys. */
-export function ldapSettingsOf(cluster: ClusterConfig): LdapSettingsInput | undefined {
-  return cluster.ldap as LdapSettingsInput | undefined;
-}
-
 /** The node's replication secret: `<slapd key dir>/replicator.secret`, inside its encrypted mount. */
 export function secretPathOf(n: Pick<NodeConfig, "encryptedMount" | "keyDirs">, settings: SlapdSettings = DEFAULT_SLAPD_SETTINGS): string {
   return `${nodeKeyDirs(n.encryptedMount, n.keyDirs).slapd}/${settings.secretFile}`;
@@ -51,7 +46,7 @@ export function secretPathOf(n: Pick<NodeConfig, "encryptedMount" | "keyDirs">, 
 export function planLdap(cluster: ClusterConfig, settings: SlapdSettings = DEFAULT_SLAPD_SETTINGS): LdapPlan {
   const problems: string[] = [];
   const bad = (p: string) => problems.push(p);
-  const ldap = ldapSettingsOf(cluster);
+  const ldap = cluster.ldap;
   if (!ldap) throw new LdapPlanError(["rplan:ldap is required: {master: <node>, suffix: dc=example,dc=org}"]);
 
   const ringAccess: Record<string, AccessLevel> = {};

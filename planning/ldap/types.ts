@@ -1,4 +1,5 @@
 /** Types of the LDAP plan (pure data; see ./plan.ts and docs/switch-ldap-master.md). */
+import { LDAP_ACCESS_LEVELS, LdapAccess } from "../config/types";
 
 /**
  * What the nodes of a trust ring may do with the directory over the VPN (enforced by the source
@@ -9,30 +10,12 @@
  *   holds no password hashes and no system entries, and it can never be master;
  * - `none`: nothing (a ring whose nodes must not hold the directory at all; it may hold no node).
  */
-export type AccessLevel = "write" | "read" | "routing" | "none";
-export const ACCESS_LEVELS: readonly AccessLevel[] = ["write", "read", "routing", "none"];
+export type AccessLevel = LdapAccess;
+export const ACCESS_LEVELS = LDAP_ACCESS_LEVELS;
 
 /** Access levels whose replica is complete (eligible as master, replicates password hashes). */
 export const FULL_ACCESS: readonly AccessLevel[] = ["write", "read"];
 
-/**
- * The `rplan:ldap` settings this plan reads. `master` and `suffix` exist in the config schema today;
- * `ringAccess` and `serverIds` are the proposed additions (see docs/switch-ldap-master.md):
- *
- * ```yaml
- * rplan:ldap:
- *   master: nl1
- *   suffix: dc=example,dc=org
- *   ringAccess: { core: write, member: read, edge: routing }   # default: read for every ring
- *   serverIds: { nl1: 1 }                                      # optional olcServerID overrides
- * ```
- */
-export interface LdapSettingsInput {
-  readonly master: string;
-  readonly suffix: string;
-  readonly ringAccess?: Readonly<Record<string, AccessLevel>>;
-  readonly serverIds?: Readonly<Record<string, number>>;
-}
 
 /** Fixed facts about slapd on a Debian node (not configurable per stack). */
 export interface SlapdSettings {
