@@ -13,6 +13,7 @@ export type LdapUserArgs = { readonly [K in keyof LdapUserInputs]: pulumi.Input<
  */
 export class LdapUser extends pulumi.dynamic.Resource {
   constructor(name: string, args: LdapUserArgs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, { ...args }, opts, "rplan", "LdapUser");
+    // A password hash is crackable offline: it is a secret in state too.
+    super(provider, name, { ...args }, { ...opts, additionalSecretOutputs: ["passwordHash", ...(opts?.additionalSecretOutputs ?? [])] }, "rplan", "LdapUser");
   }
 }

@@ -35,14 +35,16 @@ export function parseLdif(text: string): LdifEntry[] {
     dn = undefined;
     attrs = {};
   };
-  for (const line of logical) {
+  for (const [i, line] of logical.entries()) {
+    const lineNo = i + 1;
     if (line === "") {
       flush();
       continue;
     }
     if (line.startsWith("#") || /^version:\s*1$/.test(line) || line.startsWith("include:")) continue;
     const m = /^([A-Za-z0-9;.-]+)(::?)\s?(.*)$/.exec(line);
-    if (!m) throw new Error(`not an LDIF line: ${JSON.stringify(line.slice(0, 80))}`);
+    // The line is not echoed: cn=config lines carry replication credentials.
+    if (!m) throw new Error(`not an LDIF line (line ${lineNo}, ${line.length} characters)`);
     const value = m[2] === "::" ? Buffer.from(m[3].trim(), "base64").toString("utf8") : m[3];
     if (m[1].toLowerCase() === "dn") {
       flush();

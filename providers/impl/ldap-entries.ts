@@ -61,6 +61,18 @@ export function validateLdapEntries(news: LdapEntriesInputs): pulumi.dynamic.Che
       });
     }
   }
+  // A pruned container loses every child not listed: only containers this resource itself lists
+  // (the node identities), never the suffix or the users' ou=people.
+  if (known(news.prune) && known(news.entries) && Array.isArray(news.entries)) {
+    const listed = new Set(news.entries.filter((e) => known(e) && typeof e.dn === "string").map((e) => dnKey(e.dn)));
+    for (const p of Array.isArray(news.prune) ? news.prune : [news.prune]) {
+      if (!known(p)) continue;
+      const k = typeof p === "string" ? dnKey(p) : "";
+      if (!listed.has(k) || (known(news.suffix) && k === dnKey(news.suffix)) || /^ou=people,/.test(k)) {
+        bad("prune", `prune ${JSON.stringify(p)} must be a container listed in entries, other than the suffix and ou=people (its unlisted children are deleted)`);
+      }
+    }
+  }
   return failures;
 }
 

@@ -225,8 +225,38 @@ async function converge(news: SlapdConfigInputs, olds: SlapdConfigOutputs | unde
       }
     }
     report = await runTakeover({ from: from.node, fromCtl, toCtl: ctl, suffix: news.spec.suffix, timeoutMs: news.switchTimeoutMs, promote: apply });
-  } else await apply();
+  } else {
+    if (news.spec.role === "consumer") {
+      const masterCsn = async () => new SlapdControl(news.master.node, await sshConnection({ node: news.master.node, ...news.master.ssh })).contextCsn(news.spec.suffix);
+      await refuseLosingDemotion(ctl, masterCsn, news);
+    }
+    await apply();
+  }
   return { ...news, applied, bootstrapped, restarted, contextCSN: await ctl.contextCsn(news.spec.suffix), ...(report ? { switch: report } : {}) };
+}
+
+/**
+ * A node that acts as master (no olcSyncrepl) and holds writes becomes a consumer only of a master
+ * that has every one of them: otherwise it would resync from a master that lacks them (e.g. the
+ * master role given to a node created in the same up, which skips the takeover) and lose them.
+ */
+export async function refuseLosingDemotion(
+  ctl: Pick<SlapdControl, "readConfig" | "contextCsn">,
+  masterCsn: () => Promise<string[]>,
+  news: Pick<SlapdConfigInputs, "node" | "master" | "spec">,
+): Promise<void> {
+  const db = databaseEntry(await ctl.readConfig());
+  if (!db || valuesOf(db, "olcSyncrepl").length > 0) return;
+  const ours = await ctl.contextCsn(news.spec.suffix);
+  if (ours.length === 0) return;
+  const behind = behindSids(ours, await masterCsn());
+  if (behind.length > 0) {
+    throw new LdapError(
+      `[${news.node}] is master and ${news.master.node} lacks writes it took (server IDs ${behind.join(", ")}): it was not made a consumer, nothing was changed. ` +
+        `A new node must first join as a consumer; give it the master role in a later up (the switch then waits for it to catch up).`,
+      news.node,
+    );
+  }
 }
 
 /**

@@ -132,3 +132,12 @@ describe("LdapReplica under mocks", () => {
     });
   });
 });
+
+test("an LdapUser's password hash is a secret in state", async () => {
+  const { regs } = await registerUnderMocks(() => {
+    const { LdapUser } = require("../../providers/ldap-user");
+    const u = new LdapUser("alice", { uid: "alice", mail: "alice@example.org", home: "n1", passwordHash: "{SSHA}abcdefghijkl", suffix: "dc=example,dc=org", socketPath: "/var/run/slapd/ldapi", master: { node: "n1", ssh: { host: "h", port: 22, user: "root", hostKeys: [] } } });
+    return { result: u, awaited: [u] };
+  });
+  expect(named(regs, "alice").secretOutputs).toEqual(["passwordHash"]);
+});

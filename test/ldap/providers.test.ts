@@ -2,7 +2,7 @@
 import * as entries from "../../providers/impl/ldap-entries";
 import * as slapd from "../../providers/impl/ldap-slapd";
 import * as user from "../../providers/impl/ldap-user";
-import { baseEntries, DEFAULT_SLAPD_SETTINGS, planLdap, slapdNodeSpec } from "../../planning/ldap";
+import { baseEntries, DEFAULT_SLAPD_SETTINGS, LdifEntry, planLdap, slapdNodeSpec } from "../../planning/ldap";
 import { fakeHostKey } from "../support/config-fixture";
 import { ldapConfig } from "./support";
 
@@ -108,7 +108,7 @@ describe("LdapEntries check/diff", () => {
 
   test("parents first, under the suffix, once each", () => {
     expect(entries.validateLdapEntries(inputs)).toEqual([]);
-    const bad = entries.validateLdapEntries({ ...inputs, entries: [inputs.entries[1], inputs.entries[0], inputs.entries[0], { dn: "dc=other,dc=net", attributes: { objectClass: ["x"] } }, { dn: `cn=x,${suffix}`, attributes: {} }] });
+    const bad = entries.validateLdapEntries({ ...inputs, entries: [inputs.entries[1], inputs.entries[0], inputs.entries[0], { dn: "dc=other,dc=net", attributes: { objectClass: ["x"] } }, { dn: `cn=x,${suffix}`, attributes: {} }], prune: [] });
     expect(bad.map((f) => f.reason)).toEqual([
       expect.stringContaining("comes before its parent"),
       expect.stringContaining("listed twice"),
@@ -116,6 +116,12 @@ describe("LdapEntries check/diff", () => {
       expect.stringContaining("needs an objectClass list"),
     ]);
     expect(entries.validateLdapEntries({ ...inputs, entries: UNKNOWN as any })).toEqual([]);
+  });
+
+  test("prune only a container it lists, never the suffix or the users", () => {
+    for (const p of [suffix, `ou=people,${suffix}`, `ou=elsewhere,${suffix}`]) {
+      expect(entries.validateLdapEntries({ ...inputs, prune: [p] })).toEqual([{ property: "prune", reason: expect.stringContaining(`prune ${JSON.stringify(p)} must be a container listed in entries`) }]);
+    }
   });
 
   test("a new master re-verifies; a new hash is a change", async () => {
@@ -146,5 +152,26 @@ describe("LdapUser check/diff", () => {
   test("defaults read back by refresh are no change", async () => {
     expect((await user.diff("id", { ...u, state: "active", aliases: [], displayName: "alice" }, u)).changes).toBe(false);
     expect((await user.diff("id", { ...u, state: "frozen" }, u)).changes).toBe(true);
+  });
+});
+
+describe("SlapdConfig refuses a demotion that would lose writes", () => {
+  const csn = (sid: string, t: string) => `20260101${t}.000000Z#000000#${sid}#000000`;
+  const node = (syncrepl: boolean, ours: string[]) => ({
+    readConfig: async (): Promise<LdifEntry[]> => [{ dn: "olcDatabase={1}mdb,cn=config", attrs: syncrepl ? { olcSyncrepl: ["rid=001 provider=ldap://x/"] } : {} }],
+    contextCsn: async () => ours,
+  });
+  const news = slapdInputs("n2", "n1");
+
+  test("a master holding writes the new master lacks stays master, with a message saying why", async () => {
+    const err = slapd.refuseLosingDemotion(node(false, [csn("001", "120000")]), async () => [], news);
+    await expect(err).rejects.toThrow(/\[n1\] is master and n2 lacks writes it took \(server IDs 1\).*nothing was changed/);
+  });
+
+  test("demotion goes ahead once the new master has everything, for an empty node, and for a node already consumer", async () => {
+    const taken = [csn("001", "120000")];
+    await expect(slapd.refuseLosingDemotion(node(false, taken), async () => [csn("001", "120000"), csn("002", "130000")], news)).resolves.toBeUndefined();
+    await expect(slapd.refuseLosingDemotion(node(false, []), async () => [], news)).resolves.toBeUndefined();
+    await expect(slapd.refuseLosingDemotion(node(true, taken), async () => [], news)).resolves.toBeUndefined();
   });
 });
