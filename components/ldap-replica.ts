@@ -2,7 +2,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { ClusterConfig } from "../planning/config";
-import { baseEntries, LdapNodePlan, LdapPlan, nodeIdentityEntry, planLdap, slapdNodeSpec, sshaHash } from "../planning/ldap";
+import { baseEntries, DEFAULT_SWITCH_TIMEOUT_MS, LdapNodePlan, LdapPlan, nodeIdentityEntry, planLdap, slapdNodeSpec, sshaHash } from "../planning/ldap";
 import { HostFiles } from "../providers/host-files";
 import { LdapEntries } from "../providers/ldap-entries";
 import { SlapdConfig } from "../providers/ldap-slapd";
@@ -117,7 +117,7 @@ export class LdapReplica extends pulumi.ComponentResource {
           secretDigest: secrets[n.node].result.apply((s) => secretDigest(n.node, s)),
           master,
           revoked: [...plan.revoked],
-          switchTimeoutMs: args.switchTimeoutMs ?? 10_000,
+          switchTimeoutMs: args.switchTimeoutMs ?? DEFAULT_SWITCH_TIMEOUT_MS,
         },
         { parent: this, dependsOn: [args.nodes[n.node].host, secretFiles[n.node], args.mesh.check, ...dependsOn] },
       );

@@ -11,6 +11,7 @@
  * socket. Plaintext passwords are refused: give a hash. Exit 1 = not healthy / not found; 2 = error.
  */
 import { USER_STATES, UserSpec } from "../planning/ldap";
+import { sleep } from "../transports/ldap";
 import { closeAllSsh } from "../transports/ssh";
 import { takeStack, useLabKeyFor } from "./cli-env";
 import { formatStatus, getUser, ldapStatus, putUser, removeUser, statusOk } from "./ldap-admin";
@@ -43,9 +44,13 @@ async function main(): Promise<void> {
   const [cmd, sub, uid, ...extra] = argv;
   if (cmd === "status") {
     const wait = Number(takeOne(argv, "--wait") ?? 0);
+    if (!(wait >= 0)) throw new Error(`--wait needs a number of seconds\n${USAGE}`);
     const until = Date.now() + wait * 1000;
     let rows = await ldapStatus(cluster);
-    while (!statusOk(cluster.ldap.master, rows) && Date.now() < until) rows = await ldapStatus(cluster);
+    while (!statusOk(cluster.ldap.master, rows) && Date.now() < until) {
+      await sleep(500);
+      rows = await ldapStatus(cluster);
+    }
     console.log(argv.includes("--json") ? JSON.stringify(rows, null, 2) : formatStatus(cluster.ldap.master, rows));
     if (!statusOk(cluster.ldap.master, rows)) process.exitCode = 1;
     return;

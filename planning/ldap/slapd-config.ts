@@ -3,7 +3,7 @@
  * node from what it has to what it should have. Pure: the provider reads the node's cn=config,
  * calls `configChanges`, applies the result with `ldapmodify -Y EXTERNAL -H ldapi:///`.
  *
- * Where things live (see docs/switch-ldap-master.md, "Where the replication secret lives"):
+ * Where things live (see docs/ARCHITECTURE.md, "Keys on a node"):
  * - cn=config (which holds the consumer's syncrepl credential, in clear, as slapd requires) and the
  *   MDB database (user data, password hashes) are both INSIDE the node's encrypted mount:
  *   `<mount>/slapd/config` and `<mount>/slapd/data`; /etc/default/slapd points SLAPD_CONF there.

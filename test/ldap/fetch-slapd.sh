@@ -7,7 +7,7 @@
 set -eu
 here=$(cd "$(dirname "$0")/../.." && pwd)
 dest=${RPLAN_SLAPD_ROOT:-$here/node_modules/.cache/rplan-slapd}
-if [ -x "$dest/root/usr/sbin/slapd" ]; then echo "slapd already extracted in $dest/root"; exit 0; fi
+if [ -x "$dest/root/usr/sbin/slapd" ] && [ -e "$dest/root/usr/lib/ldap/back_mdb.so" ]; then echo "slapd already extracted in $dest/root"; exit 0; fi
 mkdir -p "$dest/debs" "$dest/root"
 cd "$dest/debs"
 apt-get download slapd libltdl7 libodbc2 libwrap0 >/dev/null

@@ -43,7 +43,10 @@ export function findSlapd(): SlapdDist | string {
       env: { ...process.env, LD_LIBRARY_PATH: root === "/" ? (process.env.LD_LIBRARY_PATH ?? "") : libs },
     };
   }
-  return "no slapd binary: run test/ldap/fetch-slapd.sh (extracts Debian's slapd into node_modules/.cache without installing it)";
+  const why = "no slapd binary: run test/ldap/fetch-slapd.sh (extracts Debian's slapd into node_modules/.cache without installing it)";
+  // CI sets this: there, a missing slapd must fail the run instead of skipping the suites quietly.
+  if (process.env.RPLAN_REQUIRE_SLAPD) throw new Error(`RPLAN_REQUIRE_SLAPD is set but ${why}`);
+  return why;
 }
 
 /** Runs commands locally (the tests' stand-in for an SSH connection). */

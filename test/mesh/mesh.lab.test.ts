@@ -210,7 +210,8 @@ maybe(`VpnMesh on the ${target?.name ?? "lab"}`, () => {
     const perSurvivor = Object.fromEntries(Object.entries(state.check!.refusedBy[revoked]).map(([s, ms]) => [s, ms === null ? null : checkStart + ms - start]));
     results.revocation = { perSurvivorMs: perSurvivor, hostsUpdatesMs: Object.fromEntries(r.steps.filter((s) => s.resource.endsWith("-tinc-hosts")).map((s) => [s.resource, s.endMs - s.startMs])) };
     console.log(`revocation (from the start of the survivors' updates until each refuses it, verified): ${JSON.stringify(results.revocation)}`);
-    for (const s of survivors) expect(typeof perSurvivor[s]).toBe("number"); // each survivor proved the refusal; how fast is the benchmark's
+    // each survivor proved the refusal (how fast is the benchmark's)
+    for (const s of survivors) expect(state.check!.refusedBy[revoked][s]).toEqual(expect.any(Number));
 
     // The revoked node is still running and trying; it reaches nobody, and survivors refuse it.
     await sleep(12_000);
