@@ -11,8 +11,11 @@ import { sshConnection } from "../transports/ssh";
 
 export interface ReplicaStatus {
   readonly node: string;
-  /** What the node's cn=config says it is (may differ from the config during a switch). */
-  readonly role: "master" | "consumer" | "unreachable";
+  /**
+   * What the node's cn=config says it is (may differ from the config during a switch);
+   * "unconfigured" when slapd answers but has no rplan database yet (a node not yet provisioned).
+   */
+  readonly role: "master" | "consumer" | "unconfigured" | "unreachable";
   readonly frozen: boolean;
   readonly contextCSN: string[];
   /** Server IDs for which this node is behind the configured master ([] = caught up). */
@@ -35,6 +38,7 @@ export async function ldapStatus(cluster: ClusterConfig): Promise<ReplicaStatus[
       try {
         const ctl = new SlapdControl(n.node, await sshConnection(targetOf(cluster, n.node)));
         const db = databaseEntry(await ctl.readConfig());
+        if (!db) return { node: n.node, role: "unconfigured", frozen: false, contextCSN: [], behind: [] };
         return {
           node: n.node,
           role: valuesOf(db, "olcSyncrepl").length > 0 ? "consumer" : "master",
@@ -48,13 +52,17 @@ export async function ldapStatus(cluster: ClusterConfig): Promise<ReplicaStatus[
     }),
   );
   const master = rows.find((r) => r.node === plan.master);
-  return rows.map((r) => (master && r.role !== "unreachable" ? { ...r, behind: behindSids(master.contextCSN, r.contextCSN) } : r));
+  const compared = (r: ReplicaStatus) => r.role === "master" || r.role === "consumer";
+  return rows.map((r) => (master && compared(r) ? { ...r, behind: behindSids(master.contextCSN, r.contextCSN) } : r));
 }
 
 export function formatStatus(master: string, rows: readonly ReplicaStatus[]): string {
   const lines = [`configured master: ${master}`];
   for (const r of rows) {
-    const state = r.role === "unreachable" ? `UNREACHABLE: ${r.error}` : `${r.role}${r.frozen ? " (FROZEN: takes no writes)" : ""}, ${r.behind.length ? `behind for server IDs ${r.behind.join(", ")}` : "caught up"}`;
+    const state =
+      r.role === "unreachable" ? `UNREACHABLE: ${r.error}`
+      : r.role === "unconfigured" ? "UNCONFIGURED: slapd has no rplan database yet (run `pulumi up`)"
+      : `${r.role}${r.frozen ? " (FROZEN: takes no writes)" : ""}, ${r.behind.length ? `behind for server IDs ${r.behind.join(", ")}` : "caught up"}`;
     lines.push(`  ${r.node.padEnd(10)} ${state}${r.contextCSN.length ? `  contextCSN ${r.contextCSN.join(" ")}` : ""}`);
   }
   return lines.join("\n");
@@ -62,7 +70,7 @@ export function formatStatus(master: string, rows: readonly ReplicaStatus[]): st
 
 /** Healthy: every replica reachable, the configured master is master and unfrozen, nobody behind. */
 export function statusOk(master: string, rows: readonly ReplicaStatus[]): boolean {
-  return rows.every((r) => r.role !== "unreachable" && r.behind.length === 0 && (r.node === master ? r.role === "master" && !r.frozen : r.role === "consumer"));
+  return rows.every((r) => r.behind.length === 0 && (r.node === master ? r.role === "master" && !r.frozen : r.role === "consumer"));
 }
 
 /** Run `fn` bound as root on the configured master. */

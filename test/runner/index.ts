@@ -44,8 +44,15 @@ function startWorker(cwd: string, typeCheck: boolean, env: Readonly<Record<strin
 /** Run one pass in a fresh process; what the program itself prints is passed on too. */
 function runPassInWorker(req: PassRequest, log: (line: string) => void, typeCheck: boolean, env: Readonly<Record<string, string>>): Promise<PassResult> {
   const child = startWorker(req.projectDir, typeCheck, env);
+  // The last lines the process wrote to stderr go into the error if it dies without reporting,
+  // so a crash (a V8 fatal error, a signal) says what happened.
+  const stderrTail: string[] = [];
   readline.createInterface({ input: child.stdout! }).on("line", log);
-  readline.createInterface({ input: child.stderr! }).on("line", log);
+  readline.createInterface({ input: child.stderr! }).on("line", (line) => {
+    stderrTail.push(line);
+    if (stderrTail.length > 20) stderrTail.shift();
+    log(line);
+  });
   return new Promise((resolve, reject) => {
     let settled = false;
     child.on("message", (m: WorkerMessage) => {
@@ -56,7 +63,9 @@ function runPassInWorker(req: PassRequest, log: (line: string) => void, typeChec
     });
     // "close", not "exit": messages still in the IPC channel when the process exits come first.
     child.on("close", (code, signal) => {
-      if (!settled) reject(new Error(`the stack runner's ${req.pass} process died (${signal ?? `exit ${code}`}) before reporting`));
+      if (settled) return;
+      const tail = stderrTail.length > 0 ? `; its last stderr lines:\n${stderrTail.join("\n")}` : "";
+      reject(new Error(`the stack runner's ${req.pass} process died (${signal ?? `exit ${code}`}) before reporting${tail}`));
     });
     child.send(req);
   });
