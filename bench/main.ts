@@ -17,8 +17,16 @@ function table(rows: Array<string[]>): string {
   return [line(rows[0]), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.slice(1).map(line)].join("\n");
 }
 
+const SECTIONS = ["placement", "platform", "mesh", "ldap"];
+
 async function main(): Promise<void> {
   const only = process.argv[2];
+  if (only && !SECTIONS.includes(only)) {
+    // A typo must not look like a benchmark that measured nothing.
+    console.error(`unknown benchmark section "${only}"; sections: ${SECTIONS.join(", ")} (none = all)`);
+    process.exitCode = 2;
+    return;
+  }
   if (!only || only === "placement") {
     console.log("## Placement (5 000 users, heavy-tailed sizes, 5 nodes of different capacity)\n");
     console.log(await benchPlacement());
