@@ -1,11 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostFile, HostFilesInputs } from "./impl/host-files";
-import { thinProvider } from "./thin";
+import { ThinResource } from "./thin";
 
 export type { HostFile };
-
-/** One provider object for every HostFiles (serialization is cached per object). */
-const provider = thinProvider("host-files");
 
 /** Inputs of a HostFiles; file contents may be Outputs (e.g. a peer's public key). */
 export interface HostFilesArgs {
@@ -22,11 +19,11 @@ export interface HostFilesArgs {
  * `prune` directories) are removed; `reload` commands run only when something changed. Deleting it
  * never contacts the node.
  */
-export class HostFiles extends pulumi.dynamic.Resource {
+export class HostFiles extends ThinResource {
   declare public readonly files: pulumi.Output<HostFile[]>;
   declare public readonly lastApply: pulumi.Output<{ written: string[]; removed: string[]; reloaded: boolean } | undefined>;
 
   constructor(name: string, args: HostFilesArgs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, { lastApply: undefined, ...args }, opts, "rplan", "HostFiles");
+    super("host-files", "HostFiles", name, { lastApply: undefined, ...args }, opts);
   }
 }

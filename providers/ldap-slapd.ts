@@ -1,9 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { SlapdConfigInputs, SwitchReport } from "./impl/ldap-slapd";
-import { thinProvider } from "./thin";
-
-/** One provider object for every SlapdConfig. */
-const provider = thinProvider("ldap-slapd");
+import { ThinResource } from "./thin";
 
 export type SlapdConfigArgs = { readonly [K in Exclude<keyof SlapdConfigInputs, "transition">]: pulumi.Input<SlapdConfigInputs[K]> };
 
@@ -12,7 +9,7 @@ export type SlapdConfigArgs = { readonly [K in Exclude<keyof SlapdConfigInputs, 
  * When the node becomes master, its update freezes the old master, waits for its contextCSN and
  * promotes it; the other nodes' SlapdConfigs must depend on the master's.
  */
-export class SlapdConfig extends pulumi.dynamic.Resource {
+export class SlapdConfig extends ThinResource {
   /** Role change shown by preview ("" when none). */
   declare public readonly transition: pulumi.Output<string>;
   declare public readonly applied: pulumi.Output<string[]>;
@@ -20,6 +17,6 @@ export class SlapdConfig extends pulumi.dynamic.Resource {
   declare public readonly switch: pulumi.Output<SwitchReport | undefined>;
 
   constructor(name: string, args: SlapdConfigArgs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, { transition: undefined, applied: undefined, contextCSN: undefined, switch: undefined, ...args }, opts, "rplan", "SlapdConfig");
+    super("ldap-slapd", "SlapdConfig", name, { transition: undefined, applied: undefined, contextCSN: undefined, switch: undefined, ...args }, opts);
   }
 }

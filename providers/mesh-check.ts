@@ -1,9 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshCheckInputs } from "./impl/mesh-check";
-import { thinProvider } from "./thin";
-
-/** One provider object for every MeshCheck. */
-const provider = thinProvider("mesh-check");
+import { ThinResource } from "./thin";
 
 export type MeshCheckArgs = { readonly [K in keyof MeshCheckInputs]: pulumi.Input<MeshCheckInputs[K]> };
 
@@ -12,11 +9,11 @@ export type MeshCheckArgs = { readonly [K in keyof MeshCheckInputs]: pulumi.Inpu
  * departed node refused by every member. Fails the update loudly otherwise. Never contacts a
  * revoked node.
  */
-export class MeshCheck extends pulumi.dynamic.Resource {
+export class MeshCheck extends ThinResource {
   declare public readonly matrix: pulumi.Output<Record<string, Record<string, number | null>>>;
   declare public readonly refusedBy: pulumi.Output<Record<string, Record<string, number | null>>>;
 
   constructor(name: string, args: MeshCheckArgs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, { matrix: undefined, refusedBy: undefined, checkedMs: undefined, ...args }, opts, "rplan", "MeshCheck");
+    super("mesh-check", "MeshCheck", name, { matrix: undefined, refusedBy: undefined, checkedMs: undefined, ...args }, opts);
   }
 }

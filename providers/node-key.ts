@@ -1,9 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeKeyInputs } from "./impl/node-key";
-import { thinProvider } from "./thin";
-
-/** One provider object for every NodeKey. */
-const provider = thinProvider("node-key");
+import { ThinResource } from "./thin";
 
 export type NodeKeyArgs = { readonly [K in keyof NodeKeyInputs]: pulumi.Input<NodeKeyInputs[K]> };
 
@@ -11,13 +8,13 @@ export type NodeKeyArgs = { readonly [K in keyof NodeKeyInputs]: pulumi.Input<No
  * A node's tinc RSA key pair, generated on the node inside its (verified, unlocked) encrypted mount.
  * Only the public half is an output. A new `generation` replaces it with a fresh key.
  */
-export class NodeKey extends pulumi.dynamic.Resource {
+export class NodeKey extends ThinResource {
   declare public readonly publicKey: pulumi.Output<string>;
   declare public readonly fingerprint: pulumi.Output<string>;
   declare public readonly privateKeyPath: pulumi.Output<string>;
   declare public readonly generation: pulumi.Output<number>;
 
   constructor(name: string, args: NodeKeyArgs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, { publicKey: undefined, fingerprint: undefined, ...args }, opts, "rplan", "NodeKey");
+    super("node-key", "NodeKey", name, { publicKey: undefined, fingerprint: undefined, ...args }, opts);
   }
 }

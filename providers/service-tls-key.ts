@@ -1,9 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceTlsKeyInputs } from "./impl/service-tls-key";
-import { thinProvider } from "./thin";
-
-/** One provider object for every ServiceTlsKey. */
-const provider = thinProvider("service-tls-key");
+import { ThinResource } from "./thin";
 
 export type ServiceTlsKeyArgs = { readonly [K in keyof ServiceTlsKeyInputs]: pulumi.Input<ServiceTlsKeyInputs[K]> };
 
@@ -12,7 +9,7 @@ export type ServiceTlsKeyArgs = { readonly [K in keyof ServiceTlsKeyInputs]: pul
  * inside its (verified, unlocked) encrypted mount. Only the certificate, its SHA-256 fingerprint
  * and its expiry are outputs. A new `generation` replaces it with a fresh key.
  */
-export class ServiceTlsKey extends pulumi.dynamic.Resource {
+export class ServiceTlsKey extends ThinResource {
   declare public readonly certificate: pulumi.Output<string>;
   declare public readonly fingerprint: pulumi.Output<string>;
   declare public readonly notAfter: pulumi.Output<string>;
@@ -21,6 +18,6 @@ export class ServiceTlsKey extends pulumi.dynamic.Resource {
   declare public readonly generation: pulumi.Output<number>;
 
   constructor(name: string, args: ServiceTlsKeyArgs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, { certificate: undefined, fingerprint: undefined, notAfter: undefined, ...args }, opts, "rplan", "ServiceTlsKey");
+    super("service-tls-key", "ServiceTlsKey", name, { certificate: undefined, fingerprint: undefined, notAfter: undefined, ...args }, opts);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Evaluate the real program (index.ts) under Pulumi's own mocks, as Pulumi's testing guide does.
- * Closure serialization of dynamic providers really runs here; provider CRUD does not.
+ * Resources register as under the CLI (dynamic ones with their `__provider` source); provider CRUD
+ * does not run.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
