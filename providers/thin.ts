@@ -9,9 +9,9 @@
  *
  * The source is written here, not produced by `pulumi.dynamic.Resource`'s closure serializer. That
  * serializer walks each function's scopes through the V8 inspector, which on Node 20 intermittently
- * aborts the whole program with a V8 CHECK failure in ScopeIterator::VisitLocalScope (SIGTRAP; seen
- * here in CI, reported upstream as pulumi/pulumi#11103 and #17040). A fixed text never needs the
- * inspector, is the same in every run, and is a third of the serialized size.
+ * aborts the whole program with a V8 CHECK failure in ScopeIterator::VisitLocalScope (SIGTRAP;
+ * pulumi/pulumi#11103, #17040; a preview died with SIGTRAP once in our CI). A fixed text never needs
+ * the inspector, is the same in every run, and is a third of the serialized size.
  */
 import * as pulumi from "@pulumi/pulumi";
 
