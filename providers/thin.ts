@@ -11,7 +11,8 @@
  * serializer walks each function's scopes through the V8 inspector, which on Node 20 intermittently
  * aborts the whole program with a V8 CHECK failure in ScopeIterator::VisitLocalScope (SIGTRAP;
  * pulumi/pulumi#11103, #17040; a preview died with SIGTRAP once in our CI). A fixed text never needs
- * the inspector, is the same in every run, and is a third of the serialized size.
+ * the inspector, is the same in every run, and is under a quarter of the serialized size (445
+ * bytes, not 1 949).
  */
 import * as pulumi from "@pulumi/pulumi";
 
