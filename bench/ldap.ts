@@ -11,7 +11,7 @@ import { parseDocument } from "yaml";
 import { ensureLab, labDown, labSshTarget, labStackConfigPath, readLabState } from "../lab";
 import { LAB_SSH_KEY } from "../ops/cli-env";
 import { userDn } from "../planning/ldap";
-import { writeUser } from "../providers/impl/ldap-user";
+import { writeUser } from "../ops/ldap-users";
 import { ldapClient, readEntry, sleep, sshStreamOpener } from "../transports/ldap";
 import { sshConnection } from "../transports/ssh";
 import { measureLag } from "../test/ldap/lag";
@@ -58,7 +58,7 @@ export async function benchLdap(writes: number): Promise<LdapBench> {
   const uid = (i: number) => `lag${i}`;
   const lag = await measureLag({
     writes,
-    write: async (i) => void (await writeUser(clients.lab1, { uid: uid(i), mail: `${uid(i)}@example.org`, home: "lab1", suffix: SUFFIX, socketPath: "", master })),
+    write: async (i) => void (await writeUser(clients.lab1, { uid: uid(i), mail: `${uid(i)}@example.org`, home: "lab1", suffix: SUFFIX, master })),
     dnOf: (i) => userDn(SUFFIX, uid(i)),
     replicas: [clients.lab2, clients.lab3],
   });

@@ -5,7 +5,7 @@
  */
 import type { ClusterConfig } from "../planning/config";
 import { behindSids, DEFAULT_SLAPD_SETTINGS, databaseEntry, planLdap, userDn, UserSpec, validateUser, valuesOf } from "../planning/ldap";
-import { readUser, writeUser } from "../providers/impl/ldap-user";
+import { readUser, writeUser } from "./ldap-users";
 import { deleteEntry, SlapdControl, sshStreamOpener, withRootLdap } from "../transports/ldap";
 import { sshConnection } from "../transports/ssh";
 
@@ -88,8 +88,7 @@ export async function putUser(cluster: ClusterConfig, user: UserSpec): Promise<"
   else if (home?.state === "revoked") problems.push(`home ${user.home} is revoked`);
   if (problems.length > 0) throw new Error(`invalid user ${JSON.stringify(user.uid)}; nothing was written:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   const plan = planLdap(cluster);
-  const { node, ...ssh } = targetOf(cluster, plan.master);
-  return onMaster(cluster, (c) => writeUser(c, { ...user, suffix: plan.suffix, socketPath: DEFAULT_SLAPD_SETTINGS.ldapiSocket, master: { node, ssh: { ...ssh, hostKeys: [...ssh.hostKeys] } } }));
+  return onMaster(cluster, (c) => writeUser(c, { ...user, suffix: plan.suffix, master: { node: plan.master } }));
 }
 
 export async function getUser(cluster: ClusterConfig, uid: string): Promise<Partial<UserSpec> | undefined> {

@@ -15,6 +15,15 @@ export async function probeMount(conn: SshConnection, mount: EncryptedMount): Pr
   return judgeMount(conn.target.node, mount, r.stdout);
 }
 
+/**
+ * Stop unless the node's encrypted mount is unlocked: every key-handling step on a node starts
+ * here, and the error tells the admin how to unlock it.
+ */
+export async function requireUnlocked(conn: SshConnection, mount: EncryptedMount): Promise<void> {
+  const m = await probeMount(conn, mount);
+  if (m.state !== "unlocked") throw new SshError(m.message, conn.target.node);
+}
+
 /** Unlock (mount) the encrypted partition; a no-op when it is already unlocked. */
 export async function unlockEncryptedMount(target: SshTarget, mount: EncryptedMount, passphrase: string): Promise<void> {
   const conn = await sshConnection(target);

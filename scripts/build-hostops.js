@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds node_modules/@rplan/hostops: the compiled implementation that thin dynamic providers
-// require() inside their method bodies. It must be a real copy under node_modules so Pulumi's
-// closure serializer leaves `require("@rplan/hostops/...")` as a reference instead of inlining it.
+// require() inside their method bodies (providers/thin.ts). It is a real copy under node_modules so
+// that the dynamic-provider host resolves it from the project directory, with no ts-node, and so
+// that it never changes behind a running update.
 const { execFileSync } = require("child_process");
 const fs = require("fs");
 const path = require("path");

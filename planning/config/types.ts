@@ -49,6 +49,11 @@ export interface CountryPolicy {
 export type LdapAccess = "write" | "read" | "routing" | "none";
 export const LDAP_ACCESS_LEVELS: readonly LdapAccess[] = ["write", "read", "routing", "none"];
 
+/** A directory suffix of domain components only (dc=example,dc=org), as rplan's directory uses. */
+export function isLdapSuffix(v: unknown): v is string {
+  return typeof v === "string" && /^(dc=[a-z0-9-]+)(,dc=[a-z0-9-]+)*$/i.test(v);
+}
+
 export interface LdapSettings {
   readonly master: string;
   readonly suffix: string;

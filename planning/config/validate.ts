@@ -8,7 +8,7 @@ import { EncryptedMount, isInsideMount, normalizePosix } from "../encrypted-moun
 import { KEY_SERVICES } from "../node-plan";
 import { countryName } from "./countries";
 import { cidrContains, cidrsOverlap, parseCidr } from "./ipv4";
-import { ClusterConfig, ConfigError, LDAP_ACCESS_LEVELS, LdapAccess, LdapSettings, NODE_STATES, NodeConfig, NodeState } from "./types";
+import { ClusterConfig, ConfigError, isLdapSuffix, LDAP_ACCESS_LEVELS, LdapAccess, LdapSettings, NODE_STATES, NodeConfig, NodeState } from "./types";
 
 export const NODE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
@@ -49,7 +49,7 @@ export function validateClusterConfig(raw: Raw): ClusterConfig {
     unknownKeys(l, ["master", "suffix", "ringAccess", "serverIds"], "rplan:ldap", bad);
     const active = parsed.filter((n) => n.state === "active").map((n) => n.name);
     if (typeof l.master !== "string" || !active.includes(l.master)) bad(`rplan:ldap.master must name an active node (got ${show(l.master)}; active: ${active.join(", ") || "none"})`);
-    if (typeof l.suffix !== "string" || !/^(dc=[a-z0-9-]+)(,dc=[a-z0-9-]+)*$/i.test(l.suffix)) bad(`rplan:ldap.suffix must look like dc=example,dc=org (got ${show(l.suffix)})`);
+    if (!isLdapSuffix(l.suffix)) bad(`rplan:ldap.suffix must look like dc=example,dc=org (got ${show(l.suffix)})`);
     ldap = { master: String(l.master), suffix: String(l.suffix), ...parseLdapExtras(l, [...rings.keys()], parsed.map((n) => n.name), bad) };
   }
 

@@ -1,5 +1,7 @@
 /** Types of the LDAP plan (pure data; see ./plan.ts and docs/switch-ldap-master.md). */
-import { LDAP_ACCESS_LEVELS, LdapAccess } from "../config/types";
+import { isLdapSuffix, LDAP_ACCESS_LEVELS, LdapAccess } from "../config/types";
+
+export { isLdapSuffix };
 
 /**
  * What the nodes of a trust ring may do with the directory over the VPN (enforced by the source

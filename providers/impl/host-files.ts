@@ -17,9 +17,10 @@
 import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount, isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
-import { probeMount } from "../../ops/unlock";
-import { SshConnection, SshError, sshConnection } from "../../transports/ssh";
+import { requireUnlocked } from "../../ops/unlock";
+import { SshConnection, sshConnection } from "../../transports/ssh";
 import { diffKeys, stableJson } from "./diff";
+import { isUnknown, sshTarget } from "./common";
 
 export interface HostFile {
   readonly path: string;
@@ -48,9 +49,6 @@ export interface HostFilesOutputs extends HostFilesInputs {
 }
 
 const BUSINESS = ["node", "ssh", "encryptedMount", "files", "prune", "reload"];
-/** Pulumi's placeholder for values not known during preview. */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const isUnknown = (v: unknown) => v === UNKNOWN;
 const MODE = /^0?[0-7]{3}$|^[0-7]{4}$/;
 const OWNER = /^[a-z_][a-z0-9_-]{0,31}:[a-z_][a-z0-9_-]{0,31}$/;
 const PATH_CHARS = /^\/[A-Za-z0-9._@+,=:/-]*$/;
@@ -120,7 +118,7 @@ export async function update(_id: string, olds: HostFilesOutputs, news: HostFile
  * update repairs.
  */
 export async function read(id: string, props: HostFilesOutputs): Promise<pulumi.dynamic.ReadResult> {
-  const conn = await sshConnection({ node: props.node, ...props.ssh });
+  const conn = await sshConnection(sshTarget(props));
   const listed = new Set(props.files.map((f) => f.path));
   const strays = (await hostState(conn, [], props.prune ?? [])).entries.filter((e) => !listed.has(e));
   const files: HostFile[] = [];
@@ -155,11 +153,10 @@ const STATE_SCRIPT = [
 const REMOVE_SCRIPT = 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then rm -f -- "$f"; echo "$f"; fi; done';
 
 async function apply(news: HostFilesInputs, olds: HostFilesOutputs | undefined): Promise<{ written: string[]; removed: string[]; reloaded: boolean }> {
-  const conn = await sshConnection({ node: news.node, ...news.ssh });
+  const conn = await sshConnection(sshTarget(news));
   const mount = news.encryptedMount;
   if (mount && news.files.some((f) => isInsideMount(mount, f.path))) {
-    const m = await probeMount(conn, mount);
-    if (m.state !== "unlocked") throw new SshError(m.message, news.node);
+    await requireUnlocked(conn, mount);
   }
   const prune = news.prune ?? [];
   const { current, entries } = await hostState(conn, news.files.map((f) => f.path), prune);

@@ -11,11 +11,12 @@
  * - Deleting the resource leaves the directory alone (its data is the users').
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { DirectoryEntry } from "../../planning/ldap";
+import { DirectoryEntry, isLdapSuffix } from "../../planning/ldap";
 import { childDns, contextCsnOf, deleteEntry, ldapError, sshStreamOpener, syncEntry, withRootLdap } from "../../transports/ldap";
 import { sshConnection } from "../../transports/ssh";
 import { diffKeys } from "./diff";
 import type { NodeRef } from "./ldap-slapd";
+import { known, sshTarget } from "./common";
 
 export interface LdapEntriesInputs {
   /** The master (entries are written there; consumers replicate them). */
@@ -36,14 +37,12 @@ export interface LdapEntriesOutputs extends LdapEntriesInputs {
 }
 
 const BUSINESS = ["master", "socketPath", "suffix", "entries", "prune"];
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const known = (v: unknown) => v !== UNKNOWN && v !== undefined;
 const dnKey = (dn: string) => dn.toLowerCase().replace(/,\s+/g, ",");
 
 export function validateLdapEntries(news: LdapEntriesInputs): pulumi.dynamic.CheckFailure[] {
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const bad = (property: string, reason: string) => failures.push({ property, reason });
-  if (known(news.suffix) && !/^(dc=[a-z0-9-]+)(,dc=[a-z0-9-]+)*$/i.test(news.suffix)) bad("suffix", `suffix ${JSON.stringify(news.suffix)} must look like dc=example,dc=org`);
+  if (known(news.suffix) && !isLdapSuffix(news.suffix)) bad("suffix", `suffix ${JSON.stringify(news.suffix)} must look like dc=example,dc=org`);
   if (known(news.entries)) {
     if (!Array.isArray(news.entries)) bad("entries", "entries must be a list of {dn, attributes}");
     else {
@@ -103,7 +102,7 @@ export async function delete_(): Promise<void> {
 export { delete_ as delete };
 
 async function apply(news: LdapEntriesInputs, olds: LdapEntriesInputs | undefined): Promise<Pick<LdapEntriesOutputs, "lastApply" | "contextCSN">> {
-  const conn = await sshConnection({ node: news.master.node, ...news.master.ssh });
+  const conn = await sshConnection(sshTarget(news.master));
   return withRootLdap(news.master.node, sshStreamOpener(conn, { socketPath: news.socketPath }), async (client) => {
     const lastApply = await applyEntries(client, news, olds);
     return { lastApply, contextCSN: await contextCsnOf(client, news.suffix) };

@@ -30,6 +30,7 @@ import {
   describeChanges,
   describeTransition,
   desiredConfig,
+  isLdapSuffix,
   MAX_SERVER_ID,
   readOnlyChange,
   renderSlapdDefaults,
@@ -38,10 +39,11 @@ import {
   SlapdSettings,
   valuesOf,
 } from "../../planning/ldap";
-import { probeMount } from "../../ops/unlock";
+import { requireUnlocked } from "../../ops/unlock";
 import { LdapError, SlapdControl, sleep } from "../../transports/ldap";
 import { SshConnection, SshError, sshConnection } from "../../transports/ssh";
 import { diffKeys } from "./diff";
+import { known, sshTarget } from "./common";
 
 export interface SshInput {
   readonly host: string;
@@ -100,10 +102,7 @@ export interface SlapdConfigOutputs extends SlapdConfigInputs {
 }
 
 const BUSINESS = ["node", "ssh", "encryptedMount", "spec", "settings", "secretPath", "secretDigest", "frozen"];
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const known = (v: unknown) => v !== UNKNOWN && v !== undefined;
 const LISTEN = /^(ldapi:\/\/\/|ldap:\/\/(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}):(\d{1,5})\/)$/;
-const SUFFIX = /^(dc=[a-z0-9-]+)(,dc=[a-z0-9-]+)*$/i;
 
 /** Every problem with the inputs; unknown values (preview) are skipped. */
 export function validateSlapdConfig(olds: Partial<SlapdConfigInputs> | undefined, news: SlapdConfigInputs): pulumi.dynamic.CheckFailure[] {
@@ -122,7 +121,7 @@ export function validateSlapdConfig(olds: Partial<SlapdConfigInputs> | undefined
       );
     }
   }
-  if (known(s.suffix) && !SUFFIX.test(s.suffix)) bad("spec", `suffix ${JSON.stringify(s.suffix)} must look like dc=example,dc=org`);
+  if (known(s.suffix) && !isLdapSuffix(s.suffix)) bad("spec", `suffix ${JSON.stringify(s.suffix)} must look like dc=example,dc=org`);
   if (s.role === "consumer" && (!s.syncrepl || !s.updateRef)) bad("spec", `${news.node} is a consumer without syncrepl or update referral`);
   if (s.role === "master" && (s.syncrepl || s.updateRef)) bad("spec", `${news.node} is the master but has a syncrepl or update referral`);
   if (s.role !== "master" && s.role !== "consumer") bad("spec", `role must be master or consumer (got ${JSON.stringify(s.role)})`);
@@ -178,7 +177,7 @@ export async function update(_id: string, olds: SlapdConfigOutputs, news: SlapdC
 
 /** Refresh: reports a node found frozen (the next up unfreezes it, or finishes a switch) and what it runs as. */
 export async function read(id: string, props: SlapdConfigOutputs): Promise<pulumi.dynamic.ReadResult> {
-  const conn = await sshConnection({ node: props.node, ...props.ssh });
+  const conn = await sshConnection(sshTarget(props));
   const ctl = new SlapdControl(props.node, conn);
   const db = databaseEntry(await ctl.readConfig());
   const { frozen: _old, ...rest } = props;
@@ -197,9 +196,8 @@ export function isTakeover(olds: SlapdConfigInputs | undefined, news: SlapdConfi
 }
 
 async function converge(news: SlapdConfigInputs, olds: SlapdConfigOutputs | undefined): Promise<SlapdConfigOutputs> {
-  const conn = await sshConnection({ node: news.node, ...news.ssh });
-  const m = await probeMount(conn, news.encryptedMount);
-  if (m.state !== "unlocked") throw new SshError(m.message, news.node);
+  const conn = await sshConnection(sshTarget(news));
+  await requireUnlocked(conn, news.encryptedMount);
   const ctl = new SlapdControl(news.node, conn);
   const { bootstrapped, restarted } = await prepareHost(conn, ctl, news);
   const credential = news.spec.role === "consumer" ? await readSecret(conn, news) : undefined;
@@ -215,7 +213,7 @@ async function converge(news: SlapdConfigInputs, olds: SlapdConfigOutputs | unde
     let fromCtl: SlapdControl | undefined;
     if (!unreachable) {
       try {
-        fromCtl = new SlapdControl(from.node, await sshConnection({ node: from.node, ...from.ssh }));
+        fromCtl = new SlapdControl(from.node, await sshConnection(sshTarget(from)));
       } catch (e) {
         throw new SshError(
           `[${news.node}] cannot reach the old master ${from.node} to freeze it: ${(e as Error).message}. Nothing was changed. ` +
@@ -227,7 +225,7 @@ async function converge(news: SlapdConfigInputs, olds: SlapdConfigOutputs | unde
     report = await runTakeover({ from: from.node, fromCtl, toCtl: ctl, suffix: news.spec.suffix, timeoutMs: news.switchTimeoutMs, promote: apply });
   } else {
     if (news.spec.role === "consumer") {
-      const masterCsn = async () => new SlapdControl(news.master.node, await sshConnection({ node: news.master.node, ...news.master.ssh })).contextCsn(news.spec.suffix);
+      const masterCsn = async () => new SlapdControl(news.master.node, await sshConnection(sshTarget(news.master))).contextCsn(news.spec.suffix);
       await refuseLosingDemotion(ctl, masterCsn, news);
     }
     await apply();

@@ -14,11 +14,13 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { Client } from "ldapts";
-import { USER_ATTRIBUTES, userDn, userEntry, UserSpec, validateUser } from "../../planning/ldap";
-import { deleteEntry, LdapError, ldapError, readEntry, sshStreamOpener, syncEntry, withRootLdap } from "../../transports/ldap";
+import { isLdapSuffix, userDn, UserSpec, validateUser } from "../../planning/ldap";
+import { readUser, writeUser } from "../../ops/ldap-users";
+import { deleteEntry, LdapError, ldapError, sshStreamOpener, withRootLdap } from "../../transports/ldap";
 import { sshConnection } from "../../transports/ssh";
 import { diffKeys } from "./diff";
 import type { NodeRef } from "./ldap-slapd";
+import { isUnknown, sshTarget } from "./common";
 
 export interface LdapUserInputs extends UserSpec {
   readonly master: NodeRef;
@@ -27,12 +29,10 @@ export interface LdapUserInputs extends UserSpec {
 }
 
 const BUSINESS = ["suffix", "uid", "mail", "home", "aliases", "quota", "mailRoute", "state", "passwordHash", "displayName"];
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const known = (v: unknown) => v !== UNKNOWN;
 
 export async function check(_olds: unknown, news: LdapUserInputs): Promise<pulumi.dynamic.CheckResult> {
-  const failures: pulumi.dynamic.CheckFailure[] = validateUser(news, known).map((reason) => ({ property: reason.split(" ")[0], reason }));
-  if (known(news.suffix) && !(typeof news.suffix === "string" && /^(dc=[a-z0-9-]+)(,dc=[a-z0-9-]+)*$/i.test(news.suffix))) failures.push({ property: "suffix", reason: `suffix ${JSON.stringify(news.suffix)} must look like dc=example,dc=org` });
+  const failures: pulumi.dynamic.CheckFailure[] = validateUser(news, (v) => !isUnknown(v)).map((reason) => ({ property: reason.split(" ")[0], reason }));
+  if (!isUnknown(news.suffix) && !isLdapSuffix(news.suffix)) failures.push({ property: "suffix", reason: `suffix ${JSON.stringify(news.suffix)} must look like dc=example,dc=org` });
   return failures.length > 0 ? { inputs: news, failures } : { inputs: news };
 }
 
@@ -85,34 +85,6 @@ export async function delete_(_id: string, props: LdapUserInputs): Promise<void>
 export { delete_ as delete };
 
 async function onMaster<T>(inputs: LdapUserInputs, fn: (c: Client) => Promise<T>): Promise<T> {
-  const conn = await sshConnection({ node: inputs.master.node, ...inputs.master.ssh });
+  const conn = await sshConnection(sshTarget(inputs.master));
   return withRootLdap(inputs.master.node, sshStreamOpener(conn, { socketPath: inputs.socketPath }), fn);
-}
-
-/** Create or update the user's entry on a bound client (tests run it against a local slapd). */
-export async function writeUser(client: Client, u: LdapUserInputs): Promise<"added" | "modified" | "unchanged"> {
-  const e = userEntry(u.suffix, u);
-  try {
-    return await syncEntry(client, e.dn, e.attributes, USER_ATTRIBUTES);
-  } catch (err) {
-    throw ldapError(u.master.node, `write user ${u.uid}`, err);
-  }
-}
-
-/** The user's spec as found in the directory (undefined when there is no entry). */
-export async function readUser(client: Client, suffix: string, uid: string): Promise<Partial<UserSpec> | undefined> {
-  const a = await readEntry(client, userDn(suffix, uid), USER_ATTRIBUTES);
-  if (!a) return undefined;
-  const one = (k: string) => a[k]?.[0];
-  return {
-    uid: one("uid"),
-    mail: one("mail"),
-    home: one("rplanHome"),
-    ...(a.rplanMailAlias ? { aliases: a.rplanMailAlias } : {}),
-    ...(one("rplanQuota") !== undefined ? { quota: Number(one("rplanQuota")) } : {}),
-    ...(one("rplanMailRoute") ? { mailRoute: one("rplanMailRoute") } : {}),
-    state: (one("rplanUserState") ?? "active") as UserSpec["state"],
-    ...(one("userPassword") ? { passwordHash: one("userPassword") } : {}),
-    ...(one("displayName") && one("displayName") !== uid ? { displayName: one("displayName") } : {}),
-  };
 }

@@ -8,9 +8,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount } from "../../planning/encrypted-mount";
 import { PREINSTALL_SLAPD_DEFAULTS } from "../../planning/ldap/slapd-config";
-import { probeMount } from "../../ops/unlock";
-import { SshConnection, SshError, sshConnection, SshTarget } from "../../transports/ssh";
+import { probeMount, requireUnlocked } from "../../ops/unlock";
+import { SshConnection, SshError, sshConnection } from "../../transports/ssh";
 import { diffKeys } from "./diff";
+import { sshTarget } from "./common";
 
 export interface NodeHostInputs {
   readonly node: string;
@@ -35,10 +36,6 @@ export interface NodeFacts {
 const SLAPD_DEFAULTS = "/etc/default/slapd";
 const BUSINESS = ["node", "country", "state", "ssh", "hostname", "packages", "encryptedMount", "keyDirs"];
 
-export function targetOf(inputs: Pick<NodeHostInputs, "node" | "ssh">): SshTarget {
-  return { node: inputs.node, ...inputs.ssh };
-}
-
 export async function check(_olds: unknown, news: NodeHostInputs): Promise<pulumi.dynamic.CheckResult> {
   return { inputs: news };
 }
@@ -57,7 +54,7 @@ export async function update(_id: string, _olds: NodeHostInputs, news: NodeHostI
 }
 
 export async function read(id: string, props: NodeHostInputs): Promise<pulumi.dynamic.ReadResult> {
-  const conn = await sshConnection(targetOf(props));
+  const conn = await sshConnection(sshTarget(props));
   return { id, props: { ...props, facts: await facts(conn, props.encryptedMount) } };
 }
 
@@ -67,11 +64,10 @@ export async function delete_(): Promise<void> {
 export { delete_ as delete };
 
 async function converge(inputs: NodeHostInputs): Promise<NodeFacts> {
-  const conn = await sshConnection(targetOf(inputs));
+  const conn = await sshConnection(sshTarget(inputs));
   await setHostname(conn, inputs.hostname);
   await ensurePackages(conn, inputs.packages);
-  const mount = await probeMount(conn, inputs.encryptedMount);
-  if (mount.state !== "unlocked") throw new SshError(mount.message, inputs.node);
+  await requireUnlocked(conn, inputs.encryptedMount);
   const dirs = Object.values(inputs.keyDirs);
   await conn.run(["install", "-d", "-m", "0700", "-o", "root", "-g", "root", ...dirs], { label: "create key directories" });
   return facts(conn, inputs.encryptedMount);

@@ -22,9 +22,10 @@ import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount, isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
 import { normalizePublicKey, publicKeyFingerprint } from "../../planning/mesh";
-import { probeMount } from "../../ops/unlock";
+import { requireUnlocked } from "../../ops/unlock";
 import { SshConnection, SshError, sshConnection } from "../../transports/ssh";
 import { diffKeys } from "./diff";
+import { known, sshTarget } from "./common";
 
 export interface NodeKeyInputs {
   readonly node: string;
@@ -46,8 +47,6 @@ export interface NodeKeyOutputs extends NodeKeyInputs {
 
 const BUSINESS = ["node", "tincName", "ssh", "encryptedMount", "privateKeyPath", "generation", "keyBits"];
 const REPLACE = ["node", "tincName", "encryptedMount", "privateKeyPath", "generation", "keyBits"];
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const known = (v: unknown) => v !== UNKNOWN && v !== undefined;
 
 /** Every problem with the inputs; unknown values (preview) are skipped. */
 export function validateNodeKey(olds: Partial<NodeKeyInputs> | undefined, news: NodeKeyInputs): pulumi.dynamic.CheckFailure[] {
@@ -126,9 +125,8 @@ async function unlockedConnection(inputs: NodeKeyInputs): Promise<SshConnection>
   if (!isInsideMount(inputs.encryptedMount, inputs.privateKeyPath)) {
     throw new SshError(`[${inputs.node}] refusing to keep the tinc private key outside the encrypted mount ${inputs.encryptedMount.path}: ${inputs.privateKeyPath}`, inputs.node);
   }
-  const conn = await sshConnection({ node: inputs.node, ...inputs.ssh });
-  const m = await probeMount(conn, inputs.encryptedMount);
-  if (m.state !== "unlocked") throw new SshError(m.message, inputs.node);
+  const conn = await sshConnection(sshTarget(inputs));
+  await requireUnlocked(conn, inputs.encryptedMount);
   return conn;
 }
 

@@ -33,9 +33,10 @@ import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount, isInsideMount } from "../../planning/encrypted-mount";
 import { ParsedCertificate, parseTlsCertificate, ServiceTlsPlan, subjectAltName, TLS_ALGORITHMS, tlsPathProblems, tlsSubjectProblems } from "../../planning/service-tls";
-import { probeMount } from "../../ops/unlock";
+import { requireUnlocked } from "../../ops/unlock";
 import { SshConnection, SshError, sshConnection } from "../../transports/ssh";
 import { diffKeys } from "./diff";
+import { known, sshTarget, UNKNOWN } from "./common";
 
 /** The plan's business inputs (planning/service-tls.ts), addressed to one node. */
 export interface ServiceTlsKeyInputs extends Omit<ServiceTlsPlan, "service"> {
@@ -58,8 +59,6 @@ export interface ServiceTlsKeyOutputs extends ServiceTlsKeyInputs {
 const BUSINESS = ["node", "ssh", "encryptedMount", "service", "keyDir", "privateKeyPath", "certPath", "subject", "algorithm", "validityDays", "generation"];
 const REPLACE = BUSINESS.filter((k) => k !== "ssh");
 const REQUIRED = BUSINESS;
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const known = (v: unknown) => v !== UNKNOWN && v !== undefined;
 const containsUnknown = (v: unknown): boolean => v === UNKNOWN || (typeof v === "object" && v !== null && Object.values(v).some(containsUnknown));
 
 /** Every problem with the inputs; unknown values (preview) are skipped. No I/O. */
@@ -154,9 +153,8 @@ async function unlockedConnection(inputs: ServiceTlsKeyInputs): Promise<SshConne
       throw new SshError(`[${inputs.node}] refusing to keep the ${inputs.service} TLS key outside the encrypted mount ${inputs.encryptedMount.path}: ${p}`, inputs.node);
     }
   }
-  const conn = await sshConnection({ node: inputs.node, ...inputs.ssh });
-  const m = await probeMount(conn, inputs.encryptedMount);
-  if (m.state !== "unlocked") throw new SshError(m.message, inputs.node);
+  const conn = await sshConnection(sshTarget(inputs));
+  await requireUnlocked(conn, inputs.encryptedMount);
   return conn;
 }
 

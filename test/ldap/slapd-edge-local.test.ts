@@ -10,7 +10,7 @@ import type { Client } from "ldapts";
 import { baseEntries, behindSids, defaultServerId, INDEXES, nodeIdentityDn, nodeIdentityEntry, renderAcl, ROUTING_ATTRIBUTES, SlapdNodeSpec, sshaHash, treeDns, userDn } from "../../planning/ldap";
 import { applyEntries } from "../../providers/impl/ldap-entries";
 import { convergeConfig } from "../../providers/impl/ldap-slapd";
-import { writeUser } from "../../providers/impl/ldap-user";
+import { writeUser } from "../../ops/ldap-users";
 import { ldapClient, readEntry, sleep, withRootLdap } from "../../transports/ldap";
 import { findSlapd, LocalSlapd, SlapdDist } from "./local-slapd";
 
@@ -57,7 +57,7 @@ suite("an edge replica holds routing attributes only (throwaway local slapd)", (
       applyEntries(c, { master: { node: "m", ssh: {} as any }, socketPath: "", suffix: SUFFIX, entries: [...baseEntries(SUFFIX, "example.org"), nodeIdentityEntry(SUFFIX, "e", sshaHash(secret, nodeIdentityDn(SUFFIX, "e")))], prune: [DNS.nodes] }, undefined),
     );
     await root(m, (c) =>
-      writeUser(c, { master: { node: "m", ssh: {} as any }, socketPath: "", suffix: SUFFIX, uid: "alice", mail: "alice@example.org", home: "m", quota: 5, aliases: ["al@example.net"], passwordHash: sshaHash("alice-password-0123456789", "x") }),
+      writeUser(c, { master: { node: "m" }, suffix: SUFFIX, uid: "alice", mail: "alice@example.org", home: "m", quota: 5, aliases: ["al@example.net"], passwordHash: sshaHash("alice-password-0123456789", "x") }),
     );
     await convergeConfig(e.ctl, eSpec, e.settings, secret);
   }, 60_000);
@@ -87,7 +87,7 @@ suite("an edge replica holds routing attributes only (throwaway local slapd)", (
     expect(await root(e, (c) => readEntry(c, DNS.nodes, ["ou"]))).toBeUndefined();
     expect(await root(e, (c) => readEntry(c, nodeIdentityDn(SUFFIX, "e"), ["userPassword"]))).toBeUndefined();
     // A later change of a routing attribute follows; contextCSN agrees.
-    await root(m, (c) => writeUser(c, { master: { node: "m", ssh: {} as any }, socketPath: "", suffix: SUFFIX, uid: "alice", mail: "alice@example.org", home: "e", quota: 5 }));
+    await root(m, (c) => writeUser(c, { master: { node: "m" }, suffix: SUFFIX, uid: "alice", mail: "alice@example.org", home: "e", quota: 5 }));
     for (;;) {
       const now = await root(e, (c) => readEntry(c, dn, ["rplanHome"]));
       if (now?.rplanHome?.[0] === "e") break;

@@ -25,7 +25,8 @@ import {
 } from "../../planning/ldap";
 import { applyEntries } from "../../providers/impl/ldap-entries";
 import { convergeConfig, runTakeover } from "../../providers/impl/ldap-slapd";
-import { readUser, writeUser, LdapUserInputs } from "../../providers/impl/ldap-user";
+import type { LdapUserInputs } from "../../providers/impl/ldap-user";
+import { readUser, writeUser } from "../../ops/ldap-users";
 import { ldapClient, ldapError, readEntry, sleep, withRootLdap } from "../../transports/ldap";
 import { findSlapd, LocalSlapd, localRunner, SlapdDist } from "./local-slapd";
 

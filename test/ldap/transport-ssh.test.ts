@@ -14,7 +14,7 @@ import * as path from "path";
 import { Server, utils } from "ssh2";
 import { baseEntries, DEFAULT_SLAPD_SETTINGS, defaultServerId, INDEXES, nodeIdentityDn, nodeIdentityEntry, renderAcl, sshaHash, treeDns } from "../../planning/ldap";
 import { applyEntries } from "../../providers/impl/ldap-entries";
-import { readUser, writeUser } from "../../providers/impl/ldap-user";
+import { readUser, writeUser } from "../../ops/ldap-users";
 import { ForwardedSocket, ldapClient, readEntry, sshStreamOpener, withRootLdap } from "../../transports/ldap";
 import { closeAllSsh, sshConnection } from "../../transports/ssh";
 import { findSlapd, LocalSlapd, SlapdDist } from "./local-slapd";
@@ -129,7 +129,7 @@ suite("ldapts through SSH channels to slapd (in-process ssh2 server, throwaway s
       applyEntries(c, { master, socketPath: slapd.socket, suffix: SUFFIX, entries: [...baseEntries(SUFFIX, "example.org"), nodeIdentityEntry(SUFFIX, "t1", sshaHash(secret, nodeIdentityDn(SUFFIX, "t1")))], prune: [DNS.nodes] }, undefined),
     );
     expect(r.added).toHaveLength(5);
-    await withRootLdap("t1", open, (c) => writeUser(c, { master, socketPath: slapd.socket, suffix: SUFFIX, uid: "carol", mail: "carol@example.org", home: "t1" }));
+    await withRootLdap("t1", open, (c) => writeUser(c, { master, suffix: SUFFIX, uid: "carol", mail: "carol@example.org", home: "t1" }));
     expect(await withRootLdap("t1", open, (c) => readUser(c, SUFFIX, "carol"))).toMatchObject({ uid: "carol", home: "t1" });
     expect(channels.filter((c) => c.startsWith("streamlocal:"))).toEqual([`streamlocal:${slapd.socket}`, `streamlocal:${slapd.socket}`, `streamlocal:${slapd.socket}`]);
   });

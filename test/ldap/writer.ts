@@ -4,7 +4,7 @@
  * and tries the other candidate next. Shared by the lab test and the benchmark.
  */
 import type { Client } from "ldapts";
-import { writeUser } from "../../providers/impl/ldap-user";
+import { writeUser } from "../../ops/ldap-users";
 import { sleep } from "../../transports/ldap";
 
 export interface WriterResult {
@@ -29,7 +29,7 @@ export function startWriter(opts: { clients: Readonly<Record<string, Client>>; f
       const uid = `${opts.prefix ?? "w"}${i}`;
       try {
         const master = { node: target, ssh: { host: "", port: 22, user: "root", hostKeys: [] } };
-        await writeUser(opts.clients[target], { uid, mail: `${uid}@example.org`, home: target, suffix: opts.suffix, socketPath: "", master });
+        await writeUser(opts.clients[target], { uid, mail: `${uid}@example.org`, home: target, suffix: opts.suffix, master });
         acked.push(uid);
         const now = Date.now();
         longestGapMs = Math.max(longestGapMs, now - last);
