@@ -1,7 +1,8 @@
 /**
- * Switching the master role, as an ordered list of steps (pure data). The SlapdConfig resources
- * execute it: the NEW master's resource runs the takeover (freeze → wait → promote); the old master's
- * and every consumer's resources depend on it and then converge (demote+unfreeze, repoint).
+ * Switching the master role: the protocol, its default timeout and what the preview says of it.
+ * The NEW master's SlapdConfig runs the takeover (freeze → wait → promote: `runTakeover` in
+ * providers/impl/ldap-slapd.ts); the old master's and every consumer's resources depend on it and
+ * then converge (demote+unfreeze, repoint).
  *
  * Why no acknowledged write is lost: at every moment at most one node accepts writes.
  *   1. freeze: the old master gets olcReadOnly TRUE. back-config applies it with the server paused,
@@ -25,66 +26,8 @@
  */
 import type { Role } from "./types";
 
-export type SwitchStep =
-  | { readonly kind: "freeze"; readonly node: string }
-  | { readonly kind: "skip-freeze"; readonly node: string; readonly reason: string }
-  | { readonly kind: "wait-caught-up"; readonly node: string; readonly of: string; readonly timeoutMs: number }
-  | { readonly kind: "promote"; readonly node: string }
-  | { readonly kind: "demote"; readonly node: string; readonly master: string }
-  | { readonly kind: "repoint"; readonly node: string; readonly master: string };
-
-export interface SwitchPlan {
-  readonly from: string;
-  readonly to: string;
-  readonly steps: readonly SwitchStep[];
-}
-
-export interface SwitchInput {
-  readonly from: string;
-  readonly to: string;
-  /** Every other node that stays in the directory (consumers before and after). */
-  readonly consumers: readonly string[];
-  /** The old master is revoked (or gone): it is never contacted. */
-  readonly fromUnreachable?: boolean;
-  readonly timeoutMs?: number;
-}
-
+/** How long the new master may take to catch up before the switch is undone and the update fails. */
 export const DEFAULT_SWITCH_TIMEOUT_MS = 10_000;
-
-export function planMasterSwitch(input: SwitchInput): SwitchPlan {
-  if (input.from === input.to) throw new Error(`${input.to} is already the master`);
-  const timeoutMs = input.timeoutMs ?? DEFAULT_SWITCH_TIMEOUT_MS;
-  const others = [...input.consumers].filter((n) => n !== input.from && n !== input.to).sort();
-  const steps: SwitchStep[] = input.fromUnreachable
-    ? [{ kind: "skip-freeze", node: input.from, reason: `${input.from} is revoked and never contacted` }, { kind: "promote", node: input.to }]
-    : [{ kind: "freeze", node: input.from }, { kind: "wait-caught-up", node: input.to, of: input.from, timeoutMs }, { kind: "promote", node: input.to }, { kind: "demote", node: input.from, master: input.to }];
-  for (const n of others) steps.push({ kind: "repoint", node: n, master: input.to });
-  return { from: input.from, to: input.to, steps };
-}
-
-/** The steps the new master's SlapdConfig runs itself (the rest is the other nodes' convergence). */
-export function takeoverSteps(plan: SwitchPlan): SwitchStep[] {
-  const i = plan.steps.findIndex((s) => s.kind === "promote");
-  return plan.steps.slice(0, i + 1);
-}
-
-/** One line per step, for docs, previews and logs. */
-export function describeStep(s: SwitchStep): string {
-  switch (s.kind) {
-    case "freeze":
-      return `freeze ${s.node}: olcReadOnly TRUE (writes refused from now on), read its contextCSN`;
-    case "skip-freeze":
-      return `do not contact ${s.node} (${s.reason}): writes it acknowledged but never replicated are lost`;
-    case "wait-caught-up":
-      return `wait until ${s.node}'s contextCSN has caught up with ${s.of}'s (at most ${s.timeoutMs} ms; on timeout unfreeze ${s.of} and stop)`;
-    case "promote":
-      return `promote ${s.node}: delete olcSyncrepl and olcUpdateRef (syncprov is already loaded): it takes writes`;
-    case "demote":
-      return `demote ${s.node}: syncrepl from ${s.master}, referral to ${s.master}, olcReadOnly FALSE — one modify`;
-    case "repoint":
-      return `repoint ${s.node}: syncrepl and referral to ${s.master}`;
-  }
-}
 
 export interface RoleView {
   readonly role: Role;
