@@ -22,10 +22,9 @@ import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount, isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
 import { normalizePublicKey, publicKeyFingerprint } from "../../planning/mesh";
-import { requireUnlocked } from "../../ops/unlock";
-import { SshConnection, SshError, sshConnection } from "../../transports/ssh";
+import { SshConnection, SshError } from "../../transports/ssh";
 import { diffKeys } from "./diff";
-import { known, sshTarget } from "./common";
+import { connectForKeys, known } from "./common";
 
 export interface NodeKeyInputs {
   readonly node: string;
@@ -121,14 +120,7 @@ function outputs(inputs: NodeKeyInputs, publicKey: string): NodeKeyOutputs {
   return { ...inputs, publicKey: pem, fingerprint: publicKeyFingerprint(inputs.node, pem) };
 }
 
-async function unlockedConnection(inputs: NodeKeyInputs): Promise<SshConnection> {
-  if (!isInsideMount(inputs.encryptedMount, inputs.privateKeyPath)) {
-    throw new SshError(`[${inputs.node}] refusing to keep the tinc private key outside the encrypted mount ${inputs.encryptedMount.path}: ${inputs.privateKeyPath}`, inputs.node);
-  }
-  const conn = await sshConnection(sshTarget(inputs));
-  await requireUnlocked(conn, inputs.encryptedMount);
-  return conn;
-}
+const unlockedConnection = (inputs: NodeKeyInputs) => connectForKeys(inputs, [inputs.privateKeyPath], "tinc private key");
 
 /**
  * Generate in a scratch directory beside the key (same filesystem: the rename is atomic), keep a

@@ -31,12 +31,11 @@
  */
 import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
-import { EncryptedMount, isInsideMount } from "../../planning/encrypted-mount";
+import { EncryptedMount } from "../../planning/encrypted-mount";
 import { ParsedCertificate, parseTlsCertificate, ServiceTlsPlan, subjectAltName, TLS_ALGORITHMS, tlsPathProblems, tlsSubjectProblems } from "../../planning/service-tls";
-import { requireUnlocked } from "../../ops/unlock";
-import { SshConnection, SshError, sshConnection } from "../../transports/ssh";
+import { SshConnection, SshError } from "../../transports/ssh";
 import { diffKeys } from "./diff";
-import { known, sshTarget, UNKNOWN } from "./common";
+import { connectForKeys, known, UNKNOWN } from "./common";
 
 /** The plan's business inputs (planning/service-tls.ts), addressed to one node. */
 export interface ServiceTlsKeyInputs extends Omit<ServiceTlsPlan, "service"> {
@@ -147,16 +146,7 @@ function certificateOf(inputs: ServiceTlsKeyInputs, text: string): ParsedCertifi
   }
 }
 
-async function unlockedConnection(inputs: ServiceTlsKeyInputs): Promise<SshConnection> {
-  for (const p of [inputs.keyDir, inputs.privateKeyPath, inputs.certPath]) {
-    if (!isInsideMount(inputs.encryptedMount, p)) {
-      throw new SshError(`[${inputs.node}] refusing to keep the ${inputs.service} TLS key outside the encrypted mount ${inputs.encryptedMount.path}: ${p}`, inputs.node);
-    }
-  }
-  const conn = await sshConnection(sshTarget(inputs));
-  await requireUnlocked(conn, inputs.encryptedMount);
-  return conn;
-}
+const unlockedConnection = (inputs: ServiceTlsKeyInputs) => connectForKeys(inputs, [inputs.keyDir, inputs.privateKeyPath, inputs.certPath], `${inputs.service} TLS key`);
 
 /**
  * Generate a key and self-signed certificate in a scratch directory inside the key directory (same
