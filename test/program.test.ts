@@ -22,24 +22,6 @@ describe("the program under Pulumi's mocks", () => {
     expect(exports.ldapLastSwitch).toBe("none");
   });
 
-  test("dynamic providers serialize thin, one string per provider kind, free of config", async () => {
-    const { resources } = await evaluateProgram(rawConfig());
-    const dynamic = resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"));
-    const kinds = new Map<string, Set<string>>();
-    for (const r of dynamic) kinds.set(r.type, (kinds.get(r.type) ?? new Set()).add(r.inputs.__provider as string));
-    // Every resource of a kind shares one provider string.
-    expect([...kinds.keys()].sort()).toEqual(
-      ["HostFiles", "LdapEntries", "MeshCheck", "NodeHost", "NodeKey", "ServiceTlsKey", "SlapdConfig"].map((k) => `pulumi-nodejs:dynamic/rplan:${k}`),
-    );
-    for (const strings of kinds.values()) expect(strings.size).toBe(1);
-    const providers = [...kinds.values()].map((s) => [...s][0]);
-    for (const p of providers) {
-      expect(p.length).toBeLessThan(2048);
-      expect(p).toContain("@rplan/hostops/providers/impl/");
-      expect(p).not.toContain("198.51.100");
-    }
-  });
-
   test("per node a TLS key for postfix and dovecot in its key directory, and the daemon config applied after it", async () => {
     const raw = rawConfig();
     raw.nodes[1].tlsKeyGeneration = 3;

@@ -18,7 +18,6 @@ export const ACCESS_LEVELS = LDAP_ACCESS_LEVELS;
 /** Access levels whose replica is complete (eligible as master, replicates password hashes). */
 export const FULL_ACCESS: readonly AccessLevel[] = ["write", "read"];
 
-
 /** Fixed facts about slapd on a Debian node (not configurable per stack). */
 export interface SlapdSettings {
   /** TCP port slapd listens on (loopback and the node's VPN address only). */

@@ -292,10 +292,8 @@ export class StateStore {
 }
 
 /** Default state location: the lab's fixed system path, otherwise inside the project. */
-export const LAB_STATE_FILE = STACK_STATE;
-
 export function defaultStateFile(projectDir: string, stack: string): string {
-  return stack === "lab" ? LAB_STATE_FILE : path.join(projectDir, ".rplan", "state", `${stack}.json`);
+  return stack === "lab" ? STACK_STATE : path.join(projectDir, ".rplan", "state", `${stack}.json`);
 }
 
 /**
