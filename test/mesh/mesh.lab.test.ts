@@ -140,6 +140,12 @@ maybe(`VpnMesh on the ${target?.name ?? "lab"}`, () => {
     const rotatedTinc = rotated.replace(/-/g, "_");
     // Control: with the (still valid) key the impostor does get in — so a refusal later means something.
     expect(await impostorAccepted(cr, rotatedTinc, oldKey, peerTinc)).toBe(true);
+    // That accepted impostor bore the real node's name and key: the real tincd met contradicting
+    // edges about itself, and tinc 1.0 then backs off ("Possible node with same Name as us!",
+    // sleeping longer each time). Once, in CI, the pair had not reconnected 30 s later. Restart it
+    // and wake the peer (SIGALRM: connect now) so the baseline below does not wait on that backoff.
+    await cr.run(["systemctl", "restart", "tinc@rplan"], { label: "restart tinc after the impostor control" });
+    await (await conn(peer)).run(["systemctl", "kill", "--signal=ALRM", "tinc@rplan"], { label: "wake tinc after the impostor control" });
     const healed = await checkMesh(state.check!, { timeoutMs: 30_000 });
     expect(healed.problems).toEqual([]);
 
