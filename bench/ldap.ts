@@ -9,14 +9,14 @@ import * as path from "path";
 import type { Client } from "ldapts";
 import { parseDocument } from "yaml";
 import { ensureLab, labDown, labSshTarget, labStackConfigPath, readLabState } from "../lab";
-import { LAB_SSH_KEY } from "../ops/cli-env";
+import { SSH_KEY as LAB_SSH_KEY } from "../lab/state";
 import { userDn } from "../planning/ldap";
 import { writeUser } from "../ops/ldap-users";
 import { ldapClient, readEntry, sleep, sshStreamOpener } from "../transports/ldap";
 import { sshConnection } from "../transports/ssh";
 import { measureLag } from "../test/ldap/lag";
 import { startWriter } from "../test/ldap/writer";
-import { runStack } from "../test/runner";
+import { runStack } from "../runner";
 
 const SUFFIX = "dc=lab,dc=rplan,dc=test";
 

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ensureLab } from "../lab";
-import { LAB_SSH_KEY } from "../ops/cli-env";
+import { SSH_KEY as LAB_SSH_KEY } from "../lab/state";
 import { closeAllSsh } from "../transports/ssh";
 import { benchRunner, RunnerTimings } from "./runner";
 

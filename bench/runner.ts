@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { performance } from "node:perf_hooks";
-import { runStack, RunStackOptions } from "../test/runner";
+import { runStack, RunStackOptions } from "../runner";
 
 export interface RunnerTimings {
   /** Resources in the stack after the up (components and the stack included). */

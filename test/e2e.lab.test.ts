@@ -10,8 +10,8 @@ import { parseDocument } from "yaml";
 import { labDown, labStackConfigPath, readLabState } from "../lab";
 import { labWithExactly } from "./support/lab";
 import { diffSnapshots, takeSnapshot } from "../lab/network-safety";
-import { LAB_SSH_KEY } from "../ops/cli-env";
-import { runStack, RunResult } from "./runner";
+import { SSH_KEY as LAB_SSH_KEY } from "../lab/state";
+import { runStack, RunResult } from "../runner";
 
 const root = process.getuid?.() === 0;
 const maybe = root ? describe : describe.skip;

@@ -10,9 +10,9 @@ import * as path from "path";
 import { parseDocument } from "yaml";
 import { ensureLab, labSshTarget, labStackConfigPath, lockNode } from "../lab";
 import { secretFile } from "../lab/state";
-import { LAB_SSH_KEY } from "../ops/cli-env";
+import { SSH_KEY as LAB_SSH_KEY } from "../lab/state";
 import { closeAllSsh, sshConnection } from "../transports/ssh";
-import { runStack, RunResult } from "./runner";
+import { runStack, RunResult } from "../runner";
 import { labWithExactly } from "./support/lab";
 
 const root = process.getuid?.() === 0;
@@ -101,7 +101,7 @@ maybe("nodes on the lab", () => {
     expect(`${failed!.message}\n${failed!.printed ?? ""}`).toContain("npm run unlock -- lab2");
 
     // The admin command, as an admin runs it; the passphrase goes in on stdin, never argv.
-    const unlock = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "ops/unlock-cli.ts", "lab2", "--stack", "lab"], {
+    const unlock = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "cli/unlock.ts", "lab2", "--stack", "lab"], {
       cwd: projectDir,
       input: fs.readFileSync(secretFile("lab2")),
       env: { ...process.env, RPLAN_SSH_KEY: LAB_SSH_KEY },
@@ -122,7 +122,7 @@ maybe("nodes on the lab", () => {
   test("a wrong passphrase is refused and changes nothing", async () => {
     await lockNode("lab3");
     await closeAllSsh();
-    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "ops/unlock-cli.ts", "lab3", "--stack", "lab"], {
+    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "cli/unlock.ts", "lab3", "--stack", "lab"], {
       cwd: projectDir,
       input: "not the passphrase\n",
       env: { ...process.env, RPLAN_SSH_KEY: LAB_SSH_KEY },

@@ -1,14 +1,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { readStackConfig } from "../ops/stack-config";
+import { readClusterConfig } from "../stack-file/config";
 import { evaluateProgram } from "./support/mock-program";
 
 const file = path.resolve(__dirname, "..", "Pulumi.prod.yaml");
 
 describe("the example production stack (Pulumi.prod.yaml)", () => {
   test("five active nodes in five countries, LUKS mounts, pinned host keys", () => {
-    const c = readStackConfig(file);
+    const c = readClusterConfig({ stack: "prod", configFile: file });
     expect(c.nodes).toHaveLength(5);
     expect(new Set(c.nodes.map((n) => n.country)).size).toBe(5);
     for (const n of c.nodes) {

@@ -8,7 +8,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { ensureLab, labSshTarget } from "../lab";
-import { LAB_SSH_KEY } from "../ops/cli-env";
+import { SSH_KEY as LAB_SSH_KEY } from "../lab/state";
 import { closeAllSsh, sshConnection, sshStats, SshTarget } from "../transports/ssh";
 import { fakeHostKey } from "./support/config-fixture";
 

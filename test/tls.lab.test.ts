@@ -21,9 +21,9 @@ import * as path from "path";
 import { parseDocument } from "yaml";
 import { labSshTarget, labStackConfigPath } from "../lab";
 import { LAB_DOMAIN } from "../lab/stack-config";
-import { LAB_SSH_KEY } from "../ops/cli-env";
+import { SSH_KEY as LAB_SSH_KEY } from "../lab/state";
 import { closeAllSsh, sshConnection } from "../transports/ssh";
-import { runStack, RunResult } from "./runner";
+import { runStack, RunResult } from "../runner";
 import { labWithExactly } from "./support/lab";
 
 const root = process.getuid?.() === 0;

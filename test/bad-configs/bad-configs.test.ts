@@ -27,7 +27,7 @@ import * as YAML from "yaml";
 import { loadPolicyConfig } from "../../policy/config";
 import { evaluatePolicies } from "../../policy/rules";
 import { toDescs } from "../policy/support";
-import { runStack, RunResult, StackRunError } from "../runner";
+import { runStack, RunResult, StackRunError } from "../../runner";
 import { evaluateProgram } from "../support/mock-program";
 
 const DIR = __dirname;

@@ -9,7 +9,7 @@ import { findProcesses, isAlive, run, waitFor } from "../../lab/exec";
 import { labDown, labStackConfigPath, labUp, lockNode, readLabState, unlockNode } from "../../lab";
 import { takeSnapshot, NetSnapshot } from "../../lab/network-safety";
 import { KNOWN_HOSTS, SECRETS_DIR, STACK_STATE, STATE_FILE } from "../../lab/state";
-import { readStackConfig } from "../../ops/stack-config";
+import { readClusterConfig } from "../../stack-file/config";
 import { closeAllSsh } from "../../transports/ssh";
 import { knownHostsFile, openssh } from "./openssh";
 
@@ -24,7 +24,7 @@ const defaults = async () => (await run("ip", ["route"])).stdout.split("\n").fil
 
 /** Known hosts from the generated stack config: what the stack itself will pin. */
 function stackKnownHosts(): { file: string; nodes: { name: string; host: string }[] } {
-  const config = readStackConfig(labStackConfigPath());
+  const config = readClusterConfig({ stack: "lab", configFile: labStackConfigPath() });
   return { file: knownHostsFile(config.nodes.map((n) => n.ssh)), nodes: config.nodes.map((n) => ({ name: n.name, host: n.ssh.host })) };
 }
 
@@ -112,7 +112,7 @@ labTest("lab lifecycle", () => {
     const first = readLabState()!;
     const grown = await labUp({ nodes: 4 });
     expect(grown.nodes.slice(0, 3).map((n) => n.nspawnPid)).toEqual(first.nodes.map((n) => n.nspawnPid));
-    const config = readStackConfig(labStackConfigPath());
+    const config = readClusterConfig({ stack: "lab", configFile: labStackConfigPath() });
     expect(config.nodes.map((n) => `${n.name}:${n.country}`)).toEqual(["lab1:NL", "lab2:DE", "lab3:SE", "lab4:IS"]);
     const r = await openssh("198.51.100.11", stackKnownHosts().file, "ping -c1 -W2 lab4 >/dev/null && hostname");
     expect(r.stdout.trim()).toBe("lab1");

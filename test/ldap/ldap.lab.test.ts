@@ -14,11 +14,11 @@ import * as path from "path";
 import type { Client } from "ldapts";
 import { parseDocument } from "yaml";
 import { labSshTarget, labStackConfigPath } from "../../lab";
-import { LAB_SSH_KEY } from "../../ops/cli-env";
+import { SSH_KEY as LAB_SSH_KEY } from "../../lab/state";
 import { behindSids } from "../../planning/ldap";
 import { ldapClient, sleep, sshStreamOpener } from "../../transports/ldap";
 import { closeAllSsh, sshConnection } from "../../transports/ssh";
-import { RPLAN_PROJECT_DIR, runStack, RunResult } from "../runner";
+import { RPLAN_PROJECT_DIR, runStack, RunResult } from "../../runner";
 import { labWithExactly } from "../support/lab";
 import { startWriter } from "./writer";
 
@@ -61,7 +61,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
 }
 function npmLdap(args: string[], configFile: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile("npx", ["ts-node", "ops/ldap-cli.ts", ...args, "--config", configFile], { cwd: RPLAN_PROJECT_DIR, env: { ...process.env, RPLAN_SSH_KEY: LAB_SSH_KEY } }, (e, stdout, stderr) =>
+    execFile("npx", ["ts-node", "cli/ldap.ts", ...args, "--config", configFile], { cwd: RPLAN_PROJECT_DIR, env: { ...process.env, RPLAN_SSH_KEY: LAB_SSH_KEY } }, (e, stdout, stderr) =>
       resolve({ code: e ? ((e as any).code ?? 1) : 0, out: stdout + stderr }),
     );
   });

@@ -9,9 +9,9 @@ import * as os from "os";
 import * as path from "path";
 import { parseDocument } from "yaml";
 import { labSshTarget, labStackConfigPath } from "../../lab";
-import { LAB_SSH_KEY } from "../../ops/cli-env";
+import { SSH_KEY as LAB_SSH_KEY } from "../../lab/state";
 import { closeAllSsh, sshConnection } from "../../transports/ssh";
-import { runStack, RunResult } from "../runner";
+import { runStack, RunResult } from "../../runner";
 import { labWithExactly } from "../support/lab";
 
 const maybe = process.getuid?.() === 0 ? describe : describe.skip;

@@ -38,8 +38,8 @@ export const labTarget: MeshTarget = {
     return state.nodes.map((x) => x.name);
   },
   config(n, overrides = {}) {
-    const { readStackConfig } = require("../../ops/stack-config") as typeof import("../../ops/stack-config");
-    return applyOverrides(readStackConfig("/var/lib/rplan-lab/Pulumi.lab.yaml"), n, overrides);
+    const { readClusterConfig } = require("../../stack-file/config") as typeof import("../../stack-file/config");
+    return applyOverrides(readClusterConfig({ stack: "lab" }), n, overrides);
   },
   conn: connFor,
   async tincLog(conn, sinceSec) {

@@ -2,12 +2,12 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { loadStackConfig } from "./config";
+import { loadStackConfig } from "../../stack-file/config";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "cli.ts"), ...args], {
+  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "..", "..", "cli", "stack.ts"), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     encoding: "utf8",

@@ -1,11 +1,11 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Deployment } from "./deployment";
-import { isSecret, PropertyMap } from "./props";
-import { CheckResult, DiffResult, EngineProvider, ReadResult, ResourcePlugin, Target } from "./providers/plugin";
-import { Registration } from "./registration";
-import { StateStore } from "./state";
+import { Deployment } from "../../runner/deployment";
+import { isSecret, PropertyMap } from "../../runner/props";
+import { CheckResult, DiffResult, EngineProvider, ReadResult, ResourcePlugin, Target } from "../../runner/providers/plugin";
+import { Registration } from "../../runner/registration";
+import { StateStore } from "../../runner/state";
 
 /** A plugin that records every call; `size` updates in place, `zone` forces replacement. */
 class FakePlugin implements ResourcePlugin {

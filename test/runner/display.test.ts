@@ -1,6 +1,6 @@
-import { changeLines, diffKeys, formatSteps, propertyChanges, stepLine, summaryLine } from "./display";
-import { makeSecret, UNKNOWN } from "./props";
-import { Step } from "./steps";
+import { changeLines, diffKeys, formatSteps, propertyChanges, stepLine, summaryLine } from "../../runner/display";
+import { makeSecret, UNKNOWN } from "../../runner/props";
+import { Step } from "../../runner/steps";
 
 describe("preview display", () => {
   it("diffs nested properties leaf by leaf and never shows __provider", () => {

@@ -1,6 +1,6 @@
-import { applyIgnoreChanges, matchesReplaceOnChanges } from "./options";
-import { propertyChanges } from "./display";
-import { annotateSecrets, isSecret, makeSecret, markSecretKeys, stripSecretsMap } from "./props";
+import { applyIgnoreChanges, matchesReplaceOnChanges } from "../../runner/options";
+import { propertyChanges } from "../../runner/display";
+import { annotateSecrets, isSecret, makeSecret, markSecretKeys, stripSecretsMap } from "../../runner/props";
 
 describe("engine property handling", () => {
   it("strips secrets for a provider that does not accept them and re-marks same-named outputs", () => {

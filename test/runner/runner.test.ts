@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { runStack, RunStackOptions, StackRunError } from "./index";
+import { runStack, RunStackOptions, StackRunError } from "../../runner/index";
 
 const FILES = path.join(__dirname, "fixtures", "files");
 const POLICED = path.join(__dirname, "fixtures", "policed");

@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { makeSecret } from "./props";
-import { lockState, ResourceState, StateStore } from "./state";
+import { makeSecret } from "../../runner/props";
+import { lockState, ResourceState, StateStore } from "../../runner/state";
 
 const SECRET = "correct-horse-battery-staple";
 

@@ -1,4 +1,4 @@
-import { deletionOrder, dependencyOrder, GraphNode } from "./steps";
+import { deletionOrder, dependencyOrder, GraphNode } from "../../runner/steps";
 
 const node = (urn: string, deps: string[] = [], parent = "", propDeps: Record<string, string[]> = {}): GraphNode => ({
   urn,

@@ -1,13 +1,18 @@
 /** `npm run lab -- up [--nodes N] | down | status` */
+import { labDown, labStatus, labUp } from "../lab";
+import { KNOWN_HOSTS, SSH_KEY, STACK_CONFIG } from "../lab/state";
 import { closeAllSsh } from "../transports/ssh";
-import { labDown, labStatus, labUp } from "./index";
-import { KNOWN_HOSTS, SSH_KEY, STACK_CONFIG } from "./state";
+import { optionValue, parseArgs } from "./options";
+
+const USAGE = "usage: npm run lab -- up [--nodes N] | down | status";
 
 async function main(argv: string[]): Promise<void> {
-  const [cmd, ...rest] = argv;
+  const args = parseArgs(argv, { valued: ["--nodes"] }, USAGE);
+  const [cmd, ...extra] = args.positional;
+  if (extra.length > 0) throw new Error(USAGE);
   if (cmd === "up") {
-    const i = rest.indexOf("--nodes");
-    const nodes = i >= 0 ? Number(rest[i + 1]) : undefined;
+    const n = optionValue(args, "--nodes");
+    const nodes = n === undefined ? undefined : Number(n);
     const state = await labUp({ nodes });
     console.log(`lab up: ${state.nodes.map((n) => `${n.name} ${n.address}`).join(", ")}`);
     console.log(`stack config: ${STACK_CONFIG} (copied to ./Pulumi.lab.yaml)`);
@@ -22,7 +27,7 @@ async function main(argv: string[]): Promise<void> {
     const w = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
     for (const r of table) console.log(r.map((x, c) => x.padEnd(w[c])).join("  "));
   } else {
-    throw new Error("usage: npm run lab -- up [--nodes N] | down | status");
+    throw new Error(USAGE);
   }
 }
 

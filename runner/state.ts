@@ -12,11 +12,11 @@
  * `{ <sig>: <secret sig>, ciphertext: "v1:…" }` (Pulumi's own checkpoint encoding), encrypted with
  * Pulumi's passphrase manager; the salt is kept in the file (`secretsProviders.state.salt`).
  */
-import { STACK_STATE } from "../../lab/state";
+import { STACK_STATE } from "../lab/state";
 import * as fs from "fs";
 import * as path from "path";
 import { isPropertyObject, isSecret, PropertyMap, PropertyValue, SECRET_SIG, SIG_KEY } from "./props";
-import { Crypter, crypterFromSalt, newEncryptionSalt, PassphraseError } from "./secrets";
+import { Crypter, crypterFromSalt, newEncryptionSalt, PassphraseError } from "../stack-file/secrets";
 
 export interface ResourceState {
   readonly urn: string;

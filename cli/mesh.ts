@@ -6,29 +6,21 @@
  * each revoked node, which members prove they refuse it. Never contacts a revoked node. Exits 1
  * when anything is wrong. `--wait` keeps probing failing members (e.g. right after an `up`).
  */
+import { checkMesh, checkSpecFromConfig, formatReport } from "../ops/mesh-check";
+import { readClusterConfig } from "../stack-file/config";
 import { closeAllSsh } from "../transports/ssh";
-import { takeStack, useLabKeyFor } from "./cli-env";
-import { checkMesh, checkSpecFromConfig, formatReport } from "./mesh-check";
-import { readStackConfig, stackConfigPath } from "./stack-config";
+import { optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
 
-function takeOption(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  if (i < 0) return undefined;
-  const [, value] = argv.splice(i, 2);
-  if (value === undefined) throw new Error(`${name} needs a value`);
-  return value;
-}
+const USAGE = "usage: npm run mesh -- status [--stack <stack>] [--config <file>] [--wait <seconds>] [--json]";
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const stack = takeStack(argv);
-  const file = takeOption(argv, "--config") ?? stackConfigPath(stack);
-  const wait = Number(takeOption(argv, "--wait") ?? 0);
-  const json = argv.includes("--json");
-  const rest = argv.filter((a) => a !== "--json");
-  if (rest.length !== 1 || rest[0] !== "status" || !(wait >= 0)) throw new Error("usage: npm run mesh -- status [--stack <stack>] [--config <file>] [--wait <seconds>] [--json]");
+  const args = parseArgs(process.argv.slice(2), { valued: ["--stack", "--config", "--wait"], flags: ["--json"] }, USAGE);
+  const stack = stackOf(args);
+  const wait = Number(optionValue(args, "--wait") ?? 0);
+  const json = args.flags.has("--json");
+  if (args.positional.length !== 1 || args.positional[0] !== "status" || !(wait >= 0)) throw new Error(USAGE);
+  const spec = checkSpecFromConfig(readClusterConfig({ stack, configFile: optionValue(args, "--config") }));
   useLabKeyFor(stack);
-  const spec = checkSpecFromConfig(readStackConfig(file));
   const report = await checkMesh(spec, { timeoutMs: wait * 1000 });
   console.log(json ? JSON.stringify({ matrix: report.matrix, problems: report.problems, members: report.members.map((m) => ({ node: m.node, refusedAfterMs: m.refusedAfterMs })) }, null, 2) : formatReport(spec, report));
   if (!report.ok) process.exitCode = 1;

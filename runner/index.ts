@@ -25,13 +25,13 @@ export * from "./types";
  * node's address goes over the bridge.
  */
 function assertLabReachable(configFile: string | undefined): void {
-  const { readStackConfig, stackConfigPath } = require("../../ops/stack-config") as typeof import("../../ops/stack-config");
-  const { assertRoutedThroughLab } = require("../../lab/network-safety") as typeof import("../../lab/network-safety");
-  for (const n of readStackConfig(configFile ?? stackConfigPath("lab")).nodes) if (n.state !== "revoked") assertRoutedThroughLab(n.ssh.host);
+  const { readClusterConfig } = require("../stack-file/config") as typeof import("../stack-file/config");
+  const { assertRoutedThroughLab } = require("../lab/network-safety") as typeof import("../lab/network-safety");
+  for (const n of readClusterConfig({ stack: "lab", configFile }).nodes) if (n.state !== "revoked") assertRoutedThroughLab(n.ssh.host);
 }
 
 /** The rplan checkout this runner belongs to. */
-export const RPLAN_PROJECT_DIR = path.resolve(__dirname, "..", "..");
+export const RPLAN_PROJECT_DIR = path.resolve(__dirname, "..");
 
 const WORKER = path.join(__dirname, "worker.ts");
 

@@ -14,7 +14,7 @@
 import { spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import { shellQuote, sshConnection } from "../../../transports/ssh";
+import { shellQuote, sshConnection } from "../../transports/ssh";
 import { deepEqual, isPropertyObject, makeSecret, PropertyMap, PropertyValue, UNKNOWN } from "../props";
 import { CheckFailure, CheckResult, DiffResult, ReadResult, ResourcePlugin, Target } from "../providers/plugin";
 import { PinnedHosts } from "./pinned-hosts";

@@ -6,14 +6,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { loadStackConfig, StackConfig } from "./config";
+import { loadStackConfig, StackConfig } from "../stack-file/config";
 import { formatSteps, summaryLine } from "./display";
 import { PolicyHost, PolicyViolation } from "./providers/policy-host";
 import { ProviderRegistry } from "./providers/registry";
 import { maskMap, PropertyMap } from "./props";
 import { header, outputLines, violationLines } from "./report";
 import { Registration } from "./registration";
-import { findPassphrase, requirePassphrase } from "./secrets";
+import { findPassphrase, requirePassphrase } from "../stack-file/secrets";
 import { lockState, StateStore } from "./state";
 import { Step } from "./steps";
 import type { Deployment } from "./deployment";

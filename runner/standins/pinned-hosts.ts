@@ -3,7 +3,7 @@
  * whatever key a host presents; rplan never trusts on first use, so a connection is allowed only to
  * a host the stack config declares (`rplan:nodes[].ssh`), with that node's pinned keys and proxy.
  */
-import type { SshTarget } from "../../../transports/ssh";
+import type { SshTarget } from "../../transports/ssh";
 
 interface NodeEntry {
   name?: unknown;

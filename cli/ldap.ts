@@ -10,40 +10,34 @@
  * Writes go to the master named in the stack config (`rplan:ldap.master`), over SSH to its ldapi
  * socket. Plaintext passwords are refused: give a hash. Exit 1 = not healthy / not found; 2 = error.
  */
+import { formatStatus, getUser, ldapStatus, putUser, removeUser, statusOk } from "../ops/ldap-admin";
 import { USER_STATES, UserSpec } from "../planning/ldap";
+import { readClusterConfig } from "../stack-file/config";
 import { sleep } from "../transports/ldap";
 import { closeAllSsh } from "../transports/ssh";
-import { takeStack, useLabKeyFor } from "./cli-env";
-import { formatStatus, getUser, ldapStatus, putUser, removeUser, statusOk } from "./ldap-admin";
-import { readStackConfig, stackConfigPath } from "./stack-config";
+import { optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
 
 const USAGE = "usage: npm run ldap -- status [--wait S] [--json] | user put <uid> --mail A --home N [--alias A]... [--quota B] [--state S] [--password-hash H] [--display-name D] | user show <uid> | user delete <uid>  [--stack S] [--config F]";
 
-/** Remove every `--name value` from argv; returns the values. */
-function takeAll(argv: string[], name: string): string[] {
-  const out: string[] = [];
-  for (let i = argv.indexOf(name); i >= 0; i = argv.indexOf(name)) {
-    const [, value] = argv.splice(i, 2);
-    if (value === undefined) throw new Error(`${name} needs a value`);
-    out.push(value);
-  }
-  return out;
-}
-const takeOne = (argv: string[], name: string) => {
-  const all = takeAll(argv, name);
-  if (all.length > 1) throw new Error(`${name} given twice`);
-  return all[0];
-};
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const stack = takeStack(argv);
-  const cluster = readStackConfig(takeOne(argv, "--config") ?? stackConfigPath(stack));
+  const args = parseArgs(
+    process.argv.slice(2),
+    {
+      valued: ["--stack", "--config", "--wait", "--mail", "--home", "--alias", "--quota", "--state", "--password-hash", "--display-name"],
+      repeatable: ["--alias"],
+      flags: ["--json"],
+    },
+    USAGE,
+  );
+  const stack = stackOf(args);
+  const cluster = readClusterConfig({ stack, configFile: optionValue(args, "--config") });
   if (!cluster.ldap) throw new Error("this stack has no rplan:ldap");
+  const [cmd, sub, uid, ...extra] = args.positional;
+  const takeOne = (name: string) => optionValue(args, name);
   useLabKeyFor(stack);
-  const [cmd, sub, uid, ...extra] = argv;
   if (cmd === "status") {
-    const wait = Number(takeOne(argv, "--wait") ?? 0);
+    const wait = Number(takeOne("--wait") ?? 0);
     if (!(wait >= 0)) throw new Error(`--wait needs a number of seconds\n${USAGE}`);
     const until = Date.now() + wait * 1000;
     let rows = await ldapStatus(cluster);
@@ -51,28 +45,27 @@ async function main(): Promise<void> {
       await sleep(500);
       rows = await ldapStatus(cluster);
     }
-    console.log(argv.includes("--json") ? JSON.stringify(rows, null, 2) : formatStatus(cluster.ldap.master, rows));
+    console.log(args.flags.has("--json") ? JSON.stringify(rows, null, 2) : formatStatus(cluster.ldap.master, rows));
     if (!statusOk(cluster.ldap.master, rows)) process.exitCode = 1;
     return;
   }
   if (cmd !== "user" || !uid) throw new Error(USAGE);
+  if (extra.length > 0) throw new Error(`unknown arguments: ${extra.join(" ")}\n${USAGE}`);
   if (sub === "put") {
-    const opts = extra;
-    const quota = takeOne(opts, "--quota");
-    const state = takeOne(opts, "--state");
-    const passwordHash = takeOne(opts, "--password-hash");
-    const displayName = takeOne(opts, "--display-name");
+    const quota = takeOne("--quota");
+    const state = takeOne("--state");
+    const passwordHash = takeOne("--password-hash");
+    const displayName = takeOne("--display-name");
     const user: UserSpec = {
       uid,
-      mail: takeOne(opts, "--mail") ?? "",
-      home: takeOne(opts, "--home") ?? "",
-      aliases: takeAll(opts, "--alias"),
+      mail: takeOne("--mail") ?? "",
+      home: takeOne("--home") ?? "",
+      aliases: args.values.get("--alias") ?? [],
       ...(quota !== undefined ? { quota: /^\d+$/.test(quota) ? Number(quota) : NaN } : {}),
       ...(state !== undefined ? { state: state as (typeof USER_STATES)[number] } : {}),
       ...(passwordHash !== undefined ? { passwordHash } : {}),
       ...(displayName !== undefined ? { displayName } : {}),
     };
-    if (opts.length > 0) throw new Error(`unknown arguments: ${opts.join(" ")}\n${USAGE}`);
     console.log(`${uid}: ${await putUser(cluster, user)} on ${cluster.ldap.master}`);
   } else if (sub === "show") {
     const u = await getUser(cluster, uid);

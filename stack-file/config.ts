@@ -1,16 +1,20 @@
 /**
- * Stack config: `Pulumi.<stack>.yaml` read the way the Pulumi CLI reads it and handed to the
- * program the way the language host hands it (PULUMI_CONFIG: every value a string, objects as
- * JSON; secret keys listed separately). `secure:` values use Pulumi's passphrase format
- * (./secrets.ts), so a file written by `pulumi config set --secret` works here and vice versa.
+ * The one reader of a stack's config file (`Pulumi.<stack>.yaml`), for the stack runner and every
+ * admin command. Read the way the Pulumi CLI reads it and handed to the program the way the
+ * language host hands it (PULUMI_CONFIG: every value a string, objects as JSON; secret keys listed
+ * separately). `secure:` values use Pulumi's passphrase format (./secrets.ts), so a file written by
+ * `pulumi config set --secret` works here and vice versa. Admin commands read the cluster
+ * (`readClusterConfig`) without the passphrase: they need no secure value.
  */
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { ClusterConfig, ConfigError, clusterConfigFromText, NodeConfig } from "../planning/config";
+import { STACK_CONFIG as LAB_CONFIG_FILE } from "../lab/state";
 import { Crypter, crypterFromSalt, newEncryptionSalt, requirePassphrase } from "./secrets";
 
-/** The lab's generated stack config lives with the lab, not in the checkout. */
-export const LAB_CONFIG_FILE = "/var/lib/rplan-lab/Pulumi.lab.yaml";
+/** The project directory: where `Pulumi.yaml` and the checkout's stack files are. */
+export const PROJECT_DIR = path.resolve(__dirname, "..");
 
 export class StackConfigError extends Error {
   constructor(message: string) {
@@ -148,4 +152,38 @@ export function setStackConfigValue(opts: {
     doc.setIn(["config", key], { secure: crypter.encrypt(opts.value) });
   }
   fs.writeFileSync(opts.file, String(doc));
+}
+
+/**
+ * The cluster described by a stack's config file, validated (every problem in one ConfigError).
+ * Secure values stay encrypted: the cluster's shape holds none, so no passphrase is asked for.
+ */
+export function readClusterConfig(opts: { stack: string; configFile?: string; projectDir?: string }): ClusterConfig {
+  let file: string;
+  try {
+    file = findStackConfigFile(opts.projectDir ?? PROJECT_DIR, opts.stack, opts.configFile);
+  } catch (e) {
+    throw new ConfigError([(e as Error).message]);
+  }
+  let top: unknown;
+  try {
+    top = parseDocument(file).toJS();
+  } catch (e) {
+    throw new ConfigError([(e as Error).message]);
+  }
+  const config = top && typeof top === "object" ? (top as { config?: unknown }).config : undefined;
+  if (!config || typeof config !== "object" || Array.isArray(config)) throw new ConfigError([`stack config ${file} has no "config:" map`]);
+  const values = config as Record<string, unknown>;
+  const present = Object.keys(values).filter((k) => k.startsWith("rplan:")).map((k) => k.slice("rplan:".length));
+  return clusterConfigFromText((key) => {
+    const v = values[`rplan:${key}`];
+    return v === undefined ? undefined : typeof v === "string" ? v : JSON.stringify(v);
+  }, present);
+}
+
+/** A node by name, or one clear error listing the known nodes. */
+export function findNode(config: ClusterConfig, name: string): NodeConfig {
+  const node = config.nodes.find((n) => n.name === name);
+  if (!node) throw new ConfigError([`unknown node "${name}" (known: ${config.nodes.map((n) => n.name).join(", ")})`]);
+  return node;
 }

@@ -1,4 +1,4 @@
-import { Crypter, crypterFromSalt, newEncryptionSalt, PassphraseError } from "./secrets";
+import { Crypter, crypterFromSalt, newEncryptionSalt, PassphraseError } from "../stack-file/secrets";
 
 /** From pulumi/pulumi pkg/secrets/passphrase/manager_test.go: this salt state opens with "password". */
 const PULUMI_STATE = "v1:fozI5u6B030=:v1:F+6ZduKKd8G0/V7L:PGMFeIzwobWRKmEAzUdaQHqC5mMRIQ==";

@@ -4,10 +4,12 @@
  * passphrase goes only to the node, on the SSH channel's stdin.
  */
 import * as readline from "readline";
+import { unlockEncryptedMount } from "../ops/unlock";
+import { findNode, readClusterConfig } from "../stack-file/config";
 import { closeAllSsh } from "../transports/ssh";
-import { takeStack, useLabKeyFor } from "./cli-env";
-import { findNode, readStackConfig, stackConfigPath } from "./stack-config";
-import { unlockEncryptedMount } from "./unlock";
+import { optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
+
+const USAGE = "usage: npm run unlock -- <node> [--stack <stack>] [--config <file>]";
 
 async function askPassphrase(prompt: string): Promise<string> {
   const input = process.stdin;
@@ -38,12 +40,12 @@ async function askPassphrase(prompt: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const stack = takeStack(argv);
-  const name = argv[0];
-  if (!name || argv.length !== 1) throw new Error("usage: npm run unlock -- <node> [--stack <stack>]");
+  const args = parseArgs(process.argv.slice(2), { valued: ["--stack", "--config"] }, USAGE);
+  const stack = stackOf(args);
+  const [name, ...extra] = args.positional;
+  if (!name || extra.length > 0) throw new Error(USAGE);
+  const node = findNode(readClusterConfig({ stack, configFile: optionValue(args, "--config") }), name);
   useLabKeyFor(stack);
-  const node = findNode(readStackConfig(stackConfigPath(stack)), name);
   const passphrase = await askPassphrase(`Passphrase for ${node.encryptedMount.path} on ${node.name}: `);
   await unlockEncryptedMount({ node: node.name, ...node.ssh }, node.encryptedMount, passphrase);
   console.log(`${node.name}: ${node.encryptedMount.path} is unlocked`);

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { loadStackConfig, setStackConfigValue, StackConfigError } from "./config";
+import { loadStackConfig, setStackConfigValue, StackConfigError } from "../stack-file/config";
 
 function project(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runner-config-"));

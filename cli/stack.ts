@@ -3,10 +3,10 @@
  * docs/stack-runner.md). Exits non-zero on any error or mandatory policy violation.
  */
 import * as path from "path";
-import { useLabKeyFor } from "../../ops/cli-env";
-import { fullKey, findStackConfigFile, setStackConfigValue } from "./config";
-import { RPLAN_PROJECT_DIR, runStack, StackOp, StackRunError } from "./index";
-import { projectName } from "./pass";
+import { RPLAN_PROJECT_DIR, runStack, StackOp, StackRunError } from "../runner";
+import { projectName } from "../runner/pass";
+import { fullKey, findStackConfigFile, setStackConfigValue } from "../stack-file/config";
+import { optionValue, parseArgs, ParsedArgs, useLabKeyFor } from "./options";
 
 const USAGE = `usage: npm run stack -- <preview|up|refresh|destroy> [--stack NAME] [--state FILE] [--config FILE]
                                  [--policy-config FILE] [--diff] [--type-check]
@@ -30,34 +30,10 @@ is its own. Where Pulumi is installed, use \`pulumi preview|up|refresh|destroy\`
   --type-check   type-check the program while loading it, as Pulumi's language host does
 Passphrase: PULUMI_CONFIG_PASSPHRASE, PULUMI_CONFIG_PASSPHRASE_FILE, or for lab /var/lib/rplan-lab/stack-passphrase.`;
 
-interface Args {
-  positional: string[];
-  flags: Map<string, string | true>;
-}
-
-function parse(argv: string[]): Args {
-  const positional: string[] = [];
-  const flags = new Map<string, string | true>();
-  const valued = new Set(["--stack", "--state", "--config", "--policy-config"]);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (valued.has(a)) {
-      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
-      flags.set(a, argv[++i]);
-    } else if (a.startsWith("--")) {
-      if (!["--diff", "--type-check", "--secret", "--help"].includes(a)) throw new Error(`unknown option ${a}`);
-      flags.set(a, true);
-    } else {
-      positional.push(a);
-    }
-  }
-  return { positional, flags };
-}
-
-function str(args: Args, flag: string): string | undefined {
-  const v = args.flags.get(flag);
-  return typeof v === "string" ? v : undefined;
-}
+type Args = ParsedArgs;
+const parse = (argv: string[]) =>
+  parseArgs(argv, { valued: ["--stack", "--state", "--config", "--policy-config"], flags: ["--diff", "--type-check", "--secret", "--help"] }, "");
+const str = optionValue;
 
 function configSet(args: Args, stack: string): void {
   const [, , key, value] = args.positional;

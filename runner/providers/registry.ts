@@ -7,7 +7,7 @@ import { RANDOM_TYPES, RandomResource } from "../standins/random";
 import { TlsPrivateKey } from "../standins/tls";
 import { LocalCommand, RemoteCommand, RemoteCopyFile } from "../standins/command";
 import { PinnedHosts } from "../standins/pinned-hosts";
-import { closeAllSsh } from "../../../transports/ssh";
+import { closeAllSsh } from "../../transports/ssh";
 import { DynamicProviderHost, HostConfig } from "./dynamic-host";
 import { EngineProvider, ResourcePlugin } from "./plugin";
 

@@ -2,11 +2,11 @@
  * `npm start`: the main job. Bring up (or reuse) the lab of real Debian servers, apply the stack to
  * it with the stack runner (the CLI's stand-in here), and print a short summary.
  */
-import { ensureLab } from "../../lab";
-import { useLabKeyFor } from "../../ops/cli-env";
-import { readStackConfig, stackConfigPath } from "../../ops/stack-config";
-import { closeAllSsh } from "../../transports/ssh";
-import { runStack } from "./index";
+import { ensureLab } from "../lab";
+import { runStack } from "../runner";
+import { readClusterConfig } from "../stack-file/config";
+import { closeAllSsh } from "../transports/ssh";
+import { useLabKeyFor } from "./options";
 
 async function main(): Promise<void> {
   const nodes = Number(process.env.RPLAN_LAB_NODES ?? 3);
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const labSeconds = (Date.now() - t0) / 1000;
   useLabKeyFor("lab");
   const result = await runStack({ op: "up", stack: "lab", log: (line) => console.log(line) });
-  const config = readStackConfig(stackConfigPath("lab"));
+  const config = readClusterConfig({ stack: "lab" });
   const facts = (result.outputs.nodeFacts ?? {}) as Record<string, { machineId?: string; mountFsType?: string }>;
   const counts = new Map<string, number>();
   for (const s of result.steps) counts.set(s.op, (counts.get(s.op) ?? 0) + 1);
