@@ -1,4 +1,4 @@
-/** Unit and lab tests. Lab tests bring up (or reuse) the lab via test/lab-env.ts. */
+/** Unit and lab tests. Lab tests bring up (or reuse) the lab via test/support/lab.ts; the global teardown takes down a lab the run brought up. */
 module.exports = {
   preset: "ts-jest",
   testEnvironment: "node",

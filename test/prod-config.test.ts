@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
+import { clusterConfigFromText, CONFIG_KEYS } from "../planning/config";
 import { readClusterConfig } from "../stack-file/config";
 import { evaluateProgram } from "./support/mock-program";
 
@@ -20,15 +21,16 @@ describe("the example production stack (Pulumi.prod.yaml)", () => {
     }
   });
 
-  test("secrets are Pulumi secure values, never plain text", () => {
+  test("sets only settings the program reads (a stale key is refused by the schema)", () => {
     const doc = parse(fs.readFileSync(file, "utf8"));
-    expect(doc.encryptionsalt).toMatch(/^v1:/);
-    expect(doc.config["rplan:ldapAdminPassword"]).toEqual({ secure: expect.stringMatching(/^v1:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/) });
+    const keys = Object.keys(doc.config).map((k) => k.replace(/^rplan:/, ""));
+    expect(keys.filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k))).toEqual([]);
+    expect(() => clusterConfigFromText(() => undefined, ["ldapAdminPassword"])).toThrow(/rplan:ldapAdminPassword is not a known setting/);
   });
 
   test("the program registers a NodeHost per node from it", async () => {
     const doc = parse(fs.readFileSync(file, "utf8"));
-    const raw = Object.fromEntries(Object.entries(doc.config).filter(([k]) => !k.includes("Password")).map(([k, v]) => [k.replace(/^rplan:/, ""), v]));
+    const raw = Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k.replace(/^rplan:/, ""), v]));
     const { resources } = await evaluateProgram(raw);
     expect(resources.filter((r) => r.type === "pulumi-nodejs:dynamic/rplan:NodeHost")).toHaveLength(5);
   });

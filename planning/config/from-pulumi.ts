@@ -6,8 +6,6 @@ import { ClusterConfig, ConfigError } from "./types";
 import { validateClusterConfig } from "./validate";
 
 export const CONFIG_KEYS = ["domain", "rings", "nodes", "policy", "ldap"] as const;
-/** Keys read by components themselves (secrets). */
-const OTHER_KEYS = ["ldapAdminPassword"];
 
 /**
  * Validate config given as key → raw text (as `pulumi.Config.get` returns it). `present` lists the
@@ -16,7 +14,7 @@ const OTHER_KEYS = ["ldapAdminPassword"];
 export function clusterConfigFromText(get: (key: string) => string | undefined, present: readonly string[] = []): ClusterConfig {
   const raw: Record<string, unknown> = {};
   const problems: string[] = [];
-  const known = [...CONFIG_KEYS, ...OTHER_KEYS] as string[];
+  const known = [...CONFIG_KEYS] as string[];
   for (const key of present) if (!known.includes(key)) problems.push(`rplan:${key} is not a known setting (known: ${known.join(", ")})`);
   for (const key of CONFIG_KEYS) {
     const text = get(key);
