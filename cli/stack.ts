@@ -14,9 +14,8 @@ const USAGE = `usage: npm run stack -- <preview|up|refresh|destroy> [--stack NAM
 
 The stack runner is a TEST TOOL THAT STANDS IN FOR THE PULUMI CLI, which cannot be installed on this
 machine. It evaluates the program with Pulumi's own runtime, drives dynamic resources through
-@pulumi/pulumi's own dynamic-provider host over gRPC, stands in for @pulumi/command, @pulumi/tls and
-@pulumi/random (commands really run over SSH, keys and passwords are really generated), runs the
-policy pack, and keeps state with secrets encrypted by the stack passphrase. The engine's step logic
+@pulumi/pulumi's own dynamic-provider host over gRPC, stands in for @pulumi/random (passwords are
+really generated), runs the policy pack, and keeps state with secrets encrypted by the stack passphrase. The engine's step logic
 is its own. Where Pulumi is installed, use \`pulumi preview|up|refresh|destroy\`. See docs/stack-runner.md.
 
   preview        show what up would do (+ create, ~ update, +- replace, - delete); touches no host

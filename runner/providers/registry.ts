@@ -1,12 +1,10 @@
 /**
  * Which plugin serves a resource type: the real dynamic-provider host for dynamic resources,
- * a stand-in for @pulumi/random, @pulumi/tls and @pulumi/command, and a clear refusal for anything
- * else (the runner cannot download Go provider plugins, so it must not pretend).
+ * a stand-in for @pulumi/random (the only native provider the program uses; docs/ARCHITECTURE.md
+ * says why @pulumi/tls and @pulumi/command are not used), and a clear refusal for anything else (the
+ * runner cannot download Go provider plugins, so it must not pretend).
  */
 import { RANDOM_TYPES, RandomResource } from "../standins/random";
-import { TlsPrivateKey } from "../standins/tls";
-import { LocalCommand, RemoteCommand, RemoteCopyFile } from "../standins/command";
-import { PinnedHosts } from "../standins/pinned-hosts";
 import { closeAllSsh } from "../../transports/ssh";
 import { DynamicProviderHost, HostConfig } from "./dynamic-host";
 import { EngineProvider, ResourcePlugin } from "./plugin";
@@ -19,8 +17,7 @@ export class UnsupportedTypeError extends Error {
   constructor(type: string, name: string) {
     super(
       `resource ${name} has type ${type}, which the stack runner cannot run: it drives dynamic resources through ` +
-        "@pulumi/pulumi's dynamic-provider host and stands in only for @pulumi/random, @pulumi/tls (PrivateKey) " +
-        "and @pulumi/command (remote Command and CopyFile, local Command)",
+        "@pulumi/pulumi's dynamic-provider host and stands in only for @pulumi/random",
     );
     this.name = "UnsupportedTypeError";
   }
@@ -66,19 +63,7 @@ export class ProviderRegistry implements ProviderSource {
 
   private standin(type: string, name: string): ResourcePlugin {
     if (RANDOM_TYPES[type]) return new RandomResource(RANDOM_TYPES[type]);
-    const hosts = () => PinnedHosts.fromConfig(this.opts.config.parsed, this.opts.project);
-    switch (type) {
-      case "tls:index/privateKey:PrivateKey":
-        return new TlsPrivateKey();
-      case "command:remote:Command":
-        return new RemoteCommand(hosts(), this.opts.log);
-      case "command:remote:CopyFile":
-        return new RemoteCopyFile(hosts());
-      case "command:local:Command":
-        return new LocalCommand(this.opts.projectDir, this.opts.log);
-      default:
-        throw new UnsupportedTypeError(type, name);
-    }
+    throw new UnsupportedTypeError(type, name);
   }
 
   /** Stop the dynamic-provider host and close the SSH connections the stand-ins opened. */
