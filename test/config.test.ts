@@ -46,6 +46,8 @@ describe("config schema", () => {
     ["a gocryptfs cipher dir inside the mount", { encryptedMount: { kind: "gocryptfs", path: "/srv/crypt", cipherDir: "/srv/crypt/c" } }, "must not lie inside the mount"],
     ["an unknown mount kind", { encryptedMount: { kind: "plain", path: "/srv/crypt" } }, "kind must be luks"],
     ["a VPN address outside its ring", { vpnAddress: "198.18.1.5" }, "outside its ring core"],
+    ["a VPN address equal to its ring's network address", { vpnAddress: "198.18.0.0" }, "vpnAddress 198.18.0.0 is the network address of its ring core (198.18.0.0/24)"],
+    ["a VPN address equal to its ring's broadcast address", { vpnAddress: "198.18.0.255" }, "vpnAddress 198.18.0.255 is the broadcast address of its ring core (198.18.0.0/24)"],
     ["an unknown ring", { ring: "vip" }, 'ring: "vip" is not one of the rings'],
     ["a malformed host key", { ssh: { host: "198.51.100.11", hostKeys: ["ssh-ed25519 AAAAC3NzaC1yc2EAAAADAQAB"] } }, "is not an OpenSSH public key line"],
     ["a non-socks proxy", { ssh: { host: "198.51.100.11", hostKeys: (rawNode(1, "NL").ssh as any).hostKeys, proxy: "http://x:1" } }, "ssh.proxy"],
@@ -55,6 +57,21 @@ describe("config schema", () => {
     const raw = rawConfig();
     raw.nodes[0] = { ...raw.nodes[0], ...override };
     expect(problemsOf(raw).join("\n")).toContain(message);
+  });
+
+  test("the first and last host addresses of a ring are accepted; a /31 or /32 ring has no network or broadcast address to refuse", () => {
+    for (const vpnAddress of ["198.18.0.1", "198.18.0.254"]) {
+      const raw = rawConfig();
+      raw.nodes[0].vpnAddress = vpnAddress;
+      expect(validateClusterConfig(raw).nodes[0].vpnAddress).toBe(vpnAddress);
+    }
+    const raw = rawConfig();
+    raw.rings = { ...raw.rings, core: "198.18.0.10/31" };
+    raw.nodes[0].vpnAddress = "198.18.0.10";
+    raw.nodes[1].vpnAddress = "198.18.0.11";
+    raw.nodes[2].vpnAddress = "198.18.1.12";
+    raw.nodes[2].ring = "member";
+    expect(validateClusterConfig(raw).nodes.map((n) => n.vpnAddress)).toEqual(["198.18.0.10", "198.18.0.11", "198.18.1.12"]);
   });
 
   test("ldap.ringAccess and ldap.serverIds are read and checked", () => {

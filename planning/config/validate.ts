@@ -7,7 +7,7 @@ import { isIP } from "net";
 import { EncryptedMount, isInsideMount, normalizePosix } from "../encrypted-mount";
 import { KEY_SERVICES } from "../node-plan";
 import { countryName } from "./countries";
-import { cidrContains, cidrsOverlap, parseCidr } from "./ipv4";
+import { cidrContains, cidrsOverlap, ipv4ToInt, parseCidr } from "./ipv4";
 import { ClusterConfig, ConfigError, isLdapSuffix, LDAP_ACCESS_LEVELS, LdapAccess, LdapSettings, NODE_STATES, NodeConfig, NodeState } from "./types";
 
 export const NODE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
@@ -138,6 +138,10 @@ function parseNode(raw: unknown, i: number, rings: Map<string, Ring>, bad: (p: s
   if (!ring) bad(`${where}.ring: ${show(n.ring)} is not one of the rings (${[...rings.keys()].join(", ")})`);
   if (typeof n.vpnAddress !== "string" || !isIP(n.vpnAddress)) bad(`${where}.vpnAddress must be an IPv4 address (got ${show(n.vpnAddress)})`);
   else if (ring && !cidrContains(ring.cidr, n.vpnAddress)) bad(`${where}.vpnAddress ${n.vpnAddress} is outside its ring ${String(n.ring)} (${ring.text})`);
+  else if (ring && ring.cidr.bits <= 30 && [ring.cidr.base, ring.cidr.base + 2 ** (32 - ring.cidr.bits) - 1].includes(ipv4ToInt(n.vpnAddress))) {
+    const which = ipv4ToInt(n.vpnAddress) === ring.cidr.base ? "network" : "broadcast";
+    bad(`${where}.vpnAddress ${n.vpnAddress} is the ${which} address of its ring ${String(n.ring)} (${ring.text}): give the node a host address`);
+  }
   const encryptedMount = parseMount(n.encryptedMount, where, bad);
   if (typeof n.capacity !== "number" || !Number.isSafeInteger(n.capacity) || n.capacity <= 0) bad(`${where}.capacity must be a positive number of bytes (got ${show(n.capacity)})`);
   const state = (n.state ?? "active") as NodeState;
