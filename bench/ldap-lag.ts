@@ -5,7 +5,7 @@
  * channels on the lab).
  */
 import type { Client } from "ldapts";
-import { readEntry, sleep } from "../../transports/ldap";
+import { readEntry, sleep } from "../transports/ldap";
 
 export interface LagResult {
   readonly writes: number;

@@ -4,8 +4,8 @@
  * and tries the other candidate next. Shared by the lab test and the benchmark.
  */
 import type { Client } from "ldapts";
-import { writeUser } from "../../ops/ldap-users";
-import { sleep } from "../../transports/ldap";
+import { writeUser } from "../ops/ldap-users";
+import { sleep } from "../transports/ldap";
 
 export interface WriterResult {
   /** uids whose write was acknowledged. */

@@ -14,8 +14,8 @@ import { userDn } from "../planning/ldap";
 import { writeUser } from "../ops/ldap-users";
 import { ldapClient, readEntry, sleep, sshStreamOpener } from "../transports/ldap";
 import { sshConnection } from "../transports/ssh";
-import { measureLag } from "../test/ldap/lag";
-import { startWriter } from "../test/ldap/writer";
+import { measureLag } from "./ldap-lag";
+import { startWriter } from "./ldap-writer";
 import { runStack } from "../runner";
 
 const SUFFIX = "dc=lab,dc=rplan,dc=test";

@@ -10,7 +10,7 @@ import { convergeConfig } from "../../providers/impl/ldap-slapd";
 import { writeUser } from "../../ops/ldap-users";
 import { ldapClient } from "../../transports/ldap";
 import { findSlapd, LocalSlapd, SlapdDist } from "./local-slapd";
-import { measureLag } from "./lag";
+import { measureLag } from "../../bench/ldap-lag";
 
 const dist = findSlapd();
 const suite = typeof dist === "string" ? describe.skip : describe;

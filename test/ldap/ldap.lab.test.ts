@@ -20,7 +20,7 @@ import { ldapClient, sleep, sshStreamOpener } from "../../transports/ldap";
 import { closeAllSsh, sshConnection } from "../../transports/ssh";
 import { RPLAN_PROJECT_DIR, runStack, RunResult } from "../../runner";
 import { labWithExactly } from "../support/lab";
-import { startWriter } from "./writer";
+import { startWriter } from "../../bench/ldap-writer";
 
 const maybe = process.getuid?.() === 0 ? describe : describe.skip;
 const SUFFIX = "dc=lab,dc=rplan,dc=test";
