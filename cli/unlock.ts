@@ -3,41 +3,13 @@
  * Asks for the passphrase on the terminal without echo (or reads one line from a pipe); the
  * passphrase goes only to the node, on the SSH channel's stdin.
  */
-import * as readline from "readline";
-import { unlockEncryptedMount } from "../ops/unlock";
+import { isUnlocked, unlockEncryptedMount } from "../ops/unlock";
 import { findNode, readClusterConfig } from "../stack-file/config";
 import { closeAllSsh } from "../transports/ssh";
 import { optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
+import { askSecret } from "./prompt";
 
 const USAGE = "usage: npm run unlock -- <node> [--stack <stack>] [--config <file>]";
-
-async function askPassphrase(prompt: string): Promise<string> {
-  const input = process.stdin;
-  if (!input.isTTY) {
-    const rl = readline.createInterface({ input });
-    for await (const line of rl) return line;
-    throw new Error("no passphrase on stdin");
-  }
-  process.stderr.write(prompt);
-  input.setRawMode(true);
-  input.resume();
-  let value = "";
-  return new Promise((resolve, reject) => {
-    input.on("data", (chunk: Buffer) => {
-      for (const ch of chunk.toString("utf8")) {
-        if (ch === "\r" || ch === "\n") {
-          input.setRawMode(false);
-          input.pause();
-          process.stderr.write("\n");
-          return resolve(value);
-        }
-        if (ch === "\u0003") return reject(new Error("cancelled"));
-        if (ch === "\u007f") value = value.slice(0, -1);
-        else value += ch;
-      }
-    });
-  });
-}
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), { valued: ["--stack", "--config"] }, USAGE);
@@ -45,10 +17,17 @@ async function main(): Promise<void> {
   const [name, ...extra] = args.positional;
   if (!name || extra.length > 0) throw new Error(USAGE);
   const node = findNode(readClusterConfig({ stack, configFile: optionValue(args, "--config") }), name);
+  if (node.state === "revoked") throw new Error(`${node.name} is revoked: it is never contacted`);
   useLabKeyFor(stack);
-  const passphrase = await askPassphrase(`Passphrase for ${node.encryptedMount.path} on ${node.name}: `);
-  await unlockEncryptedMount({ node: node.name, ...node.ssh }, node.encryptedMount, passphrase);
-  console.log(`${node.name}: ${node.encryptedMount.path} is unlocked`);
+  const target = { node: node.name, ...node.ssh };
+  // Say so before asking for a passphrase that would not be used.
+  if (await isUnlocked(target, node.encryptedMount)) {
+    console.log(`${node.name}: ${node.encryptedMount.path} was already unlocked; nothing was done`);
+    return;
+  }
+  const passphrase = await askSecret(`Passphrase for ${node.encryptedMount.path} on ${node.name}: `);
+  const outcome = await unlockEncryptedMount(target, node.encryptedMount, passphrase);
+  console.log(outcome === "unlocked" ? `${node.name}: ${node.encryptedMount.path} is unlocked` : `${node.name}: ${node.encryptedMount.path} was already unlocked; nothing was done`);
 }
 
 main()

@@ -24,11 +24,19 @@ export async function requireUnlocked(conn: SshConnection, mount: EncryptedMount
   if (m.state !== "unlocked") throw new SshError(m.message, conn.target.node);
 }
 
-/** Unlock (mount) the encrypted partition; a no-op when it is already unlocked. */
-export async function unlockEncryptedMount(target: SshTarget, mount: EncryptedMount, passphrase: string): Promise<void> {
+/** Is the node's mount unlocked already? (Asked before a passphrase is asked for.) */
+export async function isUnlocked(target: SshTarget, mount: EncryptedMount): Promise<boolean> {
+  return (await probeMount(await sshConnection(target), mount)).state === "unlocked";
+}
+
+/**
+ * Unlock (mount) the encrypted partition. Returns "already unlocked" (nothing run, no passphrase
+ * used) or "unlocked" (mounted, verified, and the services using the mount restarted).
+ */
+export async function unlockEncryptedMount(target: SshTarget, mount: EncryptedMount, passphrase: string): Promise<"unlocked" | "already unlocked"> {
   const conn = await sshConnection(target);
   const before = await probeMount(conn, mount);
-  if (before.state === "unlocked") return;
+  if (before.state === "unlocked") return "already unlocked";
   if (before.state === "not-encrypted") throw new SshError(before.message, target.node);
   // -allow_other: FUSE otherwise lets only the mounting user (root) in, and slapd runs as openldap.
   // gocryptfs then enforces file modes itself (default_permissions), so 0600/0700 keep holding.
@@ -46,6 +54,7 @@ export async function unlockEncryptedMount(target: SshTarget, mount: EncryptedMo
   const after = await probeMount(conn, mount);
   if (after.state !== "unlocked") throw new SshError(`[${target.node}] ${mount.path} still not unlocked after unlock: ${after.message}`, target.node);
   await restartMountUnits(conn);
+  return "unlocked";
 }
 
 /** Restart the enabled units that read from the mount, so they pick up their keys and data again. */

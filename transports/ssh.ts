@@ -58,6 +58,14 @@ export class SshError extends Error {
   }
 }
 
+/** The node presented a host key that is not pinned: refused before authenticating. */
+export class HostKeyMismatch extends SshError {
+  constructor(message: string, node: string) {
+    super(message, node);
+    this.name = "HostKeyMismatch";
+  }
+}
+
 /** The server refused a new channel (a transient session limit): safe to retry, nothing ran. */
 class ChannelRefused extends SshError {}
 
@@ -93,6 +101,11 @@ export function parseHostKey(line: string): PinnedKey {
 /** SHA256 fingerprint as OpenSSH prints it. */
 export function fingerprint(blob: Buffer): string {
   return "SHA256:" + crypto.createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
+}
+
+/** The host-key check: is the presented key blob one of the pinned keys (byte for byte)? */
+export function hostKeyMatches(pinned: readonly string[], presented: Buffer): boolean {
+  return pinned.map(parseHostKey).some((k) => k.blob.equals(presented));
 }
 
 /** Which host-key algorithms to ask for so the server presents a key we pinned. */
@@ -321,7 +334,7 @@ async function connect(target: SshTarget, onClose: () => void): Promise<SshConne
       if (presented && !pinned.some((k) => k.blob.equals(presented!))) {
         const got = fingerprint(presented);
         const want = pinned.map((k) => `${k.type} ${fingerprint(k.blob)}`).join(", ");
-        reject(new SshError(`[${target.node}] host key mismatch at ${where}: presented ${got}, pinned ${want}. Refusing to connect.`, target.node));
+        reject(new HostKeyMismatch(`[${target.node}] host key mismatch at ${where}: presented ${got}, pinned ${want}. Refusing to connect.`, target.node));
       } else {
         reject(new SshError(`[${target.node}] cannot connect to ${where}: ${err.message}`, target.node));
       }
@@ -337,7 +350,7 @@ async function connect(target: SshTarget, onClose: () => void): Promise<SshConne
       algorithms: { serverHostKey: hostKeyAlgorithms(pinned) as any },
       hostVerifier: (key: Buffer) => {
         presented = key;
-        return pinned.some((k) => k.blob.equals(key));
+        return hostKeyMatches(target.hostKeys, key);
       },
       ...auth,
     });
