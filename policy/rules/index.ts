@@ -7,6 +7,7 @@ import { checkCountries, COUNTRY_DEFAULTS, CountryConfig } from "./countries";
 import { checkHostKeysResource, checkHostKeysStack } from "./host-keys";
 import { ScanContext } from "./key-material";
 import { checkKeyGenerationResource, checkKeyGenerationStack } from "./key-generation";
+import { checkLandedStack } from "./landed";
 import { checkPrivateKeysResource, checkPrivateKeysStack } from "./private-keys";
 import { idOf, ResourceDesc, RuleOutput } from "./types";
 import { showPath } from "./values";
@@ -23,6 +24,7 @@ export {
   checkHostKeysStack,
   checkKeyGenerationResource,
   checkKeyGenerationStack,
+  checkLandedStack,
   checkPrivateKeysResource,
   checkPrivateKeysStack,
   COUNTRY_DEFAULTS,
@@ -84,6 +86,13 @@ export const RULES: readonly Rule[] = [
     description: "Key-generating resources claim the encrypted mount of an existing node, and return only public halves.",
     enforcementLevel: "mandatory",
     check: (rs, ctx) => checkKeyGenerationStack(rs, ctx),
+  },
+  {
+    kind: "stack",
+    name: "keys-landed-on-encrypted-filesystem",
+    description: "No resource reports (landedOn, resolved on the node at write time and at refresh) a key or secret whose real path is off its node's encrypted filesystem.",
+    enforcementLevel: "mandatory",
+    check: (rs) => checkLandedStack(rs),
   },
   {
     kind: "resource",

@@ -21,3 +21,13 @@ export function diffKeys(
   const replaces = changed.filter((k) => replaceKeys.includes(k));
   return { changes: changed.length > 0, replaces, deleteBeforeReplace: false };
 }
+
+/**
+ * A key that refresh found off the encrypted filesystem (its `landedOn`) is presumed exposed: the
+ * resource is replaced, so a fresh key is generated where it belongs (the write refuses while the
+ * path still leads elsewhere).
+ */
+export function replaceOffMount(d: pulumi.dynamic.DiffResult, olds: { readonly landedOn?: readonly { readonly encrypted: boolean }[] }): pulumi.dynamic.DiffResult {
+  if (!Array.isArray(olds.landedOn) || !olds.landedOn.some((l) => l.encrypted === false)) return d;
+  return { ...d, changes: true, replaces: [...(d.replaces ?? []), "landedOn"] };
+}

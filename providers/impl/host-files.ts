@@ -10,7 +10,11 @@
  * - `reload` commands run, in order, only when something changed — on the host, or in the
  *   resource's recorded files (so an `up` interrupted between writing and reloading still reloads
  *   when re-run).
- * - Files inside the node's encrypted mount are written only after the mount is verified unlocked.
+ * - Files inside the node's encrypted mount (secrets) are written behind the landing fragment
+ *   (planning/key-landing.ts): in the same remote step, the real path is proved to be on the
+ *   encrypted filesystem, without a symlink, in a 0700 directory of the writer's own. Refresh
+ *   reports such a file found off the encrypted filesystem as missing (drift), and lists it in
+ *   `landedOn` for the policy pack.
  * - Deleting the resource leaves the host alone: it may be a revoked node in hostile hands, which
  *   is never contacted. Files are removed from a live node by listing fewer of them.
  */
@@ -18,6 +22,7 @@ import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount, isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
 import { requireUnlocked } from "../../ops/unlock";
+import { LandedOn, landedArgv, parseLanded, PROBE_LANDING, WRITE_KEY_FILE } from "../../planning/key-landing";
 import { SshConnection, sshConnection } from "../../transports/ssh";
 import { diffKeys, stableJson } from "./diff";
 import { isUnknown, sshTarget } from "./common";
@@ -46,6 +51,8 @@ export interface HostFilesInputs {
 export interface HostFilesOutputs extends HostFilesInputs {
   /** What the last create/update did on the host (for reviewers, tests and benchmarks). */
   readonly lastApply?: { written: string[]; removed: string[]; reloaded: boolean };
+  /** Where the files inside the encrypted mount really land (refresh). */
+  readonly landedOn?: LandedOn[];
 }
 
 const BUSINESS = ["node", "ssh", "encryptedMount", "files", "prune", "reload"];
@@ -121,12 +128,15 @@ export async function read(id: string, props: HostFilesOutputs): Promise<pulumi.
   const conn = await sshConnection(sshTarget(props));
   const listed = new Set(props.files.map((f) => f.path));
   const strays = (await hostState(conn, [], props.prune ?? [])).entries.filter((e) => !listed.has(e));
+  const landedOn = await landing(conn, props);
+  const off = new Set(landedOn.filter((l) => !l.encrypted).map((l) => l.path));
   const files: HostFile[] = [];
   for (const f of [...props.files, ...strays.map((path) => ({ path, content: "" }))]) {
-    const content = await conn.readFile(f.path);
+    const content = off.has(f.path) ? undefined : await conn.readFile(f.path);
     if (content !== undefined) files.push({ ...f, content });
   }
-  return { id, props: { ...props, files } };
+  const { landedOn: _old, ...rest } = props;
+  return { id, props: { ...rest, files, ...(landedOn.length > 0 ? { landedOn } : {}) } };
 }
 
 export async function delete_(): Promise<void> {
@@ -138,12 +148,12 @@ const sha256 = (s: string) => crypto.createHash("sha256").update(s).digest("hex"
 const normMode = (m: string | undefined) => parseInt(m ?? "0644", 8).toString(8);
 const owner = (f: HostFile) => f.owner ?? "root:root";
 
-/** One round trip: make parent directories, report hash/mode/owner of each file, list prune dirs. */
+/** One round trip: make parent directories (of the first m), report hash/mode/owner of each file, list prune dirs. */
 const STATE_SCRIPT = [
   "set -eu",
-  'n=$1; shift; i=0',
+  'n=$1; m=$2; shift 2; i=0',
   'while [ "$i" -lt "$n" ]; do f=$1; shift; i=$((i+1))',
-  '  mkdir -p -- "$(dirname -- "$f")"',
+  '  if [ "$i" -le "$m" ]; then mkdir -p -- "$(dirname -- "$f")"; fi',
   '  if [ -f "$f" ] && [ ! -L "$f" ]; then printf "file\\t%s\\t%s\\t%s\\n" "$f" "$(sha256sum < "$f" | cut -d" " -f1)" "$(stat -c "%a %U:%G" -- "$f")";',
   '  else printf "file\\t%s\\tmissing\\n" "$f"; fi',
   "done",
@@ -155,16 +165,22 @@ const REMOVE_SCRIPT = 'for f; do if [ -e "$f" ] || [ -L "$f" ]; then rm -f -- "$
 async function apply(news: HostFilesInputs, olds: HostFilesOutputs | undefined): Promise<{ written: string[]; removed: string[]; reloaded: boolean }> {
   const conn = await sshConnection(sshTarget(news));
   const mount = news.encryptedMount;
-  if (mount && news.files.some((f) => isInsideMount(mount, f.path))) {
-    await requireUnlocked(conn, mount);
-  }
+  const secret = (f: HostFile) => !!mount && isInsideMount(mount, f.path);
+  if (mount && news.files.some(secret)) await requireUnlocked(conn, mount);
   const prune = news.prune ?? [];
-  const { current, entries } = await hostState(conn, news.files.map((f) => f.path), prune);
+  // Parents of files inside the mount are made by the landing fragment, never by mkdir -p.
+  const { current, entries } = await hostState(conn, news.files.map((f) => f.path), prune, news.files.filter((f) => !secret(f)).map((f) => f.path));
   const toWrite = news.files.filter((f) => {
     const c = current.get(f.path);
     return !c || c.hash !== sha256(f.content) || c.mode !== normMode(f.mode) || c.owner !== owner(f);
   });
-  await Promise.all(toWrite.map((f) => conn.writeFile(f.path, f.content, { mode: f.mode ?? "0644", owner: owner(f) })));
+  await Promise.all(
+    toWrite.map((f) =>
+      secret(f)
+        ? conn.run(landedArgv(news.node, mount!, WRITE_KEY_FILE, [f.path, f.mode ?? "0644", owner(f)]), { stdin: f.content, label: `write ${f.path} on the encrypted filesystem` })
+        : conn.writeFile(f.path, f.content, { mode: f.mode ?? "0644", owner: owner(f) }),
+    ),
+  );
 
   const wanted = new Set(news.files.map((f) => f.path));
   const stale = new Set<string>();
@@ -183,8 +199,9 @@ async function apply(news: HostFilesInputs, olds: HostFilesOutputs | undefined):
 }
 
 /** Hash, mode and owner of each path (parents created), and the entries of the prune directories. */
-async function hostState(conn: SshConnection, paths: string[], prune: string[]): Promise<{ current: Map<string, { hash: string; mode?: string; owner?: string }>; entries: string[] }> {
-  const state = await conn.run(["sh", "-c", STATE_SCRIPT, "sh", String(paths.length), ...paths, ...prune], { label: "read the current files" });
+async function hostState(conn: SshConnection, paths: string[], prune: string[], mkdirFor: string[] = []): Promise<{ current: Map<string, { hash: string; mode?: string; owner?: string }>; entries: string[] }> {
+  const all = [...mkdirFor, ...paths.filter((p) => !mkdirFor.includes(p))];
+  const state = await conn.run(["sh", "-c", STATE_SCRIPT, "sh", String(all.length), String(mkdirFor.length), ...all, ...prune], { label: "read the current files" });
   const current = new Map<string, { hash: string; mode?: string; owner?: string }>();
   const entries: string[] = [];
   for (const line of state.stdout.split("\n")) {
@@ -195,6 +212,15 @@ async function hostState(conn: SshConnection, paths: string[], prune: string[]):
     } else if (kind === "entry" && path) entries.push(path);
   }
   return { current, entries };
+}
+
+/** Where each listed file inside the encrypted mount really lands (none listed: no probe). */
+async function landing(conn: SshConnection, props: HostFilesInputs): Promise<LandedOn[]> {
+  const mount = props.encryptedMount;
+  const inside = mount ? props.files.map((f) => f.path).filter((p) => isInsideMount(mount, p)) : [];
+  if (!mount || inside.length === 0) return [];
+  const r = await conn.run(landedArgv(props.node, mount, PROBE_LANDING, inside), { label: "check where the secret files land" });
+  return parseLanded(r.stdout);
 }
 
 async function runReload(conn: SshConnection, argv: readonly string[]): Promise<void> {

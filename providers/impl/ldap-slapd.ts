@@ -39,6 +39,7 @@ import {
   SlapdSettings,
   valuesOf,
 } from "../../planning/ldap";
+import { landedArgv } from "../../planning/key-landing";
 import { requireUnlocked } from "../../ops/unlock";
 import { LdapError, SlapdControl, sleep } from "../../transports/ldap";
 import { SshConnection, SshError, sshConnection } from "../../transports/ssh";
@@ -348,26 +349,30 @@ export async function runTakeover(a: TakeoverArgs): Promise<SwitchReport> {
 /**
  * On the node, once: cn=config inside the mount (slapadd from the bootstrap LDIF on stdin, into a
  * temp directory renamed into place, so a crash never leaves half a config) and the database
- * directory. Prints `bootstrapped` or `present`. Args: configDir dataDir user:group.
+ * directory. Prints `bootstrapped` or `present`. Args: configDir dataDir user:group. A body behind
+ * the landing fragment (planning/key-landing.ts), run at every convergence: cn=config holds the
+ * replication credential, so both directories are proved, before slapd is (re)started or
+ * configured, to be on the encrypted filesystem with no symlink on the way.
  */
 export const BOOTSTRAP_SCRIPT = [
-  "set -eu",
-  'conf=$1; data=$2; owner=$3',
-  'install -d -m 0700 -o "${owner%%:*}" -g "${owner#*:}" -- "$data"',
-  'if [ -e "$conf/cn=config.ldif" ]; then cat >/dev/null; echo present; exit 0; fi',
-  'parent=$(dirname -- "$conf"); install -d -m 0755 -- "$parent"',
-  't=$(mktemp -d "$parent/.config.XXXXXX"); trap \'rm -rf -- "$t"\' EXIT',
+  'conf=$1; data=$2; owner=$3; dn=${data##*/}; cn=${conf##*/}',
+  'land_target=$data; land_dir "${data%/*}" 0755; land_subdir "$dn"',
+  'chown "$owner" "$dn"; chmod 0700 "$dn"',
+  'land_target=$conf; land_dir "${conf%/*}" 0755',
+  'if [ -e "$cn/cn=config.ldif" ]; then land_subdir "$cn"; cat >/dev/null; echo present; exit 0; fi',
+  'if [ -L "$cn" ]; then land_subdir "$cn"; fi',
+  't=$(mktemp -d ./.config.XXXXXX); trap \'rm -rf -- "$t"\' EXIT',
   'cat > "$t.ldif"; trap \'rm -rf -- "$t" "$t.ldif"\' EXIT',
   'slapadd -n0 -F "$t" -l "$t.ldif" >/dev/null',
   'chown -R "$owner" "$t"; chmod 0750 "$t"',
-  'mv -- "$t" "$conf"; rm -f -- "$t.ldif"; trap - EXIT',
+  'mv -T -- "$t" "$cn"; rm -f -- "$t.ldif"; trap - EXIT',
   "echo bootstrapped",
 ].join("\n");
 
 async function prepareHost(conn: SshConnection, ctl: SlapdControl, news: SlapdConfigInputs): Promise<{ bootstrapped: boolean; restarted: boolean }> {
   const s = news.settings;
   const owner = `${s.user}:${s.group}`;
-  const r = await conn.run(["sh", "-c", BOOTSTRAP_SCRIPT, "sh", news.spec.configDir, news.spec.dataDir, owner], {
+  const r = await conn.run(landedArgv(news.node, news.encryptedMount, BOOTSTRAP_SCRIPT, [news.spec.configDir, news.spec.dataDir, owner]), {
     stdin: bootstrapLdif(news.spec, s),
     label: `create cn=config in ${news.spec.configDir}`,
   });

@@ -23,7 +23,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount, isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
 import { normalizePublicKey, publicKeyFingerprint } from "../../planning/mesh";
 import { SshConnection, SshError } from "../../transports/ssh";
-import { diffKeys } from "./diff";
+import { LandedOn, landedArgv, parseLanded, withoutLanded } from "../../planning/key-landing";
+import { diffKeys, replaceOffMount } from "./diff";
 import { connectForKeys, known } from "./common";
 
 export interface NodeKeyInputs {
@@ -42,6 +43,8 @@ export interface NodeKeyInputs {
 export interface NodeKeyOutputs extends NodeKeyInputs {
   readonly publicKey: string;
   readonly fingerprint: string;
+  /** Where the key's path really lands (proved at write time, re-read by refresh; the policy pack checks it). */
+  readonly landedOn?: LandedOn[];
 }
 
 const BUSINESS = ["node", "tincName", "ssh", "encryptedMount", "privateKeyPath", "generation", "keyBits"];
@@ -79,34 +82,34 @@ export async function check(olds: Partial<NodeKeyInputs> | undefined, news: Node
 }
 
 export async function diff(_id: string, olds: NodeKeyOutputs, news: NodeKeyInputs): Promise<pulumi.dynamic.DiffResult> {
-  return diffKeys(olds as any, news as any, BUSINESS, REPLACE);
+  return replaceOffMount(diffKeys(olds as any, news as any, BUSINESS, REPLACE), olds);
 }
 
 export async function create(inputs: NodeKeyInputs): Promise<pulumi.dynamic.CreateResult> {
   const conn = await unlockedConnection(inputs);
-  const publicKey = await generate(conn, inputs);
-  return { id: `${inputs.node}:gen${inputs.generation}:${crypto.randomBytes(4).toString("hex")}`, outs: outputs(inputs, publicKey) };
+  const made = await generate(conn, inputs);
+  return { id: `${inputs.node}:gen${inputs.generation}:${crypto.randomBytes(4).toString("hex")}`, outs: outputs(inputs, made.publicKey!, made.landedOn) };
 }
 
 export async function update(_id: string, olds: NodeKeyOutputs, news: NodeKeyInputs): Promise<pulumi.dynamic.UpdateResult> {
   const conn = await unlockedConnection(news);
-  const onHost = await readPublicKey(conn, news);
-  if (onHost !== olds.publicKey) {
+  const { publicKey: onHost, landedOn } = await readPublicKey(conn, news);
+  if (onHost !== olds.publicKey || landedOn.some((l) => !l.encrypted)) {
     throw new SshError(
-      `[${news.node}] the tinc key at ${news.privateKeyPath} is ${onHost ? "not the one recorded in the stack" : "missing"}; ` +
+      `[${news.node}] the tinc key at ${news.privateKeyPath} is ${offMount(landedOn) ?? (onHost ? "not the one recorded in the stack" : "missing")}; ` +
         `bump vpnKeyGeneration of ${news.node} to generate and distribute a new one`,
       news.node,
     );
   }
-  return { outs: outputs(news, olds.publicKey) };
+  return { outs: outputs(news, olds.publicKey, landedOn) };
 }
 
 /** Refresh: the public half of the key on the host; a missing key makes the resource gone. */
 export async function read(id: string, props: NodeKeyOutputs): Promise<pulumi.dynamic.ReadResult> {
   const conn = await unlockedConnection(props);
-  const publicKey = await readPublicKey(conn, props);
+  const { publicKey, landedOn } = await readPublicKey(conn, props);
   if (!publicKey) return { id: "", props: {} };
-  return { id, props: outputs(props, publicKey) };
+  return { id, props: outputs(props, publicKey, landedOn) };
 }
 
 export async function delete_(): Promise<void> {
@@ -115,22 +118,28 @@ export async function delete_(): Promise<void> {
 }
 export { delete_ as delete };
 
-function outputs(inputs: NodeKeyInputs, publicKey: string): NodeKeyOutputs {
+function outputs(inputs: NodeKeyInputs, publicKey: string, landedOn: LandedOn[]): NodeKeyOutputs {
   const pem = normalizePublicKey(inputs.node, publicKey);
-  return { ...inputs, publicKey: pem, fingerprint: publicKeyFingerprint(inputs.node, pem) };
+  return { ...inputs, publicKey: pem, fingerprint: publicKeyFingerprint(inputs.node, pem), landedOn };
 }
+
+const offMount = (landed: readonly LandedOn[]) => {
+  const l = landed.find((x) => !x.encrypted);
+  return l && `off the encrypted filesystem (it resolves to ${l.resolved} on ${l.fsType || "?"})`;
+};
 
 const unlockedConnection = (inputs: NodeKeyInputs) => connectForKeys(inputs, [inputs.privateKeyPath], "tinc private key");
 
 /**
  * Generate in a scratch directory beside the key (same filesystem: the rename is atomic), keep a
  * hard link to the old key so that its content can be overwritten once the new one is in place.
+ * Runs behind the landing fragment (planning/key-landing.ts): it works inside the verified key
+ * directory by relative names, so the key cannot be written through a symlink.
  */
 const GENERATE = [
-  "set -eu",
-  'key=$1; name=$2; bits=$3; dir=$(dirname -- "$key"); pub="${key%.priv}.pub"',
-  'install -d -m 0700 -- "$dir"',
-  's=$(mktemp -d "$dir/.keygen.XXXXXX")',
+  'key=$1; name=$2; bits=$3; base=${key##*/}; pub="${base%.priv}.pub"',
+  'land_target=$key; land_dir "${key%/*}"; land_own; land_file "$base"; land_file "$pub"',
+  's=$(pwd -P)/$(mktemp -d ./.keygen.XXXXXX)',
   "trap 'rm -rf -- \"$s\"' EXIT",
   'mkdir "$s/hosts"',
   "printf 'Name = %s\\n' \"$name\" > \"$s/tinc.conf\"",
@@ -139,31 +148,34 @@ const GENERATE = [
   'chmod 0600 "$s/rsa_key.priv"',
   "sed -n '/^-----BEGIN RSA PUBLIC KEY-----$/,/^-----END RSA PUBLIC KEY-----$/p' \"$s/hosts/$name\" > \"$s/pub\"",
   'test -s "$s/pub"',
-  'if [ -e "$key" ]; then ln -- "$key" "$s/old" 2>/dev/null || true; fi',
-  'mv -f -- "$s/pub" "$pub"',
-  'mv -f -- "$s/rsa_key.priv" "$key"',
+  'if [ -f "$base" ]; then ln -- "$base" "$s/old" 2>/dev/null || true; fi',
+  'mv -fT -- "$s/pub" "$pub"',
+  'mv -fT -- "$s/rsa_key.priv" "$base"',
+  'land_check "$base"',
   'if [ -e "$s/old" ]; then shred -u -- "$s/old" 2>/dev/null || rm -f -- "$s/old"; fi',
-  'sync -f "$key" 2>/dev/null || true',
-  'cat -- "$pub"',
+  'sync -f "$base" 2>/dev/null || true',
+  'land_probe "$key"; cat -- "$pub"',
 ].join("\n");
 
-async function generate(conn: SshConnection, inputs: NodeKeyInputs): Promise<string> {
-  const r = await conn.run(["sh", "-c", GENERATE, "sh", inputs.privateKeyPath, inputs.tincName, String(inputs.keyBits)], {
+async function generate(conn: SshConnection, inputs: NodeKeyInputs): Promise<{ publicKey?: string; landedOn: LandedOn[] }> {
+  const r = await conn.run(landedArgv(inputs.node, inputs.encryptedMount, GENERATE, [inputs.privateKeyPath, inputs.tincName, String(inputs.keyBits)]), {
     label: `generate the tinc key (${inputs.keyBits} bits) in ${inputs.privateKeyPath}`,
   });
-  return r.stdout;
+  return { publicKey: withoutLanded(r.stdout), landedOn: parseLanded(r.stdout) };
 }
 
 /** The public half: derived from the private key when openssl is there, else the stored copy. */
 const READ_PUBLIC = [
-  'key=$1; pub="${key%.priv}.pub"; [ -e "$key" ] || exit 3',
+  'key=$1; pub="${key%.priv}.pub"; land_mount; land_probe "$key"; [ -e "$key" ] || exit 3',
   'if command -v openssl >/dev/null 2>&1; then openssl rsa -in "$key" -RSAPublicKey_out 2>/dev/null && exit 0; echo "unreadable private key $key" >&2; exit 4; fi',
   'cat -- "$pub"',
 ].join("\n");
 
-async function readPublicKey(conn: SshConnection, inputs: NodeKeyInputs): Promise<string | undefined> {
-  const r = await conn.run(["sh", "-c", READ_PUBLIC, "sh", inputs.privateKeyPath], { allowFailure: true, label: `read the tinc public key of ${inputs.privateKeyPath}` });
-  if (r.code === 3) return undefined;
+/** The public half on the host (undefined: no key) and where the key's path really lands. */
+async function readPublicKey(conn: SshConnection, inputs: NodeKeyInputs): Promise<{ publicKey?: string; landedOn: LandedOn[] }> {
+  const r = await conn.run(landedArgv(inputs.node, inputs.encryptedMount, READ_PUBLIC, [inputs.privateKeyPath]), { allowFailure: true, label: `read the tinc public key of ${inputs.privateKeyPath}` });
+  const landedOn = parseLanded(r.stdout);
+  if (r.code === 3) return { landedOn };
   if (r.code !== 0) throw new SshError(`[${inputs.node}] cannot read the tinc key ${inputs.privateKeyPath}: ${r.stderr.trim()}`, inputs.node, r.code);
-  return normalizePublicKey(inputs.node, r.stdout);
+  return { publicKey: normalizePublicKey(inputs.node, withoutLanded(r.stdout)), landedOn };
 }

@@ -34,7 +34,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount } from "../../planning/encrypted-mount";
 import { ParsedCertificate, parseTlsCertificate, ServiceTlsPlan, subjectAltName, TLS_ALGORITHMS, tlsPathProblems, tlsSubjectProblems } from "../../planning/service-tls";
 import { SshConnection, SshError } from "../../transports/ssh";
-import { diffKeys } from "./diff";
+import { LandedOn, landedArgv, parseLanded, withoutLanded } from "../../planning/key-landing";
+import { diffKeys, replaceOffMount } from "./diff";
 import { connectForKeys, known, UNKNOWN } from "./common";
 
 /** The plan's business inputs (planning/service-tls.ts), addressed to one node. */
@@ -53,6 +54,8 @@ export interface ServiceTlsKeyOutputs extends ServiceTlsKeyInputs {
   readonly fingerprint: string;
   /** ISO 8601: renew (bump the generation) before this. */
   readonly notAfter: string;
+  /** Where the key and certificate paths really land (proved at write time, re-read by refresh; the policy pack checks it). */
+  readonly landedOn?: LandedOn[];
 }
 
 const BUSINESS = ["node", "ssh", "encryptedMount", "service", "keyDir", "privateKeyPath", "certPath", "subject", "algorithm", "validityDays", "generation"];
@@ -95,7 +98,7 @@ export async function check(olds: Partial<ServiceTlsKeyInputs> | undefined, news
 }
 
 export async function diff(_id: string, olds: ServiceTlsKeyOutputs, news: ServiceTlsKeyInputs): Promise<pulumi.dynamic.DiffResult> {
-  return diffKeys(olds as any, news as any, BUSINESS, REPLACE);
+  return replaceOffMount(diffKeys(olds as any, news as any, BUSINESS, REPLACE), olds);
 }
 
 export async function create(inputs: ServiceTlsKeyInputs): Promise<pulumi.dynamic.CreateResult> {
@@ -103,29 +106,30 @@ export async function create(inputs: ServiceTlsKeyInputs): Promise<pulumi.dynami
   const r = await conn.run(generateArgv(inputs), {
     label: `generate the ${inputs.service} TLS key (${inputs.algorithm}) in ${inputs.privateKeyPath}`,
   });
-  const cert = certificateOf(inputs, r.stdout);
-  return { id: `${inputs.node}:${inputs.service}:gen${inputs.generation}:${crypto.randomBytes(4).toString("hex")}`, outs: outputs(inputs, cert) };
+  const cert = certificateOf(inputs, withoutLanded(r.stdout));
+  return { id: `${inputs.node}:${inputs.service}:gen${inputs.generation}:${crypto.randomBytes(4).toString("hex")}`, outs: outputs(inputs, cert, parseLanded(r.stdout)) };
 }
 
 export async function update(_id: string, olds: ServiceTlsKeyOutputs, news: ServiceTlsKeyInputs): Promise<pulumi.dynamic.UpdateResult> {
   const conn = await unlockedConnection(news);
-  const onHost = await readCertificate(conn, news);
-  if (!onHost || onHost.fingerprint !== olds.fingerprint) {
+  const { cert: onHost, landedOn } = await readCertificate(conn, news);
+  const off = landedOn.find((l) => !l.encrypted);
+  if (!onHost || onHost.fingerprint !== olds.fingerprint || off) {
     throw new SshError(
-      `[${news.node}] the ${news.service} TLS certificate at ${news.certPath} is ${onHost ? "not the one recorded in the stack" : "missing"}; ` +
+      `[${news.node}] the ${news.service} TLS ${off ? `key path ${off.path} resolves to ${off.resolved} on ${off.fsType || "?"}, off the encrypted filesystem` : `certificate at ${news.certPath} is ${onHost ? "not the one recorded in the stack" : "missing"}`}; ` +
         `bump tlsKeyGeneration of ${news.node} to generate a new key`,
       news.node,
     );
   }
-  return { outs: outputs(news, onHost) };
+  return { outs: outputs(news, onHost, landedOn) };
 }
 
 /** Refresh: the certificate on the host; a missing pair makes the resource gone. */
 export async function read(id: string, props: ServiceTlsKeyOutputs): Promise<pulumi.dynamic.ReadResult> {
   const conn = await unlockedConnection(props);
-  const cert = await readCertificate(conn, props);
+  const { cert, landedOn } = await readCertificate(conn, props);
   if (!cert) return { id: "", props: {} };
-  return { id, props: outputs(props, cert) };
+  return { id, props: outputs(props, cert, landedOn) };
 }
 
 export async function delete_(): Promise<void> {
@@ -134,8 +138,8 @@ export async function delete_(): Promise<void> {
 }
 export { delete_ as delete };
 
-function outputs(inputs: ServiceTlsKeyInputs, cert: ParsedCertificate): ServiceTlsKeyOutputs {
-  return { ...inputs, certificate: cert.pem, fingerprint: cert.fingerprint, notAfter: cert.notAfter };
+function outputs(inputs: ServiceTlsKeyInputs, cert: ParsedCertificate, landedOn: LandedOn[]): ServiceTlsKeyOutputs {
+  return { ...inputs, certificate: cert.pem, fingerprint: cert.fingerprint, notAfter: cert.notAfter, landedOn };
 }
 
 function certificateOf(inputs: ServiceTlsKeyInputs, text: string): ParsedCertificate {
@@ -153,10 +157,11 @@ const unlockedConnection = (inputs: ServiceTlsKeyInputs) => connectForKeys(input
  * filesystem: the renames are atomic), check that they belong together, keep a hard link to the
  * old key so its content can be overwritten once the new one is in place, and print the
  * certificate (only the certificate). argv: keyDir privateKeyPath certPath commonName
- * subjectAltName validityDays algorithm. Runs with plain `sh` and `openssl` (tested locally).
+ * subjectAltName validityDays algorithm. A body behind the landing fragment
+ * (planning/key-landing.ts): it works inside the verified key directory by relative names, so
+ * nothing is written through a symlink. Runs with plain `sh` and `openssl` (tested locally).
  */
 export const GENERATE_TLS_SCRIPT = [
-  "set -eu",
   "umask 077",
   "dir=$1; key=$2; cert=$3; cn=$4; san=$5; days=$6; alg=$7",
   'case "$alg" in',
@@ -164,8 +169,11 @@ export const GENERATE_TLS_SCRIPT = [
   "  ec-p256) set -- -newkey ec -pkeyopt ec_paramgen_curve:P-256; usage=digitalSignature ;;",
   '  *) echo "unknown key algorithm $alg" >&2; exit 2 ;;',
   "esac",
-  'install -d -m 0700 -- "$dir"',
-  's=$(mktemp -d "$dir/.tlsgen.XXXXXX")',
+  'case "$key" in "$dir"/*) ;; *) echo "$key is not in $dir" >&2; exit 2 ;; esac',
+  'case "$cert" in "$dir"/*) ;; *) echo "$cert is not in $dir" >&2; exit 2 ;; esac',
+  'kn=${key#"$dir"/}; cn_=${cert#"$dir"/}',
+  'land_target=$key; land_dir "$dir"; land_own; land_file "$kn"; land_file "$cn_"',
+  's=$(mktemp -d ./.tlsgen.XXXXXX)',
   "trap 'rm -rf -- \"$s\"' EXIT",
   "printf '%s\\n' '[req]' 'distinguished_name = dn' 'x509_extensions = ext' 'prompt = no' '[dn]' \"CN = $cn\" '[ext]' \\",
   "  'basicConstraints = critical,CA:FALSE' \"keyUsage = critical,$usage\" 'extendedKeyUsage = serverAuth' \\",
@@ -176,12 +184,13 @@ export const GENERATE_TLS_SCRIPT = [
   'chmod 0600 "$s/key"; chmod 0644 "$s/crt"',
   'kp=$(openssl pkey -in "$s/key" -pubout); cp=$(openssl x509 -in "$s/crt" -noout -pubkey)',
   'if [ -z "$kp" ] || [ "$kp" != "$cp" ]; then echo "openssl produced a certificate that does not match its key" >&2; exit 1; fi',
-  'if [ -e "$key" ]; then ln -- "$key" "$s/old" 2>/dev/null || true; fi',
-  'mv -f -- "$s/key" "$key"',
-  'mv -f -- "$s/crt" "$cert"',
+  'if [ -f "$kn" ]; then ln -- "$kn" "$s/old" 2>/dev/null || true; fi',
+  'mv -fT -- "$s/key" "$kn"',
+  'mv -fT -- "$s/crt" "$cn_"',
+  'land_check "$kn"; land_check "$cn_"',
   'if [ -e "$s/old" ]; then shred -u -- "$s/old" 2>/dev/null || rm -f -- "$s/old"; fi',
-  'sync -f "$key" 2>/dev/null || true',
-  'cat -- "$cert"',
+  'sync -f "$kn" 2>/dev/null || true',
+  'land_probe "$key"; land_probe "$cert"; cat -- "$cn_"',
 ].join("\n");
 
 /**
@@ -190,7 +199,7 @@ export const GENERATE_TLS_SCRIPT = [
  * argv: privateKeyPath certPath.
  */
 export const READ_TLS_SCRIPT = [
-  "key=$1; cert=$2",
+  'key=$1; cert=$2; land_mount; land_probe "$key"; land_probe "$cert"',
   'if [ ! -e "$key" ] && [ ! -e "$cert" ]; then exit 3; fi',
   'if [ ! -e "$key" ]; then echo "the private key $key is missing" >&2; exit 5; fi',
   'if [ ! -e "$cert" ]; then echo "the certificate $cert is missing" >&2; exit 5; fi',
@@ -201,21 +210,25 @@ export const READ_TLS_SCRIPT = [
   'cat -- "$cert"',
 ].join("\n");
 
-/** argv (for `conn.run`, or `sh` locally) that generates the pair and prints the certificate. */
-export function generateArgv(i: Pick<ServiceTlsKeyInputs, "keyDir" | "privateKeyPath" | "certPath" | "subject" | "validityDays" | "algorithm">): string[] {
-  return ["sh", "-c", GENERATE_TLS_SCRIPT, "sh", i.keyDir, i.privateKeyPath, i.certPath, i.subject.commonName, subjectAltName(i.subject), String(i.validityDays), i.algorithm];
+type Where = Pick<ServiceTlsKeyInputs, "node" | "encryptedMount">;
+
+/** argv (for `conn.run`, or `sh` locally) that generates the pair and prints where it landed and the certificate. */
+export function generateArgv(i: Where & Pick<ServiceTlsKeyInputs, "keyDir" | "privateKeyPath" | "certPath" | "subject" | "validityDays" | "algorithm">): string[] {
+  const args = [i.keyDir, i.privateKeyPath, i.certPath, i.subject.commonName, subjectAltName(i.subject), String(i.validityDays), i.algorithm];
+  return landedArgv(i.node, i.encryptedMount, GENERATE_TLS_SCRIPT, args);
 }
 
-/** argv that prints the certificate on the host (see READ_TLS_SCRIPT for exit codes). */
-export function readArgv(i: Pick<ServiceTlsKeyInputs, "privateKeyPath" | "certPath">): string[] {
-  return ["sh", "-c", READ_TLS_SCRIPT, "sh", i.privateKeyPath, i.certPath];
+/** argv that prints where the pair lands and the certificate on the host (see READ_TLS_SCRIPT for exit codes). */
+export function readArgv(i: Where & Pick<ServiceTlsKeyInputs, "privateKeyPath" | "certPath">): string[] {
+  return landedArgv(i.node, i.encryptedMount, READ_TLS_SCRIPT, [i.privateKeyPath, i.certPath]);
 }
 
-async function readCertificate(conn: SshConnection, inputs: ServiceTlsKeyInputs): Promise<ParsedCertificate | undefined> {
+async function readCertificate(conn: SshConnection, inputs: ServiceTlsKeyInputs): Promise<{ cert?: ParsedCertificate; landedOn: LandedOn[] }> {
   const r = await conn.run(readArgv(inputs), { allowFailure: true, label: `read the ${inputs.service} TLS certificate ${inputs.certPath}` });
-  if (r.code === 3) return undefined;
+  const landedOn = parseLanded(r.stdout);
+  if (r.code === 3) return { landedOn };
   if (r.code !== 0) {
     throw new SshError(`[${inputs.node}] ${r.stderr.trim() || `cannot read the ${inputs.service} TLS pair (exit ${r.code})`}; bump tlsKeyGeneration of ${inputs.node} to generate a new key`, inputs.node, r.code);
   }
-  return certificateOf(inputs, r.stdout);
+  return { cert: certificateOf(inputs, withoutLanded(r.stdout)), landedOn };
 }

@@ -8,6 +8,8 @@ import * as os from "os";
 import * as path from "path";
 import { bootstrapLdif, defaultServerId, INDEXES, renderAcl, renderSlapdDropIn, SlapdNodeSpec, treeDns, DEFAULT_SLAPD_SETTINGS } from "../../planning/ldap";
 import { BOOTSTRAP_SCRIPT, convergeConfig } from "../../providers/impl/ldap-slapd";
+import { landedArgv } from "../../planning/key-landing";
+import { FAKE_MOUNT, fakeMountDir, onFakeMount } from "../support/fake-mount";
 import { findSlapd, LocalSlapd, localRunner, SlapdDist } from "./local-slapd";
 
 const dist = findSlapd();
@@ -21,11 +23,13 @@ test("the systemd drop-in orders slapd after the VPN", () => {
 suite("bootstrap script (throwaway local slapd)", () => {
   const d = dist as SlapdDist;
   const bin = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-slapadd-"));
+  const mount = fakeMountDir("rplan-slapd-mount-");
   let started: LocalSlapd | undefined;
 
   afterAll(async () => {
     await started?.stop();
     fs.rmSync(bin, { recursive: true, force: true });
+    fs.rmSync(mount, { recursive: true, force: true });
   });
 
   test("creates cn=config once inside the given directory, then reports it present; slapd runs from it", async () => {
@@ -38,15 +42,16 @@ suite("bootstrap script (throwaway local slapd)", () => {
       serverId: defaultServerId("boot"),
       suffix: sfx,
       role: "master",
-      configDir: path.join(p.dir, "mount", "slapd", "config"),
-      dataDir: path.join(p.dir, "mount", "slapd", "data"),
+      configDir: path.join(mount, "slapd", "config"),
+      dataDir: path.join(mount, "slapd", "data"),
       listen: [],
       acl: renderAcl({ suffix: sfx, systemDn: dns.system, nodesDn: dns.nodes, rings: [] }),
       indexes: INDEXES,
       limits: [],
     };
-    const run = () =>
-      localRunner.run(["env", `PATH=${bin}:${process.env.PATH}`, "sh", "-c", BOOTSTRAP_SCRIPT, "sh", spec.configDir, spec.dataDir, "root:root"], { stdin: bootstrapLdif(spec, p.settings) });
+    const owner = `${os.userInfo().username}:${os.userInfo().username === "root" ? "root" : String(process.getgid?.())}`;
+    const argv = onFakeMount(landedArgv("boot", FAKE_MOUNT, BOOTSTRAP_SCRIPT, [spec.configDir, spec.dataDir, owner]));
+    const run = () => localRunner.run(["env", `PATH=${bin}:${process.env.PATH}`, ...argv], { stdin: bootstrapLdif(spec, p.settings) });
     expect((await run()).stdout.trim()).toBe("bootstrapped");
     expect(fs.existsSync(path.join(spec.configDir, "cn=config.ldif"))).toBe(true);
     expect((fs.statSync(spec.dataDir).mode & 0o777).toString(8)).toBe("700");

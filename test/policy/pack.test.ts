@@ -52,6 +52,7 @@ describe("policies called as @pulumi/policy calls them", () => {
       ["private-keys-inside-node-mount", "mandatory"],
       ["key-generation-inside-encrypted-mount", "mandatory"],
       ["key-generation-on-own-node", "mandatory"],
+      ["keys-landed-on-encrypted-filesystem", "mandatory"],
       ["ssh-host-keys-pinned", "mandatory"],
       ["ssh-host-keys-match-node", "mandatory"],
       ["country-diversity", "advisory"],

@@ -8,7 +8,9 @@ import * as os from "os";
 import * as path from "path";
 import { parseTlsCertificate, planServiceTls } from "../../planning/service-tls";
 import * as tls from "../../providers/impl/service-tls-key";
+import { withoutLanded } from "../../planning/key-landing";
 import { fakeHostKey } from "../support/config-fixture";
+import { FAKE_MOUNT, fakeMountDir, onFakeMount } from "../support/fake-mount";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const ssh = { host: "198.51.100.11", port: 22, user: "root", hostKeys: [fakeHostKey("n1")] };
@@ -70,12 +72,16 @@ describe("ServiceTlsKey check/diff", () => {
   });
 });
 
-describe("the scripts the provider runs on the node (run locally with sh and openssl)", () => {
+describe("the scripts the provider runs on the node (run locally with sh and openssl, below a fake mount root)", () => {
   let root: string;
-  const inDir = (dir: string) => ({ ...key, keyDir: dir, privateKeyPath: `${dir}/tls.key`, certPath: `${dir}/tls.crt` });
-  const run = (argv: string[]) => spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
+  const inDir = (dir: string) => ({ ...key, encryptedMount: FAKE_MOUNT, keyDir: dir, privateKeyPath: `${dir}/tls.key`, certPath: `${dir}/tls.crt` });
+  /** stdout without the `landed` lines the scripts print first. */
+  const run = (argv: string[]) => {
+    const r = spawnSync(argv[0], onFakeMount(argv).slice(1), { encoding: "utf8" });
+    return { ...r, stdout: withoutLanded(r.stdout) };
+  };
   beforeAll(() => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-tls-gen-"));
+    root = fakeMountDir("rplan-tls-gen-");
   });
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -134,6 +140,18 @@ describe("the scripts the provider runs on the node (run locally with sh and ope
     expect(run(tls.readArgv(b)).stderr.trim()).toBe(`the private key ${b.privateKeyPath} has mode 644, not 600`);
     fs.rmSync(b.certPath);
     expect(run(tls.readArgv(b)).status).toBe(5);
+  });
+
+  test("a key directory that is a symlink off the mount is refused: nothing is generated there", () => {
+    const off = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-tls-off-"));
+    fs.mkdirSync(path.join(root, "sym"));
+    fs.symlinkSync(off, path.join(root, "sym", "svc"));
+    const i = { ...inDir(path.join(root, "sym", "svc")), algorithm: "ec-p256" as const };
+    const r = run(tls.generateArgv(i));
+    expect(r.status).toBe(65);
+    expect(r.stderr).toContain(`[n1] refusing to write keys to ${i.privateKeyPath}: ${i.keyDir} is a symlink to ${off}`);
+    expect(fs.readdirSync(off)).toEqual([]);
+    fs.rmSync(off, { recursive: true, force: true });
   });
 
   test("a failing openssl leaves the old pair in place and says why", () => {
