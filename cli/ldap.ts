@@ -3,21 +3,25 @@
  *
  *   status [--wait SECONDS] [--json]     every replica: role, frozen?, contextCSN, caught up with the master?
  *   user put <uid> --mail ADDR --home NODE [--alias ADDR]... [--quota BYTES] [--state active|frozen|disabled]
- *            [--password-hash '{SSHA}...'] [--display-name NAME]    create or replace a user entry
+ *            [--password | --password-hash '{SSHA}...'] [--display-name NAME]    create or replace a user entry
  *   user show <uid>                      the entry as the master has it
  *   user delete <uid>                    remove the entry
  *
  * Writes go to the master named in the stack config (`rplan:ldap.master`), over SSH to its ldapi
- * socket. Plaintext passwords are refused: give a hash. Exit 1 = not healthy / not found; 2 = error.
+ * socket. Plaintext passwords never travel: `--password` asks for one (no echo; or one line from a
+ * pipe) and sends only its {SSHA} hash made here; `--password-hash` takes a hash made elsewhere.
+ * Every argument is checked before any host is contacted. Exit 1 = not healthy / not found; 2 = error.
  */
-import { formatStatus, getUser, ldapStatus, putUser, removeUser, statusOk } from "../ops/ldap-admin";
+import { formatStatus, getUser, ldapStatus, putUser, removeUser, requireValidUser, statusOk } from "../ops/ldap-admin";
+import { hashUserPassword } from "../ops/ldap-users";
 import { USER_STATES, UserSpec } from "../planning/ldap";
 import { readClusterConfig } from "../stack-file/config";
 import { sleep } from "../transports/ldap";
 import { closeAllSsh } from "../transports/ssh";
 import { optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
+import { askSecret } from "./prompt";
 
-const USAGE = "usage: npm run ldap -- status [--wait S] [--json] | user put <uid> --mail A --home N [--alias A]... [--quota B] [--state S] [--password-hash H] [--display-name D] | user show <uid> | user delete <uid>  [--stack S] [--config F]";
+const USAGE = "usage: npm run ldap -- status [--wait S] [--json] | user put <uid> --mail A --home N [--alias A]... [--quota B] [--state S] [--password | --password-hash H] [--display-name D] | user show <uid> | user delete <uid>  [--stack S] [--config F]";
 
 
 async function main(): Promise<void> {
@@ -26,7 +30,7 @@ async function main(): Promise<void> {
     {
       valued: ["--stack", "--config", "--wait", "--mail", "--home", "--alias", "--quota", "--state", "--password-hash", "--display-name"],
       repeatable: ["--alias"],
-      flags: ["--json"],
+      flags: ["--json", "--password"],
     },
     USAGE,
   );
@@ -54,9 +58,11 @@ async function main(): Promise<void> {
   if (sub === "put") {
     const quota = takeOne("--quota");
     const state = takeOne("--state");
-    const passwordHash = takeOne("--password-hash");
+    let passwordHash = takeOne("--password-hash");
+    const askPassword = args.flags.has("--password");
+    if (askPassword && passwordHash !== undefined) throw new Error(`give --password or --password-hash, not both\n${USAGE}`);
     const displayName = takeOne("--display-name");
-    const user: UserSpec = {
+    let user: UserSpec = {
       uid,
       mail: takeOne("--mail") ?? "",
       home: takeOne("--home") ?? "",
@@ -66,6 +72,12 @@ async function main(): Promise<void> {
       ...(passwordHash !== undefined ? { passwordHash } : {}),
       ...(displayName !== undefined ? { displayName } : {}),
     };
+    requireValidUser(cluster, user);
+    if (askPassword) {
+      const password = await askSecret(`Password for ${uid}: `);
+      passwordHash = hashUserPassword(password);
+      user = { ...user, passwordHash };
+    }
     console.log(`${uid}: ${await putUser(cluster, user)} on ${cluster.ldap.master}`);
   } else if (sub === "show") {
     const u = await getUser(cluster, uid);

@@ -80,19 +80,32 @@ async function onMaster<T>(cluster: ClusterConfig, fn: (c: import("ldapts").Clie
   return withRootLdap(plan.master, sshStreamOpener(conn, { socketPath: DEFAULT_SLAPD_SETTINGS.ldapiSocket }), fn);
 }
 
-/** Create or update a user (every problem with the spec first; the home must be a live node). */
-export async function putUser(cluster: ClusterConfig, user: UserSpec): Promise<"added" | "modified" | "unchanged"> {
+/** Every problem with a user for this cluster (the home must be a live node); [] when none. */
+export function userProblems(cluster: ClusterConfig, user: UserSpec): string[] {
   const problems = validateUser(user);
   const home = cluster.nodes.find((n) => n.name === user.home);
-  if (typeof user.home === "string" && !home) problems.push(`home ${user.home} is not a node of the stack (nodes: ${cluster.nodes.map((n) => n.name).join(", ")})`);
+  if (typeof user.home === "string" && user.home !== "" && !home) problems.push(`home ${user.home} is not a node of the stack (nodes: ${cluster.nodes.map((n) => n.name).join(", ")})`);
   else if (home?.state === "revoked") problems.push(`home ${user.home} is revoked`);
+  return problems;
+}
+
+/** Throws one error listing every problem with the user, before any host is contacted. */
+export function requireValidUser(cluster: ClusterConfig, user: UserSpec): void {
+  const problems = userProblems(cluster, user);
   if (problems.length > 0) throw new Error(`invalid user ${JSON.stringify(user.uid)}; nothing was written:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+}
+
+/** Create or update a user (every problem with the spec first; the home must be a live node). */
+export async function putUser(cluster: ClusterConfig, user: UserSpec): Promise<"added" | "modified" | "unchanged"> {
+  requireValidUser(cluster, user);
   const plan = planLdap(cluster);
   return onMaster(cluster, (c) => writeUser(c, { ...user, suffix: plan.suffix, master: { node: plan.master } }));
 }
 
+/** The user's entry on the master (the uid is checked before any host is contacted). */
 export async function getUser(cluster: ClusterConfig, uid: string): Promise<Partial<UserSpec> | undefined> {
   const plan = planLdap(cluster);
+  userDn(plan.suffix, uid);
   return onMaster(cluster, (c) => readUser(c, plan.suffix, uid));
 }
 

@@ -3,6 +3,7 @@
  * the LdapUser provider and `npm run ldap -- user …`. rplan owns the attributes listed in
  * planning/ldap/entries.ts (USER_ATTRIBUTES): what the spec does not set is removed.
  */
+import * as crypto from "crypto";
 import type { Client } from "ldapts";
 import { USER_ATTRIBUTES, userDn, userEntry, UserSpec } from "../planning/ldap";
 import { ldapError, readEntry, syncEntry } from "../transports/ldap";
@@ -39,4 +40,15 @@ export async function readUser(client: Client, suffix: string, uid: string): Pro
     ...(one("userPassword") ? { passwordHash: one("userPassword") } : {}),
     ...(one("displayName") && one("displayName") !== uid ? { displayName: one("displayName") } : {}),
   };
+}
+
+/**
+ * `{SSHA}` hash of a password typed by the admin, made on the admin machine (the password never
+ * leaves it): SHA-1 over the password and 8 random salt bytes, as `slappasswd -h {SSHA}` makes.
+ */
+export function hashUserPassword(password: string): string {
+  if (password.length < 8) throw new Error("the password must have at least 8 characters");
+  const salt = crypto.randomBytes(8);
+  const digest = crypto.createHash("sha1").update(password, "utf8").update(salt).digest();
+  return "{SSHA}" + Buffer.concat([digest, salt]).toString("base64");
 }

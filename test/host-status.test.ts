@@ -112,7 +112,7 @@ describe("host keys and node status against throwaway SSH servers", () => {
 
   function cli(script: string, args: string[], configFile: string, stdin = ""): Promise<{ code: number; out: string }> {
     return new Promise((resolve) => {
-      const child = execFile("npx", ["ts-node", script, ...args, "--stack", "unit", "--config", configFile], { cwd: PROJECT, env: { ...process.env, RPLAN_SSH_KEY: key } }, (e, stdout, stderr) =>
+      const child = execFile(process.execPath, ["-r", "ts-node/register", script, ...args, "--stack", "unit", "--config", configFile], { cwd: PROJECT, env: { ...process.env, RPLAN_SSH_KEY: key, TS_NODE_TRANSPILE_ONLY: "1" } }, (e, stdout, stderr) =>
         resolve({ code: e ? ((e as any).code ?? 1) : 0, out: stdout + stderr }),
       );
       child.stdin?.end(stdin);
