@@ -13,6 +13,7 @@ import { SSH_KEY as LAB_SSH_KEY } from "../../lab/state";
 import { closeAllSsh, sshConnection } from "../../transports/ssh";
 import { runStack, RunResult } from "../../runner";
 import { labWithExactly } from "../support/lab";
+import { acceptedLogins, controlLogin } from "../support/lab-logins";
 
 const maybe = process.getuid?.() === 0 ? describe : describe.skip;
 
@@ -82,11 +83,13 @@ maybe("VPN flows through the stack runner on the lab", () => {
     ]);
     // lab3 keeps running and keeps trying: count its sshd logins to prove the update never contacted it
     const lab3 = await sshConnection(labSshTarget("lab3"));
-    const logins = async () => Number((await lab3.exec("journalctl -u ssh -o cat --no-pager | grep -c 'Accepted publickey' || true")).stdout.trim());
-    const loginsBefore = await logins();
+    const loginsBefore = await acceptedLogins(lab3);
+    expect(loginsBefore).toBeGreaterThan(0); // our own connection is counted: the query sees sshd's logins
     const up = await run("up", revoked);
     expect(changes(up)).toEqual(changes(preview));
-    expect(await logins()).toBe(loginsBefore);
+    const loginsAfter = await acceptedLogins(lab3);
+    expect(loginsAfter).toBe(loginsBefore);
+    await controlLogin(lab3, loginsAfter); // positive control: a login to lab3 does raise the count
     // from every survivor, lab3's VPN address is unreachable
     for (const survivor of ["lab1", "lab2"]) {
       const conn = await sshConnection(labSshTarget(survivor));
