@@ -8,7 +8,7 @@
  */
 import { changeLines, diffKeys, PropertyChange, propertyChanges, propertyLines, stepLine } from "./display";
 import { deepEqual, markSecretKeys, PropertyMap } from "./props";
-import { EngineProvider, Target } from "./providers/plugin";
+import { EngineProvider, InitError, Target } from "./providers/plugin";
 import { PolicyHost, PolicyViolation } from "./providers/policy-host";
 import { ProviderSource } from "./providers/registry";
 import { Registration, ROOT_STACK_TYPE } from "./registration";
@@ -174,16 +174,22 @@ export class Deployment {
     const changed = diff.changes === "some" || (diff.changes === "unknown" && !deepEqual(old.inputs, inputs));
     const changes = changed ? displayedChanges(old, inputs) : [];
     const base = { type: reg.type, name: reg.name, urn: reg.urn, diffs: diffKeys(changes) };
-    if (!changed) {
+    // An object that failed to initialize is updated even when nothing changed, to retry (the step
+    // generator's hasInitErrors); one deleted by an unfinished delete-before-replace must be created.
+    const uninitialized = (old.initErrors?.length ?? 0) > 0;
+    if (!changed && !uninitialized && !old.pendingReplacement) {
       const state = this.newState(reg, old.id, inputs, old.outputs);
       this.record({ ...base, op: "same" }, state, Date.now());
       if (!this.o.preview) this.o.state.putQuiet(state);
       return { urn: reg.urn, id: old.id, outputs: state.outputs };
     }
-    const replaceKeys = [...diff.replaces, ...reg.replaceOnChanges.filter((k) => matchesReplaceOnChanges(k, changes))];
-    if (replaceKeys.length === 0) return this.update(reg, t, provider, old, inputs, { ...base, op: "update", detail: changeLines(changes) });
+    const replaceKeys = [...diff.replaces, ...reg.replaceOnChanges.filter((k) => matchesReplaceOnChanges(k, changes))].filter(() => changed);
+    if (replaceKeys.length === 0 && !old.pendingReplacement) {
+      const detail = changed ? changeLines(changes) : [`(retrying initialization: ${old.initErrors?.join("; ")})`];
+      return this.update(reg, t, provider, old, inputs, { ...base, op: "update", detail });
+    }
     if (old.protect) this.fail(`${reg.type} ${reg.name} must be replaced (${replaceKeys.join(", ")}) but is protected: remove the protect option first`);
-    const dbr = diff.deleteBeforeReplace || reg.deleteBeforeReplace;
+    const dbr = old.pendingReplacement || diff.deleteBeforeReplace || reg.deleteBeforeReplace;
     const step: Step = { ...base, op: "replace", replaceKeys, deleteBeforeReplace: dbr, detail: changeLines(changes, replaceKeys) };
     return this.replace(reg, t, provider, old, inputs, step);
   }
@@ -206,17 +212,28 @@ export class Deployment {
     const step: Step = { op: "create", type: reg.type, name: reg.name, urn: reg.urn, diffs: [], detail: propertyLines("+", inputs) };
     const started = Date.now();
     if (!this.o.preview) this.o.state.begin(reg, "creating");
-    const made = await this.mutate(reg, "creating", () => provider.create(t, inputs, this.o.preview));
+    const made = await this.mutate(reg, "creating", () => provider.create(t, inputs, this.o.preview), (e) => {
+      this.o.state.put(this.uninitialized(reg, e.id, inputs, e), "creating");
+    });
     const state = this.newState(reg, made.id, inputs, made.outputs);
     if (!this.o.preview) this.o.state.put(state, "creating");
     this.record(step, state, started);
     return { urn: reg.urn, id: made.id, outputs: state.outputs };
   }
 
+  /** What the engine records for an object its provider made but could not initialize. */
+  private uninitialized(reg: Registration, id: string, inputs: PropertyMap, e: InitError): ResourceState {
+    return { ...this.newState(reg, id, inputs, e.outputs), initErrors: e.reasons.length > 0 ? e.reasons : [e.message] };
+  }
+
   private async update(reg: Registration, t: Target, provider: EngineProvider, old: ResourceState, inputs: PropertyMap, step: Step): Promise<StepResult> {
     const started = Date.now();
     if (!this.o.preview) this.o.state.begin(reg, "updating");
-    const outputs = await this.mutate(reg, "updating", () => provider.update(t, old.id, old.inputs, old.outputs, inputs, this.o.preview));
+    // A partial failure keeps the old inputs with the new outputs: the object exists, but was not
+    // updated to those inputs (pkg/engine/update.go, pulumi/pulumi#2011).
+    const outputs = await this.mutate(reg, "updating", () => provider.update(t, old.id, old.inputs, old.outputs, inputs, this.o.preview), (e) => {
+      this.o.state.put(this.uninitialized(reg, old.id, old.inputs, e), "updating");
+    });
     const state = this.newState(reg, old.id, inputs, outputs);
     if (!this.o.preview) this.o.state.put(state, "updating");
     this.record(step, state, started);
@@ -226,33 +243,38 @@ export class Deployment {
   private async replace(reg: Registration, t: Target, provider: EngineProvider, old: ResourceState, inputs: PropertyMap, step: Step): Promise<StepResult> {
     const started = Date.now();
     if (!this.o.preview) {
-      if (step.deleteBeforeReplace) {
-        await this.deleteResource(old, provider);
-      } else {
-        const oldHalf = this.o.state.retire(old.urn); // deleted at the end of the run
-        if (oldHalf) this.replaced.push(oldHalf);
-      }
+      // Delete-before-replace: once deleted, the old one stays in state as pending replacement until
+      // the create succeeds (DeleteStep.Apply); already pending, it is not deleted again.
+      if (step.deleteBeforeReplace && !old.pendingReplacement) await deleteResource(old, this.o.state, this.o.providers, provider, { replacing: true });
       this.o.state.begin(reg, "creating");
     }
-    const made = await this.mutate(reg, "creating", () => provider.create(t, inputs, this.o.preview));
+    // Create-before-delete: the old one is doomed only once the new one exists (CreateStep.Apply);
+    // a failed create leaves it live and unchanged.
+    const recordNew = (s: ResourceState) => {
+      if (step.deleteBeforeReplace) return this.o.state.put(s, "creating");
+      const oldHalf = this.o.state.putReplacement(s, "creating");
+      if (oldHalf) this.replaced.push(oldHalf); // deleted at the end of the run
+    };
+    const made = await this.mutate(reg, "creating", () => provider.create(t, inputs, this.o.preview), (e) => recordNew(this.uninitialized(reg, e.id, inputs, e)));
     const state = this.newState(reg, made.id, inputs, made.outputs);
-    if (!this.o.preview) this.o.state.put(state, "creating");
+    if (!this.o.preview) recordNew(state);
     this.record(step, state, started);
     return { urn: reg.urn, id: made.id, outputs: state.outputs };
   }
 
-  /** A provider call that changes a host: on failure the pending operation is closed, not left open. */
-  private async mutate<T>(reg: { urn: string }, op: "creating" | "updating" | "deleting", f: () => Promise<T>): Promise<T> {
+  /**
+   * A provider call that changes a host. On failure the pending operation is closed, not left open;
+   * an InitError (the object exists but did not initialize) is recorded by `partial` first.
+   */
+  private async mutate<T>(reg: { urn: string }, op: "creating" | "updating", f: () => Promise<T>, partial: (e: InitError) => void): Promise<T> {
     try {
       return await f();
     } catch (e) {
-      if (!this.o.preview) this.o.state.abort(reg.urn, op);
+      if (this.o.preview) throw e;
+      if (e instanceof InitError) partial(e);
+      else this.o.state.abort(reg.urn, op);
       throw e;
     }
-  }
-
-  private deleteResource(r: ResourceState, provider?: EngineProvider): Promise<void> {
-    return deleteResource(r, this.o.state, this.o.providers, provider);
   }
 
   /**
@@ -268,7 +290,12 @@ export class Deployment {
     if (refusal) this.fail(refusal);
     for (const r of deletionOrder([...gone, ...this.replaced])) {
       const started = Date.now();
-      if (!this.o.preview) await this.deleteResource(r);
+      if (r.pendingReplacement) {
+        // Already gone from its host: only the record goes (the engine's RemovePendingReplaceStep, not shown).
+        if (!this.o.preview) this.o.state.drop(r);
+        continue;
+      }
+      if (!this.o.preview) await deleteResource(r, this.o.state, this.o.providers);
       if (this.replaced.includes(r)) {
         this.o.log(`  -  ${r.type}  ${r.name}  deleted original (${((Date.now() - started) / 1000).toFixed(1)}s)`);
       } else {

@@ -13,9 +13,14 @@ export function hasPlugin(r: ResourceState): boolean {
   return r.custom && !r.type.startsWith("pulumi:providers:");
 }
 
-/** Delete one resource through its plugin (unless retained) and drop it from state, journaled. */
-export async function deleteResource(r: ResourceState, state: StateStore, providers: ProviderSource, provider?: EngineProvider): Promise<void> {
-  if (hasPlugin(r) && !r.retainOnDelete) {
+/**
+ * Delete one resource through its plugin (unless retained, or already deleted by an unfinished
+ * delete-before-replace) and drop it from state, journaled. A failed delete leaves the resource in
+ * state exactly as it was. `replacing`: the first half of a delete-before-replace — the resource stays
+ * in state as pending replacement until its new self is created.
+ */
+export async function deleteResource(r: ResourceState, state: StateStore, providers: ProviderSource, provider?: EngineProvider, opts: { replacing?: boolean } = {}): Promise<void> {
+  if (hasPlugin(r) && !r.retainOnDelete && !r.pendingReplacement) {
     const p = provider ?? (await providers.forType(r.type, r.name));
     state.begin(r, "deleting");
     try {
@@ -25,7 +30,8 @@ export async function deleteResource(r: ResourceState, state: StateStore, provid
       throw e;
     }
   }
-  state.drop(r, "deleting");
+  if (opts.replacing) state.put({ ...r, pendingReplacement: true }, "deleting");
+  else state.drop(r, "deleting");
 }
 
 function seconds(started: number): string {
@@ -57,7 +63,7 @@ export async function destroyStack(state: StateStore, providers: ProviderSource,
 export async function refreshStack(state: StateStore, providers: ProviderSource, log: (l: string) => void): Promise<Step[]> {
   const steps: Step[] = [];
   for (const r of dependencyOrder(state.all())) {
-    if (!hasPlugin(r) || r.delete) continue;
+    if (!hasPlugin(r) || r.delete || r.pendingReplacement) continue; // the last: nothing on the host to read
     const provider = await providers.forType(r.type, r.name);
     const got = await provider.read({ urn: r.urn, type: r.type, name: r.name }, r.id, r.inputs, r.outputs);
     const base = { type: r.type, name: r.name, urn: r.urn };

@@ -33,6 +33,14 @@ export interface ResourceState {
   readonly retainOnDelete?: boolean;
   /** The old half of a replacement (or a resource left over), waiting to be deleted. */
   readonly delete?: boolean;
+  /**
+   * Deleted from its host by a delete-before-replace whose create has not succeeded yet: kept so the
+   * next run creates it again rather than forgetting it, and never deletes it twice (the engine's
+   * PendingReplacement, set by DeleteStep.Apply only after the delete succeeded).
+   */
+  readonly pendingReplacement?: boolean;
+  /** Why the provider's last create or update left the object uninitialized; the next run updates it. */
+  readonly initErrors?: readonly string[];
 }
 
 export type Operation = "creating" | "updating" | "deleting";
@@ -46,9 +54,9 @@ export interface PendingOperation {
 type JournalEntry =
   | { seq: number; kind: "begin"; urn: string; type: string; operation: Operation }
   | { seq: number; kind: "abort"; urn: string; operation: Operation }
-  | { seq: number; kind: "put"; resource: ResourceState; ends?: Operation }
+  | { seq: number; kind: "put"; resource: ResourceState; ends?: Operation; retires?: boolean }
   | { seq: number; kind: "drop"; key: string; urn: string; ends?: Operation }
-  | { seq: number; kind: "retire"; urn: string }
+  | { seq: number; kind: "retire"; urn: string } // written by earlier runners; still replayed
   | { seq: number; kind: "salt"; salt: string };
 
 interface StateFile {
@@ -134,14 +142,15 @@ export class StateStore {
   }
 
   /**
-   * A replacement begins: the live resource becomes an old half awaiting deletion, in one journal
-   * line, so a crash never leaves the same object both live and doomed.
+   * The new half of a create-before-delete replacement exists: record it and turn the live resource
+   * into an old half awaiting deletion, in one journal line — the engine marks the old one Delete
+   * only once the create has succeeded (CreateStep.Apply), and a crash must never leave the new one
+   * unrecorded while the old one is already doomed. Returns the old half.
    */
-  retire(urn: string): ResourceState | undefined {
-    const live = this.resources.get(urn);
-    if (!live) return undefined;
-    this.append({ seq: 0, kind: "retire", urn });
-    return this.resources.get(stateKey({ ...live, delete: true }));
+  putReplacement(resource: ResourceState, ends: Operation): ResourceState | undefined {
+    const live = this.resources.get(resource.urn);
+    this.append({ seq: 0, kind: "put", resource, ends, retires: true });
+    return live && this.resources.get(stateKey({ ...live, delete: true }));
   }
 
   drop(r: { urn: string; id: string; delete?: boolean }, ends?: Operation): void {
@@ -203,6 +212,7 @@ export class StateStore {
         this.pending.delete(`${e.urn}|${e.operation}`);
         break;
       case "put":
+        if (e.retires) this.retireLive(e.resource.urn);
         this.resources.delete(stateKey(e.resource)); // re-insert at the end: recorded order follows steps
         this.resources.set(stateKey(e.resource), e.resource);
         if (e.ends) this.pending.delete(`${e.resource.urn}|${e.ends}`);
@@ -214,15 +224,18 @@ export class StateStore {
       case "salt":
         this.salt = e.salt;
         break;
-      case "retire": {
-        const live = this.resources.get(e.urn);
-        if (!live) break;
-        this.resources.delete(e.urn);
-        const oldHalf = { ...live, delete: true };
-        this.resources.set(stateKey(oldHalf), oldHalf);
+      case "retire":
+        this.retireLive(e.urn);
         break;
-      }
     }
+  }
+
+  private retireLive(urn: string): void {
+    const live = this.resources.get(urn);
+    if (!live) return;
+    this.resources.delete(urn);
+    const oldHalf: ResourceState = { ...live, delete: true };
+    this.resources.set(stateKey(oldHalf), oldHalf);
   }
 
   private append(entry: JournalEntry): void {

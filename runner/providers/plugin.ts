@@ -8,6 +8,24 @@
  */
 import { annotateSecrets, PropertyMap, stripSecretsMap } from "../props";
 
+/**
+ * A create or update that made (or changed) the object but could not finish initializing it: the
+ * provider's ErrorResourceInitFailed, which the engine turns into StatusPartialFailure plus an
+ * InitError (sdk/go/common/resource/plugin/provider_plugin.go). It carries what exists, so the engine
+ * can record it rather than lose track of it.
+ */
+export class InitError extends Error {
+  constructor(
+    message: string,
+    readonly id: string,
+    readonly outputs: PropertyMap,
+    readonly reasons: readonly string[],
+  ) {
+    super(message);
+    this.name = "InitError";
+  }
+}
+
 export interface CheckFailure {
   readonly property: string;
   readonly reason: string;
@@ -72,7 +90,10 @@ export class EngineProvider {
 
   async create(t: Target, inputs: PropertyMap, preview: boolean): Promise<{ id: string; outputs: PropertyMap }> {
     if (preview) return { id: "", outputs: inputs };
-    const r = await this.plugin.create(t, this.in(inputs));
+    const r = await this.plugin.create(t, this.in(inputs)).catch((e: unknown) => {
+      // Without an ID nothing can be recorded: the engine treats that as a plain failure.
+      throw e instanceof InitError && e.id ? new InitError(e.message, e.id, this.out(e.outputs, inputs), e.reasons) : e;
+    });
     if (!r.id) throw new Error(`plugin returned an empty ID from create of ${t.urn}`);
     return { id: r.id, outputs: this.out(r.outputs, inputs) };
   }
@@ -84,7 +105,9 @@ export class EngineProvider {
 
   async update(t: Target, id: string, oldInputs: PropertyMap, oldOutputs: PropertyMap, news: PropertyMap, preview: boolean): Promise<PropertyMap> {
     if (preview) return news;
-    const outs = await this.plugin.update(t, id, this.in(oldInputs), this.in(oldOutputs), this.in(news));
+    const outs = await this.plugin.update(t, id, this.in(oldInputs), this.in(oldOutputs), this.in(news)).catch((e: unknown) => {
+      throw e instanceof InitError ? new InitError(e.message, id, this.out(e.outputs, news), e.reasons) : e;
+    });
     return this.out(outs, news);
   }
 

@@ -1,85 +1,18 @@
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { Deployment } from "../../runner/deployment";
-import { isSecret, PropertyMap } from "../../runner/props";
-import { CheckResult, DiffResult, EngineProvider, ReadResult, ResourcePlugin, Target } from "../../runner/providers/plugin";
+import { isSecret } from "../../runner/props";
 import { Registration } from "../../runner/registration";
-import { StateStore } from "../../runner/state";
-
-/** A plugin that records every call; `size` updates in place, `zone` forces replacement. */
-class FakePlugin implements ResourcePlugin {
-  readonly acceptSecrets = false;
-  calls: string[] = [];
-  private next = 1;
-
-  async check(t: Target, _o: PropertyMap, news: PropertyMap): Promise<CheckResult> {
-    this.calls.push(`check ${t.name}`);
-    return { inputs: news, failures: news.size === -1 ? [{ property: "size", reason: "must be positive" }] : [] };
-  }
-  async diff(t: Target, _id: string, olds: PropertyMap, _oo: PropertyMap, news: PropertyMap): Promise<DiffResult> {
-    this.calls.push(`diff ${t.name}`);
-    const changed = JSON.stringify(olds) !== JSON.stringify(news);
-    return { changes: changed ? "some" : "none", replaces: olds.zone !== news.zone ? ["zone"] : [], deleteBeforeReplace: news.dbr === true };
-  }
-  async create(t: Target, inputs: PropertyMap) {
-    this.calls.push(`create ${t.name}`);
-    return { id: `${t.name}-${this.next++}`, outputs: { ...inputs, made: true } };
-  }
-  async read(_t: Target, id: string, _i: PropertyMap, outputs: PropertyMap): Promise<ReadResult> {
-    return { id, outputs };
-  }
-  async update(t: Target, _id: string, _oi: PropertyMap, _oo: PropertyMap, news: PropertyMap) {
-    this.calls.push(`update ${t.name}`);
-    return { ...news, made: true };
-  }
-  async delete(t: Target) {
-    this.calls.push(`delete ${t.name}`);
-  }
-}
-
-function reg(name: string, inputs: PropertyMap, extra: Partial<Registration> = {}): Registration {
-  return {
-    urn: `urn:pulumi:t::p::test:index:Thing::${name}`,
-    type: "test:index:Thing",
-    name,
-    parent: "",
-    custom: true,
-    inputs,
-    dependencies: [],
-    propertyDependencies: {},
-    protect: false,
-    deleteBeforeReplace: false,
-    ignoreChanges: [],
-    replaceOnChanges: [],
-    additionalSecretOutputs: [],
-    retainOnDelete: false,
-    provider: "",
-    importId: "",
-    aliases: 0,
-    ...extra,
-  };
-}
-
-const urn = (name: string) => reg(name, {}).urn;
+import { FakePlugin, freshStateFile, openState, reg, runDeployment, urn } from "./fake-engine";
 
 describe("engine steps", () => {
   let file: string;
   let plugin: FakePlugin;
   beforeEach(() => {
-    file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "runner-deploy-")), "state.json");
+    file = freshStateFile();
     plugin = new FakePlugin();
   });
 
-  /** One run: register in order, finish, compact (as an update does); returns the deployment. */
-  async function run(preview: boolean, regs: Registration[]): Promise<Deployment> {
-    const state = StateStore.open(file, { project: "p", stack: "t", passphrase: "pw" });
-    const d = new Deployment({ preview, state, providers: { forType: async () => new EngineProvider(plugin) }, policy: Promise.resolve(undefined), log: () => undefined });
-    for (const r of regs) await d.register(r).catch(() => undefined);
-    await d.finish().catch(() => undefined);
-    if (!preview) state.compact();
-    return d;
-  }
+  const run = (preview: boolean, regs: Registration[]): Promise<Deployment> => runDeployment(file, plugin, preview, regs);
 
   it("a preview only checks: no create is called and nothing is written", async () => {
     const d = await run(true, [reg("a", { size: 1 })]);
@@ -103,7 +36,7 @@ describe("engine steps", () => {
     const d = await run(false, [reg("a", { zone: "y" }), reg("b", { size: 2 })]);
     expect(d.steps.map((s) => `${s.op} ${s.name}`)).toEqual(["replace a", "update b"]);
     expect(plugin.calls.filter((c) => !c.startsWith("check") && !c.startsWith("diff"))).toEqual(["create a", "update b", "delete a"]);
-    expect(StateStore.open(file, { project: "p", stack: "t", passphrase: "pw" }).all().map((r) => r.id)).toEqual(["a-3", "b-2"]);
+    expect(openState(file).all().map((r) => r.id)).toEqual(["a-3", "b-2"]);
   });
 
   it("deleteBeforeReplace deletes first", async () => {

@@ -77,14 +77,16 @@ describe("state file", () => {
     expect(again.all()).toEqual([]);
   });
 
-  it("retire turns the live resource into an old half in one step", () => {
+  it("a replacement's new half and its old half's doom are one journal line", () => {
     const file = fresh();
     const s = open(file);
     s.put(resource("a"));
-    const old = s.retire(resource("a").urn);
-    expect(old?.delete).toBe(true);
-    expect(s.live(resource("a").urn)).toBeUndefined();
-    s.put(resource("a", { id: "new-id" }));
+    const lines = () => fs.readFileSync(s.journalFile, "utf8").trim().split("\n").length;
+    const before = lines();
+    const old = s.putReplacement(resource("a", { id: "new-id" }), "creating");
+    expect(lines()).toBe(before + 1);
+    expect(old).toMatchObject({ id: "a-id", delete: true });
+    expect(s.live(resource("a").urn)?.id).toBe("new-id");
     const again = open(file);
     expect(again.all().map((r) => [r.id, !!r.delete])).toEqual([
       ["a-id", true],
