@@ -14,7 +14,8 @@ import { maskMap, PropertyMap } from "./props";
 import { header, outputLines, violationLines } from "./report";
 import { Registration } from "./registration";
 import { findPassphrase, requirePassphrase } from "../stack-file/secrets";
-import { lockState, StateStore } from "./state";
+import { StateStore } from "./state";
+import { lockState } from "./state-lock";
 import { Step } from "./steps";
 import type { Deployment } from "./deployment";
 
@@ -82,11 +83,7 @@ async function runLocked(req: PassRequest, project: string, config: StackConfig,
   programEnvironment(req, project, config);
 
   log(header(req.pass, req.stack));
-  for (const p of state.pendingOperations()) {
-    log(`warning: a previous run was interrupted while ${p.operation} ${p.type} ${p.urn.split("::").pop()}; ` +
-      "it may have half-happened on the host — the providers are idempotent, so this run converges it");
-  }
-  if (req.pass !== "preview") state.clearPending();
+  reportInterrupted(req.pass, state, log);
 
   const providers = new ProviderRegistry({ projectDir: req.projectDir, project, config, log });
   let policy: Promise<PolicyHost | undefined> = Promise.resolve(undefined);
@@ -114,6 +111,27 @@ async function runLocked(req: PassRequest, project: string, config: StackConfig,
   }
   printSummary(req, result, log);
   return { ...result, durationMs: Date.now() - started };
+}
+
+/**
+ * Operations a killed run left in flight, reported as the CLI reports them ("Attempting to deploy or
+ * update resources with N pending operations from previous deployment"). An interrupted update or
+ * delete left its resource in state, so this run simply redoes it. An interrupted create left nothing
+ * in state: where the CLI asks whether to import or clear it, the runner creates the resource again
+ * if the program still declares it — this project's providers put an object in the same place for
+ * the same inputs, so that overwrites whatever the interrupted create made — and keeps reporting it
+ * until then; `refresh` clears it (the CLI's `refresh --clear-pending-creates`).
+ */
+function reportInterrupted(pass: PassKind, state: StateStore, log: (line: string) => void): void {
+  for (const p of state.pendingOperations()) {
+    const what = `${p.type} ${p.urn.split("::").pop()}`;
+    log(p.operation !== "creating"
+      ? `warning: a previous run was interrupted while ${p.operation} ${what}; it is still in state, so the next up redoes that step`
+      : `warning: a previous run was interrupted while creating ${what}; whatever it made is not in state: ` +
+        "the next up creates it again if the program still declares it, otherwise remove it from its host by hand");
+  }
+  if (pass === "refresh") state.clearPendingCreates().forEach((p) => p.operation === "creating" && log(`  cleared the interrupted create of ${p.urn}`));
+  else if (pass !== "preview") state.settleInterrupted();
 }
 
 async function deploy(

@@ -78,6 +78,8 @@ export class StateStore {
   private readonly resources = new Map<string, ResourceState>();
   private readonly pending = new Map<string, PendingOperation>();
   private seq = 0;
+  /** The journal's last line was cut short by a crash: the next line must start on a line of its own. */
+  private tornTail = false;
   private salt: string | undefined;
   private crypterValue: Crypter | undefined;
   /** plaintext JSON → ciphertext, so unchanged secrets keep their ciphertext across writes. */
@@ -116,9 +118,21 @@ export class StateStore {
     return [...this.pending.values()];
   }
 
-  /** Forget operations a crashed run left in flight (after they have been reported). */
-  clearPending(): void {
+  /**
+   * A mutating run starts: forget the interrupted updates and deletes (their resources are still in
+   * state, so this run redoes them), keep the interrupted creates — nothing in state says what they
+   * made — until this run creates those resources or a refresh clears them. The engine does the same:
+   * an update keeps only the pending CREATE operations of the previous one.
+   */
+  settleInterrupted(): void {
+    for (const [key, p] of this.pending) if (p.operation !== "creating") this.pending.delete(key);
+  }
+
+  /** `refresh`: drop the interrupted creates too (the CLI's `refresh --clear-pending-creates`). */
+  clearPendingCreates(): PendingOperation[] {
+    const cleared = this.pendingOperations();
     this.pending.clear();
+    return cleared;
   }
 
   begin(r: { urn: string; type: string }, operation: Operation): void {
@@ -170,10 +184,14 @@ export class StateStore {
       pendingOperations: this.pendingOperations(),
     };
     fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    // temp + fsync + rename + fsync of the directory: after a crash at any point the file is the old
+    // snapshot or the new one, never a mix; the journal goes only once the new one is durable.
     const tmp = `${this.file}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, JSON.stringify(body, null, 1) + "\n", { mode: 0o600 });
+    writeDurably(tmp, JSON.stringify(body, null, 1) + "\n", "w");
     fs.renameSync(tmp, this.file);
+    syncDirectory(path.dirname(this.file));
     fs.rmSync(this.journalFile, { force: true });
+    this.tornTail = false;
   }
 
   private load(body: StateFile): void {
@@ -188,6 +206,7 @@ export class StateStore {
   }
 
   private replay(text: string): void {
+    this.tornTail = text.length > 0 && !text.endsWith("\n");
     for (const line of text.split("\n")) {
       if (!line.trim()) continue;
       let entry: JournalEntry;
@@ -243,7 +262,10 @@ export class StateStore {
     const onDisk = entry.kind === "put" ? { ...entry, resource: this.encryptResource(entry.resource) } : entry;
     const seq = this.seq + 1;
     fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    fs.appendFileSync(this.journalFile, JSON.stringify({ ...onDisk, seq }) + "\n", { mode: 0o600 });
+    // fsync per line: the journal is the only record of a step until the run ends (one line per
+    // provider call, each of which takes far longer than the sync).
+    writeDurably(this.journalFile, (this.tornTail ? "\n" : "") + JSON.stringify({ ...onDisk, seq }) + "\n", "a");
+    this.tornTail = false;
     this.apply({ ...entry, seq } as JournalEntry);
     this.seq = seq;
   }
@@ -304,41 +326,30 @@ export class StateStore {
   }
 }
 
+function writeDurably(file: string, text: string, flag: "w" | "a"): void {
+  const fd = fs.openSync(file, flag, 0o600);
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Makes a rename durable (a no-op where directories cannot be opened for syncing). */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, "r");
+    fs.fsyncSync(fd);
+  } catch {
+    // best effort: some filesystems refuse fsync on a directory
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
 /** Default state location: the lab's fixed system path, otherwise inside the project. */
 export function defaultStateFile(projectDir: string, stack: string): string {
   return stack === "lab" ? STACK_STATE : path.join(projectDir, ".rplan", "state", `${stack}.json`);
-}
-
-/**
- * One mutating run per state file at a time (Pulumi's backends lock a stack during an update too).
- * The lock names its process; a lock whose process is gone is taken over with a warning.
- */
-export function lockState(file: string, what: string, log: (line: string) => void): () => void {
-  const lock = `${file}.lock`;
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const body = JSON.stringify({ pid: process.pid, what, since: new Date().toISOString() });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(lock, body, { flag: "wx", mode: 0o600 });
-      return () => fs.rmSync(lock, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const held = JSON.parse(fs.readFileSync(lock, "utf8") || "{}") as { pid?: number; what?: string; since?: string };
-      if (held.pid && isAlive(held.pid)) {
-        throw new Error(`the stack's state ${file} is locked by a running ${held.what ?? "run"} (pid ${held.pid}, since ${held.since}); wait for it, or remove ${lock} if that process is gone`);
-      }
-      log(`warning: taking over the lock of a run that is gone (pid ${held.pid}, ${held.what ?? "run"} since ${held.since})`);
-      fs.rmSync(lock, { force: true });
-    }
-  }
-  throw new Error(`cannot lock ${file}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

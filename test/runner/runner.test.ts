@@ -148,19 +148,6 @@ describe("stack runner: bad input stops before any host is touched", () => {
   });
 });
 
-describe("stack runner: crash recovery", () => {
-  it("a create that happened but was not recorded converges on the next up", async () => {
-    const e = env();
-    writeConfig(e, { "fixture:greeting": "hello" });
-    await expect(stack(e, "up", { env: { FIXTURE_KILL_RUNNER: "create:secret.txt:after" } })).rejects.toThrow(/process died/);
-    expect(fs.existsSync(path.join(e.out, "secret.txt"))).toBe(true); // on the host, not in state
-    const r = await stack(e, "up");
-    expect(r.printed).toMatch(/warning: a previous run was interrupted while creating pulumi-nodejs:dynamic\/fixture:TextFile secret/);
-    expect(ops(r)).toEqual(["create secret"]);
-    expect((await stack(e, "preview")).changed).toBe(false);
-  });
-});
-
 describe("stack runner: policy pack", () => {
   const policed = (e: Env, op: RunStackOptions["op"], extra: Partial<RunStackOptions> = {}) => stack(e, op, { projectDir: POLICED, program: "../files/index.ts", ...extra });
 

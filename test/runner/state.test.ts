@@ -2,7 +2,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { makeSecret } from "../../runner/props";
-import { lockState, ResourceState, StateStore } from "../../runner/state";
+import { ResourceState, StateStore } from "../../runner/state";
+import { lockState } from "../../runner/state-lock";
 
 const SECRET = "correct-horse-battery-staple";
 
@@ -92,6 +93,34 @@ describe("state file", () => {
       ["a-id", true],
       ["new-id", false],
     ]);
+  });
+
+  it("a line cut short by a crash does not swallow the next run's first line", () => {
+    const file = fresh();
+    open(file).put(resource("a"));
+    fs.appendFileSync(`${file}.journal`, '{"seq": 2, "kind": "put", "reso'); // killed mid-write
+    const s = open(file);
+    s.put(resource("b"));
+    expect(open(file).all().map((r) => r.name)).toEqual(["a", "b"]);
+  });
+
+  it("a mutating run forgets interrupted updates and deletes but keeps interrupted creates until they are redone", () => {
+    const file = fresh();
+    const s = open(file);
+    s.put(resource("a"));
+    s.begin(resource("a"), "updating");
+    s.begin(resource("b"), "creating"); // killed here
+    const next = open(file);
+    next.settleInterrupted();
+    expect(next.pendingOperations().map((p) => p.operation)).toEqual(["creating"]);
+    next.compact(); // the next run ends (or is killed again) before creating b: still reported
+    expect(open(file).pendingOperations()).toEqual([{ urn: resource("b").urn, type: "x:y:Z", operation: "creating" }]);
+    const last = open(file);
+    last.begin(resource("b"), "creating");
+    last.put(resource("b"), "creating");
+    last.compact();
+    expect(open(file).pendingOperations()).toEqual([]);
+    expect(open(file).clearPendingCreates()).toEqual([]);
   });
 
   it("locks the state for one mutating run; a lock left by a dead process is taken over", () => {
