@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Node } from "./components/node";
 import { LdapReplica } from "./components/ldap-replica";
+import { MailDaemons } from "./components/mail-daemons";
 import { VpnMesh } from "./components/vpn-mesh";
 import { clusterConfigFromText } from "./planning/config";
 import { planLdap } from "./planning/ldap";
@@ -23,6 +24,20 @@ const nodes: Record<string, Node> = {};
 for (const n of cluster.nodes) {
   if (n.state === "revoked") continue; // never contacted; the mesh and LDAP cut it out
   nodes[n.name] = new Node(n.name, { config: n, domain: cluster.domain });
+}
+
+/**
+ * One owner per node for each mail daemon's configuration (`<node>-postfix-config`,
+ * `<node>-dovecot-config`), rendered from what every feature contributes.
+ */
+for (const [name, node] of Object.entries(nodes)) {
+  new MailDaemons(`${name}-mail-daemons`, {
+    node,
+    domain: cluster.domain,
+    contributions: [node.tlsContribution],
+    revisions: { postfix: [node.tlsRevisions.postfix], dovecot: [node.tlsRevisions.dovecot] },
+    dependsOn: Object.values(node.tlsKeys),
+  }, { parent: node });
 }
 
 /** Per-node facts read from the hosts (OS, kernel, machine id, encrypted mount). */

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NodeConfig } from "../planning/config";
 import { nodeKeyDirs, nodePackages } from "../planning/node-plan";
-import { planServiceTls, tlsDaemonConfig, TlsService } from "../planning/service-tls";
-import { HostFiles } from "../providers/host-files";
+import type { DaemonContribution } from "../planning/mail/contribution";
+import { planServiceTls, tlsContribution, tlsRevision, TlsService } from "../planning/service-tls";
 import { NodeFacts, NodeHost } from "../providers/node-host";
 import { ServiceTlsKey } from "../providers/service-tls-key";
 
@@ -16,8 +16,8 @@ export interface NodeArgs {
 /**
  * One server of the cluster: its base host state (pinned SSH, hostname, packages, an unlocked
  * encrypted mount with a key directory per service), the TLS keys of its mail daemons (generated
- * on the node in those key directories; postfix and dovecot configured to read them there) and the
- * facts other components build on.
+ * on the node in those key directories) and the facts other components build on. The daemons are
+ * pointed at the keys by MailDaemons, from `tlsContribution` and `tlsRevisions`.
  * A revoked node gets no Node at all: it may be in hostile hands and is never contacted.
  */
 export class Node extends pulumi.ComponentResource {
@@ -29,8 +29,10 @@ export class Node extends pulumi.ComponentResource {
   public readonly facts: pulumi.Output<NodeFacts>;
   /** Per TLS service: its key and self-signed certificate, generated in its key directory. */
   public readonly tlsKeys: Readonly<Record<TlsService, ServiceTlsKey>>;
-  /** Per TLS service: the daemon's configuration pointing at that key (applied after the key). */
-  public readonly tlsConfigs: Readonly<Record<TlsService, HostFiles>>;
+  /** What TLS contributes to the node's postfix and dovecot configuration (MailDaemons renders it). */
+  public readonly tlsContribution: DaemonContribution;
+  /** Per TLS service: the header line naming the certificate in use (a new key changes the daemon's file). */
+  public readonly tlsRevisions: Readonly<Record<TlsService, pulumi.Output<string>>>;
   /** TLS service → certificate SHA-256 fingerprint. */
   public readonly tlsFingerprints: pulumi.Output<Record<TlsService, string>>;
 
@@ -58,17 +60,15 @@ export class Node extends pulumi.ComponentResource {
     this.facts = this.host.facts;
 
     const keys = {} as Record<TlsService, ServiceTlsKey>;
-    const configs = {} as Record<TlsService, HostFiles>;
-    for (const t of planServiceTls(c, this.keyDirs, args.domain)) {
-      const key = new ServiceTlsKey(`${name}-${t.service}-tls-key`, { node: c.name, ssh, encryptedMount: c.encryptedMount, ...t }, { parent: this, dependsOn: [this.host] });
-      const daemon = tlsDaemonConfig(c.name, t);
-      const files = daemon.files.map((f) => ({ path: f.path, mode: f.mode, owner: f.owner, content: key.fingerprint.apply(f.render) }));
-      const reload = daemon.reload.map((argv) => [...argv]);
-      configs[t.service] = new HostFiles(`${name}-${t.service}-tls`, { node: c.name, ssh, encryptedMount: c.encryptedMount, files, reload }, { parent: this, dependsOn: [key] });
-      keys[t.service] = key;
+    const revisions = {} as Record<TlsService, pulumi.Output<string>>;
+    const plans = planServiceTls(c, this.keyDirs, args.domain);
+    for (const t of plans) {
+      keys[t.service] = new ServiceTlsKey(`${name}-${t.service}-tls-key`, { node: c.name, ssh, encryptedMount: c.encryptedMount, ...t }, { parent: this, dependsOn: [this.host] });
+      revisions[t.service] = keys[t.service].fingerprint.apply((fp) => tlsRevision(t.service, fp));
     }
     this.tlsKeys = keys;
-    this.tlsConfigs = configs;
+    this.tlsContribution = tlsContribution(plans);
+    this.tlsRevisions = revisions;
     this.tlsFingerprints = pulumi.all(Object.fromEntries(Object.entries(keys).map(([s, k]) => [s, k.fingerprint]))) as pulumi.Output<Record<TlsService, string>>;
     this.registerOutputs({ facts: this.facts, tlsFingerprints: this.tlsFingerprints });
   }

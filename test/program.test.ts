@@ -43,23 +43,20 @@ describe("the program under Pulumi's mocks", () => {
     expect(postfix.encryptedMount).toEqual(raw.nodes[1].encryptedMount);
     expect(keys.find((k) => k.name === "n1-dovecot-tls-key")!.inputs).toMatchObject({ keyDir: "/srv/crypt/keys/dovecot", algorithm: "ec-p256", generation: 1 });
 
-    const conf = resources.find((r) => r.name === "n2-dovecot-tls")!;
+    // one resource per node and daemon owns its whole configuration, which names the certificate in use
+    const conf = resources.find((r) => r.name === "n2-dovecot-config")!;
     expect(conf.type).toBe("pulumi-nodejs:dynamic/rplan:HostFiles");
-    expect(conf.inputs.files).toEqual([
-      {
-        path: "/etc/dovecot/conf.d/99-rplan-tls.conf",
-        mode: "0644",
-        owner: "root:root",
-        content: expect.stringContaining("ssl = required\nssl_cert = </srv/crypt/keys/dovecot/tls.crt\nssl_key = </srv/crypt/keys/dovecot/tls.key\n"),
-      },
-    ]);
-    // the content names the certificate the key reported, so a new key reloads dovecot
+    expect(conf.inputs.files).toEqual([{ path: "/etc/dovecot/dovecot.conf", mode: "0644", owner: "root:root", content: expect.stringContaining("ssl = required\nssl_cert = </srv/crypt/keys/dovecot/tls.crt\nssl_key = </srv/crypt/keys/dovecot/tls.key\n") }]);
     expect(conf.inputs.files[0].content).toContain(fakeTlsFingerprint("n2-dovecot-tls-key"));
-    expect(conf.inputs.reload).toEqual([["systemctl", "reload-or-restart", "dovecot"]]);
-    expect(resources.find((r) => r.name === "n1-postfix-tls")!.inputs.reload).toEqual([
-      ["postconf", "-e", "smtpd_tls_cert_file=/srv/crypt/keys/postfix/tls.crt", "smtpd_tls_key_file=/srv/crypt/keys/postfix/tls.key", "smtpd_tls_security_level=may"],
-      ["systemctl", "reload-or-restart", "postfix"],
-    ]);
+    expect(conf.inputs.reload.at(-1)).toEqual(["systemctl", "reload-or-restart", "dovecot"]);
+    const postfixConf = resources.find((r) => r.name === "n1-postfix-config")!;
+    expect(postfixConf.inputs.files.map((f: { path: string }) => f.path)).toEqual(["/etc/postfix/main.cf", "/etc/postfix/master.cf"]);
+    expect(postfixConf.inputs.files[0].content).toContain("smtpd_tls_key_file = /srv/crypt/keys/postfix/tls.key\n");
+    expect(postfixConf.inputs.files[0].content).toContain("myhostname = n1.example.org\n");
+    expect(postfixConf.inputs.files[0].content).toContain(fakeTlsFingerprint("n1-postfix-tls-key"));
+    expect(postfixConf.inputs.reload).toEqual([["rm", "-f", "--", "/etc/postfix/rplan-tls.cf"], ["postfix", "check"], ["systemctl", "reload-or-restart", "postfix"]]);
+    // no resource edits a daemon's configuration with a side command
+    expect(resources.flatMap((r) => (r.inputs.reload ?? []) as string[][]).filter((argv) => argv[0] === "postconf")).toEqual([]);
     expect(exports.tlsFingerprints).toEqual({
       n1: { postfix: fakeTlsFingerprint("n1-postfix-tls-key"), dovecot: fakeTlsFingerprint("n1-dovecot-tls-key") },
       n2: { postfix: fakeTlsFingerprint("n2-postfix-tls-key"), dovecot: fakeTlsFingerprint("n2-dovecot-tls-key") },
@@ -75,7 +72,7 @@ describe("the program under Pulumi's mocks", () => {
     const inputsOf = (rs: typeof before.resources) => new Map(rs.map((r) => [r.name, JSON.stringify({ ...r.inputs, __provider: undefined })]));
     const [b, a] = [inputsOf(before.resources), inputsOf(after.resources)];
     expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
-    expect([...a.keys()].filter((name) => a.get(name) !== b.get(name)).sort()).toEqual(["n2-dovecot-tls", "n2-dovecot-tls-key", "n2-postfix-tls", "n2-postfix-tls-key"]);
+    expect([...a.keys()].filter((name) => a.get(name) !== b.get(name)).sort()).toEqual(["n2-dovecot-config", "n2-dovecot-tls-key", "n2-postfix-config", "n2-postfix-tls-key"]);
   });
 
   test("invalid config stops evaluation before any resource is registered", async () => {

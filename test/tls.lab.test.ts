@@ -4,9 +4,11 @@
  * SHA-256 fingerprint the stack reports (`tlsFingerprints`), also after the daemons restart (they
  * can open keys on the node's gocryptfs mount); the keys are 0600 root files inside the encrypted
  * mount, postfix and dovecot are configured with them, and no private key lies under /etc except
- * Debian's snakeoil key (which the daemons no longer reference) and the SSH host keys. Rotating
- * one node's TLS keys (`tlsKeyGeneration`) previews as exactly its two keys replaced and its two
- * daemon configs updated, and the daemons then serve the new certificates.
+ * Debian's snakeoil key (which the daemons no longer reference) and the SSH host keys. Each
+ * daemon's configuration has one owner (`<node>-postfix-config`, `<node>-dovecot-config`): a hand
+ * edit of main.cf (`postconf -e`) shows as drift in a refresh and the next `up` writes it back.
+ * Rotating one node's TLS keys (`tlsKeyGeneration`) previews as exactly its two keys replaced and
+ * its two daemon configs updated, and the daemons then serve the new certificates.
  *
  * Needs root and the lab (3 nodes; a lab with another node count is taken down and brought up
  * again). Run it alone: `sudo RPLAN_LAB_KEEP=1 npx jest --runInBand test/tls.lab.test.ts`.
@@ -43,7 +45,7 @@ maybe("mail daemons' TLS keys on the lab", () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-tls-"));
   const stateFile = path.join(work, "state.json");
   const env = { RPLAN_SSH_KEY: LAB_SSH_KEY };
-  const run = (op: "preview" | "up", configFile = labStackConfigPath()): Promise<RunResult> => runStack({ op, stack: "lab", stateFile, configFile, env });
+  const run = (op: "preview" | "up" | "refresh", configFile = labStackConfigPath()): Promise<RunResult> => runStack({ op, stack: "lab", stateFile, configFile, env });
   const changes = (r: RunResult) => r.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`).sort();
   const host = (node: string) => labSshTarget(node).host;
   let fingerprints: Fingerprints;
@@ -128,12 +130,35 @@ maybe("mail daemons' TLS keys on the lab", () => {
     expect(changes(await run("preview"))).toEqual([]);
   }, 300_000);
 
+  test("one owner per daemon configuration: main.cf and dovecot.conf are rplan's whole files, and a hand edit is drift that the next up repairs", async () => {
+    const conn = await sshConnection(labSshTarget("lab1"));
+    expect((await conn.exec("head -1 /etc/postfix/main.cf; postconf -h myhostname; grep -c '^!include' /etc/dovecot/dovecot.conf || true")).stdout.trim().split("\n")).toEqual([
+      expect.stringMatching(/^# in use: postfix TLS certificate SHA-256 /),
+      `lab1.${LAB_DOMAIN}`,
+      "0",
+    ]);
+    expect((await conn.exec("test -e /etc/postfix/rplan-tls.cf || test -e /etc/dovecot/conf.d/99-rplan-tls.conf; echo $?")).stdout.trim()).toBe("1");
+    // a hand edit, not reloaded: nothing changes in how mail flows meanwhile
+    await conn.exec("postconf -e biff=yes");
+    try {
+      const refresh = await run("refresh");
+      const drifted = refresh.steps.filter((s) => s.op === "read" && s.diffs.length > 0).map((s) => s.name);
+      expect(drifted.filter((n) => /-(postfix|dovecot)-config$/.test(n))).toEqual(["lab1-postfix-config"]);
+      expect(changes(await run("preview"))).toEqual(["update lab1-postfix-config"]);
+      expect(changes(await run("up"))).toEqual(["update lab1-postfix-config"]);
+      expect((await conn.exec("postconf -h biff")).stdout.trim()).toBe("no");
+      expect(changes(await run("preview"))).toEqual([]);
+    } finally {
+      await conn.exec('[ "$(postconf -h biff)" = no ] || postconf -e biff=no');
+    }
+  }, 600_000);
+
   test("rotating lab2's TLS keys: exactly its two keys replaced and its two daemon configs updated; the daemons serve the new certificates", async () => {
     const doc = parseDocument(fs.readFileSync(labStackConfigPath(), "utf8"));
     (doc.getIn(["config", "rplan:nodes"]) as any).items[1].set("tlsKeyGeneration", 2);
     const rotated = path.join(work, "rotated.yaml");
     fs.writeFileSync(rotated, doc.toString());
-    const expected = ["replace lab2-dovecot-tls-key", "replace lab2-postfix-tls-key", "update lab2-dovecot-tls", "update lab2-postfix-tls"];
+    const expected = ["replace lab2-dovecot-tls-key", "replace lab2-postfix-tls-key", "update lab2-dovecot-config", "update lab2-postfix-config"];
     expect(changes(await run("preview", rotated))).toEqual(expected);
 
     const up = await run("up", rotated);

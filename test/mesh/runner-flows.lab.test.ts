@@ -58,10 +58,11 @@ maybe("VPN flows through the stack runner on the lab", () => {
     const preview = await run("preview", revoked);
     expect(changes(preview)).toEqual([
       "delete lab3",
-      "delete lab3-dovecot-tls",
+      "delete lab3-dovecot-config",
       "delete lab3-dovecot-tls-key",
       "delete lab3-host",
-      "delete lab3-postfix-tls",
+      "delete lab3-mail-daemons",
+      "delete lab3-postfix-config",
       "delete lab3-postfix-tls-key",
       "delete ldap-lab3-secret",
       "delete ldap-lab3-secret-file",

@@ -1,6 +1,6 @@
 /**
  * The key rules on the TLS resources the real program registers (index.ts under Pulumi's mocks):
- * each node's ServiceTlsKey per mail daemon and the HostFiles that point the daemon at it.
+ * each node's ServiceTlsKey per mail daemon and the daemon's one configuration resource (HostFiles).
  */
 import { checkKeyGenerationResource, checkKeyGenerationStack, checkPrivateKeysResource, evaluatePolicies, ResourceDesc, UNKNOWN } from "../../policy/rules";
 import { HOST_FILES, messages, PKCS8_PEM, programResources, RSA_PEM } from "./support";
@@ -27,8 +27,8 @@ describe("ServiceTlsKey and its daemon config, as the program registers them", (
     const keys = program.filter((r) => r.type === SERVICE_TLS_KEY);
     expect(keys.map((k) => k.name).sort()).toEqual(["n1", "n2", "n3"].flatMap((n) => [`${n}-dovecot-tls-key`, `${n}-postfix-tls-key`]));
     expect(named("n1-postfix-tls-key").props).toMatchObject({ keyDir: "/srv/crypt/keys/postfix", privateKeyPath: "/srv/crypt/keys/postfix/tls.key", certPath: "/srv/crypt/keys/postfix/tls.crt" });
-    expect(named("n1-dovecot-tls").type).toBe(HOST_FILES);
-    for (const r of program.filter((x) => x.type === SERVICE_TLS_KEY || x.name.endsWith("-tls"))) {
+    expect(named("n1-dovecot-config").type).toBe(HOST_FILES);
+    for (const r of program.filter((x) => x.type === SERVICE_TLS_KEY || x.name.endsWith("-config"))) {
       expect(messages(checkKeyGenerationResource(r))).toEqual([]);
       expect(messages(checkPrivateKeysResource(r))).toEqual([]);
     }
@@ -85,16 +85,16 @@ describe("ServiceTlsKey and its daemon config, as the program registers them", (
   });
 
   test("the daemon config may not carry the key to /etc (it points at the mount instead)", () => {
-    const conf = named("n1-dovecot-tls");
+    const conf = named("n1-dovecot-config");
     const files = conf.props.files as { path: string; content: string }[];
-    expect(files.map((f) => f.path)).toEqual(["/etc/dovecot/conf.d/99-rplan-tls.conf"]);
+    expect(files.map((f) => f.path)).toEqual(["/etc/dovecot/dovecot.conf"]);
     expect(files[0].content).toContain("ssl_key = </srv/crypt/keys/dovecot/tls.key");
     const bad = withProps(conf, { files: [{ ...files[0], content: `${files[0].content}ssl_key = <<EOF\n${RSA_PEM}EOF\n` }] });
-    const message = "HostFiles n1-dovecot-tls writes a PEM RSA private key (files[0].content) to /etc/dovecot/conf.d/99-rplan-tls.conf, outside its encrypted mount /srv/crypt";
+    const message = "HostFiles n1-dovecot-config writes a PEM RSA private key (files[0].content) to /etc/dovecot/dovecot.conf, outside its encrypted mount /srv/crypt";
     expect(messages(checkPrivateKeysResource(bad))).toEqual([expect.stringContaining(message)]);
     expect(mandatory(replacing(bad))).toEqual([expect.stringContaining(`private-keys-inside-encrypted-mount: ${message}`)]);
     // and a reload command may never carry one
-    const argv = withProps(named("n1-postfix-tls"), { reload: [["postconf", "-e", `smtpd_tls_key_file=${PKCS8_PEM}`]] });
-    expect(messages(checkPrivateKeysResource(argv))).toEqual([expect.stringMatching(/HostFiles n1-postfix-tls carries a PEM private key in reload\[0\]\[2\]/)]);
+    const argv = withProps(named("n1-postfix-config"), { reload: [["sh", "-c", `echo '${PKCS8_PEM}' > /etc/postfix/key.pem`]] });
+    expect(messages(checkPrivateKeysResource(argv))).toEqual([expect.stringMatching(/HostFiles n1-postfix-config carries a PEM private key in reload\[0\]\[2\]/)]);
   });
 });

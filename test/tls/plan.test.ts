@@ -3,17 +3,9 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-  DOVECOT_TLS_CONF,
-  parseTlsCertificate,
-  planServiceTls,
-  POSTFIX_TLS_NOTE,
-  ServiceTlsPlan,
-  subjectAltName,
-  tlsDaemonConfig,
-  tlsPathProblems,
-  tlsSubjectProblems,
-} from "../../planning/service-tls";
+import { renderDovecot } from "../../planning/mail/dovecot-config";
+import { renderPostfix } from "../../planning/mail/postfix-config";
+import { parseTlsCertificate, planServiceTls, ServiceTlsPlan, subjectAltName, tlsContribution, tlsPathProblems, tlsRevision, tlsSubjectProblems } from "../../planning/service-tls";
 
 const node = { name: "n1", publicAddress: "198.51.100.11" };
 const dirs = { tinc: "/srv/crypt/keys/tinc", postfix: "/srv/crypt/keys/postfix", dovecot: "/srv/crypt/other/dovecot" };
@@ -89,42 +81,32 @@ describe("subject and path problems", () => {
   });
 });
 
-describe("daemon configuration", () => {
-  const [postfix, dovecot] = planServiceTls(node, dirs, "example.org") as [ServiceTlsPlan, ServiceTlsPlan];
-  const FP = "AB:CD:EF";
+describe("the TLS contribution to the mail daemons", () => {
+  const plans = planServiceTls(node, dirs, "example.org") as [ServiceTlsPlan, ServiceTlsPlan];
+  const settings = (text: string) => text.split("\n").filter((l) => l && !l.startsWith("#"));
 
-  test("dovecot: a conf.d drop-in sorting after Debian's 10-ssl.conf, TLS required, files read from the key directory", () => {
-    const c = tlsDaemonConfig("n1", dovecot);
-    expect(c.files.map((f) => [f.path, f.mode, f.owner])).toEqual([[DOVECOT_TLS_CONF, "0644", "root:root"]]);
-    expect(path.basename(DOVECOT_TLS_CONF) > "10-ssl.conf").toBe(true);
-    const text = c.files[0].render(FP);
-    expect(text.split("\n").filter((l) => l && !l.startsWith("#"))).toEqual(["ssl = required", "ssl_cert = </srv/crypt/other/dovecot/tls.crt", "ssl_key = </srv/crypt/other/dovecot/tls.key"]);
-    expect(text).toContain(FP);
-    expect(c.reload).toEqual([["systemctl", "reload-or-restart", "dovecot"]]);
+  test("dovecot: TLS required, key and certificate read from the key directory, in dovecot.conf itself", () => {
+    const c = tlsContribution(plans);
+    expect(c.dovecot?.settings).toEqual({ ssl: "required", ssl_cert: "</srv/crypt/other/dovecot/tls.crt", ssl_key: "</srv/crypt/other/dovecot/tls.key", ssl_dh: "</usr/share/dovecot/dh.pem" });
+    const conf = renderDovecot("n1", [c]).files[0];
+    expect(conf.path).toBe("/etc/dovecot/dovecot.conf");
+    expect(settings(conf.content)).toEqual(expect.arrayContaining(["ssl = required", "ssl_cert = </srv/crypt/other/dovecot/tls.crt", "ssl_key = </srv/crypt/other/dovecot/tls.key"]));
+    expect(settings(conf.content)).not.toContain("ssl = no");
   });
 
-  test("postfix: settings applied with postconf -e, then a reload; the file documents them", () => {
-    const c = tlsDaemonConfig("n1", postfix);
-    expect(c.reload).toEqual([
-      ["postconf", "-e", "smtpd_tls_cert_file=/srv/crypt/keys/postfix/tls.crt", "smtpd_tls_key_file=/srv/crypt/keys/postfix/tls.key", "smtpd_tls_security_level=may"],
-      ["systemctl", "reload-or-restart", "postfix"],
-    ]);
-    expect(c.files.map((f) => f.path)).toEqual([POSTFIX_TLS_NOTE]);
-    const text = c.files[0].render(FP);
-    expect(text.split("\n").filter((l) => l && !l.startsWith("#"))).toEqual([
-      "smtpd_tls_cert_file = /srv/crypt/keys/postfix/tls.crt",
-      "smtpd_tls_key_file = /srv/crypt/keys/postfix/tls.key",
-      "smtpd_tls_security_level = may",
-    ]);
+  test("postfix: the key's settings in main.cf itself — no side command edits it", () => {
+    const r = renderPostfix({ name: "n1", domain: "example.org" }, [tlsContribution(plans)]);
+    const main = r.files.find((f) => f.path === "/etc/postfix/main.cf")!;
+    expect(settings(main.content)).toEqual(
+      expect.arrayContaining(["smtpd_tls_cert_file = /srv/crypt/keys/postfix/tls.crt", "smtpd_tls_key_file = /srv/crypt/keys/postfix/tls.key", "smtpd_tls_security_level = may"]),
+    );
+    expect(main.content).not.toContain("snakeoil");
+    expect(r.reload.flat()).not.toContain("postconf");
   });
 
-  test("the files change when the key changes (so the reload runs) and when the paths change", () => {
-    for (const p of [postfix, dovecot]) {
-      const f = tlsDaemonConfig("n1", p).files[0];
-      expect(f.render("11:11")).not.toBe(f.render("22:22"));
-      const moved = { ...p, keyDir: "/srv/crypt/k2", privateKeyPath: "/srv/crypt/k2/tls.key", certPath: "/srv/crypt/k2/tls.crt" };
-      expect(tlsDaemonConfig("n1", moved).files[0].render(FP)).not.toBe(f.render(FP));
-    }
+  test("the certificate in use is named by a revision line, which changes with the key", () => {
+    expect(tlsRevision("postfix", "11:11")).not.toBe(tlsRevision("postfix", "22:22"));
+    expect(tlsRevision("dovecot", "AB:CD")).toBe("dovecot TLS certificate SHA-256 AB:CD");
   });
 });
 

@@ -1,0 +1,87 @@
+/**
+ * HostFiles' refresh reads each file's content back from the host, so a hand edit of a daemon's
+ * configuration (e.g. `postconf -e` on main.cf) is drift: the refreshed state differs from the
+ * inputs, and the next diff asks for an update that writes the file back. The provider's real
+ * commands run here through a stand-in connection that executes them on this machine, in a
+ * scratch directory (no host, no SSH).
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { SshConnection } from "../../transports/ssh";
+
+/** An SshConnection whose commands run locally with `sh -c` (its run/writeFile/readFile are the real ones). */
+function localConnection(): SshConnection {
+  const conn = Object.create(SshConnection.prototype) as SshConnection;
+  Object.assign(conn, {
+    target: { node: "n1" },
+    exec: async (command: string, opts: { stdin?: string; allowFailure?: boolean; label?: string } = {}) => {
+      const r = spawnSync("sh", ["-c", command], { input: opts.stdin ?? "", encoding: "utf8" });
+      const result = { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+      if (result.code !== 0 && !opts.allowFailure) throw new Error(`${opts.label ?? command} failed: ${r.stderr}`);
+      return result;
+    },
+  });
+  return conn;
+}
+
+jest.mock("../../transports/ssh", () => {
+  const actual = jest.requireActual("../../transports/ssh");
+  return { ...actual, sshConnection: async () => localConnection() };
+});
+
+const hostFiles = require("../../providers/impl/host-files") as typeof import("../../providers/impl/host-files");
+const root = process.getuid?.() === 0; // writing files owned by root:root needs root, as on a node
+const maybe = root ? describe : describe.skip;
+
+maybe("HostFiles: a hand edit is drift, and the next update writes the file back", () => {
+  let dir: string;
+  let inputs: import("../../providers/impl/host-files").HostFilesInputs;
+  const main = () => path.join(dir, "postfix", "main.cf");
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-drift-"));
+    inputs = {
+      node: "n1",
+      ssh: { host: "192.0.2.1", port: 22, user: "root", hostKeys: ["ssh-ed25519 AAAA"] },
+      files: [{ path: main(), content: "myhostname = n1.example.org\n", mode: "0644", owner: "root:root" }],
+      prune: [path.join(dir, "postfix", "rplan")],
+      reload: [["true"]],
+    };
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test("refresh reads the content on the host; unchanged host → no diff; edited host → an update", async () => {
+    const created = await hostFiles.create(inputs);
+    expect(fs.readFileSync(main(), "utf8")).toBe("myhostname = n1.example.org\n");
+    expect(created.outs.lastApply).toEqual({ written: [main()], removed: [], reloaded: true });
+
+    const clean = await hostFiles.read(created.id, created.outs);
+    expect(clean.props.files).toEqual(inputs.files);
+    expect((await hostFiles.diff(created.id, clean.props, inputs)).changes).toBe(false);
+
+    // what `postconf -e` would do by hand
+    fs.appendFileSync(main(), "relayhost = [evil.example]\n");
+    const drifted = await hostFiles.read(created.id, created.outs);
+    expect(drifted.props.files[0].content).toBe("myhostname = n1.example.org\nrelayhost = [evil.example]\n");
+    expect(await hostFiles.diff(created.id, drifted.props, inputs)).toMatchObject({ changes: true, replaces: [] });
+
+    const repaired = await hostFiles.update(created.id, drifted.props, inputs);
+    expect(repaired.outs.lastApply).toEqual({ written: [main()], removed: [], reloaded: true });
+    expect(fs.readFileSync(main(), "utf8")).toBe("myhostname = n1.example.org\n");
+  });
+
+  test("a deleted file and a stray file in an owned directory are drift too", async () => {
+    const created = await hostFiles.create(inputs);
+    fs.mkdirSync(path.join(dir, "postfix", "rplan"));
+    fs.writeFileSync(path.join(dir, "postfix", "rplan", "stray.cf"), "x\n");
+    fs.rmSync(main());
+    const r = await hostFiles.read(created.id, created.outs);
+    expect(r.props.files.map((f: { path: string }) => f.path)).toEqual([path.join(dir, "postfix", "rplan", "stray.cf")]);
+    expect((await hostFiles.diff(created.id, r.props, inputs)).changes).toBe(true);
+    const repaired = await hostFiles.update(created.id, r.props, inputs);
+    expect(repaired.outs.lastApply?.removed).toEqual([path.join(dir, "postfix", "rplan", "stray.cf")]);
+    expect(fs.existsSync(main())).toBe(true);
+  });
+});
