@@ -8,7 +8,10 @@
  *   ADDRESS lies in a trust ring's VPN subnet: that ring's access level. Both must hold: a node's
  *   password alone, used from anywhere else, gets nothing; an address in the ring without a node
  *   identity gets nothing either.
- * - anonymous: `auth` on passwords (to bind), nothing else.
+ * - anonymous: `auth` on passwords (to bind), nothing else — except the node's own daemons: a
+ *   connection over the node's ldapi socket (`localSocket`, reachable only on the node) may read
+ *   what routing needs (mail, aliases, home), so postfix and dovecot look users up in the local
+ *   replica without holding any directory secret in /etc.
  * - the system subtree (node identities) is never writable over the network, whatever the ring.
  * - a revoked node gets nothing, by identity and by VPN address, ahead of every other rule: deleting
  *   its identity refuses new binds, but a replication session it opened before stays bound — this
@@ -54,6 +57,8 @@ export interface AclInput {
   readonly rings: readonly RingAccess[];
   /** Revoked nodes: refused by identity and by address. */
   readonly revoked?: readonly RevokedIdentity[];
+  /** The ldapi socket whose (local, anonymous) clients may read the routing attributes. */
+  readonly localSocket?: string;
 }
 
 /** olcAccess values in order (slapd adds the `{n}` prefixes). */
@@ -70,7 +75,7 @@ export function renderAcl(input: AclInput): string[] {
     `to ${system} attrs=userPassword by anonymous auth${by(["write", "read"], "read")} by * none`,
     `to ${system}${by(["write", "read"], "read")} by * none`,
     `to attrs=userPassword by anonymous auth${by(["write"], "write")}${by(["read"], "read")} by * none`,
-    `to attrs=${routing}${by(["write"], "write")}${by(["read", "routing"], "read")} by * none`,
+    `to attrs=${routing}${by(["write"], "write")}${by(["read", "routing"], "read")}${input.localSocket ? ` by peername.path="${input.localSocket}" read` : ""} by * none`,
     `to *${by(["write"], "write")}${by(["read"], "read")} by * none`,
   ];
 }

@@ -55,6 +55,12 @@ export interface PostfixContribution {
 export interface DovecotContribution {
   /** Lines for the file's header: why the settings are what they are. */
   readonly notes?: readonly string[];
+  /** Debian's default sections this feature replaces outright (`passdb`: the PAM passdb of system users). */
+  readonly removesDefaults?: readonly string[];
+  /** systemd units dovecot must start after (a listener on an address another unit brings up). */
+  readonly startAfter?: readonly string[];
+  /** argv lists run after the files change, before the check and reload (e.g. create the mail store). */
+  readonly commands?: readonly (readonly string[])[];
   /** Top-level `name = value`. */
   readonly settings?: Readonly<Record<string, string>>;
   readonly sections?: readonly DovecotSection[];

@@ -1,0 +1,81 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterConfig } from "../planning/config";
+import type { DaemonContribution } from "../planning/mail/contribution";
+import { MailNode, planMailRouting } from "../planning/mail/routing";
+import { LdapReplica } from "./ldap-replica";
+import { MailDaemons } from "./mail-daemons";
+import type { Node } from "./node";
+import type { VpnMesh } from "./vpn-mesh";
+
+export interface MailRoutingArgs {
+  /** The validated cluster config: the domain, every node (revoked ones too: their users' mail is deferred). */
+  readonly cluster: ClusterConfig;
+  /** The Node component of every non-revoked node, by name. */
+  readonly nodes: Readonly<Record<string, Node>>;
+  /** The directory: postfix and dovecot read users from each node's own replica. */
+  readonly ldap: LdapReplica;
+  /** The VPN: mail between nodes crosses it, and dovecot's LMTP listens on the node's VPN address. */
+  readonly mesh: VpnMesh;
+  /** Per node, where its Maildirs live (default `<encrypted mount>/mail`); must lie inside the mount. */
+  readonly storePaths?: Readonly<Record<string, string>>;
+}
+
+/** The default mail store: inside the encrypted mount (see docs/mail.md for the trade-off). */
+export const storePathOf = (n: { readonly encryptedMount: { readonly path: string } }) => `${n.encryptedMount.path}/mail`;
+
+/** Every problem with the args at once. */
+export function validateMailRoutingArgs(args: MailRoutingArgs): void {
+  const problems: string[] = [];
+  const live = args.cluster.nodes.filter((n) => n.state !== "revoked").map((n) => n.name);
+  for (const name of live) if (!args.nodes[name]) problems.push(`node ${name} has no Node component`);
+  for (const name of Object.keys(args.nodes)) if (!live.includes(name)) problems.push(`Node ${name} is not a live node of the cluster config`);
+  for (const name of Object.keys(args.storePaths ?? {})) if (!live.includes(name)) problems.push(`storePaths names ${name}, which is not a live node`);
+  if (problems.length > 0) throw new Error(`invalid MailRouting args:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+}
+
+/**
+ * Mail for the cluster's domain on every node: each is an MX, each user's mail reaches the home
+ * node's dovecot over the VPN, IMAP/POP and submission work on any node (planning/mail/routing.ts,
+ * docs/mail.md). Per non-revoked node, a MailDaemons owns postfix's and dovecot's configuration,
+ * rendered from the node's TLS contribution and this routing; it is applied after the node's TLS
+ * keys and its slapd (the daemons look users up in the local replica).
+ */
+export class MailRouting extends pulumi.ComponentResource {
+  /** Node → what routing contributes to its daemons (for reviewers and tests). */
+  public readonly contributions: Readonly<Record<string, DaemonContribution>>;
+  public readonly daemons: Readonly<Record<string, MailDaemons>>;
+
+  constructor(name: string, args: MailRoutingArgs, opts?: pulumi.ComponentResourceOptions) {
+    validateMailRoutingArgs(args);
+    const ldap = args.ldap.plan;
+    const nodes: MailNode[] = args.cluster.nodes.map((n) => ({
+      name: n.name,
+      state: n.state,
+      vpnAddress: n.vpnAddress,
+      publicAddress: n.publicAddress,
+      storePath: args.storePaths?.[n.name] ?? storePathOf(n),
+      mountPath: n.encryptedMount.path,
+    }));
+    // Planned before anything is registered: a bad store path stops the preview here.
+    const contributions = planMailRouting({ domain: args.cluster.domain, suffix: ldap.suffix, ldapiSocket: ldap.settings.ldapiSocket, nodes, vpnCidrs: Object.values(args.cluster.rings), vpnUnit: `${args.mesh.plan.settings.systemdUnit}.service` });
+    super("rplan:mail:MailRouting", name, {}, opts);
+    this.contributions = contributions;
+    const daemons: Record<string, MailDaemons> = {};
+    for (const [node, routing] of Object.entries(contributions)) {
+      const n = args.nodes[node];
+      daemons[node] = new MailDaemons(
+        `${node}-mail-daemons`,
+        {
+          node: n,
+          domain: args.cluster.domain,
+          contributions: [n.tlsContribution, routing],
+          revisions: { postfix: [n.tlsRevisions.postfix], dovecot: [n.tlsRevisions.dovecot] },
+          dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node]],
+        },
+        { parent: this },
+      );
+    }
+    this.daemons = daemons;
+    this.registerOutputs({});
+  }
+}

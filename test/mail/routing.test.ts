@@ -1,0 +1,117 @@
+/** planning/mail/routing: what every node's postfix and dovecot get so that mail reaches each user's home. */
+import { DaemonContribution } from "../../planning/mail/contribution";
+import { renderDovecot } from "../../planning/mail/dovecot-config";
+import { renderPostfix } from "../../planning/mail/postfix-config";
+import { homeTransport, MailNode, MailRoutingInput, planMailRouting, storeCommand } from "../../planning/mail/routing";
+import { planServiceTls, tlsContribution } from "../../planning/service-tls";
+
+const node = (i: number, state: MailNode["state"] = "active"): MailNode => ({
+  name: `n${i}`,
+  state,
+  vpnAddress: `198.18.0.1${i}`,
+  publicAddress: `198.51.100.1${i}`,
+  storePath: "/srv/crypt/mail",
+  mountPath: "/srv/crypt",
+});
+const input = (nodes: MailNode[]): MailRoutingInput => ({
+  domain: "example.org",
+  suffix: "dc=example,dc=org",
+  ldapiSocket: "/var/run/slapd/ldapi",
+  nodes,
+  vpnCidrs: ["198.18.0.0/24"],
+  vpnUnit: "tinc@rplan.service",
+});
+const tls = (name: string) =>
+  tlsContribution(planServiceTls({ name, publicAddress: "198.51.100.11" }, { postfix: "/srv/crypt/keys/postfix", dovecot: "/srv/crypt/keys/dovecot" }, "example.org"));
+const rendered = (name: string, routing: DaemonContribution) => [
+  ...renderPostfix({ name, domain: "example.org" }, [tls(name), routing]).files,
+  ...renderDovecot(name, [tls(name), routing]).files,
+];
+const fileOf = (files: { path: string; content: string }[], p: string) => files.find((f) => f.path === p)?.content ?? "";
+
+describe("planMailRouting", () => {
+  const plan = planMailRouting(input([node(1), node(2), node(3, "draining"), node(4, "revoked")]));
+
+  test("every non-revoked node gets a contribution; a revoked one none", () => {
+    expect(Object.keys(plan).sort()).toEqual(["n1", "n2", "n3"]);
+  });
+
+  test("the home's transport: this node → the local LMTP socket, a peer → its LMTP on its VPN address, revoked → deferred", () => {
+    expect(homeTransport(node(1), node(1))).toBe("rplan-lmtp:unix:private/dovecot-lmtp");
+    expect(homeTransport(node(1), node(3, "draining"))).toBe("rplan-lmtp:inet:[198.18.0.13]:24");
+    expect(homeTransport(node(1), node(4, "revoked"))).toBe("retry:home node n4 is revoked");
+    const main = plan.n1.postfix!.main!;
+    expect(main.transport_maps).toBe(
+      "proxy:ldap:/etc/postfix/rplan/ldap-route.cf, pipemap:{proxy:ldap:/etc/postfix/rplan/ldap-home.cf, inline:{ {n1=rplan-lmtp:unix:private/dovecot-lmtp}, {n2=rplan-lmtp:inet:[198.18.0.12]:24}, {n3=rplan-lmtp:inet:[198.18.0.13]:24}, {n4=retry:home node n4 is revoked} }}",
+    );
+    expect(plan.n2.postfix!.main!.transport_maps).toContain("{n2=rplan-lmtp:unix:private/dovecot-lmtp}");
+  });
+
+  test("nothing is bounced: internal deliveries soft-bounce; unknown homes go to the local LMTP (which defers), not to an error transport", () => {
+    expect(plan.n1.postfix!.master!.find((s) => s.service === "rplan-lmtp")!.options).toMatchObject({ soft_bounce: "yes" });
+    expect(plan.n1.postfix!.main!.virtual_transport).toBe("rplan-lmtp:unix:private/dovecot-lmtp");
+    expect(JSON.stringify(plan)).not.toMatch(/\berror:/);
+  });
+
+  test("no public address in any route: peers are reached on their VPN addresses only", () => {
+    for (const [name, c] of Object.entries(plan)) {
+      const files = rendered(name, c);
+      const text = files.map((f) => f.content).join("\n");
+      const self = node(Number(name.slice(1)));
+      for (const n of [1, 2, 3, 4].map((i) => node(i)).filter((n) => n.name !== name)) expect(text).not.toContain(n.publicAddress);
+      // its own public address only where dovecot recognises itself (proxy_maybe)
+      expect(text.split("\n").filter((l) => l.includes(self.publicAddress))).toEqual([`auth_proxy_self = ${self.vpnAddress} ${self.publicAddress}`]);
+    }
+  });
+
+  test("lookups go to the node's own replica over ldapi, filtered to active rplan users of the domain", () => {
+    const files = rendered("n1", plan.n1);
+    const home = fileOf(files, "/etc/postfix/rplan/ldap-home.cf");
+    expect(home).toContain("server_host = ldapi://%2Fvar%2Frun%2Fslapd%2Fldapi\n");
+    expect(home).toContain("domain = example.org\n");
+    expect(home).toContain("query_filter = (&(objectClass=rplanUser)(!(rplanUserState=disabled))(mail=%s))\nresult_attribute = rplanHome\n");
+    expect(fileOf(files, "/etc/postfix/rplan/ldap-aliases.cf")).toContain("(rplanMailAlias=%s))\nresult_attribute = mail\n");
+    expect(files.map((f) => f.content).join("\n")).not.toMatch(/bind_?pw|secret/i);
+  });
+
+  test("dovecot: one passdb per live home — its own served here, every other proxied (proxy_maybe) to the home's VPN address; Debian's PAM passdb gone", () => {
+    const dovecot = fileOf(rendered("n1", plan.n1), "/etc/dovecot/dovecot.conf");
+    expect(dovecot).not.toContain("driver = pam");
+    expect([...dovecot.matchAll(/^passdb (\S+) \{/gm)].map((m) => m[1])).toEqual(["home-n1", "home-n2", "home-n3"]);
+    const files = rendered("n1", plan.n1);
+    expect(fileOf(files, "/etc/dovecot/rplan/ldap-home-n1.conf.ext")).toContain("pass_attrs = uid=user\n");
+    expect(fileOf(files, "/etc/dovecot/rplan/ldap-home-n2.conf.ext")).toContain("pass_attrs = uid=user, =proxy_maybe=y, =host=198.18.0.12\n");
+    expect(fileOf(files, "/etc/dovecot/rplan/ldap-userdb.conf.ext")).toContain("(rplanHome=n1)");
+    expect(dovecot).toContain("inet_listener lmtp {\n    address = 198.18.0.11\n    port = 24\n  }");
+    expect(fileOf(files, "/etc/systemd/system/dovecot.service.d/rplan.conf")).toContain("After=tinc@rplan.service\n");
+  });
+
+  test("submission on 587: STARTTLS required, SASL through dovecot, only authenticated clients relay", () => {
+    const sub = plan.n1.postfix!.master!.find((s) => s.service === "submission")!;
+    expect(sub.options).toMatchObject({ smtpd_tls_security_level: "encrypt", smtpd_sasl_auth_enable: "yes", smtpd_sasl_type: "dovecot", smtpd_relay_restrictions: "permit_sasl_authenticated,reject" });
+  });
+
+  test("the mail store is created only while the encrypted mount is mounted", () => {
+    const argv = storeCommand(node(1));
+    expect(argv.slice(0, 2)).toEqual(["sh", "-c"]);
+    expect(argv[2]).toMatch(/^mountpoint -q "\$1" \|\| \{/);
+    expect(argv.slice(4)).toEqual(["/srv/crypt", "/srv/crypt/mail", "mail"]);
+    expect(renderDovecot("n1", [plan.n1]).reload).toContainEqual(argv);
+  });
+
+  test("bad input is refused with every problem named, before anything is rendered", () => {
+    const bad = input([{ ...node(1), name: "n1;reboot", storePath: "/var/mail" }, { ...node(2), storePath: "/srv/crypt/../etc" }, node(2)]);
+    expect(() => planMailRouting({ ...bad, domain: "Example.org", ldapiSocket: "/run/$(x)" })).toThrow(
+      [
+        "cannot plan mail routing:",
+        '  - domain "Example.org" is not a lower-case domain',
+        '  - ldapi socket "/run/$(x)" is not a safe absolute path',
+        '  - node name "n1;reboot" is not valid',
+        "  - node n1;reboot: the mail store /var/mail must lie inside the encrypted mount /srv/crypt",
+        '  - node n2: mail store "/srv/crypt/../etc" is not a safe absolute path',
+        "  - node n2 is listed twice",
+      ].join("\n"),
+    );
+    expect(() => planMailRouting(input([node(1, "revoked")]))).toThrow(/no active node/);
+  });
+});
