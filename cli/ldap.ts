@@ -2,7 +2,7 @@
  * `npm run ldap -- <command> [--stack lab] [--config Pulumi.x.yaml]`
  *
  *   status [--wait SECONDS] [--json]     every replica: role, frozen?, contextCSN, caught up with the master?
- *   user put <uid> --mail ADDR --home NODE [--alias ADDR]... [--quota BYTES] [--state active|frozen|disabled]
+ *   user put <uid> --mail ADDR [--home NODE] [--alias ADDR]... [--quota BYTES] [--state active|frozen|disabled]
  *            [--password | --password-hash '{SSHA}...'] [--display-name NAME]    create or replace a user entry
  *   user show <uid>                      the entry as the master has it
  *   user delete <uid>                    remove the entry
@@ -10,9 +10,10 @@
  * Writes go to the master named in the stack config (`rplan:ldap.master`), over SSH to its ldapi
  * socket. Plaintext passwords never travel: `--password` asks for one (no echo; or one line from a
  * pipe) and sends only its {SSHA} hash made here; `--password-hash` takes a hash made elsewhere.
+ * Without --home an existing user keeps theirs and a new one gets the placement planner's suggestion.
  * Every argument is checked before any host is contacted. Exit 1 = not healthy / not found; 2 = error.
  */
-import { formatStatus, getUser, ldapStatus, putUser, removeUser, requireValidUser, statusOk } from "../ops/ldap-admin";
+import { formatStatus, getUser, homeFor, ldapStatus, putUser, removeUser, requireValidUser, statusOk } from "../ops/ldap-admin";
 import { hashUserPassword } from "../ops/ldap-users";
 import { USER_STATES, UserSpec } from "../planning/ldap";
 import { readClusterConfig } from "../stack-file/config";
@@ -21,7 +22,7 @@ import { closeAllSsh } from "../transports/ssh";
 import { optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
 import { askSecret } from "./prompt";
 
-const USAGE = "usage: npm run ldap -- status [--wait S] [--json] | user put <uid> --mail A --home N [--alias A]... [--quota B] [--state S] [--password | --password-hash H] [--display-name D] | user show <uid> | user delete <uid>  [--stack S] [--config F]";
+const USAGE = "usage: npm run ldap -- status [--wait S] [--json] | user put <uid> --mail A [--home N] [--alias A]... [--quota B] [--state S] [--password | --password-hash H] [--display-name D] | user show <uid> | user delete <uid>  [--stack S] [--config F]";
 
 
 async function main(): Promise<void> {
@@ -72,7 +73,15 @@ async function main(): Promise<void> {
       ...(passwordHash !== undefined ? { passwordHash } : {}),
       ...(displayName !== undefined ? { displayName } : {}),
     };
-    requireValidUser(cluster, user);
+    const chosen = takeOne("--home");
+    // Checked with a stand-in home first, so that bad input is refused before any host is contacted.
+    if (chosen === undefined) requireValidUser(cluster, { ...user, home: cluster.nodes.find((n) => n.state === "active")?.name ?? "" });
+    else requireValidUser(cluster, user);
+    if (chosen === undefined) {
+      const { home, why } = await homeFor(cluster, uid);
+      console.log(`${uid}: home ${home} (${why}; give --home to choose)`);
+      user = { ...user, home };
+    }
     if (askPassword) {
       const password = await askSecret(`Password for ${uid}: `);
       passwordHash = hashUserPassword(password);

@@ -4,6 +4,7 @@
  * slapd's ldapi socket (root by SASL EXTERNAL): no LDAP port is reached over the network.
  */
 import type { ClusterConfig } from "../planning/config";
+import { suggestHome } from "../planning/placement";
 import { behindSids, DEFAULT_SLAPD_SETTINGS, databaseEntry, planLdap, userDn, UserSpec, validateUser, valuesOf } from "../planning/ldap";
 import { readUser, writeUser } from "./ldap-users";
 import { deleteEntry, SlapdControl, sshStreamOpener, withRootLdap } from "../transports/ldap";
@@ -86,7 +87,20 @@ export function userProblems(cluster: ClusterConfig, user: UserSpec): string[] {
   const home = cluster.nodes.find((n) => n.name === user.home);
   if (typeof user.home === "string" && user.home !== "" && !home) problems.push(`home ${user.home} is not a node of the stack (nodes: ${cluster.nodes.map((n) => n.name).join(", ")})`);
   else if (home?.state === "revoked") problems.push(`home ${user.home} is revoked`);
+  else if (home?.state === "draining") problems.push(`home ${user.home} is draining: it takes no users (choose an active node)`);
   return problems;
+}
+
+/**
+ * The home for a user put without `--home`: an existing user keeps theirs (a new home would be a
+ * move, which is planned, not implied); a new one gets the placement planner's suggestion, with
+ * each active node's capacity as its free space.
+ */
+export async function homeFor(cluster: ClusterConfig, uid: string): Promise<{ home: string; why: string }> {
+  const existing = await getUser(cluster, uid);
+  if (existing?.home) return { home: existing.home, why: "kept: the user exists" };
+  const nodes = cluster.nodes.map((n) => ({ name: n.name, capacity: n.capacity, state: n.state }));
+  return { home: suggestHome({ nodes, placement: [] }, uid), why: "suggested by the placement planner (weighted on free space)" };
 }
 
 /** Throws one error listing every problem with the user, before any host is contacted. */

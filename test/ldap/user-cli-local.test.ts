@@ -65,7 +65,7 @@ suite("npm run ldap -- user … (throwaway SSH server and slapd)", () => {
     r.nodes = [
       { ...rawNode(1, "NL"), ssh: { host: "127.0.0.1", port: sshd.port, user: "root", hostKeys: [sshd.hostKey] } },
       rawNode(2, "DE"),
-      rawNode(3, "SE"),
+      rawNode(3, "SE", { state: "draining" }),
       rawNode(4, "IS", { state: "revoked" }),
     ];
     configFile = path.join(dir, "Pulumi.unit.yaml");
@@ -108,6 +108,20 @@ suite("npm run ldap -- user … (throwaway SSH server and slapd)", () => {
     expect(await ldap(["user", "delete", "alice"])).toMatchObject({ code: 1, out: expect.stringContaining("alice: no such user") });
   }, 120_000);
 
+  test("without --home a new user gets the placement planner's suggestion (an active node), and an existing user keeps theirs", async () => {
+    const put = await ldap(["user", "put", "carol", "--mail", "carol@example.org"]);
+    expect(put.code).toBe(0);
+    const home = /carol: home (n\d) \(suggested by the placement planner/.exec(put.out)?.[1];
+    expect(["n1", "n2"]).toContain(home);
+    expect(shown((await ldap(["user", "show", "carol"])).out).home).toBe(home);
+    const moved = home === "n1" ? "n2" : "n1";
+    expect((await ldap(["user", "put", "carol", "--mail", "carol@example.org", "--home", moved])).code).toBe(0);
+    const again = await ldap(["user", "put", "carol", "--mail", "carol@example.org"]);
+    expect(again.out).toContain(`carol: home ${moved} (kept: the user exists`);
+    expect(shown((await ldap(["user", "show", "carol"])).out).home).toBe(moved);
+    expect((await ldap(["user", "delete", "carol"])).code).toBe(0);
+  }, 120_000);
+
   test("bad input is refused with one clear message and no host contacted", async () => {
     const before = sshd.connections();
     const cases: [string[], string][] = [
@@ -115,6 +129,7 @@ suite("npm run ldap -- user … (throwaway SSH server and slapd)", () => {
       [["user", "delete", "../x"], 'invalid uid "../x"'],
       [["user", "put", "Bad!", "--mail", "b@example.org", "--home", "n1"], 'uid "Bad!" must match'],
       [["user", "put", "bob", "--mail", "bob@example.org", "--home", "n4"], "home n4 is revoked"],
+      [["user", "put", "bob", "--mail", "bob@example.org", "--home", "n3"], "home n3 is draining"],
       [["user", "put", "bob", "--mail", "bob@example.org", "--home", "n9"], "home n9 is not a node of the stack"],
       [["user", "put", "bob", "--mail", "bob@example.org", "--home", "n1", "--password-hash", "plaintext"], "plaintext passwords are refused"],
       [["user", "put", "bob", "--mail", "bob@example.org", "--home", "n1", "--password", "--password-hash", "{SSHA}x"], "give --password or --password-hash, not both"],
@@ -127,10 +142,10 @@ suite("npm run ldap -- user … (throwaway SSH server and slapd)", () => {
       // one message per problem: a missing home is not also reported as an unknown node
       expect(r.out.split("\n").filter((l) => l.includes("- ")).length).toBeLessThanOrEqual(1);
     }
+    // without --home a home would be suggested, but only for otherwise valid input
     const missing = await ldap(["user", "put", "bob"]);
     expect(missing.out).toContain('mail "" is not an e-mail address');
-    expect(missing.out).toContain('home "" must be a node name');
-    expect(missing.out).not.toContain("is not a node of the stack");
+    expect(missing.out).not.toContain("home");
     expect(sshd.connections()).toBe(before);
     // positive control: a valid command does reach the server
     await ldap(["user", "show", "nobody"]);
