@@ -7,6 +7,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount } from "../../planning/encrypted-mount";
+import { landedArgv } from "../../planning/key-landing";
 import { PREINSTALL_SLAPD_DEFAULTS } from "../../planning/ldap/slapd-config";
 import { probeMount, requireUnlocked } from "../../ops/unlock";
 import { SshConnection, SshError, sshConnection } from "../../transports/ssh";
@@ -68,8 +69,10 @@ async function converge(inputs: NodeHostInputs): Promise<NodeFacts> {
   await setHostname(conn, inputs.hostname);
   await ensurePackages(conn, inputs.packages);
   await requireUnlocked(conn, inputs.encryptedMount);
+  // Through the landing walk, not install -d: a key directory replaced by a symlink is refused
+  // (install -d would follow it and chmod its target).
   const dirs = Object.values(inputs.keyDirs);
-  await conn.run(["install", "-d", "-m", "0700", "-o", "root", "-g", "root", ...dirs], { label: "create key directories" });
+  await conn.run(landedArgv(inputs.node, inputs.encryptedMount, 'for d; do land_target=$d; land_dir "$d"; land_own; done', dirs), { label: "create key directories" });
   return facts(conn, inputs.encryptedMount);
 }
 
