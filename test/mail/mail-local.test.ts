@@ -1,0 +1,147 @@
+/**
+ * The rendered postfix and dovecot configuration run by the real daemons, without the lab: one
+ * node (`n1`) from the lab's service image (Debian 12: postfix 3.7, dovecot 2.3, slapd 2.5) in a
+ * throwaway overlay, private mount/PID/network namespaces (loopback only: nothing leaves this
+ * machine), its files exactly as MailDaemons would write them. Users: alice (home n1, alias al),
+ * bob (home n2, whose VPN address has nothing listening), carol (home n3, revoked). Real clients
+ * inside the namespace: swaks and curl.
+ *
+ * slapd here runs Debian's default configuration (anonymous reads) with the rplan schema: the ACL
+ * the stack sets (local ldapi readers only) is exercised by the lab suite, test/mail/mail.lab.test.ts.
+ * Needs root and a built lab image (`npm run lab -- up` builds it once); skipped, visibly, otherwise.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { renderDovecot } from "../../planning/mail/dovecot-config";
+import { renderPostfix } from "../../planning/mail/postfix-config";
+import { MailNode, planMailRouting } from "../../planning/mail/routing";
+import { rplanSchemaEntry, sshaHash, userEntry } from "../../planning/ldap";
+import { planServiceTls, tlsContribution } from "../../planning/service-tls";
+
+const CACHE = "/var/cache/rplan-lab";
+const image = fs.existsSync(CACHE) ? fs.readdirSync(CACHE).filter((d) => d.startsWith("service-")).map((d) => path.join(CACHE, d))[0] : undefined;
+const ready = process.getuid?.() === 0 && image !== undefined;
+if (!ready) console.warn("mail-local: skipped (needs root and the lab's service image in /var/cache/rplan-lab)");
+const maybe = ready ? describe : describe.skip;
+
+const SUFFIX = "dc=lab,dc=rplan,dc=test";
+const DOMAIN = "lab.rplan.test";
+// VPN addresses on loopback: n1's LMTP can bind its own; n2's has nothing listening (a home that is down).
+const node = (i: number, state: MailNode["state"]): MailNode => ({ name: `n${i}`, state, vpnAddress: `127.0.0.1${i}`, publicAddress: `198.51.100.1${i}`, storePath: "/srv/crypt/mail", mountPath: "/srv/crypt" });
+
+function ldif(entries: { dn: string; attributes: Readonly<Record<string, readonly string[]>> }[]): string {
+  return entries.map((e) => `dn: ${e.dn}\n${Object.entries(e.attributes).flatMap(([k, vs]) => vs.map((v) => `${k}: ${v}\n`)).join("")}\n`).join("");
+}
+
+/** Writes n1's files into an overlay's upper layer and runs `script` in the namespaces; its stdout. */
+function runNode(script: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-mail-local-"));
+  try {
+    const up = path.join(dir, "up");
+    const put = (p: string, content: string, mode = 0o644) => {
+      fs.mkdirSync(path.join(up, path.dirname(p)), { recursive: true });
+      fs.writeFileSync(path.join(up, p), content, { mode });
+    };
+    const routing = planMailRouting({ domain: DOMAIN, suffix: SUFFIX, ldapiSocket: "/var/run/slapd/ldapi", nodes: [node(1, "active"), node(2, "active"), node(3, "revoked")], vpnCidrs: ["127.0.0.0/8"], vpnUnit: "tinc@rplan.service" });
+    const tls = tlsContribution(planServiceTls({ name: "n1", publicAddress: "198.51.100.11" }, { postfix: "/srv/crypt/keys/postfix", dovecot: "/srv/crypt/keys/dovecot" }, DOMAIN));
+    for (const f of [...renderPostfix({ name: "n1", domain: DOMAIN }, [tls, routing.n1]).files, ...renderDovecot("n1", [tls, routing.n1]).files]) put(f.path, f.content);
+    for (const [s, alg] of [["postfix", ["-newkey", "rsa:2048"]], ["dovecot", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]]] as const) {
+      fs.mkdirSync(path.join(up, `srv/crypt/keys/${s}`), { recursive: true });
+      spawnSync("openssl", ["req", "-x509", ...alg, "-nodes", "-keyout", path.join(up, `srv/crypt/keys/${s}/tls.key`), "-out", path.join(up, `srv/crypt/keys/${s}/tls.crt`), "-days", "2", "-subj", "/CN=n1"], { stdio: "ignore" });
+    }
+    const schema = rplanSchemaEntry();
+    put("root/schema.ldif", ldif([{ dn: schema.dn, attributes: schema.attrs }]));
+    const users = [["alice", "n1", ["al@" + DOMAIN]], ["bob", "n2", []], ["carol", "n3", []]] as const;
+    put("root/users.ldif", ldif([{ dn: `ou=people,${SUFFIX}`, attributes: { objectClass: ["organizationalUnit"], ou: ["people"] } }, ...users.map(([uid, home, aliases]) => userEntry(SUFFIX, { uid, mail: `${uid}@${DOMAIN}`, home, aliases: [...aliases], passwordHash: sshaHash(`pw-${uid}`, `uid=${uid},ou=people,${SUFFIX}`) }))]));
+    put(
+      "root/run.sh",
+      [
+        "exec 2>/root/setup.log; set -x; ip link set lo up",
+        "mount -t tmpfs -o mode=755,size=1m tmpfs /dev; mknod -m 666 /dev/null c 1 3; mknod -m 666 /dev/urandom c 1 9; mknod -m 666 /dev/random c 1 8; mknod -m 666 /dev/zero c 1 5; ln -s /proc/self/fd /dev/fd",
+        "mkdir -p /var/run/slapd /srv/crypt/mail; chown openldap:openldap /var/run/slapd; chown mail:mail /srv/crypt/mail; chmod 700 /srv/crypt/mail",
+        "slapadd -n0 -F /etc/ldap/slapd.d -l /root/schema.ldif && slapadd -F /etc/ldap/slapd.d -b " + SUFFIX + " -l /root/users.ldif && chown -R openldap:openldap /etc/ldap/slapd.d /var/lib/ldap",
+        'slapd -h "ldapi:///" -u openldap -g openldap -F /etc/ldap/slapd.d',
+        "postfix check && postfix start && doveconf -n >/dev/null && dovecot",
+        "set +x; exec 2>&1",
+        script,
+      ].join("\n"),
+      0o755,
+    );
+    const root = path.join(dir, "root");
+    fs.mkdirSync(root);
+    fs.mkdirSync(path.join(dir, "work"));
+    const r = spawnSync("unshare", ["-m", "-n", "-p", "-f", "sh", "-c", `mount -t overlay overlay -o lowerdir=${image},upperdir=${up},workdir=${dir}/work ${root} && mount -t proc proc ${root}/proc && chroot ${root} /bin/sh /root/run.sh`], {
+      encoding: "utf8",
+      timeout: 240_000,
+    });
+    if (r.status !== 0) throw new Error(`the node did not run (exit ${r.status}):\n${r.stdout}\n${r.stderr}\n${fs.existsSync(path.join(up, "root/setup.log")) ? fs.readFileSync(path.join(up, "root/setup.log"), "utf8").slice(-2000) : ""}`);
+    return r.stdout;
+  } finally {
+    spawnSync("umount", ["-R", path.join(dir, "root")], { stdio: "ignore" });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+maybe("the rendered mail configuration, run by the real daemons (one node, no lab)", () => {
+  let out: Record<string, string>;
+  beforeAll(() => {
+    const S = `swaks --server 127.0.0.1 --from x@example.net --helo client.example --timeout 15`;
+    const reply = (name: string, cmd: string) => `printf '%s=%s\\n' ${name} "$(${cmd} 2>&1 | grep -E '^<[~*]* [0-9]{3} ' | tail -1)"`;
+    const text = runNode(
+      [
+        `${S} --to alice@${DOMAIN} --body m-alice --silent 2; echo alice=$?`,
+        `${S} --to al@${DOMAIN} --body m-alias --silent 2; echo alias=$?`,
+        reply("unknown", `${S} --to nobody@${DOMAIN} --quit-after RCPT`),
+        `${S} --to bob@${DOMAIN} --body m-bob --silent 2; echo bob=$?`,
+        reply("revoked", `${S} --to carol@${DOMAIN} --quit-after RCPT`),
+        `curl -sk --max-time 15 -u alice:pw-alice imaps://127.0.0.1/INBOX -X 'STATUS INBOX (MESSAGES)' | tr -d '\\r' | sed 's/^/imaps=/'`,
+        `curl -sk --max-time 15 --ssl-reqd -u alice@${DOMAIN}:pw-alice imap://127.0.0.1/INBOX -X 'STATUS INBOX (MESSAGES)' | tr -d '\\r' | sed 's/^/starttls=/'`,
+        `curl -sk --max-time 15 -u alice:pw-alice pop3s://127.0.0.1/ >/dev/null; echo pop3s=$?`,
+        `curl -sk --max-time 15 -u alice:wrong imaps://127.0.0.1/INBOX -X 'STATUS INBOX (MESSAGES)' >/dev/null; echo wrongpw=$?`,
+        `curl -sk --max-time 15 -u bob:pw-bob imaps://127.0.0.1/INBOX -X 'STATUS INBOX (MESSAGES)' >/dev/null; echo bobimap=$?`,
+        `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bob@${DOMAIN} --to alice@${DOMAIN} --body m-submitted --helo c.example --timeout 15 --silent 2; echo submission=$?`,
+        reply("plain587", `swaks --server 127.0.0.1 --port 587 --from bob@${DOMAIN} --to alice@${DOMAIN} --helo c.example --timeout 15 --quit-after RCPT`),
+        "sleep 2",
+        `echo maildir=$(grep -rl '^m-' /srv/crypt/mail | sed 's|/new/.*||;s|/cur/.*||' | sort | uniq -c | tr -s ' ' | sed 's/^ //' | tr '\\n' ';')`,
+        `echo stored=$(grep -rhE '^m-(alice|alias|submitted)' /srv/crypt/mail | sort | tr '\\n' ',')`,
+        `echo queued=$(postqueue -j | grep -c 'bob@${DOMAIN}')`,
+        `echo bobreason=$(postqueue -j | grep -o '"delay_reason": "[^"]*"' | head -1)`,
+        // a bounce would wait in the queue with the null sender (the sender's domain cannot be reached from here)
+        `echo bounced=$(postqueue -j | grep -c '"sender": ""')`,
+        `echo dovecotlog=$(doveadm log errors 2>/dev/null | grep -v proxy | wc -l)`,
+      ].join("\n"),
+    );
+    out = Object.fromEntries(text.split("\n").filter((l) => /^[a-z0-9]+=/.test(l)).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  }, 300_000);
+
+  test("port 25: a local user and an alias are delivered into the home Maildir; an unknown recipient gets 550 at RCPT", () => {
+    expect([out.alice, out.alias]).toEqual(["0", "0"]);
+    expect(out.unknown).toMatch(/^<\*\* 550 /);
+    expect(out.stored).toBe("m-alias,m-alice,m-submitted,");
+    expect(out.maildir).toBe("3 /srv/crypt/mail/alice/Maildir;");
+  });
+
+  test("a home that is down: accepted and kept in the queue (deferred, not bounced); a revoked home: 450 at RCPT", () => {
+    expect(out.bob).toBe("0");
+    expect(out.queued).toBe("1");
+    expect(out.bobreason).toMatch(/connect to 127\.0\.0\.12\[127\.0\.0\.12\]:24: Connection refused/);
+    expect(out.revoked).toMatch(/^<\*\* 450 .*home node n3 is revoked/);
+    expect(out.bounced).toBe("0");
+  });
+
+  test("IMAP (993, 143+STARTTLS) and POP3 (995) log a local user in; a wrong password is refused; a user homed elsewhere is proxied (here: its home is down)", () => {
+    // two so far: alice's and the alias's (the submitted one comes later)
+    expect(out.imaps).toMatch(/^\* STATUS INBOX \(MESSAGES 2\)/);
+    expect(out.starttls).toMatch(/^\* STATUS INBOX \(MESSAGES 2\)/);
+    expect(out.pop3s).toBe("0");
+    expect(out.wrongpw).toBe("67");
+    expect(out.bobimap).not.toBe("0");
+  });
+
+  test("submission on 587: SASL through dovecot for a user homed elsewhere, delivered; without STARTTLS refused", () => {
+    expect(out.submission).toBe("0");
+    expect(out.plain587).toMatch(/^<\*\* 530 5\.7\.0 Must issue a STARTTLS command first/);
+  });
+});
