@@ -7,13 +7,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ensureLab } from "../lab";
-import { SSH_KEY as LAB_SSH_KEY } from "../lab/state";
+import { KNOWN_HOSTS, SSH_KEY as LAB_SSH_KEY } from "../lab/state";
 import { closeAllSsh } from "../transports/ssh";
 import { benchRunner, RunnerTimings } from "./runner";
 
 /** sshd's count of accepted logins on a node, read with the real OpenSSH client (one login itself). */
 function acceptedLogins(address: string): number {
-  const out = execFileSync("ssh", ["-i", LAB_SSH_KEY, "-o", "UserKnownHostsFile=/var/lib/rplan-lab/ssh/known_hosts", "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", `root@${address}`, "journalctl -u ssh -o cat --no-pager | grep -c 'Accepted publickey' || true"]);
+  const out = execFileSync("ssh", ["-i", LAB_SSH_KEY, "-o", `UserKnownHostsFile=${KNOWN_HOSTS}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", `root@${address}`, "journalctl -u ssh -o cat --no-pager | grep -c 'Accepted publickey' || true"]);
   return Number(out.toString().trim());
 }
 

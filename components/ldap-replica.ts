@@ -76,10 +76,7 @@ export class LdapReplica extends pulumi.ComponentResource {
     this.roles = Object.fromEntries(plan.nodes.map((n) => [n.node, n.role]));
     this.serverIds = Object.fromEntries(plan.nodes.map((n) => [n.node, n.serverId]));
 
-    const ssh = (node: string) => {
-      const c = args.nodes[node].config.ssh;
-      return { host: c.host, port: c.port, user: c.user, hostKeys: [...c.hostKeys], ...(c.proxy ? { proxy: c.proxy } : {}) };
-    };
+    const ssh = (node: string) => args.nodes[node].ssh;
     const mount = (node: string) => args.nodes[node].config.encryptedMount;
     const master = { node: plan.master, ssh: ssh(plan.master) };
     const revoked = plan.revoked.join(",");

@@ -55,7 +55,7 @@ export class MailDaemons extends pulumi.ComponentResource {
     validateMailDaemonsArgs(args);
     super("rplan:mail:MailDaemons", name, {}, opts);
     const c = args.node.config;
-    const ssh = { host: c.ssh.host, port: c.ssh.port, user: c.ssh.user, hostKeys: [...c.ssh.hostKeys], ...(c.ssh.proxy ? { proxy: c.ssh.proxy } : {}) };
+    const ssh = args.node.ssh;
     const daemon = (which: "postfix" | "dovecot", rendered: RenderedDaemon) => {
       const revisions = pulumi.all([...(args.revisions?.[which] ?? [])]);
       const files = revisions.apply((rs) => rendered.files.map((f, i) => (i === 0 ? { ...f, content: withRevisions(f.content, rs) } : f)));

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { NodeConfig } from "../planning/config";
+import { endpointInput, NodeConfig, SshEndpointInput } from "../planning/config";
 import { nodeKeyDirs, nodePackages } from "../planning/node-plan";
 import type { DaemonContribution } from "../planning/mail/contribution";
 import { planServiceTls, tlsContribution, tlsRevision, TlsService } from "../planning/service-tls";
@@ -23,6 +23,8 @@ export interface NodeArgs {
 export class Node extends pulumi.ComponentResource {
   /** The node's config, for components that wire peers together. */
   public readonly config: NodeConfig;
+  /** How providers reach this node (pinned host keys): the one endpoint every component uses. */
+  public readonly ssh: SshEndpointInput;
   /** Key directory per service inside the encrypted mount. */
   public readonly keyDirs: Record<string, string>;
   public readonly host: NodeHost;
@@ -42,7 +44,7 @@ export class Node extends pulumi.ComponentResource {
     if (c.state === "revoked") throw new Error(`node ${c.name} is revoked and must not be provisioned`);
     this.config = c;
     this.keyDirs = nodeKeyDirs(c.encryptedMount, c.keyDirs);
-    const ssh = { host: c.ssh.host, port: c.ssh.port, user: c.ssh.user, hostKeys: [...c.ssh.hostKeys], ...(c.ssh.proxy ? { proxy: c.ssh.proxy } : {}) };
+    const ssh = (this.ssh = endpointInput(c.ssh));
     this.host = new NodeHost(
       `${name}-host`,
       {

@@ -67,10 +67,7 @@ export class VpnMesh extends pulumi.ComponentResource {
     this.ringCidrs = plan.ringCidrs;
     const s = plan.settings;
 
-    const ssh = (m: MeshMember) => {
-      const c = args.nodes[m.node].config.ssh;
-      return { host: c.host, port: c.port, user: c.user, hostKeys: [...c.hostKeys], ...(c.proxy ? { proxy: c.proxy } : {}) };
-    };
+    const ssh = (m: MeshMember) => args.nodes[m.node].ssh;
     const mount = (m: MeshMember) => args.nodes[m.node].config.encryptedMount;
 
     const keys: Record<string, NodeKey> = {};

@@ -3,7 +3,7 @@
  * nodes. Used by the MeshCheck provider (after every mesh change), the `mesh` admin command
  * (drills, status) and the lab tests. Only members are contacted — never a revoked node.
  */
-import type { ClusterConfig } from "../planning/config";
+import { ClusterConfig, endpointInput } from "../planning/config";
 import { judgeConnectivity, judgeRevocation, meshProbeArgv, MeshProbeSpec, parseProbeOutput, planMesh, ProbeFindings, ProbeMember, RevokedNode } from "../planning/mesh";
 import { sshConnection, SshTarget } from "../transports/ssh";
 
@@ -132,7 +132,7 @@ export function checkSpecFromConfig(cluster: ClusterConfig): CheckSpec {
         tincName: m.tincName,
         vpnAddress: m.vpnAddress,
         publicAddress: m.publicAddress,
-        ssh: { host: s.host, port: s.port, user: s.user, hostKeys: s.hostKeys, ...(s.proxy ? { proxy: s.proxy } : {}) },
+        ssh: endpointInput(s),
       };
     }),
     revoked: plan.revoked,

@@ -9,6 +9,7 @@
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
+import { STACK_PASSPHRASE } from "../lab/state";
 
 const ITERATIONS = 1_000_000;
 const keyCache = new Map<string, Buffer>();
@@ -78,9 +79,10 @@ export function crypterFromSalt(passphrase: string, state: string, where: string
   return crypter;
 }
 
-/** Where the stack runner looks for the passphrase, in order. */
-export const LAB_PASSPHRASE_FILE = "/var/lib/rplan-lab/stack-passphrase";
+/** The lab's stack passphrase file (the lab generates it; real stacks never have one). */
+export const LAB_PASSPHRASE_FILE = STACK_PASSPHRASE;
 
+/** Where the stack runner looks for the passphrase, in order. */
 export function findPassphrase(stack: string, explicit?: string): string | undefined {
   if (explicit !== undefined) return explicit;
   if (process.env.PULUMI_CONFIG_PASSPHRASE !== undefined) return process.env.PULUMI_CONFIG_PASSPHRASE;

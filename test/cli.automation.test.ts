@@ -3,6 +3,7 @@
  * backend, a passphrase secrets provider and the policy pack). Machines without `pulumi` on PATH
  * (like the ones this project is built on) skip it, loudly.
  */
+import { SSH_KEY, STACK_PASSPHRASE } from "../lab/state";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -32,8 +33,8 @@ maybe("the lab scenario through the real Pulumi CLI", () => {
     await ensureLab({ nodes: 3 });
     backend = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-backend-"));
     process.env.PULUMI_BACKEND_URL = `file://${backend}`;
-    process.env.PULUMI_CONFIG_PASSPHRASE = fs.readFileSync("/var/lib/rplan-lab/stack-passphrase", "utf8").trim();
-    process.env.RPLAN_SSH_KEY ??= "/var/lib/rplan-lab/ssh/id_ed25519";
+    process.env.PULUMI_CONFIG_PASSPHRASE = fs.readFileSync(STACK_PASSPHRASE, "utf8").trim();
+    process.env.RPLAN_SSH_KEY ??= SSH_KEY;
   }, 600_000);
 
   test("up, then a preview shows no changes, then destroy", async () => {

@@ -10,7 +10,7 @@ import * as path from "path";
 import { parseDocument } from "yaml";
 import { ensureLab, labSshTarget, labStackConfigPath, lockNode } from "../lab";
 import { secretFile } from "../lab/state";
-import { SSH_KEY as LAB_SSH_KEY } from "../lab/state";
+import { KNOWN_HOSTS, SSH_KEY as LAB_SSH_KEY } from "../lab/state";
 import { closeAllSsh, sshConnection } from "../transports/ssh";
 import { runStack, RunResult } from "../runner";
 import { labWithExactly } from "./support/lab";
@@ -129,7 +129,7 @@ maybe("nodes on the lab", () => {
     });
     expect(r.status).toBe(1);
     expect(r.stderr.toString()).toContain("wrong passphrase for /srv/crypt");
-    const mounted = execFileSync("ssh", ["-i", LAB_SSH_KEY, "-o", "UserKnownHostsFile=/var/lib/rplan-lab/ssh/known_hosts", "-o", "StrictHostKeyChecking=yes", "root@198.51.100.13", "findmnt -n /srv/crypt || echo locked"]).toString();
+    const mounted = execFileSync("ssh", ["-i", LAB_SSH_KEY, "-o", `UserKnownHostsFile=${KNOWN_HOSTS}`, "-o", "StrictHostKeyChecking=yes", "root@198.51.100.13", "findmnt -n /srv/crypt || echo locked"]).toString();
     expect(mounted.trim()).toBe("locked");
     const { unlockNode } = await import("../lab");
     await unlockNode("lab3");

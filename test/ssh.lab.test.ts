@@ -8,7 +8,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { ensureLab, labSshTarget } from "../lab";
-import { SSH_KEY as LAB_SSH_KEY } from "../lab/state";
+import { KNOWN_HOSTS, SSH_KEY as LAB_SSH_KEY } from "../lab/state";
 import { closeAllSsh, sshConnection, sshStats, SshTarget } from "../transports/ssh";
 import { fakeHostKey } from "./support/config-fixture";
 
@@ -87,7 +87,7 @@ maybe("SSH transport on lab nodes", () => {
     const pending = conn.exec("sleep 60");
     await new Promise((r) => setTimeout(r, 300));
     // Kill every root session on lab3 from outside (the real OpenSSH client; it kills itself too).
-    spawn("ssh", ["-i", LAB_SSH_KEY, "-o", "UserKnownHostsFile=/var/lib/rplan-lab/ssh/known_hosts", "-o", "StrictHostKeyChecking=yes", "root@198.51.100.13", "pkill -f 'sshd: root'"], { stdio: "ignore" });
+    spawn("ssh", ["-i", LAB_SSH_KEY, "-o", `UserKnownHostsFile=${KNOWN_HOSTS}`, "-o", "StrictHostKeyChecking=yes", "root@198.51.100.13", "pkill -f 'sshd: root'"], { stdio: "ignore" });
     await expect(pending).rejects.toThrow(/\[lab3\] connection lost/);
     await closeAllSsh();
     expect((await (await sshConnection(labSshTarget("lab3"))).exec("hostname")).stdout.trim()).toBe("lab3");

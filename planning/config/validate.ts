@@ -4,13 +4,14 @@
  * before any host is touched.
  */
 import { isIP } from "net";
+import { NODE_NAME } from "../names";
 import { EncryptedMount, isInsideMount, normalizePosix } from "../encrypted-mount";
 import { KEY_SERVICES } from "../node-plan";
 import { countryName } from "./countries";
 import { cidrContains, cidrsOverlap, ipv4ToInt, parseCidr } from "./ipv4";
 import { ClusterConfig, ConfigError, isLdapSuffix, LDAP_ACCESS_LEVELS, LdapAccess, LdapSettings, NODE_STATES, NodeConfig, NodeState } from "./types";
 
-export const NODE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+export { NODE_NAME };
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]*$/;
 const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;

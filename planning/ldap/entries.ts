@@ -2,6 +2,7 @@
  * Directory entries as data: the fixed tree, node identities and user entries, with validation.
  * Pure (hashing uses node's crypto, no randomness: salts are derived, see `sshaHash`).
  */
+import { NODE_NAME as NODE, USER_ID as UID } from "../names";
 import * as crypto from "crypto";
 import { escapeDnValue } from "./ldif";
 
@@ -74,9 +75,8 @@ export function checkSsha(password: string, hash: string): boolean {
 
 // ---------------------------------------------------------------- users
 
-export const UID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+export { UID };
 const MAIL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
-const NODE = /^[a-z][a-z0-9-]{0,30}$/;
 const PASSWORD_HASH = /^\{(SSHA|SSHA256|SSHA512|CRYPT|ARGON2|PBKDF2-SHA512)\}[A-Za-z0-9+/=$.,:-]{8,512}$/;
 const MAIL_ROUTE = /^[a-z][a-z0-9-]{0,31}:[A-Za-z0-9.:\[\]_-]{1,200}$/;
 export const USER_STATES = ["active", "frozen", "disabled"] as const;

@@ -2,11 +2,10 @@
  * Input checking. Every problem is collected and thrown together as one PlacementInputError, so an
  * admin fixing a config sees everything at once instead of one error per `pulumi preview`.
  */
+import { NODE_NAME, USER_ID } from "../names";
 import { ClusterState, NodeState, PlacementInputError, PlacementNode, UserHome } from "./types";
 
-export const NODE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
-// LDAP uids end up in file names, maps and shell commands on the hosts: allow nothing exotic.
-export const USER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+export { NODE_NAME, USER_ID } from "../names";
 const STATES: readonly NodeState[] = ["active", "draining", "revoked"];
 
 /** The validated state, in canonical (sorted) order so results never depend on input order. */

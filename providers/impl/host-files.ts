@@ -18,6 +18,7 @@
  * - Deleting the resource leaves the host alone: it may be a revoked node in hostile hands, which
  *   is never contacted. Files are removed from a live node by listing fewer of them.
  */
+import type { SshEndpointInput } from "../../planning/config";
 import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount, isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
@@ -38,7 +39,7 @@ export interface HostFile {
 
 export interface HostFilesInputs {
   readonly node: string;
-  readonly ssh: { host: string; port: number; user: string; hostKeys: string[]; proxy?: string };
+  readonly ssh: SshEndpointInput;
   /** When given, files inside it are written only once it is verified to be an unlocked encrypted mount. */
   readonly encryptedMount?: EncryptedMount;
   readonly files: HostFile[];

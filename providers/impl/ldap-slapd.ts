@@ -19,6 +19,7 @@
  * - Delete never contacts the node (a revoked node may be in hostile hands; its identity is deleted
  *   from the directory, which is what locks it out).
  */
+import type { SshEndpointInput } from "../../planning/config";
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount, isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
 import {
@@ -46,13 +47,8 @@ import { SshConnection, SshError, sshConnection } from "../../transports/ssh";
 import { diffKeys } from "./diff";
 import { known, sshTarget } from "./common";
 
-export interface SshInput {
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  readonly hostKeys: string[];
-  readonly proxy?: string;
-}
+/** How the provider reaches a node (planning/config's one endpoint vocabulary). */
+export type SshInput = SshEndpointInput;
 
 export interface NodeRef {
   readonly node: string;

@@ -5,6 +5,7 @@
  * Deleting the resource leaves the host as it is: dropping a node from the stack must never
  * destroy data (revocation is the mesh's job and never contacts the node).
  */
+import type { SshEndpointInput } from "../../planning/config";
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount } from "../../planning/encrypted-mount";
 import { landedArgv } from "../../planning/key-landing";
@@ -19,7 +20,7 @@ export interface NodeHostInputs {
   /** Carried for reviewers and the policy pack (country rule); the host itself is not changed by them. */
   readonly country: string;
   readonly state: "active" | "draining";
-  readonly ssh: { host: string; port: number; user: string; hostKeys: string[]; proxy?: string };
+  readonly ssh: SshEndpointInput;
   readonly hostname: string;
   readonly packages: string[];
   readonly encryptedMount: EncryptedMount;

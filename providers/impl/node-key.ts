@@ -18,6 +18,7 @@
  * - Update (only the SSH endpoint can change without replacement) checks that the key on the host
  *   is still the recorded one; refresh reads its public half; delete never contacts the node.
  */
+import type { SshEndpointInput } from "../../planning/config";
 import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount, isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
@@ -31,7 +32,7 @@ export interface NodeKeyInputs {
   readonly node: string;
   /** The node's tinc name (written into the scratch tinc.conf that `tincd -K` reads). */
   readonly tincName: string;
-  readonly ssh: { host: string; port: number; user: string; hostKeys: string[]; proxy?: string };
+  readonly ssh: SshEndpointInput;
   readonly encryptedMount: EncryptedMount;
   /** Where the private key lives: must be inside `encryptedMount.path`. */
   readonly privateKeyPath: string;

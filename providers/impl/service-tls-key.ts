@@ -29,6 +29,7 @@
  *   is the recorded one; refresh reads the certificate back (and checks the key still belongs to
  *   it, mode 0600); delete never contacts the node (it may be revoked, in hostile hands).
  */
+import type { SshEndpointInput } from "../../planning/config";
 import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount } from "../../planning/encrypted-mount";
@@ -41,7 +42,7 @@ import { connectForKeys, known, UNKNOWN } from "./common";
 /** The plan's business inputs (planning/service-tls.ts), addressed to one node. */
 export interface ServiceTlsKeyInputs extends Omit<ServiceTlsPlan, "service"> {
   readonly node: string;
-  readonly ssh: { host: string; port: number; user: string; hostKeys: string[]; proxy?: string };
+  readonly ssh: SshEndpointInput;
   readonly encryptedMount: EncryptedMount;
   /** The daemon the key is for ("postfix", "dovecot"); checked here, since inputs arrive untyped. */
   readonly service: string;

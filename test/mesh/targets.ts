@@ -3,6 +3,7 @@
  * harness (./harness/harness.sh: chroots in network namespaces, for development while the lab is
  * busy). Chosen by RPLAN_MESH_TARGET=lab|harness; unset: the lab when running as root.
  */
+import { SSH_KEY } from "../../lab/state";
 import * as fs from "fs";
 import type { ClusterConfig, NodeConfig } from "../../planning/config";
 import { validateClusterConfig } from "../../planning/config";
@@ -34,7 +35,7 @@ export const labTarget: MeshTarget = {
   async prepare(nodes) {
     const { ensureLab } = await import("../../lab");
     const state = await ensureLab({ nodes });
-    if (!process.env.RPLAN_SSH_KEY) process.env.RPLAN_SSH_KEY = "/var/lib/rplan-lab/ssh/id_ed25519";
+    if (!process.env.RPLAN_SSH_KEY) process.env.RPLAN_SSH_KEY = SSH_KEY;
     return state.nodes.map((x) => x.name);
   },
   config(n, overrides = {}) {
