@@ -7,7 +7,8 @@ import type { ClusterConfig } from "../planning/config";
 import { suggestHome } from "../planning/placement";
 import { behindSids, DEFAULT_SLAPD_SETTINGS, databaseEntry, planLdap, userDn, UserSpec, validateUser, valuesOf } from "../planning/ldap";
 import { readUser, writeUser } from "./ldap-users";
-import { deleteEntry, SlapdControl, sshStreamOpener, withRootLdap } from "../transports/ldap";
+import { deleteEntry, sshStreamOpener, withRootLdap } from "../transports/ldap";
+import { SlapdControl } from "./slapd-control";
 import { sshConnection } from "../transports/ssh";
 
 export interface ReplicaStatus {

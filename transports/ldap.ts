@@ -8,15 +8,14 @@
  *   local port is opened, and no LDAP port is ever reached from outside the node: the only path in
  *   is the pinned, key-authenticated SSH connection of transports/ssh.ts. (A TCP channel to the
  *   node's 127.0.0.1:389 is available too, `{ host, port }`, for a simple bind.)
- * - cn=config: `ldapsearch`/`ldapmodify -Y EXTERNAL -H ldapi:///` run on the node over SSH, LDIF on
- *   stdin — the same tools an admin would use by hand, so what the provider does can be replayed.
+ * - cn=config is read and changed with the OpenLDAP tools run on the node over SSH
+ *   (ops/slapd-control.ts), not here: this module only carries bytes and knows no LDIF.
  *
- * Credentials never travel in argv; error messages are redacted (syncrepl credentials).
+ * Credentials never travel in argv.
  */
 import { Duplex } from "stream";
 import type { ClientChannel } from "ssh2";
 import { Change, Attribute, Client, ResultCodeError } from "ldapts";
-import { ChangeRecord, LdifEntry, parseLdif, redactSyncrepl, renderChanges } from "../planning/ldap";
 import type { ExecOptions, ExecResult, SshConnection } from "./ssh";
 import { SshError } from "./ssh";
 
@@ -25,14 +24,17 @@ export interface CommandRunner {
   run(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
 }
 
-/** An LDAP failure on a node; the message names the node and never carries a credential. */
+/**
+ * An LDAP failure on a node; the message names the node. Callers that quote tool output (cn=config
+ * holds the replication credential) redact it first: ops/slapd-control.ts does.
+ */
 export class LdapError extends Error {
   constructor(
     message: string,
     readonly node: string,
     readonly code?: number,
   ) {
-    super(redactSyncrepl(message));
+    super(message);
     this.name = "LdapError";
   }
 }
@@ -40,66 +42,6 @@ export class LdapError extends Error {
 /** ldapi URL for a socket path ("ldapi:///" for the system default). */
 export function ldapiUrl(socketPath?: string): string {
   return socketPath ? `ldapi://${encodeURIComponent(socketPath)}` : "ldapi:///";
-}
-
-// ------------------------------------------------------------------ cn=config over ldapi (CLI tools)
-
-/** Exit code of the OpenLDAP tools for noSuchObject. */
-const NO_SUCH_OBJECT = 32;
-
-/** Root's view of one node's slapd through `ldapsearch`/`ldapmodify -Y EXTERNAL` on the node. */
-export class SlapdControl {
-  constructor(
-    readonly node: string,
-    private readonly runner: CommandRunner,
-    readonly url: string = "ldapi:///",
-  ) {}
-
-  /** Entries under `base` (none when it does not exist). */
-  async search(base: string, opts: { scope?: "base" | "one" | "sub"; filter?: string; attrs?: readonly string[] } = {}): Promise<LdifEntry[]> {
-    const argv = ["ldapsearch", "-Q", "-LLL", "-Y", "EXTERNAL", "-H", this.url, "-o", "ldif-wrap=no", "-s", opts.scope ?? "sub", "-b", base, opts.filter ?? "(objectClass=*)", ...(opts.attrs ?? [])];
-    const r = await this.runner.run(argv, { allowFailure: true, label: `ldapsearch ${base}` });
-    if (r.code === NO_SUCH_OBJECT) return [];
-    if (r.code !== 0) throw new LdapError(`[${this.node}] ldapsearch -b ${base} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`, this.node, r.code);
-    return parseLdif(r.stdout);
-  }
-
-  /** The whole of cn=config (schema included). */
-  readConfig(): Promise<LdifEntry[]> {
-    return this.search("cn=config", { scope: "sub" });
-  }
-
-  /** Apply change records with one ldapmodify (each record is atomic; stops at the first failure). */
-  async modify(records: readonly ChangeRecord[], label = "ldapmodify"): Promise<void> {
-    if (records.length === 0) return;
-    const r = await this.runner.run(["ldapmodify", "-Q", "-Y", "EXTERNAL", "-H", this.url], { stdin: renderChanges(records), allowFailure: true, label });
-    if (r.code !== 0) throw new LdapError(`[${this.node}] ${label} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split("\n").slice(-4).join(" ")}`, this.node, r.code);
-  }
-
-  /** contextCSN of the database holding `suffix` (one value per server ID that wrote to it). */
-  async contextCsn(suffix: string): Promise<string[]> {
-    const [e] = await this.search(suffix, { scope: "base", attrs: ["contextCSN"] });
-    return e ? [...(Object.entries(e.attrs).find(([k]) => k.toLowerCase() === "contextcsn")?.[1] ?? [])] : [];
-  }
-
-  /** Does slapd answer on ldapi right now? (systemd may call it active when it is not running.) */
-  async isReady(): Promise<boolean> {
-    const r = await this.runner.run(["ldapsearch", "-Q", "-LLL", "-Y", "EXTERNAL", "-H", this.url, "-s", "base", "-b", "cn=config", "1.1"], { allowFailure: true, label: "slapd ready?" });
-    return r.code === 0;
-  }
-
-  /** Wait until slapd answers on ldapi (after a (re)start), at most `timeoutMs`. */
-  async waitReady(timeoutMs = 15_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    let last = "";
-    for (;;) {
-      const r = await this.runner.run(["ldapsearch", "-Q", "-LLL", "-Y", "EXTERNAL", "-H", this.url, "-s", "base", "-b", "cn=config", "1.1"], { allowFailure: true, label: "slapd ready?" });
-      if (r.code === 0) return;
-      last = (r.stderr || r.stdout).trim();
-      if (Date.now() > until) throw new LdapError(`[${this.node}] slapd did not answer on ${this.url} within ${timeoutMs} ms: ${last}`, this.node, r.code);
-      await sleep(100);
-    }
-  }
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -23,27 +23,19 @@ import type { SshEndpointInput } from "../../planning/config";
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount, isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
 import {
-  behindSids,
-  bootstrapLdif,
-  configChanges,
-  CREDENTIAL,
   databaseEntry,
-  describeChanges,
   describeTransition,
-  desiredConfig,
   isLdapSuffix,
   MAX_SERVER_ID,
-  readOnlyChange,
-  renderSlapdDefaults,
-  renderSlapdDropIn,
   SlapdNodeSpec,
   SlapdSettings,
   valuesOf,
 } from "../../planning/ldap";
-import { landedArgv } from "../../planning/key-landing";
 import { requireUnlocked } from "../../ops/unlock";
-import { LdapError, SlapdControl, sleep } from "../../transports/ldap";
-import { SshConnection, SshError, sshConnection } from "../../transports/ssh";
+import { SlapdControl } from "../../ops/slapd-control";
+import { prepareHost, readSecret } from "../../ops/slapd-host";
+import { convergeConfig, refuseLosingDemotion, runTakeover, SwitchReport } from "../../ops/slapd-takeover";
+import { SshError, sshConnection } from "../../transports/ssh";
 import { diffKeys } from "./diff";
 import { known, sshTarget } from "./common";
 
@@ -75,17 +67,7 @@ export interface SlapdConfigInputs {
   readonly transition?: string;
 }
 
-export interface SwitchReport {
-  readonly from: string;
-  readonly froze: boolean;
-  /** ms from the start of the takeover until the old master was frozen, caught up with, promoted. */
-  readonly frozenMs: number;
-  readonly caughtUpMs: number;
-  readonly promotedMs: number;
-  /** The old master's contextCSN after the freeze (everything it ever acknowledged). */
-  readonly oldMasterCsn: string[];
-  readonly at: string;
-}
+export type { SwitchReport };
 
 export interface SlapdConfigOutputs extends SlapdConfigInputs {
   /** What the last create/update changed (credentials redacted). */
@@ -230,170 +212,3 @@ async function converge(news: SlapdConfigInputs, olds: SlapdConfigOutputs | unde
   return { ...news, applied, bootstrapped, restarted, contextCSN: await ctl.contextCsn(news.spec.suffix), ...(report ? { switch: report } : {}) };
 }
 
-/**
- * A node that acts as master (no olcSyncrepl) and holds writes becomes a consumer only of a master
- * that has every one of them: otherwise it would resync from a master that lacks them (e.g. the
- * master role given to a node created in the same up, which skips the takeover) and lose them.
- */
-export async function refuseLosingDemotion(
-  ctl: Pick<SlapdControl, "readConfig" | "contextCsn">,
-  masterCsn: () => Promise<string[]>,
-  news: Pick<SlapdConfigInputs, "node" | "master" | "spec">,
-): Promise<void> {
-  const db = databaseEntry(await ctl.readConfig());
-  if (!db || valuesOf(db, "olcSyncrepl").length > 0) return;
-  const ours = await ctl.contextCsn(news.spec.suffix);
-  if (ours.length === 0) return;
-  const behind = behindSids(ours, await masterCsn());
-  if (behind.length > 0) {
-    throw new LdapError(
-      `[${news.node}] is master and ${news.master.node} lacks writes it took (server IDs ${behind.join(", ")}): it was not made a consumer, nothing was changed. ` +
-        `A new node must first join as a consumer; give it the master role in a later up (the switch then waits for it to catch up).`,
-      news.node,
-    );
-  }
-}
-
-/**
- * Take `ctl`'s node from what it has to `spec` (one ldapmodify), then read back and verify that
- * nothing is left to change. Returns the changes made (credentials redacted).
- */
-export async function convergeConfig(ctl: SlapdControl, spec: SlapdNodeSpec, settings: SlapdSettings, credential?: string): Promise<string[]> {
-  const desired = desiredConfig(spec, settings, credential);
-  const changes = configChanges(await ctl.readConfig(), desired);
-  await ctl.modify(changes, `configure slapd on ${spec.node}`);
-  const left = configChanges(await ctl.readConfig(), desired);
-  if (left.length > 0) throw new LdapError(`[${spec.node}] cn=config still differs after applying it: ${describeChanges(left).join("; ")}`, spec.node);
-  return describeChanges(changes);
-}
-
-export interface TakeoverArgs {
-  readonly from: string;
-  /** The old master; undefined when it is revoked (never contacted). */
-  readonly fromCtl?: SlapdControl;
-  /** The node taking over. */
-  readonly toCtl: SlapdControl;
-  readonly suffix: string;
-  readonly timeoutMs: number;
-  /** Promote the new master (its convergence to the master role). */
-  readonly promote: () => Promise<void>;
-  readonly pollMs?: number;
-}
-
-/**
- * freeze → wait until caught up → promote (docs/switch-ldap-master.md). On a timeout, or a failure
- * before the new master was promoted, the old master is unfrozen again; once the new master may
- * take writes, the old one stays frozen whatever happens (until its own convergence demotes it).
- */
-export async function runTakeover(a: TakeoverArgs): Promise<SwitchReport> {
-  const t0 = Date.now();
-  const at = new Date(t0).toISOString();
-  if (!a.fromCtl) {
-    await a.promote();
-    return { from: a.from, froze: false, frozenMs: 0, caughtUpMs: 0, promotedMs: Date.now() - t0, oldMasterCsn: [], at };
-  }
-  const old = a.fromCtl;
-  const db = databaseEntry(await old.readConfig());
-  if (!db) throw new LdapError(`[${a.from}] has no database for ${a.suffix}: cannot freeze it`, a.from);
-  const oldIsMaster = valuesOf(db, "olcSyncrepl").length === 0;
-  if (!oldIsMaster) {
-    // Already a consumer (a re-run after the old master was demoted): it takes no writes.
-    await a.promote();
-    return { from: a.from, froze: false, frozenMs: 0, caughtUpMs: 0, promotedMs: Date.now() - t0, oldMasterCsn: [], at };
-  }
-  await old.modify([readOnlyChange(db.dn, true)], `freeze ${a.from} (olcReadOnly TRUE)`);
-  const frozenMs = Date.now() - t0;
-  const unfreeze = () => old.modify([readOnlyChange(db.dn, false)], `unfreeze ${a.from}`);
-  let oldMasterCsn: string[];
-  try {
-    oldMasterCsn = await old.contextCsn(a.suffix);
-    const until = Date.now() + a.timeoutMs;
-    for (;;) {
-      const behind = behindSids(oldMasterCsn, await a.toCtl.contextCsn(a.suffix));
-      if (behind.length === 0) break;
-      if (Date.now() > until) {
-        throw new LdapError(
-          `[${a.toCtl.node}] did not catch up with ${a.from} within ${a.timeoutMs} ms (behind for server IDs ${behind.join(", ")}); ` +
-            `${a.from} was unfrozen and stays master. Check ${a.toCtl.node}'s replication, then run up again.`,
-          a.toCtl.node,
-        );
-      }
-      await sleep(a.pollMs ?? 20);
-    }
-  } catch (e) {
-    await unfreeze().catch(() => undefined);
-    throw e;
-  }
-  const caughtUpMs = Date.now() - t0;
-  try {
-    await a.promote();
-  } catch (e) {
-    const promoted = await a.toCtl
-      .readConfig()
-      .then((c) => valuesOf(databaseEntry(c), "olcSyncrepl").length === 0)
-      .catch(() => true);
-    if (!promoted) await unfreeze().catch(() => undefined);
-    throw new LdapError(
-      `[${a.toCtl.node}] promotion failed: ${(e as Error).message}. ` +
-        (promoted ? `${a.toCtl.node} may already take writes: ${a.from} stays frozen; run up again to finish the switch.` : `${a.from} was unfrozen and stays master.`),
-      a.toCtl.node,
-    );
-  }
-  return { from: a.from, froze: true, frozenMs, caughtUpMs, promotedMs: Date.now() - t0, oldMasterCsn, at };
-}
-
-/**
- * On the node, once: cn=config inside the mount (slapadd from the bootstrap LDIF on stdin, into a
- * temp directory renamed into place, so a crash never leaves half a config) and the database
- * directory. Prints `bootstrapped` or `present`. Args: configDir dataDir user:group. A body behind
- * the landing fragment (planning/key-landing.ts), run at every convergence: cn=config holds the
- * replication credential, so both directories are proved, before slapd is (re)started or
- * configured, to be on the encrypted filesystem with no symlink on the way.
- */
-export const BOOTSTRAP_SCRIPT = [
-  'conf=$1; data=$2; owner=$3; dn=${data##*/}; cn=${conf##*/}',
-  'land_target=$data; land_dir "${data%/*}" 0755; land_subdir "$dn"',
-  'chown "$owner" "$dn"; chmod 0700 "$dn"',
-  'land_target=$conf; land_dir "${conf%/*}" 0755',
-  'if [ -e "$cn/cn=config.ldif" ]; then land_subdir "$cn"; cat >/dev/null; echo present; exit 0; fi',
-  'if [ -L "$cn" ]; then land_subdir "$cn"; fi',
-  't=$(mktemp -d ./.config.XXXXXX); trap \'rm -rf -- "$t"\' EXIT',
-  'cat > "$t.ldif"; trap \'rm -rf -- "$t" "$t.ldif"\' EXIT',
-  'slapadd -n0 -F "$t" -l "$t.ldif" >/dev/null',
-  'chown -R "$owner" "$t"; chmod 0750 "$t"',
-  'mv -T -- "$t" "$cn"; rm -f -- "$t.ldif"; trap - EXIT',
-  "echo bootstrapped",
-].join("\n");
-
-async function prepareHost(conn: SshConnection, ctl: SlapdControl, news: SlapdConfigInputs): Promise<{ bootstrapped: boolean; restarted: boolean }> {
-  const s = news.settings;
-  const owner = `${s.user}:${s.group}`;
-  const r = await conn.run(landedArgv(news.node, news.encryptedMount, BOOTSTRAP_SCRIPT, [news.spec.configDir, news.spec.dataDir, owner]), {
-    stdin: bootstrapLdif(news.spec, s),
-    label: `create cn=config in ${news.spec.configDir}`,
-  });
-  const bootstrapped = r.stdout.trim() === "bootstrapped";
-  const defaults = renderSlapdDefaults(news.spec, s);
-  const changed = (await conn.readFile(s.defaultsFile)) !== defaults;
-  if (changed) await conn.writeFile(s.defaultsFile, defaults, { mode: "0644" });
-  const dropIn = renderSlapdDropIn(s);
-  if ((await conn.readFile(s.systemdDropIn)) !== dropIn) {
-    await conn.run(["mkdir", "-p", s.systemdDropIn.slice(0, s.systemdDropIn.lastIndexOf("/"))]);
-    await conn.writeFile(s.systemdDropIn, dropIn, { mode: "0644" });
-    await conn.run(["systemctl", "daemon-reload"]);
-  }
-  // Ask slapd itself: a SysV-wrapped unit may be "active" while slapd is not running (e.g. it
-  // found no config because the mount was locked at boot).
-  const restarted = changed || bootstrapped || !(await ctl.isReady());
-  if (restarted) await conn.run(["systemctl", "restart", s.systemdUnit], { label: `restart ${s.systemdUnit}` });
-  await ctl.waitReady();
-  return { bootstrapped, restarted };
-}
-
-async function readSecret(conn: SshConnection, news: SlapdConfigInputs): Promise<string> {
-  const text = (await conn.readFile(news.secretPath))?.trim();
-  if (!text || !CREDENTIAL.test(text)) {
-    throw new SshError(`[${news.node}] the replication secret at ${news.secretPath} is ${text ? "malformed" : "missing"}; it is written by the LdapReplica's HostFiles: run up again`, news.node);
-  }
-  return text;
-}

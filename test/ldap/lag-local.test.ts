@@ -6,7 +6,7 @@ import * as crypto from "crypto";
 import type { Client } from "ldapts";
 import { baseEntries, defaultServerId, INDEXES, nodeIdentityDn, nodeIdentityEntry, renderAcl, SlapdNodeSpec, sshaHash, treeDns, userDn } from "../../planning/ldap";
 import { applyEntries } from "../../providers/impl/ldap-entries";
-import { convergeConfig } from "../../providers/impl/ldap-slapd";
+import { convergeConfig } from "../../ops/slapd-takeover";
 import { writeUser } from "../../ops/ldap-users";
 import { ldapClient } from "../../transports/ldap";
 import { findSlapd, LocalSlapd, SlapdDist } from "./local-slapd";

@@ -14,7 +14,8 @@ import * as os from "os";
 import * as path from "path";
 import { bootstrapLdif, DEFAULT_SLAPD_SETTINGS, SlapdNodeSpec, SlapdSettings } from "../../planning/ldap";
 import type { CommandRunner, StreamOpener } from "../../transports/ldap";
-import { ldapiUrl, SlapdControl } from "../../transports/ldap";
+import { SlapdControl } from "../../ops/slapd-control";
+import { ldapiUrl } from "../../transports/ldap";
 import type { ExecOptions, ExecResult } from "../../transports/ssh";
 
 export interface SlapdDist {

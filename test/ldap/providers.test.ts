@@ -2,6 +2,7 @@
 import * as entries from "../../providers/impl/ldap-entries";
 import * as slapd from "../../providers/impl/ldap-slapd";
 import * as user from "../../providers/impl/ldap-user";
+import { refuseLosingDemotion } from "../../ops/slapd-takeover";
 import { baseEntries, DEFAULT_SLAPD_SETTINGS, LdifEntry, planLdap, slapdNodeSpec } from "../../planning/ldap";
 import { fakeHostKey } from "../support/config-fixture";
 import { ldapConfig } from "./support";
@@ -164,14 +165,14 @@ describe("SlapdConfig refuses a demotion that would lose writes", () => {
   const news = slapdInputs("n2", "n1");
 
   test("a master holding writes the new master lacks stays master, with a message saying why", async () => {
-    const err = slapd.refuseLosingDemotion(node(false, [csn("001", "120000")]), async () => [], news);
+    const err = refuseLosingDemotion(node(false, [csn("001", "120000")]), async () => [], news);
     await expect(err).rejects.toThrow(/\[n1\] is master and n2 lacks writes it took \(server IDs 1\).*nothing was changed/);
   });
 
   test("demotion goes ahead once the new master has everything, for an empty node, and for a node already consumer", async () => {
     const taken = [csn("001", "120000")];
-    await expect(slapd.refuseLosingDemotion(node(false, taken), async () => [csn("001", "120000"), csn("002", "130000")], news)).resolves.toBeUndefined();
-    await expect(slapd.refuseLosingDemotion(node(false, []), async () => [], news)).resolves.toBeUndefined();
-    await expect(slapd.refuseLosingDemotion(node(true, taken), async () => [], news)).resolves.toBeUndefined();
+    await expect(refuseLosingDemotion(node(false, taken), async () => [csn("001", "120000"), csn("002", "130000")], news)).resolves.toBeUndefined();
+    await expect(refuseLosingDemotion(node(false, []), async () => [], news)).resolves.toBeUndefined();
+    await expect(refuseLosingDemotion(node(true, taken), async () => [], news)).resolves.toBeUndefined();
   });
 });

@@ -24,7 +24,7 @@ import {
   behindSids,
 } from "../../planning/ldap";
 import { applyEntries } from "../../providers/impl/ldap-entries";
-import { convergeConfig, runTakeover } from "../../providers/impl/ldap-slapd";
+import { convergeConfig, runTakeover } from "../../ops/slapd-takeover";
 import type { LdapUserInputs } from "../../providers/impl/ldap-user";
 import { readUser, writeUser } from "../../ops/ldap-users";
 import { ldapClient, ldapError, readEntry, sleep, withRootLdap } from "../../transports/ldap";

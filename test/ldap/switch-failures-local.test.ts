@@ -29,9 +29,10 @@ import {
   valuesOf,
 } from "../../planning/ldap";
 import { applyEntries } from "../../providers/impl/ldap-entries";
-import { convergeConfig, runTakeover } from "../../providers/impl/ldap-slapd";
+import { convergeConfig, runTakeover } from "../../ops/slapd-takeover";
 import { writeUser } from "../../ops/ldap-users";
-import { ldapiUrl, SlapdControl, sleep, withRootLdap } from "../../transports/ldap";
+import { SlapdControl } from "../../ops/slapd-control";
+import { ldapiUrl, sleep, withRootLdap } from "../../transports/ldap";
 import { closedPort } from "../support/fake-sshd";
 import { findSlapd, LocalSlapd, localRunner, SlapdDist } from "./local-slapd";
 

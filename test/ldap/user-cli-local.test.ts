@@ -11,7 +11,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { baseEntries, checkSsha, defaultServerId, INDEXES, renderAcl, SlapdNodeSpec, treeDns } from "../../planning/ldap";
 import { applyEntries } from "../../providers/impl/ldap-entries";
-import { convergeConfig } from "../../providers/impl/ldap-slapd";
+import { convergeConfig } from "../../ops/slapd-takeover";
 import { hashUserPassword } from "../../ops/ldap-users";
 import { withRootLdap } from "../../transports/ldap";
 import { rawConfig, rawNode } from "../support/config-fixture";
