@@ -5,6 +5,8 @@
  * the connectivity matrix (every node to every node over VPN addresses, round-trip ms) and, for
  * each revoked node, which members prove they refuse it. Never contacts a revoked node. Exits 1
  * when anything is wrong. `--wait` keeps probing failing members (e.g. right after an `up`).
+ * `--json` prints the matrix, each member's refusal times and the findings as `{node, kind,
+ * message, revoked?}` objects (see MeshFinding in planning/mesh/probes.ts).
  */
 import { checkMesh, checkSpecFromConfig, formatReport } from "../ops/mesh-check";
 import { readClusterConfig } from "../stack-file/config";
@@ -22,7 +24,7 @@ async function main(): Promise<void> {
   const spec = checkSpecFromConfig(readClusterConfig({ stack, configFile: optionValue(args, "--config") }));
   useLabKeyFor(stack);
   const report = await checkMesh(spec, { timeoutMs: wait * 1000 });
-  console.log(json ? JSON.stringify({ matrix: report.matrix, problems: report.problems, members: report.members.map((m) => ({ node: m.node, refusedAfterMs: m.refusedAfterMs })) }, null, 2) : formatReport(spec, report));
+  console.log(json ? JSON.stringify({ matrix: report.matrix, findings: report.findings, members: report.members.map((m) => ({ node: m.node, refusedAfterMs: m.refusedAfterMs })) }, null, 2) : formatReport(spec, report));
   if (!report.ok) process.exitCode = 1;
 }
 

@@ -4,7 +4,7 @@
  * (drills, status) and the lab tests. Only members are contacted — never a revoked node.
  */
 import { ClusterConfig, endpointInput } from "../planning/config";
-import { judgeConnectivity, judgeRevocation, meshProbeArgv, MeshProbeSpec, parseProbeOutput, planMesh, ProbeFindings, ProbeMember, RevokedNode } from "../planning/mesh";
+import { describeFinding, judgeConnectivity, judgeRevocation, MeshFinding, meshProbeArgv, MeshProbeSpec, parseProbeOutput, planMesh, ProbeFindings, ProbeMember, RevokedNode } from "../planning/mesh";
 import { sshConnection, SshTarget } from "../transports/ssh";
 
 /** A member with the way to reach it. */
@@ -19,8 +19,10 @@ export interface CheckSpec extends MeshProbeSpec {
 /** What one member reported, judged. */
 export interface MemberReport {
   readonly node: string;
-  readonly findings: ProbeFindings | undefined;
-  readonly problems: readonly string[];
+  /** What the probe read on the member (undefined: it could not be probed). */
+  readonly probe: ProbeFindings | undefined;
+  /** What is wrong there (empty: the member passed). */
+  readonly findings: readonly MeshFinding[];
   /** ms from the start of the check until this member passed (null: it never did). */
   readonly passedAfterMs: number | null;
   /** ms from the start until each revoked node was refused here (null: not within the timeout). */
@@ -32,7 +34,8 @@ export interface CheckReport {
   readonly members: readonly MemberReport[];
   /** from → to → round-trip ms over the VPN (null: no answer). */
   readonly matrix: Readonly<Record<string, Readonly<Record<string, number | null>>>>;
-  readonly problems: readonly string[];
+  /** Every member's findings, in member order. */
+  readonly findings: readonly MeshFinding[];
   readonly elapsedMs: number;
 }
 
@@ -72,28 +75,28 @@ export async function checkMesh(spec: CheckSpec, opts: CheckOptions = {}): Promi
     spec.members.map(async (m): Promise<MemberReport> => {
       const refusedAfterMs: Record<string, number | null> = Object.fromEntries(revoked.map((r) => [r.node, null]));
       for (;;) {
-        let findings: ProbeFindings | undefined;
-        let problems: string[];
+        let probe: ProbeFindings | undefined;
+        let findings: MeshFinding[];
         try {
-          findings = await probeMember(spec, m, revoked);
-          problems = connectivity ? judgeConnectivity(spec, m.node, findings) : [];
+          probe = await probeMember(spec, m, revoked);
+          findings = connectivity ? judgeConnectivity(spec, m.node, probe) : [];
           for (const r of revoked) {
-            const p = judgeRevocation(spec, m.node, findings, r);
-            if (p.length === 0 && refusedAfterMs[r.node] === null) refusedAfterMs[r.node] = Date.now() - start;
-            problems.push(...p);
+            const f = judgeRevocation(spec, m.node, probe, r);
+            if (f.length === 0 && refusedAfterMs[r.node] === null) refusedAfterMs[r.node] = Date.now() - start;
+            findings.push(...f);
           }
         } catch (e) {
-          problems = [(e as Error).message];
+          findings = [{ node: m.node, kind: "probe-failed", message: (e as Error).message.replace(`[${m.node}] `, "") }];
         }
-        if (problems.length === 0) return { node: m.node, findings, problems, passedAfterMs: Date.now() - start, refusedAfterMs };
-        if (Date.now() >= deadline) return { node: m.node, findings, problems, passedAfterMs: null, refusedAfterMs };
+        if (findings.length === 0) return { node: m.node, probe, findings, passedAfterMs: Date.now() - start, refusedAfterMs };
+        if (Date.now() >= deadline) return { node: m.node, probe, findings, passedAfterMs: null, refusedAfterMs };
         await sleep(opts.intervalMs ?? 200);
       }
     }),
   );
-  const matrix = Object.fromEntries(reports.map((r) => [r.node, { ...(r.findings?.ping ?? {}) }]));
-  const problems = reports.flatMap((r) => r.problems);
-  return { ok: problems.length === 0, members: reports, matrix, problems, elapsedMs: Date.now() - start };
+  const matrix = Object.fromEntries(reports.map((r) => [r.node, { ...(r.probe?.ping ?? {}) }]));
+  const findings = reports.flatMap((r) => r.findings);
+  return { ok: findings.length === 0, members: reports, matrix, findings, elapsedMs: Date.now() - start };
 }
 
 /** The connectivity matrix as a table (rows: from, columns: to; ms or FAIL). */
@@ -148,6 +151,6 @@ export function formatReport(spec: CheckSpec, report: CheckReport): string {
     const not = nodes.filter((n) => !by.includes(n));
     lines.push(`revoked ${r.node}: refused by ${by.join(", ") || "nobody"}${not.length ? `; NOT PROVEN on ${not.join(", ")}` : ""}`);
   }
-  lines.push(report.ok ? "OK" : `FAILED (${report.problems.length}):\n${report.problems.map((p) => `  - ${p}`).join("\n")}`);
+  lines.push(report.ok ? "OK" : `FAILED (${report.findings.length}):\n${report.findings.map((f) => `  - ${describeFinding(f)}`).join("\n")}`);
   return lines.join("\n");
 }

@@ -21,13 +21,18 @@ export {
   renderTincUp,
 } from "./render";
 export {
+  acceptsRevoked,
+  ACCEPTS_REVOKED,
   departedNodes,
+  describeFinding,
   hostOf,
   judgeConnectivity,
   judgeRevocation,
   meshProbeArgv,
   parseProbeOutput,
   type IdentityVerdict,
+  type MeshFinding,
+  type MeshFindingKind,
   type MeshProbeSpec,
   type ProbeFindings,
   type ProbeMember,

@@ -146,49 +146,90 @@ export function hostOf(endpoint: string): string {
   return host.replace(/^\[|\]$/g, "").replace(/^::ffff:/, "");
 }
 
-/** Problems with the mesh connectivity seen from `from` (empty: fine). */
-export function judgeConnectivity(spec: MeshProbeSpec, from: string, f: ProbeFindings): string[] {
-  const problems: string[] = [];
-  if (!f.daemonActive) problems.push(`[${from}] tincd (${spec.systemdUnit}) is not running`);
+/**
+ * What the check found wrong on one member. `node` is the member the finding is about (the one
+ * probed); `revoked` names the revoked or departed node a revocation finding is about. `message`
+ * is the sentence people read; `kind` is what code decides on.
+ */
+export type MeshFindingKind =
+  // connectivity and the member's own state
+  | "daemon-down"
+  | "hostfile-missing"
+  | "hostfile-unexpected"
+  | "peer-unreachable"
+  | "probe-failed"
+  // a revoked (or departed) node, seen from a survivor
+  | "revoked-hostfile"
+  | "revoked-connectto"
+  | "revoked-connection"
+  | "revoked-reachable"
+  | "revoked-identity-accepted"
+  | "revoked-no-listener"
+  | "revoked-unverified";
+
+export interface MeshFinding {
+  readonly node: string;
+  readonly kind: MeshFindingKind;
+  readonly message: string;
+  readonly revoked?: string;
+}
+
+/**
+ * The kinds that mean the survivor still lets the revoked node in: its key is still trusted, a
+ * session with it is still open, or the running tincd answers its identity.
+ */
+export const ACCEPTS_REVOKED: ReadonlySet<MeshFindingKind> = new Set(["revoked-hostfile", "revoked-connection", "revoked-identity-accepted"]);
+
+/** Whether a finding says the member still accepts a revoked node. */
+export const acceptsRevoked = (f: MeshFinding): boolean => ACCEPTS_REVOKED.has(f.kind);
+
+/** A finding as one line: `[member] message`. */
+export const describeFinding = (f: MeshFinding): string => `[${f.node}] ${f.message}`;
+
+/** Findings about the mesh connectivity seen from `from` (empty: fine). */
+export function judgeConnectivity(spec: MeshProbeSpec, from: string, f: ProbeFindings): MeshFinding[] {
+  const out: MeshFinding[] = [];
+  const add = (kind: MeshFindingKind, message: string) => out.push({ node: from, kind, message });
+  if (!f.daemonActive) add("daemon-down", `tincd (${spec.systemdUnit}) is not running`);
   const want = spec.members.map((m) => m.tincName).sort();
-  for (const name of want) if (!f.hostFiles.includes(name)) problems.push(`[${from}] hosts/${name} is missing`);
+  for (const name of want) if (!f.hostFiles.includes(name)) add("hostfile-missing", `hosts/${name} is missing`);
   const revokedNames = new Set(spec.revoked.map((r) => r.tincName));
   for (const name of f.hostFiles) {
-    if (!want.includes(name) && !revokedNames.has(name)) problems.push(`[${from}] unexpected hosts/${name}: a key file no member owns would let its holder in`);
+    if (!want.includes(name) && !revokedNames.has(name)) add("hostfile-unexpected", `unexpected hosts/${name}: a key file no member owns would let its holder in`);
   }
   for (const [peer, rtt] of Object.entries(f.ping)) {
     const m = spec.members.find((x) => x.node === peer)!;
-    if (rtt === null) problems.push(`[${from}] cannot reach ${peer} (${m.vpnAddress}) over the VPN`);
+    if (rtt === null) add("peer-unreachable", `cannot reach ${peer} (${m.vpnAddress}) over the VPN`);
   }
-  return problems;
+  return out;
 }
 
-/** Problems with a revoked node as seen from survivor `from` (empty: it is refused). */
-export function judgeRevocation(spec: MeshProbeSpec, from: string, f: ProbeFindings, r: RevokedNode): string[] {
-  const problems: string[] = [];
-  const who = `[${from}] revoked node ${r.node}`;
-  if (f.hostFiles.includes(r.tincName)) problems.push(`${who}: hosts/${r.tincName} still exists (its key is still trusted)`);
+/** Findings about a revoked node as seen from survivor `from` (empty: it is refused). */
+export function judgeRevocation(spec: MeshProbeSpec, from: string, f: ProbeFindings, r: RevokedNode): MeshFinding[] {
+  const out: MeshFinding[] = [];
+  const add = (kind: MeshFindingKind, what: string) => out.push({ node: from, kind, revoked: r.node, message: `revoked node ${r.node}: ${what}` });
+  if (f.hostFiles.includes(r.tincName)) add("revoked-hostfile", `hosts/${r.tincName} still exists (its key is still trusted)`);
   const x = f.revoked[r.node];
-  if (x?.connectTo) problems.push(`${who}: tinc.conf still has ConnectTo = ${r.tincName}`);
+  if (x?.connectTo) add("revoked-connectto", `tinc.conf still has ConnectTo = ${r.tincName}`);
   // A connection tinc never wrote to is one it refused (tinc 1.0 leaves those sockets open); any
   // other is a session the revoked node still has (or an unknown one: counted as live).
   const live = f.connections.filter(([l, p, sent]) => (hostOf(p) === r.publicAddress || hostOf(l) === r.publicAddress) && !(sent === 0));
-  if (live.length > 0) problems.push(`${who}: tinc connection still established with ${live.map(([, p, sent]) => `${p} (${Number.isNaN(sent) ? "bytes sent unknown" : `${sent} bytes sent to it`})`).join(", ")}`);
-  if (x?.vpnReachable !== false) problems.push(`${who}: ${x?.vpnReachable ? "still reachable" : "reachability unknown"} at its VPN address ${r.vpnAddress}`);
+  if (live.length > 0) add("revoked-connection", `tinc connection still established with ${live.map(([, p, sent]) => `${p} (${Number.isNaN(sent) ? "bytes sent unknown" : `${sent} bytes sent to it`})`).join(", ")}`);
+  if (x?.vpnReachable !== false) add("revoked-reachable", `${x?.vpnReachable ? "still reachable" : "reachability unknown"} at its VPN address ${r.vpnAddress}`);
   switch (x?.identity) {
     case "refused":
     case "closed":
       break;
     case "accepted":
-      problems.push(`${who}: tincd STILL ACCEPTS its identity ${r.tincName}`);
+      add("revoked-identity-accepted", `tincd STILL ACCEPTS its identity ${r.tincName}`);
       break;
     case "no-listener":
-      problems.push(`${who}: tincd is not listening on port ${spec.port}, cannot prove refusal`);
+      add("revoked-no-listener", `tincd is not listening on port ${spec.port}, cannot prove refusal`);
       break;
     default:
-      problems.push(`${who}: could not verify that tincd refuses ${r.tincName} (${x?.identity ?? "no answer"})`);
+      add("revoked-unverified", `could not verify that tincd refuses ${r.tincName} (${x?.identity ?? "no answer"})`);
   }
-  return problems;
+  return out;
 }
 
 /** Nodes that left the mesh between two specs (removed from the config or revoked): all must be refused. */

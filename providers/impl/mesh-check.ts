@@ -8,7 +8,7 @@
  * update fails loudly, naming each member and what it still accepts.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { departedNodes, RevokedNode } from "../../planning/mesh";
+import { acceptsRevoked, departedNodes, describeFinding, RevokedNode } from "../../planning/mesh";
 import { CheckMember, checkMesh, CheckReport, formatMatrix } from "../../ops/mesh-check";
 import { diffKeys } from "./diff";
 
@@ -71,11 +71,12 @@ async function verify(inputs: MeshCheckInputs, mustRefuse: RevokedNode[]): Promi
 }
 
 function describeFailure(inputs: MeshCheckInputs, report: CheckReport): string {
-  const accepting = report.problems.filter((p) => p.includes("STILL ACCEPTS") || p.includes("still established") || p.includes("still exists"));
+  const n = report.findings.length;
+  const accepting = [...new Set(report.findings.filter(acceptsRevoked).map((f) => f.node))];
   return (
-    `VPN mesh check FAILED after ${(report.elapsedMs / 1000).toFixed(1)} s (${report.problems.length} problem${report.problems.length === 1 ? "" : "s"}):\n` +
-    report.problems.map((p) => `  - ${p}`).join("\n") +
-    (accepting.length > 0 ? `\nA REVOKED NODE IS STILL ACCEPTED by: ${[...new Set(accepting.map((p) => p.slice(1, p.indexOf("]"))))].join(", ")}` : "") +
+    `VPN mesh check FAILED after ${(report.elapsedMs / 1000).toFixed(1)} s (${n} problem${n === 1 ? "" : "s"}):\n` +
+    report.findings.map((f) => `  - ${describeFinding(f)}`).join("\n") +
+    (accepting.length > 0 ? `\nA REVOKED NODE IS STILL ACCEPTED by: ${accepting.join(", ")}` : "") +
     "\nConnectivity matrix:\n" +
     formatMatrix(
       inputs.members.map((m) => m.node),

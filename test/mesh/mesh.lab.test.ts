@@ -147,7 +147,7 @@ maybe(`VpnMesh on the ${target?.name ?? "lab"}`, () => {
     await cr.run(["systemctl", "restart", "tinc@rplan"], { label: "restart tinc after the impostor control" });
     await (await conn(peer)).run(["systemctl", "kill", "--signal=ALRM", "tinc@rplan"], { label: "wake tinc after the impostor control" });
     const healed = await checkMesh(state.check!, { timeoutMs: 30_000 });
-    expect(healed.problems).toEqual([]);
+    expect(healed.findings).toEqual([]);
 
     overrides = { ...overrides, [rotated]: { ...overrides[rotated], vpnKeyGeneration: 2 } };
     const meter = splitMeter(await conn(peer), cluster.nodes.find((n) => n.name === rotated)!.vpnAddress, 12);
@@ -182,7 +182,7 @@ maybe(`VpnMesh on the ${target?.name ?? "lab"}`, () => {
     // The stolen old key no longer gets in.
     expect(await impostorAccepted(cr, rotatedTinc, oldKey, peerTinc)).toBe(false);
     expect((await cr.run(["sh", "-c", "grep -rl 'BEGIN RSA PRIVATE KEY' /srv/crypt/keys/tinc /etc/tinc 2>/dev/null || true"])).stdout.trim()).toBe("/srv/crypt/keys/tinc/rsa_key.priv");
-    expect((await checkMesh(state.check!, { timeoutMs: 30_000 })).problems).toEqual([]);
+    expect((await checkMesh(state.check!, { timeoutMs: 30_000 })).findings).toEqual([]);
   }, LONG);
 
   test("revocation: never contacts the revoked node; every survivor refuses it within seconds while it keeps trying", async () => {
@@ -231,7 +231,7 @@ maybe(`VpnMesh on the ${target?.name ?? "lab"}`, () => {
     const refusals = await Promise.all(survivors.map(async (s) => (refused.test(await target!.tincLog(await conn(s), beforeSec)) ? s : undefined)));
     expect(refusals.filter(Boolean).length).toBeGreaterThan(0);
     const report = await checkMesh(state.check!, { timeoutMs: 0 });
-    expect(report.problems).toEqual([]);
+    expect(report.findings).toEqual([]);
   }, LONG);
 
   test("a survivor that still accepts the revoked node makes the check fail loudly, naming it", async () => {
@@ -248,7 +248,7 @@ maybe(`VpnMesh on the ${target?.name ?? "lab"}`, () => {
     state = { ...state, hosts: { ...state.hosts, [traitor]: refreshed } };
     const r = await drive();
     expect(r.steps.find((s) => s.resource === `${traitor}-tinc-hosts`)!.lastApply!.removed).toEqual([`/etc/tinc/rplan/hosts/${tname}`]);
-    expect((await checkMesh(state.check!, { timeoutMs: 10_000 })).problems).toEqual([]);
+    expect((await checkMesh(state.check!, { timeoutMs: 10_000 })).findings).toEqual([]);
   }, LONG);
 
   test("re-admission only with a new key: the pre-revocation key stays refused", async () => {

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { departedNodes, judgeConnectivity, judgeRevocation, meshProbeArgv, MeshProbeSpec, parseProbeOutput, hostOf } from "../../planning/mesh";
+import { acceptsRevoked, departedNodes, describeFinding, judgeConnectivity, judgeRevocation, meshProbeArgv, MeshProbeSpec, parseProbeOutput, hostOf } from "../../planning/mesh";
 
 interface FakeHost {
   dir: string;
@@ -109,14 +109,23 @@ describe("mesh probe script + judges", () => {
     const spec: MeshProbeSpec = { confDir: host.dir, port: host.port, systemdUnit: "tinc@rplan", members, revoked };
     const bin = shims(host.dir, { active: true, reachable: ["198.18.0.12", "198.18.1.13", "198.18.2.14"], ss: ["0 0 198.51.100.11:655 198.51.100.14:50000", "\t cubic bytes_sent:2900 bytes_received:3000", "0 0 198.51.100.11:655 198.51.100.14:50001"] });
     const f = parseProbeOutput(spec, "n1", await runProbe(spec, "n1", bin));
-    const problems = judgeRevocation(spec, "n1", f, revoked[0]);
-    expect(problems).toEqual([
+    const findings = judgeRevocation(spec, "n1", f, revoked[0]);
+    expect(findings.map(describeFinding)).toEqual([
       "[n1] revoked node n4: hosts/n4 still exists (its key is still trusted)",
       "[n1] revoked node n4: tinc.conf still has ConnectTo = n4",
       "[n1] revoked node n4: tinc connection still established with 198.51.100.14:50000 (2900 bytes sent to it), 198.51.100.14:50001 (bytes sent unknown)",
       "[n1] revoked node n4: still reachable at its VPN address 198.18.2.14",
       "[n1] revoked node n4: tincd STILL ACCEPTS its identity n4",
     ]);
+    expect(findings.map((x) => [x.node, x.revoked, x.kind])).toEqual([
+      ["n1", "n4", "revoked-hostfile"],
+      ["n1", "n4", "revoked-connectto"],
+      ["n1", "n4", "revoked-connection"],
+      ["n1", "n4", "revoked-reachable"],
+      ["n1", "n4", "revoked-identity-accepted"],
+    ]);
+    // what still lets the node in, decided on kinds, not on the wording
+    expect(findings.filter(acceptsRevoked).map((x) => x.kind)).toEqual(["revoked-hostfile", "revoked-connection", "revoked-identity-accepted"]);
   });
 
   test("a slow daemon is not mistaken for a refusing one: the control identity is answered first", async () => {
@@ -132,13 +141,17 @@ describe("mesh probe script + judges", () => {
     writeConf(host, ["n1", "nl_3", "old_node"], []);
     const spec: MeshProbeSpec = { confDir: host.dir, port: 1, systemdUnit: "tinc@rplan", members, revoked };
     const f = parseProbeOutput(spec, "n1", await runProbe(spec, "n1", shims(host.dir, { active: false, reachable: ["198.18.1.13"], ss: [] })));
-    expect(judgeConnectivity(spec, "n1", f)).toEqual([
+    const connectivity = judgeConnectivity(spec, "n1", f);
+    expect(connectivity.map(describeFinding)).toEqual([
       "[n1] tincd (tinc@rplan) is not running",
       "[n1] hosts/n2 is missing",
       "[n1] unexpected hosts/old_node: a key file no member owns would let its holder in",
       "[n1] cannot reach n2 (198.18.0.12) over the VPN",
     ]);
-    expect(judgeRevocation(spec, "n1", f, revoked[0])).toEqual(["[n1] revoked node n4: tincd is not listening on port 1, cannot prove refusal"]);
+    expect(connectivity.map((x) => x.kind)).toEqual(["daemon-down", "hostfile-missing", "hostfile-unexpected", "peer-unreachable"]);
+    const revocation = judgeRevocation(spec, "n1", f, revoked[0]);
+    expect(revocation).toEqual([{ node: "n1", revoked: "n4", kind: "revoked-no-listener", message: "revoked node n4: tincd is not listening on port 1, cannot prove refusal" }]);
+    expect(revocation.filter(acceptsRevoked)).toEqual([]);
   });
 });
 

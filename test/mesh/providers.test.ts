@@ -2,6 +2,9 @@
 import * as hostFiles from "../../providers/impl/host-files";
 import * as meshCheck from "../../providers/impl/mesh-check";
 import * as nodeKey from "../../providers/impl/node-key";
+import * as ops from "../../ops/mesh-check";
+import type { CheckReport } from "../../ops/mesh-check";
+import type { MeshFinding } from "../../planning/mesh";
 import { fakeHostKey } from "../support/config-fixture";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -104,5 +107,54 @@ describe("MeshCheck diff", () => {
     expect((await meshCheck.diff("id", olds, { ...inputs, members: [m("n1"), m("n2", "SHA256:b")] })).changes).toBe(true);
     expect((await meshCheck.diff("id", olds, { ...inputs, revoked: [{ node: "n3", tincName: "n3", vpnAddress: "x", publicAddress: "y" }] })).changes).toBe(true);
     expect((await meshCheck.diff("id", olds, inputs)).replaces).toEqual([]);
+  });
+});
+
+describe("MeshCheck failure message", () => {
+  const m = (node: string) => ({ node, tincName: node, vpnAddress: "198.18.0.1", publicAddress: "198.51.100.1", ssh, fingerprint: "SHA256:a" });
+  const revoked = [{ node: "n3", tincName: "n3", vpnAddress: "198.18.0.3", publicAddress: "198.51.100.3" }];
+  const inputs: meshCheck.MeshCheckInputs = { confDir: "/etc/tinc/rplan", port: 655, systemdUnit: "tinc@rplan", members: [m("n1"), m("n2")], revoked, timeoutMs: 0 };
+  const report = (findings: MeshFinding[]): CheckReport => ({
+    ok: findings.length === 0,
+    members: [],
+    matrix: { n1: { n2: 1 }, n2: { n1: null } },
+    findings,
+    elapsedMs: 2400,
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  test("names each survivor that still accepts the revoked node, decided by the findings' kinds", async () => {
+    jest.spyOn(ops, "checkMesh").mockResolvedValue(
+      report([
+        { node: "n1", kind: "revoked-hostfile", revoked: "n3", message: "revoked node n3: hosts/n3 still exists (its key is still trusted)" },
+        { node: "n1", kind: "revoked-identity-accepted", revoked: "n3", message: "revoked node n3: tincd STILL ACCEPTS its identity n3" },
+        { node: "n2", kind: "revoked-reachable", revoked: "n3", message: "revoked node n3: reachability unknown at its VPN address 198.18.0.3" },
+        { node: "n2", kind: "peer-unreachable", message: "cannot reach n1 (198.18.0.1) over the VPN" },
+      ]),
+    );
+    const err = (await meshCheck.create(inputs).catch((e: Error) => e)) as Error;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message.split("\n").slice(0, 6)).toEqual([
+      "VPN mesh check FAILED after 2.4 s (4 problems):",
+      "  - [n1] revoked node n3: hosts/n3 still exists (its key is still trusted)",
+      "  - [n1] revoked node n3: tincd STILL ACCEPTS its identity n3",
+      "  - [n2] revoked node n3: reachability unknown at its VPN address 198.18.0.3",
+      "  - [n2] cannot reach n1 (198.18.0.1) over the VPN",
+      "A REVOKED NODE IS STILL ACCEPTED by: n1",
+    ]);
+    expect(err.message).toMatch(/^n2 +FAIL/m);
+  });
+
+  test("a failure where nobody accepts the revoked node does not say anyone does", async () => {
+    jest.spyOn(ops, "checkMesh").mockResolvedValue(report([{ node: "n2", kind: "revoked-unverified", revoked: "n3", message: "revoked node n3: could not verify that tincd refuses n3 (no answer)" }]));
+    const err = (await meshCheck.create(inputs).catch((e: Error) => e)) as Error;
+    expect(err.message).toContain("(1 problem):");
+    expect(err.message).not.toContain("STILL ACCEPTED");
+  });
+
+  test("a passing check records when each survivor refused the revoked node", async () => {
+    jest.spyOn(ops, "checkMesh").mockResolvedValue({ ...report([]), members: [{ node: "n1", probe: undefined, findings: [], passedAfterMs: 5, refusedAfterMs: { n3: 5 } }, { node: "n2", probe: undefined, findings: [], passedAfterMs: 7, refusedAfterMs: { n3: 7 } }] });
+    const outs = (await meshCheck.create(inputs)).outs as meshCheck.MeshCheckOutputs;
+    expect(outs.refusedBy).toEqual({ n3: { n1: 5, n2: 7 } });
   });
 });
