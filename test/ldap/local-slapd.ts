@@ -12,10 +12,10 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { bootstrapLdif, DEFAULT_SLAPD_SETTINGS, SlapdNodeSpec, SlapdSettings } from "../../planning/ldap";
+import { behindSids, bootstrapLdif, DEFAULT_SLAPD_SETTINGS, defaultServerId, INDEXES, nodeIdentityDn, SlapdNodeSpec, SlapdSettings, treeDns } from "../../planning/ldap";
 import type { CommandRunner, StreamOpener } from "../../transports/ldap";
 import { SlapdControl } from "../../ops/slapd-control";
-import { ldapiUrl } from "../../transports/ldap";
+import { ldapiUrl, sleep } from "../../transports/ldap";
 import type { ExecOptions, ExecResult } from "../../transports/ssh";
 
 export interface SlapdDist {
@@ -157,5 +157,47 @@ export class LocalSlapd {
       });
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A node's SlapdNodeSpec in a throwaway cluster on loopback (the consumer's syncrepl points at its master). */
+export function localSpec(o: {
+  node: string;
+  master: string;
+  suffix: string;
+  paths: Pick<SlapdNodeSpec, "configDir" | "dataDir">;
+  acl: string[];
+  /** The master's URL, asked for only when the node is a consumer (a master may not be started yet). */
+  masterUrl: () => string;
+  /** Where syncrepl pulls from (default the master; e.g. a dead port, for an unreachable provider). */
+  providerUrl?: string;
+}): SlapdNodeSpec {
+  const dns = treeDns(o.suffix);
+  return {
+    node: o.node,
+    serverId: defaultServerId(o.node),
+    suffix: o.suffix,
+    role: o.node === o.master ? "master" : "consumer",
+    ...o.paths,
+    listen: [],
+    acl: o.acl,
+    indexes: INDEXES,
+    limits: [`dn.children="${dns.nodes}" time=unlimited size=unlimited`],
+    ...(o.node === o.master
+      ? {}
+      : {
+          syncrepl: { rid: 1, provider: o.providerUrl ?? o.masterUrl(), binddn: nodeIdentityDn(o.suffix, o.node), searchbase: o.suffix, retry: "1 60 5 +", networkTimeout: 5 },
+          updateRef: o.masterUrl(),
+        }),
+  };
+}
+
+/** Wait until `consumer` holds every write `master` has (contextCSN), or fail after `timeoutMs`. */
+export async function waitCaughtUp(consumer: LocalSlapd, master: LocalSlapd, suffix: string, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  const want = await master.ctl.contextCsn(suffix);
+  while (behindSids(want, await consumer.ctl.contextCsn(suffix)).length > 0) {
+    if (Date.now() > until) throw new Error(`${consumer.ctl.node} did not catch up with ${master.ctl.node}`);
+    await sleep(20);
   }
 }

@@ -12,8 +12,6 @@ import type { Client } from "ldapts";
 import {
   DirectoryEntry,
   baseEntries,
-  defaultServerId,
-  INDEXES,
   nodeIdentityDn,
   nodeIdentityEntry,
   renderAcl,
@@ -21,14 +19,13 @@ import {
   sshaHash,
   treeDns,
   userDn,
-  behindSids,
 } from "../../planning/ldap";
 import { applyEntries } from "../../providers/impl/ldap-entries";
 import { convergeConfig, runTakeover } from "../../ops/slapd-takeover";
 import type { LdapUserInputs } from "../../providers/impl/ldap-user";
 import { readUser, writeUser } from "../../ops/ldap-users";
 import { ldapClient, ldapError, readEntry, sleep, withRootLdap } from "../../transports/ldap";
-import { findSlapd, LocalSlapd, localRunner, SlapdDist } from "./local-slapd";
+import { findSlapd, LocalSlapd, localRunner, localSpec, SlapdDist, waitCaughtUp } from "./local-slapd";
 
 const dist = findSlapd();
 const suite = typeof dist === "string" ? describe.skip : describe;
@@ -53,36 +50,13 @@ suite("slapd for real (throwaway local instances)", () => {
   const paths = {} as Record<Name, Pick<SlapdNodeSpec, "configDir" | "dataDir">>;
   const secrets: Record<Name, string> = { a: secret(), b: secret(), c: secret() };
 
-  const spec = (n: Name, master: Name): SlapdNodeSpec => ({
-    node: n,
-    serverId: defaultServerId(n),
-    suffix: SUFFIX,
-    role: n === master ? "master" : "consumer",
-    ...paths[n],
-    listen: [],
-    acl: acl(),
-    indexes: INDEXES,
-    limits: [`dn.children="${DNS.nodes}" time=unlimited size=unlimited`],
-    ...(n === master
-      ? {}
-      : {
-          syncrepl: { rid: 1, provider: s[master].url, binddn: nodeIdentityDn(SUFFIX, n), searchbase: SUFFIX, retry: "1 60 5 +", networkTimeout: 5 },
-          updateRef: s[master].url,
-        }),
-  });
+  const spec = (n: Name, master: Name): SlapdNodeSpec => localSpec({ node: n, master, suffix: SUFFIX, paths: paths[n], acl: acl(), masterUrl: () => s[master].url });
   const converge = (n: Name, master: Name) => convergeConfig(s[n].ctl, spec(n, master), s[n].settings, n === master ? undefined : secrets[n]);
   const tree = (): DirectoryEntry[] => [...baseEntries(SUFFIX, "example.org"), ...NAMES.filter((n) => secrets[n]).map((n) => nodeIdentityEntry(SUFFIX, n, sshaHash(secrets[n], nodeIdentityDn(SUFFIX, n))))];
   const entriesInputs = (master: Name, entries = tree()) => ({ master: { node: master, ssh: {} as any }, socketPath: "", suffix: SUFFIX, entries, prune: [DNS.nodes] });
   const root = <T>(n: Name, fn: (c: Client) => Promise<T>) => withRootLdap(n, s[n].ldapiOpener(), fn);
   const user = (uid: string, extra: Partial<LdapUserInputs> = {}): LdapUserInputs => ({ master: { node: "a", ssh: {} as any }, socketPath: "", suffix: SUFFIX, uid, mail: `${uid}@example.org`, home: "a", ...extra });
-  const caughtUp = async (n: Name, master: Name, timeoutMs = 10_000) => {
-    const until = Date.now() + timeoutMs;
-    const want = await s[master].ctl.contextCsn(SUFFIX);
-    while (behindSids(want, await s[n].ctl.contextCsn(SUFFIX)).length > 0) {
-      if (Date.now() > until) throw new Error(`${n} did not catch up with ${master}`);
-      await sleep(20);
-    }
-  };
+  const caughtUp = (n: Name, master: Name) => waitCaughtUp(s[n], s[master], SUFFIX);
   /** A simple bind over TCP from a loopback source address, as a node identity. */
   const asNode = async <T>(target: Name, identity: Name, from: string, password: string, fn: (c: Client) => Promise<T>) => {
     const c = ldapClient(s[target].tcpOpener(from));

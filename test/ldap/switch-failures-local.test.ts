@@ -16,8 +16,6 @@ import { Change, Attribute, Client } from "ldapts";
 import {
   baseEntries,
   databaseEntry,
-  defaultServerId,
-  INDEXES,
   nodeIdentityDn,
   nodeIdentityEntry,
   renderAcl,
@@ -25,16 +23,15 @@ import {
   sshaHash,
   treeDns,
   userDn,
-  behindSids,
   valuesOf,
 } from "../../planning/ldap";
 import { applyEntries } from "../../providers/impl/ldap-entries";
 import { convergeConfig, runTakeover } from "../../ops/slapd-takeover";
 import { writeUser } from "../../ops/ldap-users";
 import { SlapdControl } from "../../ops/slapd-control";
-import { ldapiUrl, sleep, withRootLdap } from "../../transports/ldap";
+import { ldapiUrl, withRootLdap } from "../../transports/ldap";
 import { closedPort } from "../support/fake-sshd";
-import { findSlapd, LocalSlapd, localRunner, SlapdDist } from "./local-slapd";
+import { findSlapd, LocalSlapd, localRunner, localSpec, SlapdDist, waitCaughtUp } from "./local-slapd";
 
 const dist = findSlapd();
 const suite = typeof dist === "string" ? describe.skip : describe;
@@ -51,36 +48,14 @@ suite("master switch failure paths (throwaway local slapd)", () => {
   const secrets: Record<Name, string> = { a: secret(), b: secret() };
   let deadUrl = "";
 
-  const spec = (n: Name, master: Name, providerUrl?: string): SlapdNodeSpec => ({
-    node: n,
-    serverId: defaultServerId(n),
-    suffix: SUFFIX,
-    role: n === master ? "master" : "consumer",
-    ...paths[n],
-    listen: [],
-    acl: renderAcl({ suffix: SUFFIX, systemDn: DNS.system, nodesDn: DNS.nodes, rings: [{ ring: "core", cidr: "127.0.0.1/32", access: "write" }] }),
-    indexes: INDEXES,
-    limits: [`dn.children="${DNS.nodes}" time=unlimited size=unlimited`],
-    ...(n === master
-      ? {}
-      : {
-          syncrepl: { rid: 1, provider: providerUrl ?? s[master].url, binddn: nodeIdentityDn(SUFFIX, n), searchbase: SUFFIX, retry: "1 60 5 +", networkTimeout: 5 },
-          updateRef: s[master].url,
-        }),
-  });
+  const spec = (n: Name, master: Name, providerUrl?: string): SlapdNodeSpec =>
+    localSpec({ node: n, master, suffix: SUFFIX, paths: paths[n], acl: renderAcl({ suffix: SUFFIX, systemDn: DNS.system, nodesDn: DNS.nodes, rings: [{ ring: "core", cidr: "127.0.0.1/32", access: "write" }] }), masterUrl: () => s[master].url, providerUrl });
   const converge = (n: Name, master: Name, providerUrl?: string) => convergeConfig(s[n].ctl, spec(n, master, providerUrl), s[n].settings, n === master ? undefined : secrets[n]);
   const root = <T>(n: Name, fn: (c: Client) => Promise<T>) => withRootLdap(n, s[n].ldapiOpener(), fn);
   const put = (n: Name, uid: string) => root(n, (c) => writeUser(c, { master: { node: n }, suffix: SUFFIX, uid, mail: `${uid}@example.org`, home: "a" }));
   const role = async (n: Name) => (valuesOf(databaseEntry(await s[n].ctl.readConfig()), "olcSyncrepl").length > 0 ? "consumer" : "master");
   const frozen = async (n: Name) => valuesOf(databaseEntry(await s[n].ctl.readConfig()), "olcReadOnly").some((v) => v.toUpperCase() === "TRUE");
-  const caughtUp = async (n: Name, master: Name, timeoutMs = 10_000) => {
-    const until = Date.now() + timeoutMs;
-    const want = await s[master].ctl.contextCsn(SUFFIX);
-    while (behindSids(want, await s[n].ctl.contextCsn(SUFFIX)).length > 0) {
-      if (Date.now() > until) throw new Error(`${n} did not catch up with ${master}`);
-      await sleep(20);
-    }
-  };
+  const caughtUp = (n: Name, master: Name) => waitCaughtUp(s[n], s[master], SUFFIX);
   /** a master, b its consumer, b caught up, nobody frozen. */
   const baseline = async () => {
     if (await frozen("a")) await s.a.ctl.modify([{ dn: databaseEntry(await s.a.ctl.readConfig())!.dn, change: "modify", mods: [{ op: "replace", attr: "olcReadOnly", values: ["FALSE"] }] }]);
