@@ -119,7 +119,7 @@ export class Deployment {
 
   /** Keep the step; in an update, report it as done (a preview prints all steps at the end). */
   private note(step: Step, started: number): void {
-    this.steps.push(step);
+    this.steps.push({ ...step, startedAt: started, endedAt: Date.now() });
     if (!this.o.preview && step.op !== "same") this.o.log(`${stepLine(step, true)} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
   }
 

@@ -19,6 +19,9 @@ export interface Step {
   readonly detail?: string[];
   /** The replacement deletes the old resource before creating the new one. */
   readonly deleteBeforeReplace?: boolean;
+  /** Wall clock (epoch ms) when the provider call started and when the step was done. */
+  readonly startedAt?: number;
+  readonly endedAt?: number;
 }
 
 export interface GraphNode {

@@ -40,6 +40,13 @@ export interface RunStep {
   readonly diffs: string[];
   /** The per-property lines printed under the step. */
   readonly detail: string[];
+  /**
+   * Wall clock (epoch ms): when the step's provider call started and when the step was done (for a
+   * "same" step both are when it was decided) — in a preview or an up; not for refresh and destroy.
+   * Steps run one at a time, in registration order.
+   */
+  readonly startedAt?: number;
+  readonly endedAt?: number;
 }
 
 /** A registration as the program made it; secrets shown as "[secret]", unknowns as "[unknown]". */

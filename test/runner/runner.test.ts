@@ -64,6 +64,12 @@ describe("stack runner on the fixture program", () => {
     expect(password).toMatch(/^[A-Za-z0-9]{24}$/);
     expect(r.outputs).toEqual({ greetingPath: path.join(e.out, "greeting.txt"), greetingSize: 5, secretSize: 24, passwordOut: "[secret]" });
     expect(r.printed).not.toContain(password);
+    // each step says when it ran: in registration order, one at a time, within the run
+    const times = r.steps.map((s) => [s.startedAt!, s.endedAt!]);
+    for (const [start, end] of times) expect(end).toBeGreaterThanOrEqual(start);
+    for (let i = 1; i < times.length; i++) expect(times[i][0]).toBeGreaterThanOrEqual(times[i - 1][1]);
+    expect(times[times.length - 1][1] - times[0][0]).toBeLessThanOrEqual(r.timings.totalMs);
+    expect(times[0][0]).toBeGreaterThan(Date.now() - r.timings.totalMs - 1000);
   });
 
   it("the state file holds the password only encrypted", () => {
