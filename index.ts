@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Node } from "./components/node";
 import { LdapReplica } from "./components/ldap-replica";
 import { MailDaemons } from "./components/mail-daemons";
+import { MailRouting } from "./components/mail-routing";
 import { VpnMesh } from "./components/vpn-mesh";
 import { clusterConfigFromText } from "./planning/config";
 import { planLdap } from "./planning/ldap";
@@ -24,20 +25,6 @@ const nodes: Record<string, Node> = {};
 for (const n of cluster.nodes) {
   if (n.state === "revoked") continue; // never contacted; the mesh and LDAP cut it out
   nodes[n.name] = new Node(n.name, { config: n, domain: cluster.domain });
-}
-
-/**
- * One owner per node for each mail daemon's configuration (`<node>-postfix-config`,
- * `<node>-dovecot-config`), rendered from what every feature contributes.
- */
-for (const [name, node] of Object.entries(nodes)) {
-  new MailDaemons(`${name}-mail-daemons`, {
-    node,
-    domain: cluster.domain,
-    contributions: [node.tlsContribution],
-    revisions: { postfix: [node.tlsRevisions.postfix], dovecot: [node.tlsRevisions.dovecot] },
-    dependsOn: Object.values(node.tlsKeys),
-  }, { parent: node });
 }
 
 /** Per-node facts read from the hosts (OS, kernel, machine id, encrypted mount). */
@@ -70,3 +57,17 @@ export const ldapServerIds = ldap?.serverIds;
 export const ldapContextCSN = ldap?.contextCSN;
 /** What the last master switch did, with its timings (ms). */
 export const ldapLastSwitch = ldap?.lastSwitch;
+
+/**
+ * Mail: every node an MX, each user's mail delivered on its home node over the VPN, IMAP/POP and
+ * submission on any node. Each node's postfix and dovecot configuration has one owner
+ * (`<node>-postfix-config`, `<node>-dovecot-config`), rendered from the TLS and routing
+ * contributions; without a directory there is no routing, only TLS.
+ */
+const mail = ldap ? new MailRouting("mail", { cluster, nodes, ldap, mesh }) : undefined;
+if (!mail) {
+  for (const [name, node] of Object.entries(nodes)) {
+    const revisions = { postfix: [node.tlsRevisions.postfix], dovecot: [node.tlsRevisions.dovecot] };
+    new MailDaemons(`${name}-mail-daemons`, { node, domain: cluster.domain, contributions: [node.tlsContribution], revisions, dependsOn: Object.values(node.tlsKeys) }, { parent: node });
+  }
+}

@@ -46,11 +46,27 @@ describe("the program under Pulumi's mocks", () => {
     // one resource per node and daemon owns its whole configuration, which names the certificate in use
     const conf = resources.find((r) => r.name === "n2-dovecot-config")!;
     expect(conf.type).toBe("pulumi-nodejs:dynamic/rplan:HostFiles");
-    expect(conf.inputs.files).toEqual([{ path: "/etc/dovecot/dovecot.conf", mode: "0644", owner: "root:root", content: expect.stringContaining("ssl = required\nssl_cert = </srv/crypt/keys/dovecot/tls.crt\nssl_key = </srv/crypt/keys/dovecot/tls.key\n") }]);
+    expect(conf.inputs.files[0]).toEqual({ path: "/etc/dovecot/dovecot.conf", mode: "0644", owner: "root:root", content: expect.stringContaining("ssl = required\nssl_cert = </srv/crypt/keys/dovecot/tls.crt\nssl_key = </srv/crypt/keys/dovecot/tls.key\n") });
+    // the mail routing's files come with it: one owner for all of dovecot's configuration
+    expect(conf.inputs.files.slice(1).map((f: { path: string }) => f.path)).toEqual([
+      "/etc/dovecot/rplan/ldap-home-n1.conf.ext",
+      "/etc/dovecot/rplan/ldap-home-n2.conf.ext",
+      "/etc/dovecot/rplan/ldap-userdb.conf.ext",
+      "/etc/systemd/system/dovecot.service.d/rplan.conf",
+    ]);
     expect(conf.inputs.files[0].content).toContain(fakeTlsFingerprint("n2-dovecot-tls-key"));
     expect(conf.inputs.reload.at(-1)).toEqual(["systemctl", "reload-or-restart", "dovecot"]);
     const postfixConf = resources.find((r) => r.name === "n1-postfix-config")!;
-    expect(postfixConf.inputs.files.map((f: { path: string }) => f.path)).toEqual(["/etc/postfix/main.cf", "/etc/postfix/master.cf"]);
+    expect(postfixConf.inputs.files.map((f: { path: string }) => f.path)).toEqual([
+      "/etc/postfix/main.cf",
+      "/etc/postfix/master.cf",
+      "/etc/postfix/rplan/ldap-aliases.cf",
+      "/etc/postfix/rplan/ldap-home.cf",
+      "/etc/postfix/rplan/ldap-mailboxes.cf",
+      "/etc/postfix/rplan/ldap-route.cf",
+    ]);
+    // a revoked node's users are deferred, never routed to it
+    expect(postfixConf.inputs.files[0].content).toContain("{n3=retry:home node n3 is revoked}");
     expect(postfixConf.inputs.files[0].content).toContain("smtpd_tls_key_file = /srv/crypt/keys/postfix/tls.key\n");
     expect(postfixConf.inputs.files[0].content).toContain("myhostname = n1.example.org\n");
     expect(postfixConf.inputs.files[0].content).toContain(fakeTlsFingerprint("n1-postfix-tls-key"));

@@ -119,6 +119,7 @@ export function planLdap(cluster: ClusterConfig, settings: SlapdSettings = DEFAU
       nodesDn: dns.nodes,
       rings: Object.entries(cluster.rings).map(([ring, cidr]) => ({ ring, cidr, access: ringAccess[ring] })),
       revoked: sorted.filter((n) => n.state === "revoked").map((n) => ({ identityDn: nodeIdentityDn(ldap.suffix, n.name), vpnAddress: n.vpnAddress })),
+      localSocket: settings.ldapiSocket,
     }),
     indexes: INDEXES,
     limits: [`dn.children="${dns.nodes}" time=unlimited size=unlimited`],

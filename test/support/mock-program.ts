@@ -41,6 +41,12 @@ export async function evaluateProgram(raw: Record<string, unknown>): Promise<{ r
   });
   const exports: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(program)) exports[k] = p.Output.isInstance(v) ? await promiseOf(v as pulumi.Output<unknown>) : v;
+  // Resources that no export depends on (e.g. after a long chain of dependencies) may still be
+  // registering: wait until registrations stop arriving.
+  for (let seen = -1; seen !== resources.length; ) {
+    seen = resources.length;
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+  }
   return { resources, exports };
 }
 

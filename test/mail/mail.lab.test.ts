@@ -1,0 +1,193 @@
+/**
+ * Mail routing on the lab, with real clients from this machine against the nodes' lab addresses:
+ * every node is an MX for every user (the N×N matrix: each message lands in its home's Maildir and
+ * nowhere else), IMAP and POP3 logins on every node read the home mailbox (proxied over the VPN
+ * when the node is not the home), wrong passwords are refused everywhere, submission with SASL
+ * works on a node that is neither the sender's home nor the recipient's, unknown recipients get
+ * 5xx at RCPT, a node whose replica is down answers 4xx, and a message for a home whose dovecot is
+ * down waits in the accepting node's queue and is delivered when it returns — nothing bounced.
+ *
+ * One `up`, three users (one homed on each node). Needs root and the lab (3 nodes):
+ * `sudo RPLAN_LAB_KEEP=1 npx jest --runInBand test/mail/mail.lab.test.ts`.
+ */
+import { execFile, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { labSshTarget, labStackConfigPath } from "../../lab";
+import { LAB_DOMAIN } from "../../lab/stack-config";
+import { SSH_KEY as LAB_SSH_KEY } from "../../lab/state";
+import { sshaHash } from "../../planning/ldap";
+import { RPLAN_PROJECT_DIR, runStack } from "../../runner";
+import { sleep } from "../../transports/ldap";
+import { closeAllSsh, sshConnection } from "../../transports/ssh";
+import { labWithExactly } from "../support/lab";
+
+const maybe = process.getuid?.() === 0 ? describe : describe.skip;
+const NODES = ["lab1", "lab2", "lab3"];
+const SUFFIX = LAB_DOMAIN.split(".").map((p) => `dc=${p}`).join(",");
+/** One user homed on each node. */
+const USERS = NODES.map((home, i) => ({ uid: `mu${i + 1}`, home, password: `secret-of-mu${i + 1}`, mail: `mu${i + 1}@${LAB_DOMAIN}` }));
+const RUN = Date.now().toString(36);
+
+async function sh(node: string, script: string): Promise<{ code: number; out: string }> {
+  const r = await (await sshConnection(labSshTarget(node))).run(["sh", "-c", script], { allowFailure: true });
+  return { code: r.code, out: r.stdout + r.stderr };
+}
+const host = (node: string) => labSshTarget(node).host;
+
+/** swaks from this machine; the SMTP transcript and exit code (never throws). */
+function swaks(args: string[]): { code: number; out: string } {
+  const r = spawnSync("swaks", ["--helo", "client.example.net", "--timeout", "30", ...args], { encoding: "utf8", timeout: 90_000 });
+  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+}
+/** curl against imaps:// or pop3s:// (self-signed certificates: their fingerprints are checked by tls.lab.test.ts). */
+function curl(url: string, user: string, password: string, extra: string[] = []): { code: number; out: string } {
+  const r = spawnSync("curl", ["-sSk", "--max-time", "30", "-u", `${user}:${password}`, url, ...extra], { encoding: "utf8", timeout: 60_000 });
+  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+}
+/** The messages in Maildirs on `node` (any user, new or seen) whose content holds `marker`. */
+async function filesWith(node: string, marker: string): Promise<string[]> {
+  const r = await sh(node, `grep -l -- '${marker}' /srv/crypt/mail/*/Maildir/new/* /srv/crypt/mail/*/Maildir/cur/* 2>/dev/null | sort || true`);
+  return r.out.split("\n").filter(Boolean);
+}
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await sleep(500);
+  }
+}
+function npmLdap(args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile("npx", ["ts-node", "cli/ldap.ts", ...args], { cwd: RPLAN_PROJECT_DIR, env: { ...process.env, RPLAN_SSH_KEY: LAB_SSH_KEY } }, (e, stdout, stderr) =>
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+    );
+  });
+}
+
+maybe("mail routing on the lab", () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-mail-"));
+  const stateFile = path.join(work, "state.json");
+
+  beforeAll(async () => {
+    await labWithExactly(3);
+    await runStack({ op: "up", stack: "lab", stateFile, configFile: labStackConfigPath(), env: { RPLAN_SSH_KEY: LAB_SSH_KEY } });
+    for (const u of USERS) {
+      const hash = sshaHash(u.password, `uid=${u.uid},ou=people,${SUFFIX}`);
+      const put = await npmLdap(["user", "put", u.uid, "--mail", u.mail, "--home", u.home, "--password-hash", hash]);
+      if (put.code !== 0) throw new Error(`user put ${u.uid}: ${put.out}`);
+    }
+    // every replica has every user before any message is sent
+    for (const node of NODES) {
+      await until(`the users on ${node}'s replica`, async () => {
+        const r = await sh(node, `ldapsearch -Q -LLL -Y EXTERNAL -H ldapi:/// -b ou=people,${SUFFIX} '(uid=mu*)' uid | grep -c '^uid:'`);
+        return r.out.trim() === String(USERS.length) ? true : undefined;
+      });
+    }
+  }, 900_000);
+  afterAll(() => closeAllSsh());
+
+  test("every node's port 25 accepts mail for a user homed on each node; each message lands in its home's Maildir and nowhere else", async () => {
+    const sent: { via: string; to: (typeof USERS)[number]; marker: string }[] = [];
+    for (const via of NODES) {
+      for (const to of USERS) {
+        const marker = `matrix-${RUN}-${via}-${to.uid}`;
+        const r = swaks(["--server", `${host(via)}:25`, "--from", "sender@example.net", "--to", to.mail, "--header", `Subject: ${marker}`, "--body", marker]);
+        expect({ via, to: to.uid, code: r.code, out: r.code === 0 ? "" : r.out }).toEqual({ via, to: to.uid, code: 0, out: "" });
+        sent.push({ via, to, marker });
+      }
+    }
+    for (const m of sent) {
+      const where = await until(`${m.marker} delivered`, async () => {
+        const found: string[] = [];
+        for (const node of NODES) if ((await filesWith(node, m.marker)).length > 0) found.push(node);
+        return found.length > 0 ? found : undefined;
+      });
+      expect({ marker: m.marker, where }).toEqual({ marker: m.marker, where: [m.to.home] });
+      const files = await filesWith(m.to.home, m.marker);
+      expect(files).toEqual([expect.stringMatching(new RegExp(`^/srv/crypt/mail/${m.to.uid}/Maildir/new/`))]);
+    }
+  }, 600_000);
+
+  test("IMAP (993 and 143 with STARTTLS) and POP3 (995) logins on every node read the home mailbox; a wrong password is refused everywhere", () => {
+    for (const node of NODES) {
+      for (const u of USERS) {
+        const imaps = curl(`imaps://${host(node)}/INBOX`, u.uid, u.password, ["-X", "SEARCH ALL"]);
+        expect({ node, user: u.uid, code: imaps.code }).toEqual({ node, user: u.uid, code: 0 });
+        expect(imaps.out).toMatch(/^\* SEARCH( \d+){3,}/m);
+        const starttls = curl(`imap://${host(node)}/INBOX`, u.mail, u.password, ["--ssl-reqd", "-X", "SEARCH ALL"]);
+        expect({ node, user: u.uid, code: starttls.code, out: starttls.out }).toMatchObject({ code: 0, out: expect.stringMatching(/^\* SEARCH( \d+){3,}/m) });
+        const pop = curl(`pop3s://${host(node)}/`, u.uid, u.password);
+        expect({ node, user: u.uid, code: pop.code }).toEqual({ node, user: u.uid, code: 0 });
+        expect(pop.out.trim().split("\n").length).toBeGreaterThanOrEqual(3);
+        const wrong = curl(`imaps://${host(node)}/INBOX`, u.uid, `${u.password}-wrong`, ["-X", "SEARCH ALL"]);
+        expect({ node, user: u.uid, code: wrong.code }).toEqual({ node, user: u.uid, code: 67 }); // curl: login denied
+      }
+    }
+  });
+
+  test("submission on 587 with SASL, on a node that is neither the sender's home nor the recipient's: delivered; without TLS or with a wrong password: refused", async () => {
+    const [sender, , recipient] = USERS; // homes lab1 and lab3; submitted on lab2
+    const marker = `submitted-${RUN}`;
+    // swaks with STARTTLS needs Net::SSLeay, which the nodes have: the client runs on lab1 (its user's
+    // own node) and talks to lab2's public address, as a mail program would.
+    const client = (args: string) => sh("lab1", `swaks --helo client.example.net --timeout 30 --server ${host("lab2")}:587 --from ${sender.mail} --to ${recipient.mail} ${args}`);
+    const auth = `-tls --auth PLAIN --auth-user ${sender.uid}`;
+    const ok = await client(`${auth} --auth-password '${sender.password}' --header 'Subject: ${marker}' --body ${marker}`);
+    expect({ code: ok.code, out: ok.code === 0 ? "" : ok.out }).toEqual({ code: 0, out: "" });
+    expect(await until("the submitted message at its home", async () => ((await filesWith(recipient.home, marker)).length > 0 ? true : undefined))).toBe(true);
+    for (const other of ["lab1", "lab2"]) expect(await filesWith(other, marker)).toEqual([]);
+    expect((await client(`${auth} --auth-password wrong --quit-after AUTH`)).out).toMatch(/<~\* 535 /);
+    expect((await client("--quit-after RCPT")).out).toMatch(/<\*\* 530 5\.7\.0 Must issue a STARTTLS command first/);
+  });
+
+  test("an unknown recipient gets 5xx at RCPT on every node", () => {
+    for (const node of NODES) {
+      const r = swaks(["--server", `${host(node)}:25`, "--from", "sender@example.net", "--to", `nobody-${RUN}@${LAB_DOMAIN}`, "--quit-after", "RCPT"]);
+      expect({ node, reply: /<\*\* (\d{3}) /.exec(r.out)?.[1] }).toEqual({ node, reply: "550" });
+    }
+  });
+
+  test("slapd stopped on a node: that node answers 4xx at RCPT (the sender keeps the message), and accepts again once slapd is back", async () => {
+    await sh("lab2", "systemctl stop slapd");
+    try {
+      const r = swaks(["--server", `${host("lab2")}:25`, "--from", "sender@example.net", "--to", USERS[0].mail, "--quit-after", "RCPT"]);
+      expect(/<\*\* (\d{3}) /.exec(r.out)?.[1]).toMatch(/^4\d\d$/);
+    } finally {
+      await sh("lab2", "systemctl start slapd");
+    }
+    await until("lab2 accepting again", async () => {
+      const r = swaks(["--server", `${host("lab2")}:25`, "--from", "sender@example.net", "--to", USERS[0].mail, "--quit-after", "RCPT"]);
+      return r.code === 0 ? true : undefined;
+    });
+  });
+
+  test("the home's dovecot stopped: the message waits in the accepting node's queue and is delivered when it returns; nothing bounced", async () => {
+    const to = USERS[2]; // home lab3
+    const marker = `queued-${RUN}`;
+    const since = (await sh("lab1", "date +%s")).out.trim();
+    await sh("lab3", "systemctl stop dovecot");
+    try {
+      const r = swaks(["--server", `${host("lab1")}:25`, "--from", "sender@example.net", "--to", to.mail, "--header", `Subject: ${marker}`, "--body", marker]);
+      expect({ code: r.code, out: r.code === 0 ? "" : r.out }).toEqual({ code: 0, out: "" });
+      const queued = await until("the message deferred on lab1", async () => {
+        const q = await sh("lab1", "postqueue -j");
+        const items = q.out.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { queue_name: string; recipients: { address: string; delay_reason?: string }[] });
+        return items.find((i) => i.recipients.some((x) => x.address === to.mail && x.delay_reason));
+      });
+      expect(queued.queue_name).toBe("deferred");
+      expect(await filesWith("lab3", marker)).toEqual([]);
+    } finally {
+      await sh("lab3", "systemctl start dovecot");
+    }
+    await sh("lab1", "postqueue -f");
+    expect(await until("the queued message at its home", async () => ((await filesWith("lab3", marker)).length > 0 ? true : undefined))).toBe(true);
+    // the sender side: no bounce was generated for it, and lab1's queue holds nothing of it
+    const log = await sh("lab1", `journalctl -o cat --no-pager --since @${since} | grep -E 'status=bounced|sender non-delivery notification' || true`);
+    expect(log.out.trim()).toBe("");
+    expect((await sh("lab1", "postqueue -j")).out).not.toContain(to.mail);
+  });
+});
