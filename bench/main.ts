@@ -6,6 +6,7 @@ import { labDown } from "../lab";
 import { closeAllSsh } from "../transports/ssh";
 import { benchLab } from "./lab";
 import { benchLdap } from "./ldap";
+import { benchMail } from "./mail";
 import { benchMesh, meshBenchRows } from "./mesh";
 import { benchPlacement } from "./placement";
 import { benchPlatform } from "./platform";
@@ -16,7 +17,7 @@ function table(rows: Array<string[]>): string {
   return [line(rows[0]), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.slice(1).map(line)].join("\n");
 }
 
-const SECTIONS = ["placement", "platform", "mesh", "ldap"];
+const SECTIONS = ["placement", "platform", "mesh", "ldap", "mail"];
 
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -55,6 +56,25 @@ async function main(): Promise<void> {
     await labDown(); // it grew to 5 nodes
   }
   if (!only || only === "ldap") await ldapSection();
+  if (!only || only === "mail") await mailSection();
+}
+
+async function mailSection(): Promise<void> {
+  // Open SSH connections would keep the process (and the lab lock of whoever runs it) alive on failure.
+  const b = await benchMail().finally(() => closeAllSsh());
+  const rate = (n: number, s: number) => `${(n / s).toFixed(1)} msg/s`;
+  console.log(`\n## Mail routing (lab, ${b.nodes} nodes, one user homed on each; 10 KB messages from smtp-source on the nodes)\n`);
+  console.log(
+    table([
+      ["measure", "value", "ratio"],
+      [`delivery latency p50: non-home MX / home MX (${b.latency.samples} messages, postfix delay=)`, `${b.latency.remoteP50.toFixed(0)} ms / ${b.latency.homeP50.toFixed(0)} ms`, (b.latency.remoteP50 / b.latency.homeP50).toFixed(2)],
+      ["delivery latency p99: non-home MX / home MX", `${b.latency.remoteP99.toFixed(0)} ms / ${b.latency.homeP99.toFixed(0)} ms`, (b.latency.remoteP99 / b.latency.homeP99).toFixed(2)],
+      [`throughput, ${b.throughput.messages} messages: all ${b.nodes} MXes forwarding / one node delivering locally`, `${rate(b.throughput.messages, b.throughput.allMxSeconds)} / ${rate(b.throughput.messages, b.throughput.localSeconds)}`, (b.throughput.localSeconds / b.throughput.allMxSeconds).toFixed(2)],
+      [`forwarded fraction (random MX and recipient, ${b.forwarded.messages} messages) / (N−1)/N`, `${b.forwarded.fraction.toFixed(3)} / ${b.forwarded.expected.toFixed(3)}`, (b.forwarded.fraction / b.forwarded.expected).toFixed(2)],
+      ["accepted − delivered = LOST (must be 0)", `${b.accepted} − ${b.delivered} = ${b.accepted - b.delivered}`, ""],
+    ]),
+  );
+  // The lab stays up: other work may be using it.
 }
 
 async function ldapSection(): Promise<void> {
