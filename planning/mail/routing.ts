@@ -14,6 +14,7 @@
  *   LMTP delivers only to users homed here (the userdb filter), so a message the MX routed by a
  *   replica that disagrees for a moment is deferred (and retried), never looped or bounced.
  */
+import { NODE_NAME as NODE } from "../names";
 import type { DaemonContribution, DaemonFile, DovecotSection, MasterService } from "./contribution";
 
 export interface MailNode {
@@ -206,7 +207,6 @@ function dovecotPart(input: MailRoutingInput, self: MailNode) {
 /** Every problem with the input at once (names and addresses end up in configuration files). */
 export function mailRoutingProblems(input: MailRoutingInput): string[] {
   const problems: string[] = [];
-  const NODE = /^[a-z][a-z0-9-]{0,30}$/;
   const IPV4 = /^(\d{1,3}\.){3}\d{1,3}$/;
   const PATH = /^\/[A-Za-z0-9._/-]+$/;
   if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(input.domain)) problems.push(`domain ${JSON.stringify(input.domain)} is not a lower-case domain`);
