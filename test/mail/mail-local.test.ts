@@ -17,7 +17,7 @@ import * as path from "path";
 import { ensureHostTools, ensureImage } from "../../lab/image";
 import { renderDovecot } from "../../planning/mail/dovecot-config";
 import { renderPostfix } from "../../planning/mail/postfix-config";
-import { MailNode, planMailRouting } from "../../planning/mail/routing";
+import { INTERNAL_LMTP, MailNode, planMailRouting } from "../../planning/mail/routing";
 import { rplanSchemaEntry, sshaHash, userEntry } from "../../planning/ldap";
 import { planServiceTls, tlsContribution } from "../../planning/service-tls";
 
@@ -106,6 +106,10 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
         `curl -sk --max-time 15 -u bob:pw-bob imaps://127.0.0.1/INBOX -X 'STATUS INBOX (MESSAGES)' >/dev/null; echo bobimap=$?`,
         `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bob@${DOMAIN} --to alice@${DOMAIN} --body m-submitted --helo c.example --timeout 15 --silent 2; echo submission=$?`,
         reply("plain587", `swaks --server 127.0.0.1 --port 587 --from bob@${DOMAIN} --to alice@${DOMAIN} --helo c.example --timeout 15 --quit-after RCPT`),
+        // Replicas disagreeing for a moment: a node whose stale replica homed bob here delivers over
+        // the VPN to this node's LMTP; this node's replica says n2, so its LMTP must refuse him.
+        reply("stale", `swaks --protocol LMTP --server 127.0.0.11 --port 24 --from x@example.net --to bob@${DOMAIN} --helo c.example --timeout 15 --quit-after RCPT`),
+        `echo softbounce=$(postconf -hP ${INTERNAL_LMTP}/unix/soft_bounce)`,
         "sleep 2",
         `echo maildir=$(grep -rl '^m-' /srv/crypt/mail | sed 's|/new/.*||;s|/cur/.*||' | sort | uniq -c | tr -s ' ' | sed 's/^ //' | tr '\\n' ';')`,
         `echo stored=$(grep -rhE '^m-(alice|alias|submitted)' /srv/crypt/mail | sort | tr '\\n' ',')`,
@@ -124,6 +128,12 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
     expect(out.unknown).toMatch(/^<\*\* 550 /);
     expect(out.stored).toBe("m-alias,m-alice,m-submitted,");
     expect(out.maildir).toBe("3 /srv/crypt/mail/alice/Maildir;");
+  });
+
+  test("replicas that disagree for a moment: the node that is not the home refuses the LMTP delivery (550 5.1.1), and the sending side's internal transport defers any refusal (soft_bounce), so nothing loops or bounces", () => {
+    expect(out.stale).toMatch(/^<\*\* 550 5\.1\.1 <bob@/);
+    expect(out.softbounce).toBe("yes");
+    expect(out.maildir).not.toContain("/bob/");
   });
 
   test("a home that is down: accepted and kept in the queue (deferred, not bounced); a revoked home: 450 at RCPT", () => {
