@@ -14,6 +14,7 @@
  *   LMTP delivers only to users homed here (the userdb filter), so a message the MX routed by a
  *   replica that disagrees for a moment is deferred (and retried), never looped or bounced.
  */
+import { isIP } from "net";
 import { NODE_NAME as NODE } from "../names";
 import type { DaemonContribution, DaemonFile, DovecotSection, MasterService } from "./contribution";
 
@@ -219,7 +220,10 @@ export function mailRoutingProblems(input: MailRoutingInput): string[] {
     if (!NODE.test(n.name)) problems.push(`node name ${JSON.stringify(n.name)} is not valid`);
     if (seen.has(n.name)) problems.push(`node ${n.name} is listed twice`);
     seen.add(n.name);
-    if (!IPV4.test(n.vpnAddress) || !IPV4.test(n.publicAddress)) problems.push(`node ${n.name}: addresses must be IPv4`);
+    // The VPN is IPv4 (198.18.0.0/16); a public address may be either family (it is only named in
+    // dovecot's auth_proxy_self, so a login arriving on it is never proxied to this node itself).
+    if (!IPV4.test(n.vpnAddress)) problems.push(`node ${n.name}: VPN address ${JSON.stringify(n.vpnAddress)} must be IPv4`);
+    if (isIP(n.publicAddress) === 0) problems.push(`node ${n.name}: public address ${JSON.stringify(n.publicAddress)} is not an IP address`);
     if (!PATH.test(n.storePath) || n.storePath.split("/").includes("..")) problems.push(`node ${n.name}: mail store ${JSON.stringify(n.storePath)} is not a safe absolute path`);
     else if (!n.storePath.startsWith(`${n.mountPath}/`)) problems.push(`node ${n.name}: the mail store ${n.storePath} must lie inside the encrypted mount ${n.mountPath}`);
   }

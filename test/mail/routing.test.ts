@@ -100,7 +100,7 @@ describe("planMailRouting", () => {
   });
 
   test("bad input is refused with every problem named, before anything is rendered", () => {
-    const bad = input([{ ...node(1), name: "n1;reboot", storePath: "/var/mail" }, { ...node(2), storePath: "/srv/crypt/../etc" }, node(2)]);
+    const bad = input([{ ...node(1), name: "n1;reboot", storePath: "/var/mail" }, { ...node(2), storePath: "/srv/crypt/../etc", publicAddress: "198.51.100.12 x" }, node(2)]);
     expect(() => planMailRouting({ ...bad, domain: "Example.org", ldapiSocket: "/run/$(x)" })).toThrow(
       [
         "cannot plan mail routing:",
@@ -108,10 +108,17 @@ describe("planMailRouting", () => {
         '  - ldapi socket "/run/$(x)" is not a safe absolute path',
         '  - node name "n1;reboot" is not valid',
         "  - node n1;reboot: the mail store /var/mail must lie inside the encrypted mount /srv/crypt",
+        '  - node n2: public address "198.51.100.12 x" is not an IP address',
         '  - node n2: mail store "/srv/crypt/../etc" is not a safe absolute path',
         "  - node n2 is listed twice",
       ].join("\n"),
     );
     expect(() => planMailRouting(input([node(1, "revoked")]))).toThrow(/no active node/);
+    expect(() => planMailRouting(input([{ ...node(1), vpnAddress: "2001:db8::1" }]))).toThrow('node n1: VPN address "2001:db8::1" must be IPv4');
+  });
+
+  test("a public IPv6 address (as in the example production stack) is one of the node's own addresses for dovecot", () => {
+    const v6 = planMailRouting(input([{ ...node(1), publicAddress: "2001:db8:1::11" }, node(2)]));
+    expect(fileOf(rendered("n1", v6.n1), "/etc/dovecot/dovecot.conf")).toMatch(/auth_proxy_self = 198\.18\.0\.11 2001:db8:1::11\n/);
   });
 });
