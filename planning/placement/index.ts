@@ -9,6 +9,19 @@ export { suggestHome, suggestHomes } from "./suggest";
 export { planAddNode, planDrain, planRebalance, DEFAULT_TOLERANCE } from "./plan";
 export { NODE_NAME, USER_ID } from "./validate";
 export {
+  applyPlan,
+  DEFAULT_LIMITS,
+  emptyPlacementRecord,
+  parsePlacementRecord,
+  placementRecordProblems,
+  renderPlacementRecord,
+  toClusterState,
+  type PlacedUser,
+  type PlacementLimits,
+  type PlacementRecord,
+  type RecordNode,
+} from "./record";
+export {
   PlacementInputError,
   type BalanceOptions,
   type ClusterState,
