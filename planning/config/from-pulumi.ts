@@ -5,7 +5,9 @@
 import { ClusterConfig, ConfigError } from "./types";
 import { validateClusterConfig } from "./validate";
 
-export const CONFIG_KEYS = ["domain", "rings", "nodes", "policy", "ldap"] as const;
+export const CONFIG_KEYS = ["domain", "rings", "nodes", "policy", "ldap", "placement"] as const;
+/** Settings whose value is plain text rather than structured config. */
+const TEXT_KEYS: readonly string[] = ["domain", "placement"];
 
 /**
  * Validate config given as key → raw text (as `pulumi.Config.get` returns it). `present` lists the
@@ -19,7 +21,7 @@ export function clusterConfigFromText(get: (key: string) => string | undefined, 
   for (const key of CONFIG_KEYS) {
     const text = get(key);
     if (text === undefined) continue;
-    if (key === "domain") raw[key] = text;
+    if (TEXT_KEYS.includes(key)) raw[key] = text;
     else {
       try {
         raw[key] = JSON.parse(text);

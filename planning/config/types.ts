@@ -71,6 +71,11 @@ export interface ClusterConfig {
   readonly nodes: readonly NodeConfig[];
   readonly policy: CountryPolicy;
   readonly ldap?: LdapSettings;
+  /**
+   * `rplan:placement`: the placement file (every user's home, size and pin), relative to the project
+   * directory that holds Pulumi.yaml, e.g. `placement.prod.yaml`. Read by stack-file/placement.ts.
+   */
+  readonly placementFile?: string;
 }
 
 /** Every problem found in a config, reported at once. */

@@ -54,6 +54,9 @@ export function validateClusterConfig(raw: Raw): ClusterConfig {
     ldap = { master: String(l.master), suffix: String(l.suffix), ...parseLdapExtras(l, [...rings.keys()], parsed.map((n) => n.name), bad) };
   }
 
+  const placementFile = raw.placement;
+  if (placementFile !== undefined && !isPlacementPath(placementFile)) bad(`rplan:placement must be the path of a .yaml file inside the project directory, relative to it, without ".." (e.g. placement.prod.yaml; got ${show(placementFile)})`);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     domain: domain as string,
@@ -61,7 +64,13 @@ export function validateClusterConfig(raw: Raw): ClusterConfig {
     nodes: parsed,
     policy: { minCountries: minCountries as number, countryExceptions: exceptions as string[] },
     ldap,
+    ...(placementFile !== undefined ? { placementFile: placementFile as string } : {}),
   };
+}
+
+/** Relative, inside the project (no "..", no absolute path), plain characters, ending in .yaml. */
+function isPlacementPath(v: unknown): v is string {
+  return typeof v === "string" && /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*\.yaml$/.test(v) && !v.split("/").includes("..");
 }
 
 /** `ringAccess` and `serverIds`: shapes and names here; ID collisions are the LDAP plan's to report. */

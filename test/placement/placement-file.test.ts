@@ -1,0 +1,77 @@
+/** `rplan:placement` in the stack config, and reading/writing the file it names (stack-file/placement.ts). */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ConfigError, clusterConfigFromText, validateClusterConfig } from "../../planning/config";
+import { emptyPlacementRecord } from "../../planning/placement";
+import { placementFilePath, readPlacementRecord, writePlacementRecord } from "../../stack-file/placement";
+import { rawConfig } from "../support/config-fixture";
+
+function problemsOf(raw: Record<string, unknown>): string[] {
+  try {
+    validateClusterConfig(raw);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return [...(e as ConfigError).problems];
+  }
+  throw new Error("config was accepted");
+}
+
+describe("rplan:placement", () => {
+  test("is optional, and read as plain text", () => {
+    expect(validateClusterConfig(rawConfig())).not.toHaveProperty("placementFile");
+    const raw = rawConfig();
+    const get = (k: string) => (k === "placement" ? "stacks/placement.prod.yaml" : typeof raw[k] === "string" ? raw[k] : raw[k] === undefined ? undefined : JSON.stringify(raw[k]));
+    expect(clusterConfigFromText(get, [...Object.keys(raw), "placement"]).placementFile).toBe("stacks/placement.prod.yaml");
+  });
+
+  test.each([
+    ["an absolute path", "/etc/placement.yaml"],
+    ["a path out of the project", "../placement.yaml"],
+    ["a .. segment", "a/../../placement.yaml"],
+    ["another extension", "placement.json"],
+    ["shell metacharacters", "p$(id).yaml"],
+    ["a number", 5],
+  ])("refuses %s", (_what, value) => {
+    expect(problemsOf({ ...rawConfig(), placement: value })).toEqual([expect.stringMatching(/^rplan:placement must be the path of a \.yaml file inside the project directory/)]);
+  });
+});
+
+describe("the placement file", () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-placement-"))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const cluster = () => validateClusterConfig({ ...rawConfig(), placement: "placement.test.yaml" });
+
+  test("no rplan:placement: nothing to read, and writing says what to set", () => {
+    const c = validateClusterConfig(rawConfig());
+    expect(readPlacementRecord(c, dir)).toBeUndefined();
+    expect(() => writePlacementRecord(c, emptyPlacementRecord(), dir)).toThrow(/this stack has no rplan:placement/);
+  });
+
+  test("written, then read back the same, relative to the project directory", () => {
+    const rec = { ...emptyPlacementRecord(), users: { alice: { home: "n2", bytes: 5 } }, pins: { alice: "n2" } };
+    expect(writePlacementRecord(cluster(), rec, dir)).toBe(path.join(dir, "placement.test.yaml"));
+    expect(placementFilePath(cluster(), dir)).toBe(path.join(dir, "placement.test.yaml"));
+    expect(readPlacementRecord(cluster(), dir)).toEqual(rec);
+    expect(fs.readdirSync(dir)).toEqual(["placement.test.yaml"]); // no temporary file left behind
+  });
+
+  test("a missing file is an error naming it and saying how to make one", () => {
+    expect(() => readPlacementRecord(cluster(), dir)).toThrow(new RegExp(`cannot read the placement file ${dir}/placement.test.yaml .*npm run placement -- sync`));
+  });
+
+  test("every problem, against the stack's nodes, in one error naming the file", () => {
+    fs.writeFileSync(path.join(dir, "placement.test.yaml"), "pins: { bob: n9 }\nusers:\n  alice: { home: n7, bytes: 1 }\n  'a;rm': { home: n1, bytes: 1 }\n");
+    let message = "";
+    try {
+      readPlacementRecord(cluster(), dir);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(new RegExp(`^the placement file ${dir}/placement.test.yaml has 3 problems:`));
+    expect(message).toMatch(/users\.alice\.home: n7 is not a node of the stack \(nodes: n1, n2, n3\)/);
+    expect(message).toMatch(/pins\.bob: n9 is not a node/);
+    expect(message).toMatch(/user "a;rm"/);
+  });
+});
