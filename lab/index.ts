@@ -12,7 +12,7 @@ import { ensureHostTools, ensureImage } from "./image";
 import { ensureBridge, ensureNodeNet, listLabNetns, removeLabLinks, removeNodeNet, vethName } from "./net";
 import { assertNetworkSafe, diffSnapshots, takeSnapshot } from "./network-safety";
 import { consoleTail, currentNspawnPid, hostsFile, launchNode, nodeRunning, prepareNode, stopNode, strayMachines } from "./node";
-import { renderStackYaml } from "./stack-config";
+import { ensureLabPlacement, renderStackYaml } from "./stack-config";
 import { sshConnection, SshTarget } from "../transports/ssh";
 import { ensureLabKey, knownHostsLines, labSshTarget, sshBanner } from "./ssh";
 import * as S from "./state";
@@ -121,6 +121,7 @@ function writeStackFiles(state: LabState): void {
   const yaml = renderStackYaml(state.nodes, previous);
   writeFileAtomic(S.STACK_CONFIG, yaml, 0o644);
   writeFileAtomic(path.join(S.CHECKOUT, "Pulumi.lab.yaml"), yaml, 0o644);
+  if (ensureLabPlacement(S.CHECKOUT)) log("created an empty placement.lab.yaml (fill it with `npm run placement -- sync`)");
   if (!fs.existsSync(S.STACK_PASSPHRASE)) writeFileAtomic(S.STACK_PASSPHRASE, crypto.randomBytes(32).toString("base64url") + "\n", 0o600);
 }
 

@@ -1,8 +1,13 @@
 /** The lab stack's Pulumi.lab.yaml, generated from the nodes that exist. The object builder is pure. */
+import * as fs from "fs";
+import * as path from "path";
 import * as YAML from "yaml";
+import { emptyPlacementRecord, renderPlacementRecord } from "../planning/placement";
 import { nodeAddress } from "./state";
 
 export const LAB_DOMAIN = "lab.rplan.test";
+/** The lab's placement file, beside the checkout's Pulumi.lab.yaml (git-ignored: it describes this lab only). */
+export const LAB_PLACEMENT = "placement.lab.yaml";
 export const LAB_MOUNT = { kind: "gocryptfs" as const, path: "/srv/crypt", cipherDir: "/srv/.crypt-cipher" };
 
 const COUNTRIES = ["NL", "DE", "SE", "IS", "CH"];
@@ -41,7 +46,22 @@ export function labStackConfig(nodes: ConfigNode[]): Record<string, unknown> {
       suffix: LAB_DOMAIN.split(".").map((p) => `dc=${p}`).join(","),
       ringAccess: { core: "write", member: "read", edge: "routing" },
     },
+    "rplan:placement": LAB_PLACEMENT,
   };
+}
+
+/**
+ * An empty placement file in `projectDir` unless one is there: it holds the lab's users' homes and
+ * sizes, which regenerating the stack file must never lose. True when it was created.
+ */
+export function ensureLabPlacement(projectDir: string): boolean {
+  try {
+    fs.writeFileSync(path.join(projectDir, LAB_PLACEMENT), renderPlacementRecord(emptyPlacementRecord()), { flag: "wx", mode: 0o644 });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
+  }
 }
 
 /**

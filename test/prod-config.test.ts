@@ -3,6 +3,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { clusterConfigFromText, CONFIG_KEYS } from "../planning/config";
 import { readClusterConfig } from "../stack-file/config";
+import { readPlacementRecord } from "../stack-file/placement";
 import { evaluateProgram } from "./support/mock-program";
 
 const file = path.resolve(__dirname, "..", "Pulumi.prod.yaml");
@@ -19,6 +20,17 @@ describe("the example production stack (Pulumi.prod.yaml)", () => {
       // documentation addresses only: nothing here may ever reach a real host
       expect(n.ssh.host.startsWith("2001:db8:")).toBe(true);
     }
+  });
+
+  test("its placement file (placement.prod.yaml) parses and homes every user on a node of the stack", () => {
+    const c = readClusterConfig({ stack: "prod", configFile: file });
+    expect(c.placementFile).toBe("placement.prod.yaml");
+    const rec = readPlacementRecord(c, path.dirname(file))!;
+    const users = Object.values(rec.users);
+    expect(users.length).toBeGreaterThan(0);
+    const names = c.nodes.map((n) => n.name);
+    for (const u of users) expect(names).toContain(u.home);
+    for (const pin of Object.values(rec.pins)) expect(names).toContain(pin);
   });
 
   test("sets only settings the program reads (a stale key is refused by the schema)", () => {

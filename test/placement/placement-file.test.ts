@@ -3,9 +3,16 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ConfigError, clusterConfigFromText, validateClusterConfig } from "../../planning/config";
-import { emptyPlacementRecord } from "../../planning/placement";
+import { emptyPlacementRecord, parsePlacementRecord } from "../../planning/placement";
+import { ensureLabPlacement, labStackConfig } from "../../lab/stack-config";
 import { placementFilePath, readPlacementRecord, writePlacementRecord } from "../../stack-file/placement";
-import { rawConfig } from "../support/config-fixture";
+import { fakeHostKey, rawConfig } from "../support/config-fixture";
+
+/** `config.get` as the program sees it: text as is, structured values as JSON. */
+const getter = (config: Record<string, unknown>, prefix = "") => (k: string) => {
+  const v = config[prefix + k];
+  return v === undefined ? undefined : typeof v === "string" ? v : JSON.stringify(v);
+};
 
 function problemsOf(raw: Record<string, unknown>): string[] {
   try {
@@ -21,8 +28,8 @@ describe("rplan:placement", () => {
   test("is optional, and read as plain text", () => {
     expect(validateClusterConfig(rawConfig())).not.toHaveProperty("placementFile");
     const raw = rawConfig();
-    const get = (k: string) => (k === "placement" ? "stacks/placement.prod.yaml" : typeof raw[k] === "string" ? raw[k] : raw[k] === undefined ? undefined : JSON.stringify(raw[k]));
-    expect(clusterConfigFromText(get, [...Object.keys(raw), "placement"]).placementFile).toBe("stacks/placement.prod.yaml");
+    raw.placement = "stacks/placement.prod.yaml";
+    expect(clusterConfigFromText(getter(raw), Object.keys(raw)).placementFile).toBe("stacks/placement.prod.yaml");
   });
 
   test.each([
@@ -73,5 +80,27 @@ describe("the placement file", () => {
     expect(message).toMatch(/users\.alice\.home: n7 is not a node of the stack \(nodes: n1, n2, n3\)/);
     expect(message).toMatch(/pins\.bob: n9 is not a node/);
     expect(message).toMatch(/user "a;rm"/);
+  });
+});
+
+describe("the lab's placement file", () => {
+  test("the generated lab stack names placement.lab.yaml, and the schema accepts it", () => {
+    const config = labStackConfig([{ name: "lab1", index: 1, hostKeys: [fakeHostKey("lab1")] }]);
+    expect(config["rplan:placement"]).toBe("placement.lab.yaml");
+    expect(clusterConfigFromText(getter(config, "rplan:")).placementFile).toBe("placement.lab.yaml");
+  });
+
+  test("is created empty when missing, and never overwritten", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-lab-placement-"));
+    try {
+      expect(ensureLabPlacement(dir)).toBe(true);
+      const file = path.join(dir, "placement.lab.yaml");
+      expect(parsePlacementRecord(fs.readFileSync(file, "utf8"), "placement.lab.yaml")).toEqual(emptyPlacementRecord());
+      fs.writeFileSync(file, "users: { alice: { home: lab1, bytes: 3 } }\n");
+      expect(ensureLabPlacement(dir)).toBe(false);
+      expect(fs.readFileSync(file, "utf8")).toBe("users: { alice: { home: lab1, bytes: 3 } }\n");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
