@@ -21,6 +21,7 @@ export {
   type PlacementRecord,
   type RecordNode,
 } from "./record";
+export { applySizes, syncWithDirectory, type Drift, type NodeMeasurement, type SizeChange, type SizesResult, type SyncResult } from "./reconcile";
 export {
   PlacementInputError,
   type BalanceOptions,
