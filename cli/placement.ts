@@ -70,6 +70,7 @@ async function main(): Promise<void> {
       const rec = await measure(cluster, recordOf(cluster));
       return void console.log(`wrote ${writePlacementRecord(cluster, rec)}`);
     }
+    if (!cluster.ldap) throw new Error("this stack has no rplan:ldap: sync reads the users from the directory");
     const rec = recordOf(cluster, true);
     const result = syncWithDirectory(rec, await directoryHomes(cluster), cluster.nodes, { adoptDirectoryHomes: args.flags.has("--adopt-directory-homes") });
     console.log(formatSync(result));
