@@ -1,4 +1,8 @@
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { HostFiles } from "../providers/host-files";
+import { moveChannelContribution } from "../planning/mail/move-channel";
 import type { ClusterConfig } from "../planning/config";
 import type { DaemonContribution } from "../planning/mail/contribution";
 import { MailNode, planMailRouting } from "../planning/mail/routing";
@@ -44,6 +48,8 @@ export class MailRouting extends pulumi.ComponentResource {
   /** Node → what routing contributes to its daemons (for reviewers and tests). */
   public readonly contributions: Readonly<Record<string, DaemonContribution>>;
   public readonly daemons: Readonly<Record<string, MailDaemons>>;
+  /** Node → the doveadm password file mailboxes move with (inside the node's encrypted mount). */
+  public readonly moveSecretFiles: Readonly<Record<string, HostFiles>>;
 
   constructor(name: string, args: MailRoutingArgs, opts?: pulumi.ComponentResourceOptions) {
     validateMailRoutingArgs(args);
@@ -60,22 +66,37 @@ export class MailRouting extends pulumi.ComponentResource {
     const contributions = planMailRouting({ domain: args.cluster.domain, suffix: ldap.suffix, ldapiSocket: ldap.settings.ldapiSocket, nodes, vpnCidrs: Object.values(args.cluster.rings), vpnUnit: `${args.mesh.plan.settings.systemdUnit}.service` });
     super("rplan:mail:MailRouting", name, {}, opts);
     this.contributions = contributions;
+    // The doveadm password mailboxes move with (planning/mail/move-channel.ts): one for the cluster,
+    // renewed when a node is revoked (a seized node knew it).
+    const revoked = args.cluster.nodes.filter((n) => n.state === "revoked").map((n) => n.name).join(",");
+    const moveSecret = new random.RandomPassword(`${name}-move-secret`, { length: 40, special: false, keepers: { revoked } }, { parent: this, additionalSecretOutputs: ["result", "bcryptHash"] });
+    const moveSecretDigest = moveSecret.result.apply((s) => `move channel ${crypto.createHash("sha256").update(`rplan-move\0${s}`).digest("hex").slice(0, 16)}`);
     const daemons: Record<string, MailDaemons> = {};
+    const moveSecretFiles: Record<string, HostFiles> = {};
     for (const [node, routing] of Object.entries(contributions)) {
       const n = args.nodes[node];
+      const secretPath = `${n.keyDirs.dovecot}/doveadm.secret`;
+      moveSecretFiles[node] = new HostFiles(
+        `${node}-move-secret`,
+        { node, ssh: n.ssh, encryptedMount: n.config.encryptedMount, files: [{ path: secretPath, content: moveSecret.result, mode: "0600", owner: "root:root" }] },
+        { parent: this, dependsOn: [n.host] },
+      );
+      const self = nodes.find((m) => m.name === node)!;
+      const channel = moveChannelContribution({ vpnAddress: self.vpnAddress, storePath: self.storePath, suffix: ldap.suffix, ldapiSocket: ldap.settings.ldapiSocket, secretPath });
       daemons[node] = new MailDaemons(
         `${node}-mail-daemons`,
         {
           node: n,
           domain: args.cluster.domain,
-          contributions: [n.tlsContribution, routing],
-          revisions: { postfix: [n.tlsRevisions.postfix], dovecot: [n.tlsRevisions.dovecot] },
-          dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node]],
+          contributions: [n.tlsContribution, routing, channel],
+          revisions: { postfix: [n.tlsRevisions.postfix], dovecot: [n.tlsRevisions.dovecot, moveSecretDigest] },
+          dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node], moveSecretFiles[node]],
         },
         { parent: this },
       );
     }
     this.daemons = daemons;
+    this.moveSecretFiles = moveSecretFiles;
     this.registerOutputs({});
   }
 }

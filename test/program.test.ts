@@ -51,6 +51,8 @@ describe("the program under Pulumi's mocks", () => {
     expect(conf.inputs.files.slice(1).map((f: { path: string }) => f.path)).toEqual([
       "/etc/dovecot/rplan/ldap-home-n1.conf.ext",
       "/etc/dovecot/rplan/ldap-home-n2.conf.ext",
+      "/etc/dovecot/rplan/ldap-moving.conf.ext",
+      "/etc/dovecot/rplan/ldap-userdb-moves.conf.ext",
       "/etc/dovecot/rplan/ldap-userdb.conf.ext",
       "/etc/systemd/system/dovecot.service.d/rplan.conf",
     ]);

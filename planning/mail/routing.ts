@@ -66,6 +66,7 @@ export const POSTFIX_MAPS = {
 } as const;
 const dovecotArgs = (home: string) => `/etc/dovecot/rplan/ldap-home-${home}.conf.ext`;
 const DOVECOT_USERDB = "/etc/dovecot/rplan/ldap-userdb.conf.ext";
+const FROZEN_PASSDB = "/etc/dovecot/rplan/ldap-moving.conf.ext";
 
 /** `/var/run/slapd/ldapi` → `ldapi://%2Fvar%2Frun%2Fslapd%2Fldapi` */
 export function ldapiUrl(socket: string): string {
@@ -164,15 +165,36 @@ function passdbFor(input: MailRoutingInput, self: MailNode, home: MailNode): { s
   };
 }
 
+/**
+ * Checked first: a user whose mailbox is moving (rplanUserState=frozen) gets the right password
+ * answered with "try again" (`nologin` + reason) instead of a session that could change the old
+ * copy after its final sync.
+ */
+function frozenPassdb(input: MailRoutingInput): { section: DovecotSection; file: DaemonFile } {
+  return {
+    section: { name: "passdb moving", settings: { driver: "ldap", args: FROZEN_PASSDB } },
+    file: {
+      path: FROZEN_PASSDB,
+      content:
+        "# users whose mailbox is moving to another node: refused for a moment, with a reason\n" +
+        `uris = ${ldapiUrl(input.ldapiSocket)}\nldap_version = 3\nbase = ou=people,${input.suffix}\nscope = onelevel\nauth_bind = yes\n` +
+        "pass_filter = (&(objectClass=rplanUser)(rplanUserState=frozen)(|(uid=%u)(mail=%u)))\n" +
+        "pass_attrs = uid=user, =nologin=y, =reason=Your mailbox is moving to another server: try again in a minute.\n",
+    },
+  };
+}
+
 function dovecotPart(input: MailRoutingInput, self: MailNode) {
   const live = [...input.nodes].filter((n) => n.state !== "revoked").sort((a, b) => (a.name === self.name ? -1 : b.name === self.name ? 1 : a.name < b.name ? -1 : 1));
-  const passdbs = live.map((home) => passdbFor(input, self, home));
+  const passdbs = [frozenPassdb(input), ...live.map((home) => passdbFor(input, self, home))];
   const userdb: DaemonFile = {
     path: DOVECOT_USERDB,
     content:
-      `# mailboxes of users homed on ${self.name} (LMTP delivers to no one else: a message for another home is deferred)\n` +
+      `# mailboxes of users homed on ${self.name} and not moving (LMTP delivers to no one else: a message for another home is deferred)\n` +
       `uris = ${ldapiUrl(input.ldapiSocket)}\nldap_version = 3\nbase = ou=people,${input.suffix}\nscope = onelevel\n` +
-      `user_filter = (&${ACTIVE_USER}(rplanHome=${self.name})(|(uid=%u)(mail=%u)))\n` +
+      // A user whose mailbox is moving is refused too: a delivery that a stale route sends here
+      // after the final sync is deferred (soft_bounce on the sender) instead of left in the old copy.
+      `user_filter = (&${ACTIVE_USER}(rplanHome=${self.name})(!(rplanUserState=frozen))(|(uid=%u)(mail=%u)))\n` +
       `user_attrs = uid=user, =home=${self.storePath}/%{ldap:uid}, =uid=${MAIL_USER}, =gid=${MAIL_USER}\n` +
       `iterate_filter = (&${ACTIVE_USER}(rplanHome=${self.name}))\niterate_attrs = uid=user\n`,
   };

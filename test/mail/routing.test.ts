@@ -77,7 +77,11 @@ describe("planMailRouting", () => {
   test("dovecot: one passdb per live home — its own served here, every other proxied (proxy_maybe) to the home's VPN address; Debian's PAM passdb gone", () => {
     const dovecot = fileOf(rendered("n1", plan.n1), "/etc/dovecot/dovecot.conf");
     expect(dovecot).not.toContain("driver = pam");
-    expect([...dovecot.matchAll(/^passdb (\S+) \{/gm)].map((m) => m[1])).toEqual(["home-n1", "home-n2", "home-n3"]);
+    // First the users whose mailbox is moving: refused with "try again" before any home would serve them.
+    expect([...dovecot.matchAll(/^passdb (\S+) \{/gm)].map((m) => m[1])).toEqual(["moving", "home-n1", "home-n2", "home-n3"]);
+    expect(fileOf(rendered("n1", plan.n1), "/etc/dovecot/rplan/ldap-moving.conf.ext")).toMatch(/pass_filter = \(&\(objectClass=rplanUser\)\(rplanUserState=frozen\).*\npass_attrs = uid=user, =nologin=y, =reason=/);
+    // LMTP delivers to no moving user: a stale route's delivery is deferred, never left in the old copy.
+    expect(fileOf(rendered("n1", plan.n1), "/etc/dovecot/rplan/ldap-userdb.conf.ext")).toContain("(rplanHome=n1)(!(rplanUserState=frozen))");
     const files = rendered("n1", plan.n1);
     expect(fileOf(files, "/etc/dovecot/rplan/ldap-home-n1.conf.ext")).toContain("pass_attrs = uid=user\n");
     expect(fileOf(files, "/etc/dovecot/rplan/ldap-home-n2.conf.ext")).toContain("pass_attrs = uid=user, =proxy_maybe=y, =host=198.18.0.12\n");
