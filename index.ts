@@ -8,9 +8,11 @@ import { Node } from "./components/node";
 import { LdapReplica } from "./components/ldap-replica";
 import { MailDaemons } from "./components/mail-daemons";
 import { MailRouting } from "./components/mail-routing";
+import { UserPlacement } from "./components/user-placement";
 import { VpnMesh } from "./components/vpn-mesh";
 import { clusterConfigFromText } from "./planning/config";
 import { planLdap } from "./planning/ldap";
+import { readPlacementRecord } from "./stack-file/placement";
 
 const config = new pulumi.Config("rplan");
 const present = Object.keys(pulumi.runtime.allConfig())
@@ -20,6 +22,10 @@ const cluster = clusterConfigFromText((key) => config.get(key), present);
 // The directory's own rules (master's ring, server-ID collisions) are checked here too, before any
 // resource is registered: LdapReplica would find them only after the Nodes were.
 if (cluster.ldap) planLdap(cluster);
+// Every user's home, from the placement file the stack names (reviewed like code): read and checked
+// here, so a bad file stops the preview before any host is touched.
+const placement = readPlacementRecord(cluster);
+if (placement && !cluster.ldap) throw new Error("rplan:placement needs rplan:ldap: homes live in the directory");
 
 const nodes: Record<string, Node> = {};
 for (const n of cluster.nodes) {
@@ -71,3 +77,13 @@ if (!mail) {
     new MailDaemons(`${name}-mail-daemons`, { node, domain: cluster.domain, contributions: [node.tlsContribution], revisions, dependsOn: Object.values(node.tlsKeys) }, { parent: node });
   }
 }
+
+/**
+ * Where each user lives: the placement file carried out. A user whose home changed is moved (dsync
+ * over the VPN, a freeze of about a second, nothing lost); the preview lists every move.
+ */
+const users = placement && ldap && mail ? new UserPlacement("placement", { cluster, nodes, ldap, mail, record: placement }) : undefined;
+/** What the last update moved ("alice: lab1 → lab3, 1.2 MB"). */
+export const placementMoves = users?.resource.moves;
+/** uid → home as the directory has it. */
+export const placementHomes = users?.resource.directory;

@@ -1,0 +1,148 @@
+/**
+ * What an update of the placement will do, read from the old and new desired homes: the moves a
+ * reviewer sees in the preview, and the rules a move must obey (checked at preview, before any host
+ * is touched). Pure — no Pulumi, no I/O. The move itself is ops/quantum-move.ts.
+ */
+import { NODE_NAME, USER_ID } from "../names";
+
+export interface PlacementNodeRef {
+  readonly name: string;
+  readonly state: "active" | "draining" | "revoked";
+}
+
+export interface PlacementLimitsInput {
+  /** Bytes all moves of one update may copy together. */
+  readonly maxBytesMoved: number;
+  /** Moves running at the same time. */
+  readonly concurrency: number;
+  /** Seconds the old copy is kept after a move before an update removes it. */
+  readonly graceSeconds: number;
+}
+
+/** The desired placement as the program hands it to the provider. */
+export interface DesiredPlacement {
+  /** uid → home node. */
+  readonly homes: Readonly<Record<string, string>>;
+  /** uid → bytes of the user's data as last measured (what a move will copy). */
+  readonly sizes: Readonly<Record<string, number>>;
+  /** uid → the only node the user may live on. */
+  readonly pins: Readonly<Record<string, string>>;
+  readonly limits: PlacementLimitsInput;
+  /** Every node of the config, revoked ones too (a home may still name one). */
+  readonly nodes: readonly PlacementNodeRef[];
+}
+
+export interface PlannedMove {
+  readonly user: string;
+  readonly from: string;
+  readonly to: string;
+  readonly bytes: number;
+}
+
+/** Users whose home differs between `current` (uid → node) and the desired homes, sorted by uid. */
+export function movesBetween(current: Readonly<Record<string, string>>, desired: DesiredPlacement): PlannedMove[] {
+  return Object.keys(desired.homes)
+    .sort()
+    .filter((u) => current[u] !== undefined && current[u] !== desired.homes[u])
+    .map((u) => ({ user: u, from: current[u], to: desired.homes[u], bytes: desired.sizes[u] ?? 0 }));
+}
+
+/** "1.2 GB" — decimal units, as `du` and disk vendors count. */
+export function humanBytes(n: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+/** What the preview shows for each move: `alice: lab1 → lab3, 1.2 GB`. */
+export function describeMove(m: PlannedMove): string {
+  return `${m.user}: ${m.from} → ${m.to}, ${humanBytes(m.bytes)}`;
+}
+
+/**
+ * Every problem with the desired placement, and with the moves from `previous` (the homes the last
+ * update carried out), at once. A home naming an unknown node, a move onto a node that is not
+ * active, a pinned user placed off its pin, more bytes than the cap: refused before any host is
+ * touched.
+ */
+export function placementProblems(desired: DesiredPlacement, previous: Readonly<Record<string, string>>): string[] {
+  const problems: string[] = [];
+  const nodes = new Map(desired.nodes.map((n) => [n.name, n]));
+  const l = desired.limits;
+  if (!Number.isSafeInteger(l.maxBytesMoved) || l.maxBytesMoved <= 0) problems.push(`limits.maxBytesMoved must be a positive number of bytes (got ${JSON.stringify(l.maxBytesMoved)})`);
+  if (!Number.isSafeInteger(l.concurrency) || l.concurrency < 1 || l.concurrency > 16) problems.push(`limits.concurrency must be 1..16 (got ${JSON.stringify(l.concurrency)})`);
+  if (!Number.isSafeInteger(l.graceSeconds) || l.graceSeconds < 0) problems.push(`limits.graceSeconds must be 0 or more (got ${JSON.stringify(l.graceSeconds)})`);
+  for (const [user, home] of Object.entries(desired.homes)) {
+    if (!USER_ID.test(user)) {
+      problems.push(`user ${JSON.stringify(user)} is not a valid uid (${USER_ID})`);
+      continue;
+    }
+    if (typeof home !== "string" || !NODE_NAME.test(home)) problems.push(`${user}: home ${JSON.stringify(home)} is not a node name`);
+    else if (!nodes.has(home)) problems.push(`${user}: home ${home} is not a node of this stack`);
+    const bytes = desired.sizes[user];
+    if (bytes !== undefined && (!Number.isSafeInteger(bytes) || bytes < 0)) problems.push(`${user}: size ${JSON.stringify(bytes)} is not a number of bytes`);
+    const pin = desired.pins[user];
+    if (pin !== undefined && pin !== home) problems.push(`${user} is pinned to ${pin} but placed on ${home}`);
+  }
+  for (const [user, pin] of Object.entries(desired.pins)) {
+    if (!(user in desired.homes)) problems.push(`pin for ${user}, who is not placed`);
+    else if (!nodes.has(pin)) problems.push(`${user}: pin ${pin} is not a node of this stack`);
+  }
+  const moves = movesBetween(previous, desired).filter((m) => nodes.has(m.to));
+  for (const m of moves) {
+    const target = nodes.get(m.to)!;
+    if (target.state !== "active") problems.push(`cannot move ${m.user} to ${m.to}: ${m.to} is ${target.state}`);
+    // A revoked node is cut off: its mailboxes cannot be copied from it (standby copies will bring them back).
+    if (nodes.get(m.from)?.state === "revoked") problems.push(`cannot move ${m.user} off ${m.from}: ${m.from} is revoked and its data cannot be read`);
+  }
+  const total = moves.reduce((s, m) => s + m.bytes, 0);
+  if (total > l.maxBytesMoved) {
+    problems.push(`the moves copy ${humanBytes(total)}, more than limits.maxBytesMoved (${humanBytes(l.maxBytesMoved)}): plan again with the cap (npm run placement -- plan …) and move the rest in a later update`);
+  }
+  return problems;
+}
+
+// ----------------------------------------------------------------- what the hosts report
+
+/** `doveadm -f tab mailbox status -u U "messages vsize" "*"` → folder → "messages/vsize". */
+export function parseMailboxStatus(tab: string): Record<string, string> {
+  const lines = tab.split("\n").filter((l) => l.trim() !== "");
+  const out: Record<string, string> = {};
+  if (lines.length === 0) return out;
+  const head = lines[0].split("\t");
+  const [iName, iMsgs, iSize] = ["mailbox", "messages", "vsize"].map((h) => head.indexOf(h));
+  if (iName < 0 || iMsgs < 0 || iSize < 0) throw new Error(`unexpected doveadm mailbox status header: ${lines[0]}`);
+  for (const l of lines.slice(1)) {
+    const f = l.split("\t");
+    out[f[iName]] = `${f[iMsgs]}/${f[iSize]}`;
+  }
+  return out;
+}
+
+/** Folders whose message count or size differ between two copies ("INBOX: 120/3400 vs 119/3300"). */
+export function copyDifferences(a: Record<string, string>, b: Record<string, string>): string[] {
+  const folders = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return folders.filter((f) => a[f] !== b[f]).map((f) => `${f}: ${a[f] ?? "missing"} vs ${b[f] ?? "missing"}`);
+}
+
+/**
+ * Queue IDs of messages for `addresses` that a queue manager is delivering right now (`postqueue -j`,
+ * one JSON object per line, queue_name "active"): a delivery in flight to the old home must land
+ * before the final sync, or it would be left behind in the old copy.
+ */
+export function activeDeliveries(postqueueJson: string, addresses: readonly string[]): string[] {
+  const wanted = new Set(addresses.map((a) => a.toLowerCase()));
+  const ids: string[] = [];
+  for (const line of postqueueJson.split("\n")) {
+    if (line.trim() === "") continue;
+    const m = JSON.parse(line) as { queue_name?: string; queue_id?: string; recipients?: { address?: string }[] };
+    if (m.queue_name !== "active") continue;
+    if ((m.recipients ?? []).some((r) => wanted.has(String(r.address ?? "").toLowerCase()))) ids.push(String(m.queue_id));
+  }
+  return ids;
+}

@@ -1,0 +1,105 @@
+/** The move rules and host-report parsing (planning/placement/moves.ts) and the provider's check/diff (no I/O). */
+import { activeDeliveries, copyDifferences, DesiredPlacement, describeMove, movesBetween, parseMailboxStatus, placementProblems } from "../../planning/placement/moves";
+import { check, diff, UserPlacementOutputs } from "../../providers/impl/user-placement";
+import { moveChannelContribution } from "../../planning/mail/move-channel";
+import { renderDovecot } from "../../planning/mail/dovecot-config";
+
+const nodes = [
+  { name: "lab1", state: "active" as const },
+  { name: "lab2", state: "active" as const },
+  { name: "lab3", state: "draining" as const },
+  { name: "lab4", state: "revoked" as const },
+];
+const limits = { maxBytesMoved: 1_000_000, concurrency: 2, graceSeconds: 60 };
+const desired = (homes: Record<string, string>, sizes: Record<string, number> = {}, pins: Record<string, string> = {}): DesiredPlacement => ({ homes, sizes, pins, limits, nodes });
+
+describe("moves between the last placement and the desired one", () => {
+  test("only users whose home changed move; new users are adopted where they are", () => {
+    const d = desired({ alice: "lab2", bob: "lab1", carol: "lab1" }, { alice: 1_234_567 });
+    expect(movesBetween({ alice: "lab1", bob: "lab1" }, d)).toEqual([{ user: "alice", from: "lab1", to: "lab2", bytes: 1_234_567 }]);
+    expect(describeMove(movesBetween({ alice: "lab1" }, d)[0])).toBe("alice: lab1 → lab2, 1.2 MB");
+  });
+
+  test("a move onto a draining or revoked node, off a revoked node, over the byte cap, or off a pin is refused — every problem at once", () => {
+    const d = desired({ alice: "lab3", bob: "lab4", carol: "lab1", dave: "lab2", erin: "lab9" }, { dave: 2_000_000 }, { carol: "lab2" });
+    const p = placementProblems(d, { alice: "lab1", bob: "lab1", carol: "lab1", dave: "lab4", erin: "lab1" });
+    expect(p).toEqual(
+      expect.arrayContaining([
+        "cannot move alice to lab3: lab3 is draining",
+        "cannot move bob to lab4: lab4 is revoked",
+        "carol is pinned to lab2 but placed on lab1",
+        "cannot move dave off lab4: lab4 is revoked and its data cannot be read",
+        "erin: home lab9 is not a node of this stack",
+        expect.stringMatching(/^the moves copy 2\.0 MB, more than limits\.maxBytesMoved \(1\.0 MB\)/),
+      ]),
+    );
+    expect(p).toHaveLength(6);
+  });
+
+  test("a user staying on a draining or revoked node is no problem (it waits to move); bad uids and limits are", () => {
+    expect(placementProblems(desired({ alice: "lab3", bob: "lab4" }), { alice: "lab3", bob: "lab4" })).toEqual([]);
+    const p = placementProblems({ ...desired({ "a;rm -rf /": "lab1" }), limits: { maxBytesMoved: 0, concurrency: 0, graceSeconds: -1 } }, {});
+    expect(p).toHaveLength(4);
+    expect(p[3]).toMatch(/"a;rm -rf \/" is not a valid uid/);
+  });
+});
+
+describe("what the hosts report", () => {
+  test("doveadm mailbox status (tab) and the comparison of two copies", () => {
+    const a = parseMailboxStatus("mailbox\tmessages\tvsize\nINBOX\t120\t34000\nSent\t3\t900\n");
+    const b = parseMailboxStatus("mailbox\tmessages\tvsize\nINBOX\t119\t33700\nSent\t3\t900\nJunk\t0\t0\n");
+    expect(a).toEqual({ INBOX: "120/34000", Sent: "3/900" });
+    expect(copyDifferences(a, a)).toEqual([]);
+    expect(copyDifferences(a, b)).toEqual(["INBOX: 120/34000 vs 119/33700", "Junk: missing vs 0/0"]);
+    expect(() => parseMailboxStatus("name\tcount\nINBOX\t1\n")).toThrow(/unexpected doveadm mailbox status header/);
+  });
+
+  test("postqueue -j: only messages being delivered (active queue) to one of the user's addresses count", () => {
+    const lines = [
+      { queue_name: "active", queue_id: "A1", recipients: [{ address: "Alice@Example.org" }] },
+      { queue_name: "deferred", queue_id: "D1", recipients: [{ address: "alice@example.org" }] },
+      { queue_name: "active", queue_id: "A2", recipients: [{ address: "bob@example.org" }] },
+      { queue_name: "active", queue_id: "A3", recipients: [{ address: "bob@example.org" }, { address: "al@example.org" }] },
+    ].map((l) => JSON.stringify(l));
+    expect(activeDeliveries(lines.join("\n") + "\n", ["alice@example.org", "al@example.org"])).toEqual(["A1", "A3"]);
+    expect(activeDeliveries("", ["alice@example.org"])).toEqual([]);
+  });
+});
+
+describe("the UserPlacement provider without hosts", () => {
+  const nodeInputs = nodes.map((n) => ({ ...n, vpnAddress: "198.18.0.1", storePath: "/srv/crypt/mail" }));
+  const inputs = (homes: Record<string, string>) => ({ ...desired(homes, { alice: 5000 }), nodes: nodeInputs, master: "lab1", suffix: "dc=x", ldapiSocket: "/run/slapd/ldapi" });
+  const olds = (homes: Record<string, string>, extra: Partial<UserPlacementOutputs> = {}): UserPlacementOutputs => ({ ...inputs(homes), directory: homes, frozen: [], oldCopies: [], lastMoves: [], ...extra });
+
+  test("check lists each move for the reviewer and refuses a bad one", async () => {
+    const ok = await check(inputs({ alice: "lab1" }), inputs({ alice: "lab2" }));
+    expect(ok.failures).toBeUndefined();
+    expect(ok.inputs.moves).toEqual(["alice: lab1 → lab2, 5.0 kB"]);
+    const bad = await check(inputs({ alice: "lab1" }), inputs({ alice: "lab3" }));
+    expect(bad.failures).toEqual([{ property: "homes", reason: "cannot move alice to lab3: lab3 is draining" }]);
+  });
+
+  test("diff: a move, a user an interrupted move left frozen and an expired old copy are changes; a size alone is not", async () => {
+    expect((await diff("p", olds({ alice: "lab1" }), inputs({ alice: "lab1" }))).changes).toBe(false);
+    expect((await diff("p", olds({ alice: "lab1" }), { ...inputs({ alice: "lab1" }), sizes: { alice: 9 } })).changes).toBe(false);
+    expect((await diff("p", olds({ alice: "lab1" }), inputs({ alice: "lab2" }))).changes).toBe(true);
+    expect((await diff("p", olds({ alice: "lab1" }, { frozen: ["alice"] }), inputs({ alice: "lab1" }))).changes).toBe(true);
+    expect((await diff("p", olds({ alice: "lab1" }, { oldCopies: [{ user: "alice", node: "lab2", since: Date.now() - 61_000 }] }), inputs({ alice: "lab1" }))).changes).toBe(true);
+    expect((await diff("p", olds({ alice: "lab1" }, { oldCopies: [{ user: "alice", node: "lab2", since: Date.now() }] }), inputs({ alice: "lab1" }))).changes).toBe(false);
+  });
+
+  test("diff refuses a user the directory did not have, naming it", async () => {
+    await expect(diff("p", olds({ alice: "lab1" }), inputs({ alice: "lab1", ghost: "lab2" }))).rejects.toThrow(/the directory has no user ghost/);
+  });
+});
+
+describe("the move channel", () => {
+  test("doveadm listens on the VPN address only, reads its password from the encrypted mount, and sets no doveadm_port (which would proxy every command to the home)", () => {
+    const c = moveChannelContribution({ vpnAddress: "198.18.0.11", storePath: "/srv/crypt/mail", suffix: "dc=x", ldapiSocket: "/run/slapd/ldapi", secretPath: "/srv/crypt/keys/dovecot/doveadm.secret" });
+    const conf = renderDovecot("lab1", [c]).files[0].content;
+    expect(conf).toMatch(/service doveadm \{\n\s+inet_listener \{\n\s+address = 198\.18\.0\.11\n\s+port = 2425/);
+    expect(conf).toContain("doveadm_password = </srv/crypt/keys/dovecot/doveadm.secret");
+    expect(conf).not.toMatch(/doveadm_port/);
+    expect(conf).toMatch(/protocol doveadm \{\n\s+userdb \{/);
+  });
+});
