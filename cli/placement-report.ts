@@ -2,19 +2,11 @@
  * What `npm run placement` prints: tables people can scan (columns aligned, numbers right-aligned,
  * sizes in decimal units as `du` and disk vendors count). Pure, so every report is unit-tested.
  */
+import { humanBytes } from "../planning/placement/moves";
 import type { NodeState, Plan, PlacementRecord, NodeMeasurement, SizesResult, SyncResult } from "../planning/placement";
 
 /** "1.2 GB": decimal units, one decimal below 10. */
-export function humanBytes(n: number): string {
-  const units = ["B", "kB", "MB", "GB", "TB", "PB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
+export { humanBytes };
 
 const percent = (f: number) => `${(100 * f).toFixed(f > 0 && f < 0.01 ? 2 : 1)}%`;
 const days = (s: number) => `${+(s / 86400).toFixed(2)} day${s === 86400 ? "" : "s"}`;

@@ -49,7 +49,7 @@ export function movesBetween(current: Readonly<Record<string, string>>, desired:
 
 /** "1.2 GB" — decimal units, as `du` and disk vendors count. */
 export function humanBytes(n: number): string {
-  const units = ["B", "kB", "MB", "GB", "TB"];
+  const units = ["B", "kB", "MB", "GB", "TB", "PB"];
   let v = n;
   let i = 0;
   while (v >= 1000 && i < units.length - 1) {
