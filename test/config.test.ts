@@ -1,15 +1,5 @@
-import { ConfigError, clusterConfigFromText, validateClusterConfig } from "../planning/config";
-import { rawConfig, rawNode } from "./support/config-fixture";
-
-function problemsOf(raw: Record<string, unknown>): string[] {
-  try {
-    validateClusterConfig(raw);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return [...(e as ConfigError).problems];
-  }
-  throw new Error("config was accepted");
-}
+import { clusterConfigFromText, validateClusterConfig } from "../planning/config";
+import { problemsOf, rawConfig, rawNode } from "./support/config-fixture";
 
 describe("config schema", () => {
   test("a valid config is accepted with defaults filled in", () => {

@@ -12,10 +12,12 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { behindSids, bootstrapLdif, DEFAULT_SLAPD_SETTINGS, defaultServerId, INDEXES, nodeIdentityDn, SlapdNodeSpec, SlapdSettings, treeDns } from "../../planning/ldap";
+import { baseEntries, behindSids, bootstrapLdif, DEFAULT_SLAPD_SETTINGS, defaultServerId, INDEXES, nodeIdentityDn, renderAcl, SlapdNodeSpec, SlapdSettings, treeDns } from "../../planning/ldap";
+import { applyEntries } from "../../providers/impl/ldap-entries";
+import { convergeConfig } from "../../ops/slapd-takeover";
 import type { CommandRunner, StreamOpener } from "../../transports/ldap";
 import { SlapdControl } from "../../ops/slapd-control";
-import { ldapiUrl, sleep } from "../../transports/ldap";
+import { ldapiUrl, sleep, withRootLdap } from "../../transports/ldap";
 import type { ExecOptions, ExecResult } from "../../transports/ssh";
 
 export interface SlapdDist {
@@ -200,4 +202,18 @@ export async function waitCaughtUp(consumer: LocalSlapd, master: LocalSlapd, suf
     if (Date.now() > until) throw new Error(`${consumer.ctl.node} did not catch up with ${master.ctl.node}`);
     await sleep(20);
   }
+}
+
+/**
+ * A standalone master ("n1") holding rplan's tree under `suffix`: where every suite that needs one
+ * directory and no replication starts.
+ */
+export async function startSeededMaster(d: SlapdDist, name: string, suffix: string): Promise<LocalSlapd> {
+  const p = await LocalSlapd.prepare(d, name);
+  const dns = treeDns(suffix);
+  const spec = localSpec({ node: "n1", master: "n1", suffix, paths: p.paths, acl: renderAcl({ suffix, systemDn: dns.system, nodesDn: dns.nodes, rings: [] }), masterUrl: () => "" });
+  const slapd = await LocalSlapd.start(d, name, p, spec);
+  await convergeConfig(slapd.ctl, spec, slapd.settings);
+  await withRootLdap("n1", slapd.ldapiOpener(), (c) => applyEntries(c, { master: { node: "n1", ssh: {} as never }, socketPath: "", suffix, entries: baseEntries(suffix, "example.org"), prune: [] }, undefined));
+  return slapd;
 }

@@ -9,14 +9,11 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { baseEntries, checkSsha, renderAcl, treeDns } from "../../planning/ldap";
-import { applyEntries } from "../../providers/impl/ldap-entries";
-import { convergeConfig } from "../../ops/slapd-takeover";
+import { checkSsha } from "../../planning/ldap";
 import { hashUserPassword } from "../../ops/ldap-users";
-import { withRootLdap } from "../../transports/ldap";
 import { rawConfig, rawNode } from "../support/config-fixture";
 import { adminKeyFile, FakeSshd, startFakeSshd, tempDir } from "../support/fake-sshd";
-import { findSlapd, LocalSlapd, localSpec, SlapdDist } from "./local-slapd";
+import { findSlapd, LocalSlapd, SlapdDist, startSeededMaster } from "./local-slapd";
 
 const dist = findSlapd();
 const suite = typeof dist === "string" ? describe.skip : describe;
@@ -43,13 +40,7 @@ suite("npm run ldap -- user … (throwaway SSH server and slapd)", () => {
   let configFile = "";
 
   beforeAll(async () => {
-    const d = dist as SlapdDist;
-    const p = await LocalSlapd.prepare(d, "m");
-    const dns = treeDns(SUFFIX);
-    const spec = localSpec({ node: "n1", master: "n1", suffix: SUFFIX, paths: p.paths, acl: renderAcl({ suffix: SUFFIX, systemDn: dns.system, nodesDn: dns.nodes, rings: [] }), masterUrl: () => "" });
-    slapd = await LocalSlapd.start(d, "m", p, spec);
-    await convergeConfig(slapd.ctl, spec, slapd.settings);
-    await withRootLdap("n1", slapd.ldapiOpener(), (c) => applyEntries(c, { master: { node: "n1", ssh: {} as any }, socketPath: "", suffix: SUFFIX, entries: baseEntries(SUFFIX, "example.org"), prune: [] }, undefined));
+    slapd = await startSeededMaster(dist as SlapdDist, "m", SUFFIX);
     sshd = await startFakeSshd({ streamlocal: slapd.socket });
     const r = rawConfig();
     r.nodes = [

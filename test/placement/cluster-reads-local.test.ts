@@ -6,16 +6,13 @@
  */
 import * as fs from "fs";
 import { ClusterConfig, validateClusterConfig } from "../../planning/config";
-import { baseEntries, renderAcl, treeDns } from "../../planning/ldap";
-import { applyEntries } from "../../providers/impl/ldap-entries";
-import { convergeConfig } from "../../ops/slapd-takeover";
 import { writeUser } from "../../ops/ldap-users";
 import { directoryHomes, measureUserBytes } from "../../ops/placement";
 import { withRootLdap } from "../../transports/ldap";
 import { closeAllSsh } from "../../transports/ssh";
 import { rawConfig, rawNode } from "../support/config-fixture";
 import { adminKeyFile, closedPort, FakeSshd, startFakeSshd, tempDir } from "../support/fake-sshd";
-import { findSlapd, LocalSlapd, localSpec, SlapdDist } from "../ldap/local-slapd";
+import { findSlapd, LocalSlapd, SlapdDist, startSeededMaster } from "../ldap/local-slapd";
 
 const dist = findSlapd();
 const suite = typeof dist === "string" ? describe.skip : describe;
@@ -30,14 +27,8 @@ suite("placement reads from the cluster (throwaway SSH server and slapd)", () =>
   const before = process.env.RPLAN_SSH_KEY;
 
   beforeAll(async () => {
-    const d = dist as SlapdDist;
-    const p = await LocalSlapd.prepare(d, "m");
-    const dns = treeDns(SUFFIX);
-    const spec = localSpec({ node: "n1", master: "n1", suffix: SUFFIX, paths: p.paths, acl: renderAcl({ suffix: SUFFIX, systemDn: dns.system, nodesDn: dns.nodes, rings: [] }), masterUrl: () => "" });
-    slapd = await LocalSlapd.start(d, "m", p, spec);
-    await convergeConfig(slapd.ctl, spec, slapd.settings);
+    slapd = await startSeededMaster(dist as SlapdDist, "m", SUFFIX);
     await withRootLdap("n1", slapd.ldapiOpener(), async (c) => {
-      await applyEntries(c, { master: { node: "n1", ssh: {} as any }, socketPath: "", suffix: SUFFIX, entries: baseEntries(SUFFIX, "example.org"), prune: [] }, undefined);
       for (const [uid, home] of [["alice", "n2"], ["bob", "n1"], ["carol", "n3"]]) await writeUser(c, { uid, mail: `${uid}@example.org`, home, suffix: SUFFIX, master: { node: "n1" } });
     });
     sshd = await startFakeSshd({

@@ -2,11 +2,11 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigError, clusterConfigFromText, validateClusterConfig } from "../../planning/config";
+import { clusterConfigFromText, validateClusterConfig } from "../../planning/config";
 import { emptyPlacementRecord, parsePlacementRecord } from "../../planning/placement";
 import { ensureLabPlacement, labStackConfig } from "../../lab/stack-config";
 import { placementFilePath, readPlacementRecord, writePlacementRecord } from "../../stack-file/placement";
-import { fakeHostKey, rawConfig } from "../support/config-fixture";
+import { fakeHostKey, problemsOf, rawConfig } from "../support/config-fixture";
 
 /** `config.get` as the program sees it: text as is, structured values as JSON. */
 const getter = (config: Record<string, unknown>, prefix = "") => (k: string) => {
@@ -14,15 +14,6 @@ const getter = (config: Record<string, unknown>, prefix = "") => (k: string) => 
   return v === undefined ? undefined : typeof v === "string" ? v : JSON.stringify(v);
 };
 
-function problemsOf(raw: Record<string, unknown>): string[] {
-  try {
-    validateClusterConfig(raw);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return [...(e as ConfigError).problems];
-  }
-  throw new Error("config was accepted");
-}
 
 describe("rplan:placement", () => {
   test("is optional, and read as plain text", () => {

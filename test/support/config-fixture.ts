@@ -1,5 +1,6 @@
 /** A valid raw stack config for unit tests, and a way to make valid-looking pinned host keys. */
 import * as crypto from "crypto";
+import { ConfigError, validateClusterConfig } from "../../planning/config";
 
 /** A syntactically valid OpenSSH ed25519 public key line derived from a seed. */
 export function fakeHostKey(seed: string): string {
@@ -36,4 +37,15 @@ export function rawConfig(): Record<string, any> {
     policy: { minCountries: 3 },
     ldap: { master: "n1", suffix: "dc=example,dc=org" },
   };
+}
+
+/** Every problem validateClusterConfig reports for `raw` (fails the test when it accepts it). */
+export function problemsOf(raw: Record<string, unknown>): string[] {
+  try {
+    validateClusterConfig(raw);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return [...(e as ConfigError).problems];
+  }
+  throw new Error("config was accepted");
 }
