@@ -1,0 +1,281 @@
+/**
+ * Moving users' quanta on the lab, through the real program and the README's commands: a user with
+ * a few thousand messages moves while mail for it arrives at 10 msg/s through random MXes (every
+ * accepted message ends up once in the new home, IMAP there sees all of them, the old copy goes
+ * after its grace period); a node is drained with one `placement plan` + preview + up, and an empty
+ * node is filled by a rebalance; a runner killed after the bulk copy and again during the freeze
+ * converges on the rerun with nothing lost and nobody frozen; bad placements stop the preview.
+ *
+ * Uses its own placement file (`placement.lab-moves-<run>.yaml`, git-ignored, named by a copy of the lab's stack file)
+ * and its own state. Needs root and the lab (3 nodes):
+ * `sudo RPLAN_LAB_KEEP=1 npx jest --runInBand test/placement/moves.lab.test.ts`.
+ */
+import { ChildProcess, execFile, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+import { labSshTarget, labStackConfigPath } from "../../lab";
+import { LAB_DOMAIN } from "../../lab/stack-config";
+import { SSH_KEY as LAB_SSH_KEY } from "../../lab/state";
+import { sshaHash } from "../../planning/ldap";
+import { RPLAN_PROJECT_DIR, runStack } from "../../runner";
+import { sleep } from "../../transports/ldap";
+import { closeAllSsh, sshConnection } from "../../transports/ssh";
+import { acceptedLogins, controlLogin } from "../support/lab-logins";
+import { labWithExactly } from "../support/lab";
+
+const maybe = process.getuid?.() === 0 ? describe : describe.skip;
+const NODES = ["lab1", "lab2", "lab3"];
+const SUFFIX = LAB_DOMAIN.split(".").map((p) => `dc=${p}`).join(",");
+const RUN = Date.now().toString(36);
+const PLACEMENT = `placement.lab-moves-${RUN}.yaml`;
+const env = { RPLAN_SSH_KEY: LAB_SSH_KEY };
+const password = (uid: string) => `secret-of-${uid}`;
+
+async function sh(node: string, script: string): Promise<{ code: number; out: string }> {
+  const r = await (await sshConnection(labSshTarget(node))).run(["sh", "-c", script], { allowFailure: true });
+  return { code: r.code, out: r.stdout + r.stderr };
+}
+const host = (node: string) => labSshTarget(node).host;
+
+function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: RPLAN_PROJECT_DIR, env: { ...process.env, ...env }, maxBuffer: 64 << 20 }, (e, stdout, stderr) =>
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+    );
+  });
+}
+
+maybe("moving users on the lab", () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-moves-"));
+  const stateFile = path.join(work, "state.json");
+  const configFile = path.join(work, "Pulumi.lab.yaml");
+  const placementPath = path.join(RPLAN_PROJECT_DIR, PLACEMENT);
+  const record = () => YAML.parse(fs.readFileSync(placementPath, "utf8")) as { limits: Record<string, number>; pins: Record<string, string>; users: Record<string, { home: string; bytes: number }> };
+  const writeRecord = (r: ReturnType<typeof record>) => fs.writeFileSync(placementPath, YAML.stringify(r));
+  const setHome = (uid: string, home: string) => {
+    const r = record();
+    r.users[uid].home = home;
+    writeRecord(r);
+  };
+  const stack = (op: "up" | "preview", log?: (l: string) => void, configPath = configFile) => runStack({ op, stack: "lab", stateFile, configFile: configPath, env, log });
+  const cli = (args: string[]) => run("npx", ["ts-node", ...args, "--stack", "lab", "--config", configFile]);
+
+  async function addUser(uid: string, home: string): Promise<void> {
+    const hash = sshaHash(password(uid), `uid=${uid},ou=people,${SUFFIX}`);
+    const put = await run("npx", ["ts-node", "cli/ldap.ts", "user", "put", uid, "--mail", `${uid}@${LAB_DOMAIN}`, "--home", home, "--password-hash", hash, "--config", configFile]);
+    if (put.code !== 0) throw new Error(`user put ${uid}: ${put.out}`);
+  }
+  /**
+   * Writes `count` messages straight into the user's Maildir on its home (as a long-time user has).
+   * Each write is retried: the lab's gocryptfs 2.3 fails about 1 creation in 100 (ops/quantum-move.ts).
+   */
+  async function fill(uid: string, home: string, count: number, marker: string): Promise<void> {
+    const dir = `/srv/crypt/mail/${uid}/Maildir`;
+    const script =
+      `set -e; install -d -m 0700 ${dir} ${dir}/new ${dir}/cur ${dir}/tmp; cd ${dir}/new; i=0; while [ $i -lt ${count} ]; do i=$((i+1)); ` +
+      `n=0; until printf 'From: filler@example.net\\nSubject: ${marker}-%d\\n\\n%0400d\\n' $i $i > ${marker}.$i.lab 2>/dev/null; do n=$((n+1)); [ $n -lt 20 ] || exit 1; done; done`;
+    // As the mail user, as dovecot would write them (no chown afterwards).
+    const r = await sh(home, `n=0; until install -d -o mail -g mail -m 0700 /srv/crypt/mail/${uid} 2>/dev/null; do n=$((n+1)); [ $n -lt 20 ] || exit 1; done; runuser -u mail -- sh -c '${script.replace(/'/g, "'\\''")}'`);
+    if (r.code !== 0) throw new Error(`fill ${uid}: ${r.out}`);
+  }
+  /** Subject → how many copies the user's Maildir on `node` holds, for subjects starting with `prefix`. */
+  async function subjects(node: string, uid: string, prefix: string): Promise<Map<string, number>> {
+    const dir = `/srv/crypt/mail/${uid}/Maildir`;
+    const r = await sh(node, `find ${dir}/new ${dir}/cur -type f -print0 2>/dev/null | xargs -0 -r grep -a -h '^Subject: ${prefix}' | sort | uniq -c || true`);
+    return new Map(r.out.split("\n").filter(Boolean).map((l) => { const [n, , s] = l.trim().split(/\s+/); return [s, Number(n)] as [string, number]; }));
+  }
+  async function directory(uid: string): Promise<string> {
+    return (await sh("lab1", `ldapsearch -Q -LLL -Y EXTERNAL -H ldapi:/// -b uid=${uid},ou=people,${SUFFIX} -s base rplanHome rplanUserState rplanMailRoute | grep -v '^dn:' | tr '\\n' ' '`)).out.trim();
+  }
+  async function queuesEmpty(): Promise<void> {
+    const end = Date.now() + 240_000;
+    for (;;) {
+      const q = await Promise.all(NODES.map((n) => sh(n, "postqueue -f; sleep 1; postqueue -j | wc -l")));
+      if (q.every((r) => r.out.trim() === "0")) return;
+      if (Date.now() > end) throw new Error(`queues not empty: ${q.map((r, i) => `${NODES[i]}=${r.out.trim()}`).join(" ")}`);
+      await sleep(3000);
+    }
+  }
+
+  beforeAll(async () => {
+    await labWithExactly(3);
+    const config = YAML.parse(fs.readFileSync(labStackConfigPath(), "utf8"));
+    config.config["rplan:placement"] = PLACEMENT;
+    fs.writeFileSync(configFile, YAML.stringify(config));
+    fs.mkdirSync(path.dirname(placementPath), { recursive: true });
+    writeRecord({ limits: { maxBytesMoved: 5_000_000_000, concurrency: 2, graceSeconds: 30 }, pins: {}, users: {} });
+    await stack("up");
+    for (const [uid, home] of [["mv1", "lab1"], ["kl1", "lab1"], ["dr1", "lab3"], ["dr2", "lab3"], ["dr3", "lab3"], ["dr4", "lab3"]]) await addUser(uid, home);
+    const sync = await cli(["cli/placement.ts", "sync"]);
+    if (sync.code !== 0) throw new Error(`placement sync: ${sync.out}`);
+    expect(Object.keys(record().users)).toEqual(expect.arrayContaining(["dr1", "dr2", "dr3", "dr4", "kl1", "mv1"]));
+    await stack("up"); // adopts the users where they are: no move
+  }, 900_000);
+  afterAll(async () => {
+    await closeAllSsh();
+    fs.rmSync(placementPath, { force: true });
+  });
+
+  test("a user with 2 000 messages moves while mail arrives at 10 msg/s through random MXes: every accepted message once in the new home, IMAP sees all, the old copy goes after its grace", async () => {
+    await fill("mv1", "lab1", 2000, `old-${RUN}`);
+    setHome("mv1", "lab2");
+    const preview: string[] = [];
+    await stack("preview", (l) => preview.push(l));
+    expect(preview.join("\n")).toMatch(/mv1: lab1 → lab2, \d/);
+
+    const accepted: string[] = [];
+    let sending = true;
+    let n = 0;
+    const sender = (async () => {
+      const inflight: Promise<void>[] = [];
+      while (sending) {
+        const i = ++n;
+        const via = NODES[Math.floor(Math.random() * NODES.length)];
+        const subject = `load-${RUN}-${i}`;
+        inflight.push(run("swaks", ["--helo", "client.example.net", "--timeout", "30", "--server", `${host(via)}:25`, "--from", "sender@example.net", "--to", `mv1@${LAB_DOMAIN}`, "--header", `Subject: ${subject}`, "--body", subject]).then((r) => {
+          if (r.code === 0) accepted.push(subject);
+        }));
+        await sleep(100);
+      }
+      await Promise.all(inflight);
+    })();
+    const log: string[] = [];
+    try {
+      await sleep(3000);
+      await stack("up", (l) => log.push(l));
+      await sleep(3000);
+    } finally {
+      sending = false; // also when the up fails: a sender left running would load every later test
+      await sender;
+    }
+    console.log(log.filter((l) => l.includes("[move]") && !l.includes("bulk copy ")).join("\n"));
+    expect(log.join("\n")).toMatch(/\[move\] mv1 lab1 → lab2: bulk copy/);
+    expect(log.join("\n")).toMatch(/\[move\] mv1 lab1 → lab2: done: .* frozen for \d+ ms/);
+    expect(await directory("mv1")).toBe("rplanHome: lab2");
+
+    await queuesEmpty();
+    const got = await subjects("lab2", "mv1", `load-${RUN}-`);
+    expect(accepted.length).toBeGreaterThan(50);
+    const missing = accepted.filter((s) => !got.has(s));
+    const duplicated = [...got].filter(([, c]) => c !== 1).map(([s]) => s);
+    expect({ sent: n, accepted: accepted.length, missing, duplicated }).toEqual({ sent: n, accepted: accepted.length, missing: [], duplicated: [] });
+    expect((await subjects("lab2", "mv1", `old-${RUN}-`)).size).toBe(2000);
+
+    // IMAP through a node that is neither home (proxied to lab2) sees every message of this run.
+    const search = (subject: string) => {
+      const r = spawnSync("curl", ["-sSk", "--max-time", "120", "-u", `mv1:${password("mv1")}`, `imaps://${host("lab3")}/INBOX`, "-X", `SEARCH SUBJECT "${subject}"`], { encoding: "utf8" });
+      return (/^\* SEARCH(.*)$/m.exec(r.stdout)?.[1] ?? "").trim().split(/\s+/).filter(Boolean).length;
+    };
+    expect({ old: search(`old-${RUN}-`), load: search(`load-${RUN}-`) }).toEqual({ old: 2000, load: got.size });
+
+    // The old copy stays for the grace period (30 s), then the next update removes it.
+    expect((await sh("lab1", "test -d /srv/crypt/mail/mv1 && echo kept")).out.trim()).toBe("kept");
+    await sleep(31_000);
+    const later: string[] = [];
+    await stack("up", (l) => later.push(l));
+    expect(later.join("\n")).toMatch(/old copy of mv1 on lab1: removed/);
+    expect((await sh("lab1", "test -d /srv/crypt/mail/mv1 && echo kept || echo gone")).out.trim()).toBe("gone");
+  }, 1_200_000);
+
+  /** Runs `npm run stack -- up` as admins do and SIGKILLs its whole process group when `line` is printed. */
+  function upKilledAt(line: RegExp): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const child: ChildProcess = spawn("npx", ["ts-node", "cli/stack.ts", "up", "--stack", "lab", "--state", stateFile, "--config", configFile], { cwd: RPLAN_PROJECT_DIR, env: { ...process.env, ...env }, detached: true });
+      let out = "";
+      const watch = (d: Buffer) => {
+        out += d.toString();
+        if (line.test(out) && child.pid) {
+          process.kill(-child.pid, "SIGKILL");
+        }
+      };
+      child.stdout!.on("data", watch);
+      child.stderr!.on("data", watch);
+      child.on("exit", (_code, signal) => (signal === "SIGKILL" ? resolve(out) : reject(new Error(`up was not killed at ${line}:\n${out.slice(-3000)}`))));
+    });
+  }
+
+  test("a runner killed after the bulk copy, and again during the freeze: the rerun converges, nothing lost, nobody frozen", async () => {
+    await fill("kl1", "lab1", 300, `kl-${RUN}`);
+    setHome("kl1", "lab2");
+    await upKilledAt(/\[move\] kl1 lab1 → lab2: freeze/);
+    const between = await directory("kl1");
+    expect(between).toMatch(/rplanHome: lab1/); // the home never changes before the final sync
+    await stack("up");
+    expect(await directory("kl1")).toBe("rplanHome: lab2");
+    expect((await subjects("lab2", "kl1", `kl-${RUN}-`)).size).toBe(300);
+
+    setHome("kl1", "lab1");
+    await upKilledAt(/\[move\] kl1 lab2 → lab1: switch home/);
+    expect(await directory("kl1")).toMatch(/rplanUserState: frozen/);
+    await stack("up");
+    expect(await directory("kl1")).toBe("rplanHome: lab1");
+    expect((await subjects("lab1", "kl1", `kl-${RUN}-`)).size).toBe(300);
+    const after: string[] = [];
+    await stack("preview", (l) => after.push(l));
+    expect(after.join("\n")).toMatch(/\d+ unchanged/);
+    expect(after.join("\n")).not.toMatch(/placement-homes\s+update/);
+  }, 1_200_000);
+
+  test("drain lab3 with one plan, preview and up; then a rebalance fills the empty node", async () => {
+    for (const uid of ["dr1", "dr2", "dr3", "dr4"]) await fill(uid, "lab3", 50, `dr-${RUN}-${uid}`);
+    const plan = await cli(["cli/placement.ts", "plan", "drain", "lab3"]);
+    expect(plan.code).toBe(0);
+    const homes = record().users;
+    for (const uid of ["dr1", "dr2", "dr3", "dr4"]) expect(["lab1", "lab2"]).toContain(homes[uid].home);
+    const preview: string[] = [];
+    await stack("preview", (l) => preview.push(l));
+    for (const uid of ["dr1", "dr2", "dr3", "dr4"]) expect(preview.join("\n")).toContain(`${uid}: lab3 → ${homes[uid].home}`);
+    await stack("up");
+    for (const uid of ["dr1", "dr2", "dr3", "dr4"]) {
+      expect(await directory(uid)).toBe(`rplanHome: ${homes[uid].home}`);
+      expect((await subjects(homes[uid].home, uid, `dr-${RUN}-${uid}-`)).size).toBe(50);
+    }
+
+    const rebalance = await cli(["cli/placement.ts", "plan", "rebalance"]);
+    expect(rebalance.code).toBe(0);
+    const onLab3 = Object.entries(record().users).filter(([, u]) => u.home === "lab3").map(([uid]) => uid);
+    expect(onLab3.length).toBeGreaterThan(0);
+    await stack("up");
+    for (const uid of onLab3) expect(await directory(uid)).toBe("rplanHome: lab3");
+  }, 1_200_000);
+
+  test("bad placements stop the preview with a clear error, and no host is contacted", async () => {
+    const good = fs.readFileSync(placementPath, "utf8");
+    const conn = await sshConnection(labSshTarget("lab1"));
+    const before = await acceptedLogins(conn);
+    const cases: [string, (r: ReturnType<typeof record>) => string | void, RegExp, string?][] = [
+      ["unknown node", (r) => void (r.users.mv1.home = "lab9"), /lab9 is not a node/],
+      ["uid the directory lacks", (r) => void (r.users.ghost = { home: "lab1", bytes: 0 }), /the directory has no user ghost/],
+      ["metacharacters in a uid", (r) => void (r.users["a;rm -rf"] = { home: "lab1", bytes: 0 }), /a;rm -rf/],
+      ["a duplicate user", () => `${good}\n  mv1: { home: lab1, bytes: 0 }\n`, /duplicate|unique/i],
+    ];
+    for (const [name, edit, message] of cases) {
+      const r = YAML.parse(good) as ReturnType<typeof record>;
+      const text = edit(r);
+      fs.writeFileSync(placementPath, typeof text === "string" ? text.replace(/\n\n  mv1/, "\n  mv1") : YAML.stringify(r));
+      const out: string[] = [];
+      const res = await stack("preview", (l) => out.push(l)).then(() => ({ errors: [] as string[] }), (e: Error) => ({ errors: [e.message] }));
+      expect({ name, failed: res.errors.length > 0 || /error/i.test(out.join("\n")) }).toEqual({ name, failed: true });
+      expect({ name, said: message.test(`${out.join("\n")}\n${res.errors.join("\n")}`) }).toEqual({ name, said: true });
+    }
+    // A move onto a revoked node, with a stack file that revokes lab3.
+    fs.writeFileSync(placementPath, good);
+    const [mover] = Object.entries(record().users).find(([, u]) => u.home !== "lab3")!; // the rebalance may have put mv1 there
+    setHome(mover, "lab3");
+    const revoked = YAML.parse(fs.readFileSync(configFile, "utf8"));
+    revoked.config["rplan:nodes"].find((n: { name: string }) => n.name === "lab3").state = "revoked";
+    const revokedFile = path.join(work, "revoked", "Pulumi.lab.yaml");
+    fs.mkdirSync(path.dirname(revokedFile), { recursive: true });
+    fs.writeFileSync(revokedFile, YAML.stringify(revoked));
+    const out: string[] = [];
+    const res = await stack("preview", (l) => out.push(l), revokedFile).then(() => ({ errors: [] as string[] }), (e: Error) => ({ errors: [e.message] }));
+    expect(`${out.join("\n")}\n${res.errors.join("\n")}`).toContain(`cannot move ${mover} to lab3: lab3 is revoked`);
+    fs.writeFileSync(placementPath, good);
+    const now = await acceptedLogins(conn);
+    expect(now).toBe(before);
+    // The count does move when the node is contacted (a count stuck at 0 cannot pass for "not contacted").
+    expect(await controlLogin(conn, now)).toBeGreaterThan(now);
+  }, 600_000);
+});
