@@ -23,6 +23,7 @@
  */
 import { activeDeliveries, copyDifferences, humanBytes, parseMailboxStatus } from "../planning/placement/moves";
 import { DOVEADM_PORT, userStoreDir } from "../planning/mail/move-channel";
+import { MAIL_USER } from "../planning/mail/routing";
 import type { SshConnection } from "../transports/ssh";
 import { sleep } from "../transports/ldap";
 import { DirectoryUser, readDirectoryUser, setFrozen, setHome, waitReplicas } from "./directory-homes";
@@ -125,6 +126,7 @@ export async function moveUser(ctx: MoveContext, uid: string, from: string, to: 
   const freezeMs = Date.now() - frozenAt;
   await forgetRoutes(ctx);
   await flushQueues(ctx);
+  await repairOwnership(dst, uid, say);
   const bytes = await dirBytes(dst, uid);
   say(`done: ${humanBytes(bytes)}, frozen for ${freezeMs} ms`);
   return { user: uid, from, to, bytes, resumed, freezeMs: resumed === "no" ? freezeMs : 0, totalMs: Date.now() - started, ...(setAside ? { setAside } : {}) };
@@ -157,7 +159,10 @@ async function syncUntilClean(src: MoveNode, dst: MoveNode, uid: string, say: (s
     if (code === 0) return;
     last = said;
     say(`${phase}: ${code === DSYNC_TEMPFAIL ? "a temporary failure" : "dsync asks for another round"} (round ${round})`);
-    if (code === DSYNC_TEMPFAIL) await sleep(200 * round);
+    if (code === DSYNC_TEMPFAIL) {
+      await Promise.all([repairOwnership(src, uid, say), repairOwnership(dst, uid, say)]);
+      await sleep(200 * round);
+    }
   }
   throw new Error(`doveadm backup of ${uid} to ${dst.name} did not finish cleanly in ${MAX_SYNC_ROUNDS} rounds${last ? ` (last: ${last})` : " (the new home's dovecot log says why)"}`);
 }
@@ -184,7 +189,25 @@ async function setAsideStaleCopy(src: MoveNode, dst: MoveNode, uid: string, say:
   return aside;
 }
 
+/**
+ * Every file of a mail store belongs to the mail user; one that does not cannot be read by dsync or
+ * by the user's IMAP session. Seen on the lab: Debian 12's gocryptfs 2.3 (root, -allow_other)
+ * sometimes fails the chown that follows a file's creation (rfjakob/gocryptfs#892), leaving a
+ * delivered message owned by root. The move repairs that in the copy it reads before the bulk copy,
+ * in both copies after a round that failed, and in the new copy at the end (never inside the
+ * freeze: the walk grows with the mailbox), retrying as the chown itself can fail the same way.
+ */
+async function repairOwnership(n: MoveNode, uid: string, say: (s: string) => void): Promise<void> {
+  const script =
+    'test -d "$1" || exit 0; n=$(find "$1" ! -user "$2" | wc -l); [ "$n" = 0 ] && exit 0; echo "$n"; ' +
+    'i=0; while [ $i -lt 10 ]; do i=$((i+1)); find "$1" ! -user "$2" -exec chown "$2:$2" {} + 2>/dev/null && exit 0; done; ' +
+    'left=$(find "$1" ! -user "$2" | wc -l); [ "$left" = 0 ] || { echo "$left files of $1 still not owned by $2" >&2; exit 1; }';
+  const r = await n.conn.run(["sh", "-c", script, "sh", userStoreDir(n.storePath, uid), MAIL_USER], { label: `ownership of ${uid}'s store` });
+  if (r.stdout.trim() !== "") say(`${r.stdout.trim()} file(s) on ${n.name} were not owned by ${MAIL_USER}: repaired`);
+}
+
 async function bulkCopy(src: MoveNode, dst: MoveNode, uid: string, say: (s: string) => void): Promise<void> {
+  await repairOwnership(src, uid, say);
   const total = await dirBytes(src, uid);
   say(`bulk copy of ${humanBytes(total)} while the user keeps working`);
   let copying = true;
@@ -233,6 +256,7 @@ async function mailboxStatus(n: MoveNode, uid: string): Promise<Record<string, s
 /** The last sync while frozen, then both copies compared folder by folder. */
 async function finalSync(src: MoveNode, dst: MoveNode, uid: string, say: (s: string) => void): Promise<void> {
   for (let attempt = 1; attempt <= 2; attempt++) {
+    // No ownership walk here: it grows with the mailbox, and the freeze must not (a failed round repairs).
     await syncUntilClean(src, dst, uid, say, "final sync");
     const [a, b] = await Promise.all([mailboxStatus(src, uid), mailboxStatus(dst, uid)]);
     const diff = copyDifferences(a, b);
