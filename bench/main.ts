@@ -8,6 +8,7 @@ import { benchLab } from "./lab";
 import { benchLdap } from "./ldap";
 import { benchMail } from "./mail";
 import { benchMesh, meshBenchRows } from "./mesh";
+import { benchMoves } from "./moves";
 import { benchPlacement } from "./placement";
 import { benchPlatform } from "./platform";
 
@@ -17,7 +18,7 @@ function table(rows: Array<string[]>): string {
   return [line(rows[0]), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.slice(1).map(line)].join("\n");
 }
 
-const SECTIONS = ["placement", "platform", "mesh", "ldap", "mail"];
+const SECTIONS = ["placement", "platform", "mesh", "ldap", "mail", "moves"];
 
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -57,6 +58,42 @@ async function main(): Promise<void> {
   }
   if (!only || only === "ldap") await ldapSection();
   if (!only || only === "mail") await mailSection();
+  if (!only || only === "moves") await movesSection();
+}
+
+async function movesSection(): Promise<void> {
+  const goalFreezeMs = 2000;
+  const b = await benchMoves().finally(() => closeAllSsh());
+  const mbps = (bytes: number, ms: number) => (bytes / 1e6 / (ms / 1000));
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  const rows: string[][] = [["measure", "value", "ratio/goal"]];
+  if (b.big) {
+    const move = mbps(b.big.bytes, b.big.move.totalMs);
+    const raw = mbps(b.big.bytes, b.big.rsyncMs);
+    rows.push(
+      [`move throughput, ${b.big.mb} MB Maildir (${b.big.messages} × 100 KB) lab1 → lab2: the program (\`up\`, move totalMs) / raw \`rsync -a\` to an rsync daemon on lab2's VPN address`, `${move.toFixed(1)} MB/s (${(b.big.move.totalMs / 1000).toFixed(1)} s) / ${raw.toFixed(1)} MB/s (${(b.big.rsyncMs / 1000).toFixed(1)} s)`, `${(move / raw).toFixed(2)} (goal ≥ 0.8)`],
+      [`freeze window, ${b.big.mb} MB user (goal ≤ ${goalFreezeMs} ms)`, `${b.big.move.freezeMs} ms`, (b.big.move.freezeMs / goalFreezeMs).toFixed(2)],
+    );
+  }
+  if (b.small) {
+    const f = b.small.rounds.map((r) => r.freezeMs);
+    rows.push(
+      [`freeze window, ${(b.small.bytes / 1e6).toFixed(0)} MB user, 3 moves (lab1 → lab2 → lab1 → lab2) under 10 msg/s`, `${f.join(", ")} ms`, ""],
+      [`freeze window, ${(b.small.bytes / 1e6).toFixed(0)} MB user: median / max (goal ≤ ${goalFreezeMs} ms)`, `${median(f)} / ${Math.max(...f)} ms`, (Math.max(...f) / goalFreezeMs).toFixed(2)],
+    );
+    if (b.big) rows.push([`freeze growth: ${b.big.mb} MB user / ${(b.small.bytes / 1e6).toFixed(0)} MB user's median (goal: not growing)`, `${b.big.move.freezeMs} / ${median(f)} ms`, (b.big.move.freezeMs / median(f)).toFixed(2)]);
+    const m = b.small.mail;
+    rows.push([`mail during those moves through random MXes: sent / accepted / delivered to the new home / duplicated`, `${m.sent} / ${m.accepted} / ${m.delivered} / ${m.duplicated}`, ""], ["accepted − delivered = LOST (must be 0)", `${m.accepted} − ${m.delivered} = ${m.lost}`, ""]);
+  }
+  for (const p of b.previews) rows.push([`no-op preview, ${p.users} placed users (the up before it: ${p.upSeconds.toFixed(1)} s)`, `${p.seconds.toFixed(1)} s (changes: ${p.changed ? "YES" : "none"})`, p.users === 5000 ? `${(p.seconds / 20).toFixed(2)} of 20 s` : ""]);
+  if (b.stateBytes !== undefined) rows.push(["state file after the 5 000-user up (goal ≤ 10 MB)", `${(b.stateBytes / 1e6).toFixed(2)} MB`, (b.stateBytes / 10e6).toFixed(3)]);
+  rows.push(
+    ["UserPlacement `__provider` text (thinProviderSource)", `${b.providerSourceBytes} B`, ""],
+    ["compiled implementation: user-placement.js / with the project modules it loads", `${(b.implBytes / 1000).toFixed(1)} KB / ${(b.implClosureBytes / 1000).toFixed(1)} KB (${b.implClosureModules} modules)`, ""],
+  );
+  console.log(`\n## Moves (lab, 3 nodes, the real program through the stack runner; placement with one UserPlacement resource)\n`);
+  console.log(table(rows));
+  // The lab stays up: other work may be using it.
 }
 
 async function mailSection(): Promise<void> {
