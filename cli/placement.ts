@@ -74,7 +74,9 @@ async function main(): Promise<void> {
     const rec = recordOf(cluster, true);
     const result = syncWithDirectory(rec, await directoryHomes(cluster), cluster.nodes, { adoptDirectoryHomes: args.flags.has("--adopt-directory-homes") });
     console.log(formatSync(result));
-    return void console.log(`wrote ${writePlacementRecord(cluster, result.record)}`);
+    console.log(`wrote ${writePlacementRecord(cluster, result.record)}`);
+    // A preview only knows the directory as the stack last read it: users added since need a refresh.
+    return void console.log(`next: \`npm run stack -- refresh --stack ${stack}\` (the stack reads the directory's users), then preview and up`);
   }
 
   if (cmd !== "plan" || !["add", "drain", "rebalance"].includes(op ?? "") || extra.length > 0) throw new Error(USAGE);
