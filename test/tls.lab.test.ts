@@ -76,16 +76,19 @@ maybe("mail daemons' TLS keys on the lab", () => {
     for (const node of NODES) {
       const conn = await sshConnection(labSshTarget(node));
       const keys = await conn.exec(
-        "stat -c '%a %U %n' /srv/crypt/keys/postfix/tls.key /srv/crypt/keys/dovecot/tls.key; " +
+        "stat -c '%a %U %n' /srv/crypt/keys/postfix/tls.key /srv/crypt/keys/dovecot/tls.key /srv/crypt/keys/dovecot/doveadm.secret; " +
           "findmnt -n -o FSTYPE --target /srv/crypt/keys/postfix/tls.key; findmnt -n -o FSTYPE --target /srv/crypt/keys/dovecot/tls.key; " +
           "ls -A /srv/crypt/keys/postfix /srv/crypt/keys/dovecot",
       );
       expect(keys.stdout.trim().split("\n")).toEqual([
         "600 root /srv/crypt/keys/postfix/tls.key",
         "600 root /srv/crypt/keys/dovecot/tls.key",
+        // the move channel's doveadm password (planning/mail/move-channel.ts) lives beside dovecot's key
+        "600 root /srv/crypt/keys/dovecot/doveadm.secret",
         "fuse.gocryptfs",
         "fuse.gocryptfs",
         "/srv/crypt/keys/dovecot:",
+        "doveadm.secret",
         "tls.crt",
         "tls.key",
         "",
