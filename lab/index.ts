@@ -50,6 +50,7 @@ async function upUnlocked(want: number): Promise<LabState> {
     await downUnlocked();
     state = undefined;
   }
+  const fresh = !state;
   if (!state) {
     await downUnlocked(); // leftovers without state.json (crash during an earlier up)
     const image = await ensureImage(log);
@@ -66,7 +67,7 @@ async function upUnlocked(want: number): Promise<LabState> {
   for (const n of state.nodes) n.nspawnPid = currentNspawnPid(n.name) ?? n.nspawnPid; // a reboot relaunches nspawn
   S.writeLabState(state);
   await Promise.all(state.nodes.map((n) => setupNodeCrypt(n.name))); // also unlocks mounts a reboot locked
-  writeStackFiles(state);
+  writeStackFiles(state, fresh);
   log(`${state.nodes.length} nodes up in ${secs(t0)}`);
   return state;
 }
@@ -116,12 +117,12 @@ function writeKnownHosts(state: LabState): void {
   writeFileAtomic(S.KNOWN_HOSTS, state.nodes.map((n) => knownHostsLines(labSshTarget(n.name))).join(""), 0o644);
 }
 
-function writeStackFiles(state: LabState): void {
+function writeStackFiles(state: LabState, freshLab: boolean): void {
   const previous = fs.existsSync(S.STACK_CONFIG) ? fs.readFileSync(S.STACK_CONFIG, "utf8") : undefined;
   const yaml = renderStackYaml(state.nodes, previous);
   writeFileAtomic(S.STACK_CONFIG, yaml, 0o644);
   writeFileAtomic(path.join(S.CHECKOUT, "Pulumi.lab.yaml"), yaml, 0o644);
-  if (ensureLabPlacement(S.CHECKOUT)) log("created an empty placement.lab.yaml (fill it with `npm run placement -- sync`)");
+  if (ensureLabPlacement(S.CHECKOUT, freshLab)) log("wrote an empty placement.lab.yaml for the new lab (fill it with `npm run placement -- sync`)");
   if (!fs.existsSync(S.STACK_PASSPHRASE)) writeFileAtomic(S.STACK_PASSPHRASE, crypto.randomBytes(32).toString("base64url") + "\n", 0o600);
 }
 

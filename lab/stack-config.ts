@@ -51,12 +51,15 @@ export function labStackConfig(nodes: ConfigNode[]): Record<string, unknown> {
 }
 
 /**
- * An empty placement file in `projectDir` unless one is there: it holds the lab's users' homes and
- * sizes, which regenerating the stack file must never lose. True when it was created.
+ * An empty placement file in `projectDir` unless one is there (or the lab was just made from
+ * scratch): it holds the lab's users' homes and sizes, which regenerating the stack file must never
+ * lose. True when it was written.
  */
-export function ensureLabPlacement(projectDir: string): boolean {
+export function ensureLabPlacement(projectDir: string, freshLab = false): boolean {
   try {
-    fs.writeFileSync(path.join(projectDir, LAB_PLACEMENT), renderPlacementRecord(emptyPlacementRecord()), { flag: "wx", mode: 0o644 });
+    // A lab made from scratch has an empty directory: users placed in an earlier lab are gone, and
+    // keeping them would make every up fail ("the directory has no user …").
+    fs.writeFileSync(path.join(projectDir, LAB_PLACEMENT), renderPlacementRecord(emptyPlacementRecord()), { flag: freshLab ? "w" : "wx", mode: 0o644 });
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;

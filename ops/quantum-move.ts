@@ -61,7 +61,7 @@ export interface MoveReport {
   readonly setAside?: string;
 }
 
-const MAX_SYNC_ROUNDS = 10;
+const MAX_SYNC_ROUNDS = 20;
 /** doveadm's "not perfectly synchronized, run again" (doveadm-sync(1)). */
 const DSYNC_AGAIN = 2;
 /**
@@ -158,13 +158,13 @@ async function syncUntilClean(src: MoveNode, dst: MoveNode, uid: string, say: (s
     const { code, said } = await backupOnce(src, dst, uid);
     if (code === 0) return;
     last = said;
-    say(`${phase}: ${code === DSYNC_TEMPFAIL ? "a temporary failure" : "dsync asks for another round"} (round ${round})`);
-    if (code === DSYNC_TEMPFAIL) {
-      await Promise.all([repairOwnership(src, uid, say), repairOwnership(dst, uid, say)]);
-      await sleep(200 * round);
-    }
+    say(`${phase}: ${code === DSYNC_TEMPFAIL ? "a temporary failure" : "dsync asks for another round"} (round ${round})${said ? `: ${said}` : ""}`);
+    if (code === DSYNC_TEMPFAIL) await Promise.all([repairOwnership(src, uid, say), repairOwnership(dst, uid, say)]);
+    await sleep(Math.min(200 * round, 2000));
   }
-  throw new Error(`doveadm backup of ${uid} to ${dst.name} did not finish cleanly in ${MAX_SYNC_ROUNDS} rounds${last ? ` (last: ${last})` : " (the new home's dovecot log says why)"}`);
+  // The server side's reason is in the new home's log, not in the client's output.
+  if (!last) last = (await dst.conn.run(["sh", "-c", 'journalctl -u dovecot --since "-5min" -o cat --no-pager | grep -F "doveadm($1)" | grep -iv debug | tail -3', "sh", uid], { allowFailure: true, label: "dovecot log" })).stdout.trim().replace(/\n/g, " ");
+  throw new Error(`doveadm backup of ${uid} to ${dst.name} did not finish cleanly in ${MAX_SYNC_ROUNDS} rounds${last ? ` (last: ${last})` : ""}`);
 }
 
 /** The user's INBOX GUID on a node (undefined when the node has no copy). */

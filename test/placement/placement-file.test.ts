@@ -81,7 +81,7 @@ describe("the lab's placement file", () => {
     expect(clusterConfigFromText(getter(config, "rplan:")).placementFile).toBe("placement.lab.yaml");
   });
 
-  test("is created empty when missing, and never overwritten", () => {
+  test("is created empty when missing, and never overwritten — except for a lab made from scratch, whose directory is empty", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-lab-placement-"));
     try {
       expect(ensureLabPlacement(dir)).toBe(true);
@@ -90,6 +90,8 @@ describe("the lab's placement file", () => {
       fs.writeFileSync(file, "users: { alice: { home: lab1, bytes: 3 } }\n");
       expect(ensureLabPlacement(dir)).toBe(false);
       expect(fs.readFileSync(file, "utf8")).toBe("users: { alice: { home: lab1, bytes: 3 } }\n");
+      expect(ensureLabPlacement(dir, true)).toBe(true);
+      expect(parsePlacementRecord(fs.readFileSync(file, "utf8"), "placement.lab.yaml")).toEqual(emptyPlacementRecord());
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
