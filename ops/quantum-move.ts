@@ -90,7 +90,8 @@ export async function moveUser(ctx: MoveContext, uid: string, from: string, to: 
   let resumed: MoveReport["resumed"] = "no";
   let setAside: string | undefined;
   let frozenAt = Date.now();
-  if (user.home === from) {
+  // from === to: an interrupted run already switched the home (frozen at the new home): only the unfreeze is left.
+  if (user.home === from && from !== to) {
     if (user.frozen) {
       resumed = "frozen-at-old-home";
       say("resuming: frozen at the old home by an interrupted run");
