@@ -194,6 +194,31 @@ describe("planAddNode", () => {
   });
 });
 
+describe("planRebalance when the band cannot be reached", () => {
+  // The lab's case after a drain: one big mailbox alone on lab2 (more than lab2's whole band
+  // above the ideal), the small users on lab1, lab3 emptied. No pick can take lab2 into its band,
+  // but lab3 must not stay empty while lab1 holds every other user.
+  const nodes = ["lab1", "lab2", "lab3"].map((name) => ({ name, capacity: 1e12, state: "active" as const }));
+  const small = Array.from({ length: 8 }, (_, i) => ({ user: `s${i}`, node: "lab1", bytes: 200_000 + i }));
+  const state: ClusterState = { nodes, placement: [{ user: "big", node: "lab2", bytes: 30_000_000 }, ...small] };
+
+  it("fills the empty node from the fuller one with moves that even the fills out", () => {
+    const plan = planRebalance(state, { tolerance: 0.03 });
+    expect(plan.withinTolerance).toBe(false);
+    const onto3 = plan.moves.filter((m) => m.to === "lab3");
+    expect(onto3.length).toBe(4);
+    for (const m of plan.moves) expect([m.from, m.to]).toEqual(["lab1", "lab3"]);
+    expect(plan.moves.some((m) => m.user === "big")).toBe(false);
+    // Each half of the small users: lab1 and lab3 end within one user of each other.
+    expect(Math.abs(plan.fill.lab1.bytes - plan.fill.lab3.bytes)).toBeLessThanOrEqual(200_007);
+  });
+
+  it("stops once no move evens the cluster out further (a second plan is a no-op)", () => {
+    const once = planRebalance(state, { tolerance: 0.03 });
+    expect(planRebalance(applyPlan(state, once), { tolerance: 0.03 }).moves).toEqual([]);
+  });
+});
+
 describe("drain, add and rebalance together", () => {
   it("all respect pins and the cap on the same state", () => {
     fc.assert(
