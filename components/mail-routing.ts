@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { HostFiles } from "../providers/host-files";
 import { moveChannelContribution } from "../planning/mail/move-channel";
+import { planMailAnonymity } from "../planning/mail/anonymity";
 import type { ClusterConfig } from "../planning/config";
 import type { DaemonContribution } from "../planning/mail/contribution";
 import { MailNode, planMailRouting } from "../planning/mail/routing";
@@ -64,6 +65,8 @@ export class MailRouting extends pulumi.ComponentResource {
     }));
     // Planned before anything is registered: a bad store path stops the preview here.
     const contributions = planMailRouting({ domain: args.cluster.domain, suffix: ldap.suffix, ldapiSocket: ldap.settings.ldapiSocket, nodes, vpnCidrs: Object.values(args.cluster.rings), vpnUnit: `${args.mesh.plan.settings.systemdUnit}.service` });
+    // Not optional: what a server never wrote down cannot be seized (docs/anonymity.md).
+    const anonymity = planMailAnonymity({ vpnCidrs: Object.values(args.cluster.rings) });
     super("rplan:mail:MailRouting", name, {}, opts);
     this.contributions = contributions;
     // The doveadm password mailboxes move with (planning/mail/move-channel.ts): one for the cluster,
@@ -88,7 +91,7 @@ export class MailRouting extends pulumi.ComponentResource {
         {
           node: n,
           domain: args.cluster.domain,
-          contributions: [n.tlsContribution, routing, channel],
+          contributions: [n.tlsContribution, routing, channel, anonymity],
           revisions: { postfix: [n.tlsRevisions.postfix], dovecot: [n.tlsRevisions.dovecot, moveSecretDigest] },
           dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node], moveSecretFiles[node]],
         },

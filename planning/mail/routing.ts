@@ -17,6 +17,7 @@
 import { isIP } from "net";
 import { NODE_NAME as NODE } from "../names";
 import type { DaemonContribution, DaemonFile, DovecotSection, MasterService } from "./contribution";
+import { submissionAnonymityOptions } from "./anonymity";
 
 export interface MailNode {
   readonly name: string;
@@ -116,6 +117,8 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
       smtpd_client_restrictions: "permit_sasl_authenticated,reject",
       smtpd_relay_restrictions: "permit_sasl_authenticated,reject",
       smtpd_recipient_restrictions: "reject_non_fqdn_recipient,reject_unlisted_recipient,permit",
+      // Its own cleanup strips the client's address and client headers (./anonymity.ts).
+      ...submissionAnonymityOptions(),
     },
   };
   const lmtp: MasterService = { service: INTERNAL_LMTP, type: "unix", chroot: "y", command: "lmtp", options: { syslog_name: `postfix/${INTERNAL_LMTP}`, soft_bounce: "yes" } };

@@ -18,6 +18,7 @@ import { ensureHostTools, ensureImage } from "../../lab/image";
 import { renderDovecot } from "../../planning/mail/dovecot-config";
 import { renderPostfix } from "../../planning/mail/postfix-config";
 import { INTERNAL_LMTP, MailNode, planMailRouting } from "../../planning/mail/routing";
+import { planMailAnonymity } from "../../planning/mail/anonymity";
 import { rplanSchemaEntry, sshaHash, userEntry } from "../../planning/ldap";
 import { planServiceTls, tlsContribution } from "../../planning/service-tls";
 
@@ -28,6 +29,8 @@ const maybe = ready ? describe : describe.skip;
 let image = "";
 
 const SUFFIX = "dc=lab,dc=rplan,dc=test";
+/** The submitting client's address (inside the test's own network namespace). */
+const CLIENT = "198.51.100.250";
 const DOMAIN = "lab.rplan.test";
 // VPN addresses on loopback: n1's LMTP can bind its own; n2's has nothing listening (a home that is down).
 const node = (i: number, state: MailNode["state"]): MailNode => ({ name: `n${i}`, state, vpnAddress: `127.0.0.1${i}`, publicAddress: `198.51.100.1${i}`, storePath: "/srv/crypt/mail", mountPath: "/srv/crypt" });
@@ -47,7 +50,8 @@ function runNode(script: string): string {
     };
     const routing = planMailRouting({ domain: DOMAIN, suffix: SUFFIX, ldapiSocket: "/var/run/slapd/ldapi", nodes: [node(1, "active"), node(2, "active"), node(3, "revoked")], vpnCidrs: ["127.0.0.0/8"], vpnUnit: "tinc@rplan.service" });
     const tls = tlsContribution(planServiceTls({ name: "n1", publicAddress: "198.51.100.11" }, { postfix: "/srv/crypt/keys/postfix", dovecot: "/srv/crypt/keys/dovecot" }, DOMAIN));
-    for (const f of [...renderPostfix({ name: "n1", domain: DOMAIN }, [tls, routing.n1]).files, ...renderDovecot("n1", [tls, routing.n1]).files]) put(f.path, f.content);
+    const anonymity = planMailAnonymity({ vpnCidrs: ["127.0.0.0/8"] });
+    for (const f of [...renderPostfix({ name: "n1", domain: DOMAIN }, [tls, routing.n1, anonymity]).files, ...renderDovecot("n1", [tls, routing.n1, anonymity]).files]) put(f.path, f.content);
     for (const [s, alg] of [["postfix", ["-newkey", "rsa:2048"]], ["dovecot", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]]] as const) {
       fs.mkdirSync(path.join(up, `srv/crypt/keys/${s}`), { recursive: true });
       spawnSync("openssl", ["req", "-x509", ...alg, "-nodes", "-keyout", path.join(up, `srv/crypt/keys/${s}/tls.key`), "-out", path.join(up, `srv/crypt/keys/${s}/tls.crt`), "-days", "2", "-subj", "/CN=n1"], { stdio: "ignore" });
@@ -104,7 +108,8 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
         `curl -sk --max-time 15 -u alice:pw-alice pop3s://127.0.0.1/ >/dev/null; echo pop3s=$?`,
         `curl -sk --max-time 15 -u alice:wrong imaps://127.0.0.1/INBOX -X 'STATUS INBOX (MESSAGES)' >/dev/null; echo wrongpw=$?`,
         `curl -sk --max-time 15 -u bob:pw-bob imaps://127.0.0.1/INBOX -X 'STATUS INBOX (MESSAGES)' >/dev/null; echo bobimap=$?`,
-        `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bob@${DOMAIN} --to alice@${DOMAIN} --body m-submitted --helo c.example --timeout 15 --silent 2; echo submission=$?`,
+        // Submitted from a client address of its own, with the headers a mail client adds.
+        `ip addr add ${CLIENT}/32 dev lo; swaks --server 127.0.0.1 --local-interface ${CLIENT} --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bob@${DOMAIN} --to alice@${DOMAIN} --body m-submitted --helo laptop.client.example --add-header 'User-Agent: Thunderbird/115.0' --add-header 'X-Mailer: Secret Mailer 1.0' --add-header 'X-Originating-IP: [${CLIENT}]' --timeout 15 --silent 2; echo submission=$?`,
         reply("plain587", `swaks --server 127.0.0.1 --port 587 --from bob@${DOMAIN} --to alice@${DOMAIN} --helo c.example --timeout 15 --quit-after RCPT`),
         // Replicas disagreeing for a moment: a node whose stale replica homed bob here delivers over
         // the VPN to this node's LMTP; this node's replica says n2, so its LMTP must refuse him.
@@ -113,6 +118,7 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
         "sleep 2",
         `echo maildir=$(grep -rl '^m-' /srv/crypt/mail | sed 's|/new/.*||;s|/cur/.*||' | sort | uniq -c | tr -s ' ' | sed 's/^ //' | tr '\\n' ';')`,
         `echo stored=$(grep -rhE '^m-(alice|alias|submitted)' /srv/crypt/mail | sort | tr '\\n' ',')`,
+        `f=$(grep -rl '^m-submitted' /srv/crypt/mail | head -1); echo subclient=$(grep -cE '${CLIENT.replace(/\./g, "\\.")}|laptop' "$f"); echo subheaders=$(grep -ciE '^(user-agent|x-mailer|x-originating-ip):' "$f"); echo subreceived=$(grep -c '^Received: from \\[127\\.0\\.0\\.1\\] (localhost \\[127\\.0\\.0\\.1\\])' "$f")`,
         `echo queued=$(postqueue -j | grep -c 'bob@${DOMAIN}')`,
         `echo bobreason=$(postqueue -j | grep -o '"delay_reason": "[^"]*"' | head -1)`,
         // a bounce would wait in the queue with the null sender (the sender's domain cannot be reached from here)
@@ -156,5 +162,11 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
   test("submission on 587: SASL through dovecot for a user homed elsewhere, delivered; without STARTTLS refused", () => {
     expect(out.submission).toBe("0");
     expect(out.plain587).toMatch(/^<\*\* 530 5\.7\.0 Must issue a STARTTLS command first/);
+  });
+
+  test("submitted mail is anonymised: the client's address and name rewritten to localhost, client headers gone", () => {
+    expect(out.subreceived).toBe("1");
+    expect(out.subclient).toBe("0");
+    expect(out.subheaders).toBe("0");
   });
 });

@@ -144,6 +144,27 @@ maybe("mail routing on the lab", () => {
     expect((await client("--quit-after RCPT")).out).toMatch(/<\*\* 530 5\.7\.0 Must issue a STARTTLS command first/);
   });
 
+  test("mail submitted through every node arrives anonymised: the Received line rewritten to localhost, the client's address, name and client headers gone", async () => {
+    const [sender, , recipient] = USERS;
+    for (const [i, node] of NODES.entries()) {
+      // The client runs on the next node: its public address is one the test knows and controls.
+      const clientNode = NODES[(i + 1) % NODES.length];
+      const marker = `anon-${RUN}-${node}`;
+      const headers = ["User-Agent: Thunderbird/115.0", "X-Mailer: Secret Mailer 1.0", `X-Originating-IP: [${host(clientNode)}]`].map((h) => `--add-header '${h}'`).join(" ");
+      const sent = await sh(clientNode, `swaks --helo laptop.client.example --timeout 30 --server ${host(node)}:587 -tls --auth PLAIN --auth-user ${sender.uid} --auth-password '${sender.password}' --from ${sender.mail} --to ${recipient.mail} ${headers} --header 'Subject: ${marker}' --body ${marker}`);
+      expect({ node, code: sent.code }).toEqual({ node, code: 0 });
+      const [file] = await until(`${marker} at its home`, async () => {
+        const f = await filesWith(recipient.home, marker);
+        return f.length > 0 ? f : undefined;
+      });
+      const text = (await sh(recipient.home, `cat '${file}'`)).out;
+      const head = text.slice(0, text.indexOf("\n\n"));
+      expect({ node, rewritten: head.match(/^Received: from \[127\.0\.0\.1\] \(localhost \[127\.0\.0\.1\]\)/gm)?.length }).toEqual({ node, rewritten: 1 });
+      expect({ node, client: head.includes(host(clientNode)) || head.includes("laptop.client.example") }).toEqual({ node, client: false });
+      expect({ node, headers: head.match(/^(User-Agent|X-Mailer|X-Originating-IP):/gim) }).toEqual({ node, headers: null });
+    }
+  });
+
   test("an unknown recipient gets 5xx at RCPT on every node", () => {
     for (const node of NODES) {
       const r = swaks(["--server", `${host(node)}:25`, "--from", "sender@example.net", "--to", `nobody-${RUN}@${LAB_DOMAIN}`, "--quit-after", "RCPT"]);
