@@ -138,3 +138,43 @@ describe("config schema: keys", () => {
     expect(problems).toContain('keyDirs: unknown service "ldap"');
   });
 });
+
+describe("config schema: rplan:dns and what the zone asks of the rest", () => {
+  test("absent: TTL 300 and no DMARC settings; given: read as written", () => {
+    expect(validateClusterConfig(rawConfig()).dns).toEqual({ ttl: 300 });
+    const raw = rawConfig();
+    raw.dns = { ttl: 600, dmarc: { policy: "reject", rua: "dmarc@example.org" } };
+    expect(validateClusterConfig(raw).dns).toEqual({ ttl: 600, dmarc: { policy: "reject", rua: "dmarc@example.org" } });
+    const text = (k: string) => (k === "dns" ? '{"ttl": 120}' : k === "domain" ? "example.org" : JSON.stringify(rawConfig()[k] ?? undefined));
+    expect(clusterConfigFromText(text, ["dns"]).dns).toEqual({ ttl: 120 });
+  });
+
+  test("every zone problem at once, with the other problems", () => {
+    const raw = rawConfig();
+    raw.dns = { ttl: 0, dmarc: { policy: "strict", rua: "a;b@example.org" }, serial: 7 };
+    raw.nodes[1].name = "www";
+    raw.nodes[2].name = "n3-";
+    raw.nodes[0].country = "XX";
+    const problems = problemsOf(raw);
+    expect(problems).toEqual([
+      'rplan:nodes[0] (n1).country: "XX" is not an ISO 3166-1 alpha-2 country code (e.g. NL, DE, IS)',
+      `rplan:nodes[1] (www).name: "www" is one of the zone's round-robin service names (imap, mail, smtp, www): the node's own name would collide with it`,
+      'rplan:nodes[2] (n3-).name: "n3-" is not a DNS label (a-z, 0-9 and inner hyphens; it cannot end with a hyphen): the zone names the node n3-.<domain>',
+      'rplan:dns: unknown key "serial" (known: ttl, dmarc)',
+      "rplan:dns.ttl: TTL 0 must be positive (0 would forbid caching; a negative TTL is no TTL)",
+      'rplan:dns.dmarc.policy must be one of none, quarantine, reject (got "strict")',
+      'rplan:dns.dmarc.rua must be a plain mail address for the reports (got "a;b@example.org")',
+    ]);
+  });
+
+  test.each([
+    [-1, "TTL -1 must be positive"],
+    [1.5, "TTL 1.5 must be a whole number of seconds"],
+    ["300", 'TTL "300" must be a whole number of seconds'],
+    [86401, "TTL 86401 is longer than 86400 s: a withdrawn node would linger in caches"],
+  ])("a TTL of %p is refused", (ttl, message) => {
+    const raw = rawConfig();
+    raw.dns = { ttl };
+    expect(problemsOf(raw).join("\n")).toContain(`rplan:dns.ttl: ${message}`);
+  });
+});

@@ -63,6 +63,13 @@ export interface LdapSettings {
   readonly serverIds?: Readonly<Record<string, number>>;
 }
 
+/** `rplan:dns`: the zone every active node serves (docs/dns.md). */
+export interface DnsSettings {
+  /** Seconds, default 300; 1..86 400. */
+  readonly ttl: number;
+  readonly dmarc?: { readonly policy?: "none" | "quarantine" | "reject"; readonly rua?: string };
+}
+
 /** The whole validated stack config. */
 export interface ClusterConfig {
   readonly domain: string;
@@ -76,6 +83,8 @@ export interface ClusterConfig {
    * directory that holds Pulumi.yaml, e.g. `placement.prod.yaml`. Read by stack-file/placement.ts.
    */
   readonly placementFile?: string;
+  /** `rplan:dns` with its defaults (absent in configs built by hand: the zone then uses the defaults). */
+  readonly dns?: DnsSettings;
 }
 
 /** Every problem found in a config, reported at once. */

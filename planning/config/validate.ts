@@ -8,6 +8,7 @@ import { NODE_NAME } from "../names";
 import { EncryptedMount, isInsideMount, normalizePosix } from "../encrypted-mount";
 import { KEY_SERVICES } from "../node-plan";
 import { countryName } from "./countries";
+import { parseDns, zoneNameProblems } from "./dns";
 import { cidrContains, cidrsOverlap, ipv4ToInt, parseCidr } from "./ipv4";
 import { ClusterConfig, ConfigError, isLdapSuffix, LDAP_ACCESS_LEVELS, LdapAccess, LdapSettings, NODE_STATES, NodeConfig, NodeState } from "./types";
 
@@ -34,6 +35,7 @@ export function validateClusterConfig(raw: Raw): ClusterConfig {
   if (!Array.isArray(raw.nodes) || nodes.length === 0) bad("rplan:nodes must be a non-empty list of nodes");
   const parsed = nodes.map((n, i) => parseNode(n, i, rings, bad));
   checkUniqueness(parsed, bad);
+  zoneNameProblems(parsed, bad);
   // Each node's TLS certificates name it <node>.<domain>, and a certificate's CN holds 64 characters.
   if (typeof domain === "string") for (const n of parsed) if (`${n.name}.${domain}`.length > 64) bad(`rplan:domain: ${n.name}.${domain} is longer than the 64 characters a certificate name may have`);
 
@@ -57,6 +59,8 @@ export function validateClusterConfig(raw: Raw): ClusterConfig {
   const placementFile = raw.placement;
   if (placementFile !== undefined && !isPlacementPath(placementFile)) bad(`rplan:placement must be the path of a .yaml file inside the project directory, relative to it, without ".." (e.g. placement.prod.yaml; got ${show(placementFile)})`);
 
+  const dns = parseDns(raw.dns, bad);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     domain: domain as string,
@@ -65,6 +69,7 @@ export function validateClusterConfig(raw: Raw): ClusterConfig {
     policy: { minCountries: minCountries as number, countryExceptions: exceptions as string[] },
     ldap,
     ...(placementFile !== undefined ? { placementFile: placementFile as string } : {}),
+    dns,
   };
 }
 
