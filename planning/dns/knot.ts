@@ -88,12 +88,16 @@ export function renderKnotConf(input: KnotInput): string {
 
 /**
  * What to run after a change (argv lists), the checks first. A new zone file: check it, then
- * `knotc zone-reload` (knot keeps answering from the old zone until the new one is loaded). A new
- * knot.conf: check it and restart (a changed `listen` needs a restart, knot.conf(5)). `kzonecheck`
- * ships in Debian's knot package (knot-dnsutils holds kdig, knsupdate, kxdpgun).
+ * `knotc -b zone-reload` (knot keeps answering from the old zone until the new one is loaded; -b
+ * waits for the load, so a check right after sees it). A new knot.conf: check it, enable and restart
+ * (a changed `listen` needs a restart, knot.conf(5)); the zone file is checked by its own reload,
+ * since on a new node the configuration is written before the zone. `kzonecheck` ships in Debian's
+ * knot package (knot-dnsutils holds kdig, knsupdate, kxdpgun).
  */
 export function knotReload(input: KnotInput, changed: "zone" | "config"): string[][] {
-  const checkZone = ["kzonecheck", "-o", input.domain, zoneFilePath(input)];
-  if (changed === "zone") return [checkZone, ["knotc", "zone-reload", input.domain]];
-  return [checkZone, ["knotc", "conf-check"], ["systemctl", "restart", "knot"]];
+  if (changed === "zone") return [["kzonecheck", "-o", input.domain, zoneFilePath(input)], ["knotc", "-b", "zone-reload", input.domain]];
+  return [["knotc", "conf-check"], ["systemctl", "enable", "knot"], ["systemctl", "restart", "knot"]];
 }
+
+/** On a node that stops serving (draining): knot stopped and left disabled. */
+export const KNOT_STOP: readonly string[] = ["systemctl", "disable", "--now", "knot"];

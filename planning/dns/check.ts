@@ -1,0 +1,159 @@
+/**
+ * Proving what the name servers really serve: from one node, `dig` asks every server for the names
+ * that matter and the answers are judged against the zone the stack planned. Used after every zone
+ * change (the DnsCheck provider) and by the lab tests. Pure: the probe's argv, its parser and the
+ * judge; running it over SSH is the caller's.
+ *
+ * Every server must answer the SOA with the serial just written: that proves the new zone is loaded,
+ * so an empty answer elsewhere means "withdrawn", not "no zone here" (a server without the zone
+ * answers REFUSED, which +short would show as empty too). A revoked node's name must be NXDOMAIN and
+ * its address absent from NS, MX, the round-robin names and SPF, on every server.
+ */
+import { ipFamily, SERVICE_NAMES } from "./validate";
+import type { ZoneInput, ZoneNode } from "./zone";
+
+export interface DnsQuery {
+  /** Absolute, without the trailing dot. */
+  readonly name: string;
+  readonly type: "SOA" | "NS" | "MX" | "A" | "AAAA" | "TXT";
+}
+
+/** One server's answer to one query, as dig reported it. */
+export interface DnsAnswer {
+  /** dig's exit code (9: no reply). */
+  readonly code: number;
+  /** NOERROR, NXDOMAIN, REFUSED, SERVFAIL… (undefined without a reply). */
+  readonly status?: string;
+  /** rdata of the answer records of the asked type, as dig prints them. */
+  readonly records: readonly string[];
+}
+
+export interface DnsFinding {
+  /** Where the query ran. */
+  readonly from: string;
+  /** The server asked (its public address). */
+  readonly server: string;
+  readonly message: string;
+  /** Set when the finding is a revoked (or departed) node still being served. */
+  readonly revoked?: string;
+}
+
+/** The names every server is asked for. */
+export function dnsQueries(input: ZoneInput): DnsQuery[] {
+  const d = input.domain;
+  const q: DnsQuery[] = [
+    { name: d, type: "SOA" },
+    { name: d, type: "NS" },
+    { name: d, type: "MX" },
+    { name: d, type: "TXT" },
+    { name: `_dmarc.${d}`, type: "TXT" },
+  ];
+  for (const owner of [d, ...SERVICE_NAMES.map((s) => `${s}.${d}`)]) q.push({ name: owner, type: "A" }, { name: owner, type: "AAAA" });
+  for (const n of [...input.nodes].sort((a, b) => (a.name < b.name ? -1 : 1))) q.push({ name: `${n.name}.${d}`, type: ipFamily(n.publicAddress) === 6 ? "AAAA" : "A" });
+  return q;
+}
+
+/**
+ * The probe run on one node: `dig` (bind9-dnsutils, a client independent of the knot that serves)
+ * against every server, without recursion, one line per query (`Q server name type exit`), then
+ * dig's header and answer lines prefixed with `R`. Arguments travel as argv, never spliced into
+ * the script.
+ */
+export function dnsProbeArgv(servers: readonly string[], queries: readonly DnsQuery[]): string[] {
+  const script = [
+    'n=$1; shift; i=0; servers=""',
+    'while [ "$i" -lt "$n" ]; do servers="$servers $1"; shift; i=$((i+1)); done',
+    'for s in $servers; do for q in "$@"; do',
+    '  name=${q% *}; type=${q#* }',
+    '  out=$(dig +noall +comments +answer +norecurse +time=1 +tries=2 "@$s" "$name" "$type" 2>&1); rc=$?',
+    '  printf "Q\\t%s\\t%s\\t%s\\t%s\\n" "$s" "$name" "$type" "$rc"',
+    '  printf "%s\\n" "$out" | sed -e "/^$/d" -e "s/^/R\\t/"',
+    "done; done",
+  ].join("\n");
+  return ["sh", "-c", script, "sh", String(servers.length), ...servers, ...queries.map((q) => `${q.name} ${q.type}`)];
+}
+
+/** server → "name type" → answer. */
+export type ProbeResult = Map<string, Map<string, DnsAnswer>>;
+
+export function parseDnsProbe(stdout: string): ProbeResult {
+  const out: ProbeResult = new Map();
+  let current: { answer: { code: number; status?: string; records: string[] }; name: string; type: string } | undefined;
+  for (const line of stdout.split("\n")) {
+    const f = line.split("\t");
+    if (f[0] === "Q" && f.length >= 5) {
+      current = { answer: { code: Number(f[4]), records: [] }, name: f[2], type: f[3] };
+      if (!out.has(f[1])) out.set(f[1], new Map());
+      out.get(f[1])!.set(`${f[2]} ${f[3]}`, current.answer);
+    } else if (f[0] === "R" && current) {
+      const text = f.slice(1).join("\t");
+      const status = /status: ([A-Z]+)/.exec(text);
+      if (text.startsWith(";;") && status) current.answer.status = status[1];
+      else if (!text.startsWith(";")) {
+        // name TTL class type rdata…; only the records of the asked name and type (not a CNAME chain)
+        const m = /^(\S+)\s+\d+\s+IN\s+(\S+)\s+(.*)$/.exec(text);
+        if (m && m[2] === current.type && m[1].replace(/\.$/, "").toLowerCase() === current.name.toLowerCase()) current.answer.records.push(m[3].trim());
+      }
+    }
+  }
+  return out;
+}
+
+const sorted = (xs: readonly string[]) => [...xs].sort();
+const same = (a: readonly string[], b: readonly string[]) => JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
+const show = (xs: readonly string[]) => (xs.length ? xs.join(", ") : "nothing");
+/** dig prints TXT rdata as quoted strings; receivers concatenate them. */
+const txtValue = (rdata: string) => [...rdata.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]).join("");
+
+/**
+ * Every problem with what `server` answered to `from`: the zone must be `input` at `serial`.
+ * `gone` are nodes that must appear nowhere (revoked, or removed from the config since the last check).
+ */
+export function judgeDnsProbe(input: ZoneInput, serial: number, from: string, server: string, answers: ReadonlyMap<string, DnsAnswer> | undefined, gone: readonly ZoneNode[] = []): DnsFinding[] {
+  const d = input.domain;
+  const findings: DnsFinding[] = [];
+  const bad = (message: string, revoked?: string) => findings.push({ from, server, message, ...(revoked ? { revoked } : {}) });
+  const get = (name: string, type: string) => answers?.get(`${name} ${type}`);
+  const soa = get(d, "SOA");
+  if (!soa || soa.code !== 0 || soa.status === undefined) return [{ from, server, message: `no answer from the name server (dig exit ${soa?.code ?? "not run"})` }];
+  if (soa.status !== "NOERROR" || soa.records.length !== 1) return [{ from, server, message: `does not serve ${d} (SOA: ${soa.status}${soa.records.length ? "" : ", no record"})` }];
+  const served = Number(soa.records[0].split(/\s+/)[2]);
+  if (served !== serial) bad(`serves serial ${served}, expected ${serial} (the new zone is not loaded)`);
+
+  const active = input.nodes.filter((n) => n.state === "active");
+  const live = input.nodes.filter((n) => n.state !== "revoked");
+  const dead = [...input.nodes.filter((n) => n.state === "revoked"), ...gone];
+  const addrs = (nodes: readonly ZoneNode[], family: 4 | 6) => nodes.filter((n) => ipFamily(n.publicAddress) === family).map((n) => n.publicAddress);
+  const expectSet = (name: string, type: string, want: string[]) => {
+    const a = get(name, type);
+    const got = a?.records ?? [];
+    if (!a || a.code !== 0) bad(`${name} ${type}: no answer`);
+    else if (!same(got, want)) {
+      const stale = dead.find((n) => got.some((r) => r === n.publicAddress || r.endsWith(` ${n.name}.${d}.`) || r === `${n.name}.${d}.`));
+      bad(`${name} ${type}: serves ${show(sorted(got))}, expected ${show(sorted(want))}`, stale?.name);
+    }
+  };
+  expectSet(d, "NS", active.map((n) => `${n.name}.${d}.`));
+  expectSet(d, "MX", active.map((n) => `10 ${n.name}.${d}.`));
+  for (const owner of [d, ...SERVICE_NAMES.map((s) => `${s}.${d}`)]) {
+    expectSet(owner, "A", addrs(active, 4));
+    expectSet(owner, "AAAA", addrs(active, 6));
+  }
+  for (const n of live) expectSet(`${n.name}.${d}`, ipFamily(n.publicAddress) === 6 ? "AAAA" : "A", [n.publicAddress]);
+  for (const n of dead) {
+    const type = ipFamily(n.publicAddress) === 6 ? "AAAA" : "A";
+    const a = get(`${n.name}.${d}`, type);
+    if (!a || a.code !== 0) bad(`${n.name}.${d} ${type}: no answer`);
+    else if (a.status !== "NXDOMAIN" || a.records.length > 0) bad(`${n.name}.${d} ${type}: ${a.status} ${show(a.records)} (a withdrawn node must be NXDOMAIN)`, n.name);
+  }
+  const spf = (get(d, "TXT")?.records ?? []).map(txtValue).filter((t) => t.startsWith("v=spf1"));
+  if (spf.length !== 1) bad(`${d} TXT: ${spf.length} SPF records, expected 1`);
+  else {
+    const terms = spf[0].split(" ");
+    for (const n of live) if (!terms.includes(`${ipFamily(n.publicAddress) === 6 ? "ip6" : "ip4"}:${n.publicAddress}`)) bad(`SPF lacks ${n.name} (${n.publicAddress})`);
+    for (const n of dead) if (terms.some((t) => t.endsWith(`:${n.publicAddress}`))) bad(`SPF still lists ${n.name} (${n.publicAddress})`, n.name);
+  }
+  const dmarc = (get(`_dmarc.${d}`, "TXT")?.records ?? []).map(txtValue);
+  if (!dmarc.some((t) => t.startsWith("v=DMARC1;"))) bad(`_dmarc.${d} TXT: no DMARC record (${show(dmarc)})`);
+  return findings;
+}

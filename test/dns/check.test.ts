@@ -1,0 +1,94 @@
+/**
+ * planning/dns/check: the queries, the probe's parser and the judge. The "server" here answers from
+ * a zone text the renderer made, in dig's own output format (`+noall +comments +answer`); the real
+ * dig against the real knot is the lab's (test/e2e.lab.test.ts, test/mesh/mesh.lab.test.ts).
+ */
+import { dnsProbeArgv, dnsQueries, DnsQuery, judgeDnsProbe, parseDnsProbe } from "../../planning/dns/check";
+import { renderZone, ZoneInput, ZoneNode } from "../../planning/dns/zone";
+
+const node = (name: string, state: ZoneNode["state"], publicAddress: string): ZoneNode => ({ name, state, publicAddress });
+const ACTIVE = [node("lab1", "active", "198.51.100.11"), node("lab2", "active", "198.51.100.12"), node("lab3", "active", "198.51.100.13")];
+const REVOKED = [ACTIVE[0], ACTIVE[1], node("lab3", "revoked", "198.51.100.13")];
+const DRAINING = [ACTIVE[0], ACTIVE[1], node("lab3", "draining", "198.51.100.13")];
+const zone = (nodes: ZoneNode[]): ZoneInput => ({ domain: "lab.rplan.test", nodes });
+
+/** What dig prints for `queries` asked of a knot serving `text` (absolute owners, as dig shows them). */
+function served(server: string, text: string, queries: DnsQuery[], status = "NOERROR"): string {
+  const origin = "lab.rplan.test";
+  const records = text
+    .split("\n")
+    .filter((l) => l && !l.startsWith(";") && !l.startsWith("$"))
+    .map((l) => {
+      const m = /^(\S+)\s+IN\s+(\S+)\s+(.*)$/.exec(l)!;
+      const owner = m[1] === "@" ? origin : `${m[1]}.${origin}`;
+      return { owner, type: m[2], rdata: m[3].replace(/[()]/g, "").replace(/\s+/g, " ").trim() };
+    });
+  return queries
+    .map((q) => {
+      const hits = records.filter((r) => r.owner === q.name && r.type === q.type);
+      const exists = records.some((r) => r.owner === q.name);
+      const st = status !== "NOERROR" ? status : exists ? "NOERROR" : "NXDOMAIN";
+      const lines = [`Q\t${server}\t${q.name}\t${q.type}\t0`, `R\t;; Got answer:`, `R\t;; ->>HEADER<<- opcode: QUERY, status: ${st}, id: 4242`, `R\t;; flags: qr aa; QUERY: 1, ANSWER: ${hits.length}, AUTHORITY: 0, ADDITIONAL: 1`];
+      if (st === "NOERROR") for (const h of hits) lines.push(`R\t${h.owner}.\t300\tIN\t${h.type}\t${h.rdata}`);
+      return lines.join("\n");
+    })
+    .join("\n");
+}
+
+describe("the DNS probe and its judge", () => {
+  const before = renderZone(zone(ACTIVE));
+  const now = renderZone({ ...zone(REVOKED), previous: before });
+  const queries = dnsQueries(zone(REVOKED));
+  const judge = (stdout: string, z = zone(REVOKED), serial = now.serial) => judgeDnsProbe(z, serial, "lab1", "198.51.100.12", parseDnsProbe(stdout).get("198.51.100.12"));
+
+  test("asks for the SOA, NS, MX, SPF, DMARC, the service names and every node's name, revoked ones too", () => {
+    const asked = queries.map((q) => `${q.name} ${q.type}`);
+    expect(asked).toEqual(expect.arrayContaining(["lab.rplan.test SOA", "lab.rplan.test MX", "_dmarc.lab.rplan.test TXT", "mail.lab.rplan.test A", "www.lab.rplan.test AAAA", "lab3.lab.rplan.test A"]));
+    const argv = dnsProbeArgv(["198.51.100.11", "198.51.100.12"], queries);
+    expect(argv.slice(0, 2)).toEqual(["sh", "-c"]);
+    expect(argv.slice(3, 6)).toEqual(["sh", "2", "198.51.100.11"]);
+    expect(argv[2]).not.toContain("lab3"); // names travel as arguments, never in the script
+  });
+
+  test("the zone as planned, at its serial: no finding", () => {
+    expect(judge(served("198.51.100.12", now.text, queries))).toEqual([]);
+  });
+
+  test("a server still on the zone before the revocation: every place the node is left is named, flagged as revoked", () => {
+    const findings = judge(served("198.51.100.12", before.text, queries));
+    const messages = findings.map((f) => f.message);
+    expect(messages).toContain(`serves serial ${before.serial}, expected ${now.serial} (the new zone is not loaded)`);
+    expect(messages).toContain("lab.rplan.test MX: serves 10 lab1.lab.rplan.test., 10 lab2.lab.rplan.test., 10 lab3.lab.rplan.test., expected 10 lab1.lab.rplan.test., 10 lab2.lab.rplan.test.");
+    expect(messages).toContain("lab3.lab.rplan.test A: NOERROR 198.51.100.13 (a withdrawn node must be NXDOMAIN)");
+    expect(messages).toContain("SPF still lists lab3 (198.51.100.13)");
+    for (const name of ["lab.rplan.test NS", "mail.lab.rplan.test A", "imap.lab.rplan.test A", "smtp.lab.rplan.test A", "www.lab.rplan.test A"]) {
+      expect(findings).toContainEqual(expect.objectContaining({ revoked: "lab3", message: expect.stringContaining(name) }));
+    }
+  });
+
+  test("a draining node keeps its name and SPF, and leaves NS, MX and the service names", () => {
+    const z = zone(DRAINING);
+    const r = renderZone(z);
+    const q = dnsQueries(z);
+    expect(judgeDnsProbe(z, r.serial, "lab1", "198.51.100.12", parseDnsProbe(served("198.51.100.12", r.text, q)).get("198.51.100.12"))).toEqual([]);
+    // served with all three active, the judge sees lab3 where a draining node must not be
+    const wrong = judgeDnsProbe(z, r.serial, "lab1", "198.51.100.12", parseDnsProbe(served("198.51.100.12", renderZone(zone(ACTIVE)).text.replace(/\( 1 /, `( ${r.serial} `), q)).get("198.51.100.12"));
+    expect(wrong.map((f) => f.message)).toEqual(expect.arrayContaining([expect.stringMatching(/^lab\.rplan\.test MX: serves .*lab3/), expect.stringMatching(/^mail\.lab\.rplan\.test A: serves .*198\.51\.100\.13/)]));
+  });
+
+  test("a node dropped from the config must be gone as a revoked one", () => {
+    const without = zone([ACTIVE[0], ACTIVE[1]]);
+    const r = renderZone(without);
+    const gone = [node("lab3", "revoked", "198.51.100.13")];
+    const q = dnsQueries({ ...without, nodes: [...without.nodes, ...gone] });
+    expect(judgeDnsProbe(without, r.serial, "lab1", "s", parseDnsProbe(served("s", r.text, q)).get("s"), gone)).toEqual([]);
+    const stale = parseDnsProbe(served("s", renderZone(zone(ACTIVE)).text, q)).get("s");
+    expect(judgeDnsProbe(without, r.serial, "lab1", "s", stale, gone).filter((f) => f.revoked === "lab3").length).toBeGreaterThan(3);
+  });
+
+  test("no reply, or a server without the zone (REFUSED), is one finding — never taken for a withdrawal", () => {
+    expect(judge(`Q\t198.51.100.12\tlab.rplan.test\tSOA\t9\nR\t;; connection timed out; no servers could be reached`).map((f) => f.message)).toEqual(["no answer from the name server (dig exit 9)"]);
+    expect(judge(served("198.51.100.12", now.text, queries, "REFUSED")).map((f) => f.message)).toEqual(["does not serve lab.rplan.test (SOA: REFUSED, no record)"]);
+    expect(judgeDnsProbe(zone(REVOKED), 1, "lab1", "198.51.100.12", undefined).map((f) => f.message)).toEqual(["no answer from the name server (dig exit not run)"]);
+  });
+});
