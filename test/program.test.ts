@@ -66,6 +66,8 @@ describe("the program under Pulumi's mocks", () => {
       "/etc/postfix/rplan/ldap-home.cf",
       "/etc/postfix/rplan/ldap-mailboxes.cf",
       "/etc/postfix/rplan/ldap-route.cf",
+      "/etc/postfix/rplan/outbound-header-checks.pcre",
+      "/etc/postfix/rplan/submission-header-checks.pcre",
     ]);
     // a revoked node's users are deferred, never routed to it
     expect(postfixConf.inputs.files[0].content).toContain("{n3=retry:home node n3 is revoked}");
