@@ -18,7 +18,16 @@ export const SERVICE_PACKAGES = [
   ...["tinc", "slapd", "ldap-utils", "postfix", "postfix-ldap", "postfix-pcre"],
   ...["dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd", "dovecot-ldap", "gocryptfs", "fuse3"],
   ...["rsync", "procps", "iputils-ping", "netcat-openbsd", "ca-certificates", "swaks", "curl"],
+  // #14: the zone's server and resolver clients (kdig, dig), DKIM signing, the anonymising syslog.
+  ...["knot", "knot-dnsutils", "bind9-dnsutils", "opendkim", "opendkim-tools", "rsyslog"],
 ];
+/**
+ * Services Debian enables on install that must not run before rplan configures them: stock knot
+ * answers on 127.0.0.1/::1 with an empty config, opendkim would sit unused, and rsyslog would write
+ * every mail log line, client addresses and all, to /var/log before the anonymising rules exist.
+ * The components that configure them enable them.
+ */
+export const DISABLED_UNTIL_CONFIGURED = ["knot.service", "opendkim.service", "rsyslog.service"];
 const HOST_TOOLS: Record<string, string> = { "systemd-nspawn": "systemd-container", debootstrap: "debootstrap", ssh: "openssh-client", "ssh-keygen": "openssh-client" };
 
 /** Installs the host tools the lab needs when missing (CI machines start fresh). */
@@ -73,6 +82,7 @@ debconf-set-selections /root/rplan-preseed
 mkdir -p /etc/default && cp /root/rplan-slapd-defaults /etc/default/slapd
 apt-get update -q
 apt-get install -y -q -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef ${pkgs.join(" ")}
+systemctl disable ${DISABLED_UNTIL_CONFIGURED.join(" ")}
 rm -f /usr/sbin/policy-rc.d /root/rplan-preseed /root/rplan-slapd-defaults /etc/ssh/ssh_host_*
 apt-get clean && rm -rf /var/lib/apt/lists/*
 : > /etc/machine-id && rm -f /var/lib/dbus/machine-id
