@@ -23,7 +23,7 @@ export const SERVICE_PACKAGES = [
 ];
 /**
  * Services Debian enables on install that must not run before rplan configures them: stock knot
- * answers on 127.0.0.1/::1 with an empty config, opendkim would sit unused, and rsyslog would write
+ * would run Debian's example config (no zone, no listen line), opendkim would sit unused, and rsyslog would write
  * every mail log line, client addresses and all, to /var/log before the anonymising rules exist.
  * The components that configure them enable them.
  */

@@ -87,15 +87,16 @@ export function renderKnotConf(input: KnotInput): string {
 }
 
 /**
- * What to run after a change (argv lists), the checks first. A new zone file: check it, then
- * `knotc -b zone-reload` (knot keeps answering from the old zone until the new one is loaded; -b
- * waits for the load, so a check right after sees it). A new knot.conf: check it, enable and restart
- * (a changed `listen` needs a restart, knot.conf(5)); the zone file is checked by its own reload,
- * since on a new node the configuration is written before the zone. `kzonecheck` ships in Debian's
- * knot package (knot-dnsutils holds kdig, knsupdate, kxdpgun).
+ * What to run after a change (argv lists), the checks first. A new zone file: `knotc zone-check`
+ * (it reads the file the configuration names, without the server), then `knotc -b zone-reload`
+ * (knot keeps answering from the old zone until the new one is loaded; -b waits for the load, so a
+ * check right after sees it). A new knot.conf: check it, enable and restart (a changed `listen`
+ * needs a restart, knot.conf(5)); the zone file is checked by its own reload, since on a new node
+ * the configuration is written before the zone. Not `kzonecheck`: Debian 12's knot 3.2.6 packages
+ * do not ship it (knot has knotc, knotd, keymgr…; knot-dnsutils kdig, knsupdate, kxdpgun).
  */
 export function knotReload(input: KnotInput, changed: "zone" | "config"): string[][] {
-  if (changed === "zone") return [["kzonecheck", "-o", input.domain, zoneFilePath(input)], ["knotc", "-b", "zone-reload", input.domain]];
+  if (changed === "zone") return [["knotc", "zone-check", input.domain], ["knotc", "-b", "zone-reload", input.domain]];
   return [["knotc", "conf-check"], ["systemctl", "enable", "knot"], ["systemctl", "restart", "knot"]];
 }
 

@@ -91,4 +91,30 @@ describe("the DNS probe and its judge", () => {
     expect(judge(served("198.51.100.12", now.text, queries, "REFUSED")).map((f) => f.message)).toEqual(["does not serve lab.rplan.test (SOA: REFUSED, no record)"]);
     expect(judgeDnsProbe(zone(REVOKED), 1, "lab1", "198.51.100.12", undefined).map((f) => f.message)).toEqual(["no answer from the name server (dig exit not run)"]);
   });
+
+  test("parses what dig 9.18 (Debian 12) really prints, header comments, EDNS lines and tabs included", () => {
+    // Captured from `dig +noall +comments +answer +norecurse` against knot 3.2.6 serving a rendered zone.
+    const real = [
+      "Q\t198.51.100.12\tlab.rplan.test\tSOA\t0",
+      "R\t;; Got answer:",
+      "R\t;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 10350",
+      "R\t;; flags: qr aa; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1",
+      "R\t;; OPT PSEUDOSECTION:",
+      "R\t; EDNS: version: 0, flags:; udp: 1232",
+      "R\t;; ANSWER SECTION:",
+      "R\tlab.rplan.test.\t\t300\tIN\tSOA\tlab1.lab.rplan.test. hostmaster.lab.rplan.test. 7 3600 600 1209600 300",
+      "Q\t198.51.100.12\tlab3.lab.rplan.test\tA\t0",
+      "R\t;; Got answer:",
+      "R\t;; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN, id: 20938",
+      "R\t;; flags: qr aa; QUERY: 1, ANSWER: 0, AUTHORITY: 1, ADDITIONAL: 1",
+      "R\t; EDNS: version: 0, flags:; udp: 1232",
+      "Q\t198.51.100.12\tlab.rplan.test\tTXT\t0",
+      "R\t;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 43318",
+      'R\tlab.rplan.test.\t\t300\tIN\tTXT\t"v=spf1 ip4:198.51.100.11 ip4:198.51.100.12 -all"',
+    ].join("\n");
+    const a = parseDnsProbe(real).get("198.51.100.12")!;
+    expect(a.get("lab.rplan.test SOA")).toEqual({ code: 0, status: "NOERROR", records: ["lab1.lab.rplan.test. hostmaster.lab.rplan.test. 7 3600 600 1209600 300"] });
+    expect(a.get("lab3.lab.rplan.test A")).toEqual({ code: 0, status: "NXDOMAIN", records: [] });
+    expect(a.get("lab.rplan.test TXT")!.records).toEqual(['"v=spf1 ip4:198.51.100.11 ip4:198.51.100.12 -all"']);
+  });
 });

@@ -41,7 +41,7 @@ describe("knot input and reload", () => {
 
   test("a new zone is checked then reloaded; a new config is checked then knot restarted", () => {
     const i = { domain: "example.org", listen: "198.51.100.11" };
-    expect(knotReload(i, "zone")).toEqual([["kzonecheck", "-o", "example.org", "/var/lib/knot/example.org.zone"], ["knotc", "-b", "zone-reload", "example.org"]]);
+    expect(knotReload(i, "zone")).toEqual([["knotc", "zone-check", "example.org"], ["knotc", "-b", "zone-reload", "example.org"]]);
     expect(knotReload(i, "config").map((a) => a.join(" "))).toEqual(["knotc conf-check", "systemctl enable knot", "systemctl restart knot"]);
   });
 });
