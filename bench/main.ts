@@ -73,6 +73,7 @@ async function movesSection(): Promise<void> {
     rows.push(
       [`move throughput, ${b.big.mb} MB Maildir (${b.big.messages} × 100 KB) lab1 → lab2: the program (\`up\`, move totalMs) / raw \`rsync -a\` to an rsync daemon on lab2's VPN address`, `${move.toFixed(1)} MB/s (${(b.big.move.totalMs / 1000).toFixed(1)} s) / ${raw.toFixed(1)} MB/s (${(b.big.rsyncMs / 1000).toFixed(1)} s)`, `${(move / raw).toFixed(2)} (goal ≥ 0.8)`],
       [`freeze window, ${b.big.mb} MB user (goal ≤ ${goalFreezeMs} ms)`, `${b.big.move.freezeMs} ms`, (b.big.move.freezeMs / goalFreezeMs).toFixed(2)],
+      [`  where it went (ms)`, Object.entries(b.big.move.freezePhases ?? {}).map(([p, ms]) => `${p} ${ms}`).join(", "), ""],
     );
   }
   if (b.small) {
@@ -80,6 +81,7 @@ async function movesSection(): Promise<void> {
     rows.push(
       [`freeze window, ${(b.small.bytes / 1e6).toFixed(0)} MB user, 3 moves (lab1 → lab2 → lab1 → lab2) under 10 msg/s`, `${f.join(", ")} ms`, ""],
       [`freeze window, ${(b.small.bytes / 1e6).toFixed(0)} MB user: median / max (goal ≤ ${goalFreezeMs} ms)`, `${median(f)} / ${Math.max(...f)} ms`, (Math.max(...f) / goalFreezeMs).toFixed(2)],
+      ...b.small.rounds.map((r, i): [string, string, string] => [`  move ${i + 1}: where it went (ms)`, Object.entries(r.freezePhases ?? {}).map(([p, ms]) => `${p} ${ms}`).join(", "), ""]),
     );
     if (b.big) rows.push([`freeze growth: ${b.big.mb} MB user / ${(b.small.bytes / 1e6).toFixed(0)} MB user's median (goal: not growing)`, `${b.big.move.freezeMs} / ${median(f)} ms`, (b.big.move.freezeMs / median(f)).toFixed(2)]);
     const m = b.small.mail;

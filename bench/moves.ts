@@ -212,7 +212,7 @@ export async function benchMoves(opts: { mb?: number; only?: "scale" | "moves" }
     if (!lines.some((l) => l.includes(`${uid}: ${from} → ${to}`))) throw new Error(`the preview does not name the move ${uid}: ${from} → ${to}`);
     const report = lastMoves().find((m) => m.user === uid);
     if (!report || report.to !== to) throw new Error(`no move of ${uid} to ${to} in lastMoves:\n${lines.filter((l) => l.includes("[move]")).join("\n")}`);
-    log(`${uid} ${from} → ${to}: ${report.bytes} bytes in ${report.totalMs} ms, frozen ${report.freezeMs} ms`);
+    log(`${uid} ${from} → ${to}: ${report.bytes} bytes in ${report.totalMs} ms, frozen ${report.freezeMs} ms${report.freezePhases ? ` (${Object.entries(report.freezePhases).map(([p, ms]) => `${p} ${ms}`).join(", ")})` : ""}`);
     return report;
   };
   const benchUids = "(|(uid=bsc-*)(uid=bmv-*))";

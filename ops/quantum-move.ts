@@ -56,6 +56,8 @@ export interface MoveReport {
   readonly resumed: "no" | "frozen-at-old-home" | "frozen-at-new-home" | "already-done";
   /** Milliseconds from the freeze to the unfreeze (mail deferred, logins refused). */
   readonly freezeMs: number;
+  /** Where the freeze went, phase by phase (ms): what to look at when it is long. */
+  readonly freezePhases?: Readonly<Record<string, number>>;
   readonly totalMs: number;
   /** An older copy found on the new home and moved out of the way (kept until its grace ends). */
   readonly setAside?: string;
@@ -90,6 +92,14 @@ export async function moveUser(ctx: MoveContext, uid: string, from: string, to: 
   let resumed: MoveReport["resumed"] = "no";
   let setAside: string | undefined;
   let frozenAt = Date.now();
+  // dsync's state after the bulk copy; "" (a full final sync) when resuming a freeze.
+  let state = "";
+  const phases: Record<string, number> = {};
+  let mark = Date.now();
+  const lap = (phase: string) => {
+    phases[phase] = Date.now() - mark;
+    mark = Date.now();
+  };
   // from === to: an interrupted run already switched the home (frozen at the new home): only the unfreeze is left.
   if (user.home === from && from !== to) {
     if (user.frozen) {
@@ -97,17 +107,22 @@ export async function moveUser(ctx: MoveContext, uid: string, from: string, to: 
       say("resuming: frozen at the old home by an interrupted run");
     } else {
       setAside = await setAsideStaleCopy(src, dst, uid, say);
-      await bulkCopy(src, dst, uid, say);
-      frozenAt = Date.now();
+      state = await bulkCopy(src, dst, uid, say);
+      frozenAt = mark = Date.now();
       say("freeze");
       await setFrozen(master.slapd, ctx.suffix, uid, true);
     }
     try {
       await waitReplicas(replicas, ctx.suffix, uid, { home: from, frozen: true });
+      lap("replicas");
       await forgetRoutes(ctx);
+      lap("routes");
       await waitDeliveries(ctx, user);
+      lap("deliveries");
       await kick(ctx, uid);
-      await finalSync(src, dst, uid, say);
+      lap("kick");
+      await finalSync(src, dst, uid, say, state);
+      lap("final sync");
     } catch (e) {
       // Nothing has changed hands: the user goes back to work at the old home.
       say(`failed before the switch, unfreezing at ${from}: ${(e as Error).message}`);
@@ -117,6 +132,7 @@ export async function moveUser(ctx: MoveContext, uid: string, from: string, to: 
     }
     say("switch home");
     await setHome(master.slapd, ctx.suffix, uid, to);
+    lap("switch");
   } else {
     resumed = "frozen-at-new-home";
     say("resuming: frozen at the new home by an interrupted run");
@@ -124,13 +140,15 @@ export async function moveUser(ctx: MoveContext, uid: string, from: string, to: 
   await waitReplicas(replicas, ctx.suffix, uid, { home: to, frozen: true }).catch((e) => say(`${(e as Error).message}; unfreezing anyway (mail for ${uid} on those nodes waits in their queues)`));
   await setFrozen(master.slapd, ctx.suffix, uid, false);
   await waitReplicas(replicas, ctx.suffix, uid, { home: to, frozen: false }).catch((e) => say((e as Error).message));
+  lap("unfreeze");
   const freezeMs = Date.now() - frozenAt;
   await forgetRoutes(ctx);
   await flushQueues(ctx);
   await repairOwnership(dst, uid, say);
   const bytes = await dirBytes(dst, uid);
-  say(`done: ${humanBytes(bytes)}, frozen for ${freezeMs} ms`);
-  return { user: uid, from, to, bytes, resumed, freezeMs: resumed === "no" ? freezeMs : 0, totalMs: Date.now() - started, ...(setAside ? { setAside } : {}) };
+  const where = resumed === "no" ? ` (${Object.entries(phases).map(([p, ms]) => `${p} ${ms}`).join(", ")})` : "";
+  say(`done: ${humanBytes(bytes)}, frozen for ${freezeMs} ms${where}`);
+  return { user: uid, from, to, bytes, resumed, freezeMs: resumed === "no" ? freezeMs : 0, ...(resumed === "no" ? { freezePhases: phases } : {}), totalMs: Date.now() - started, ...(setAside ? { setAside } : {}) };
 }
 
 function node(ctx: MoveContext, name: string): MoveNode {
@@ -145,19 +163,27 @@ export async function dirBytes(n: MoveNode, uid: string): Promise<number> {
   return Number(r.stdout.trim()) || 0;
 }
 
-/** One `doveadm backup` from the old home to the new one over the VPN; the exit code says whether to run again. */
-async function backupOnce(src: MoveNode, dst: MoveNode, uid: string): Promise<{ code: number; said: string }> {
-  const r = await src.conn.run(["doveadm", "backup", "-u", uid, `tcp:${dst.vpnAddress}:${DOVEADM_PORT}`], { allowFailure: true, label: `doveadm backup ${uid} → ${dst.name}` });
-  const said = (r.stderr || r.stdout).trim().split("\n").slice(-3).join(" ");
+/**
+ * One stateful `doveadm backup` from the old home to the new one over the VPN; the exit code says
+ * whether to run again. `state` is what the last clean round printed ("" = a full sync): given it,
+ * dsync looks only at what changed since (by modseq) instead of walking every message of both copies,
+ * which is what kept the freeze of a big mailbox growing with its size.
+ */
+async function backupOnce(src: MoveNode, dst: MoveNode, uid: string, state: string): Promise<{ code: number; said: string; state?: string }> {
+  const r = await src.conn.run(["doveadm", "backup", "-s", state, "-u", uid, `tcp:${dst.vpnAddress}:${DOVEADM_PORT}`], { allowFailure: true, label: `doveadm backup ${uid} → ${dst.name}` });
+  const said = (r.stderr.trim() || (r.code !== 0 ? r.stdout.trim() : "")).split("\n").slice(-3).join(" ");
   if (r.code !== 0 && r.code !== DSYNC_AGAIN && r.code !== DSYNC_TEMPFAIL) throw new Error(`[${src.name}] doveadm backup of ${uid} to ${dst.name} failed (exit ${r.code}): ${said}`);
-  return { code: r.code, said };
+  const printed = r.stdout.trim().split("\n").pop();
+  return { code: r.code, said, ...(r.code === 0 && printed ? { state: printed } : {}) };
 }
 
-async function syncUntilClean(src: MoveNode, dst: MoveNode, uid: string, say: (s: string) => void, phase: string): Promise<void> {
+/** Rounds until one is clean; returns the state that round printed (for the next, incremental sync). */
+async function syncUntilClean(src: MoveNode, dst: MoveNode, uid: string, say: (s: string) => void, phase: string, state = ""): Promise<string> {
   let last = "";
   for (let round = 1; round <= MAX_SYNC_ROUNDS; round++) {
-    const { code, said } = await backupOnce(src, dst, uid);
-    if (code === 0) return;
+    const r = await backupOnce(src, dst, uid, state);
+    if (r.code === 0) return r.state ?? "";
+    const { code, said } = r;
     last = said;
     say(`${phase}: ${code === DSYNC_TEMPFAIL ? "a temporary failure" : "dsync asks for another round"} (round ${round})${said ? `: ${said}` : ""}`);
     if (code === DSYNC_TEMPFAIL) await Promise.all([repairOwnership(src, uid, say), repairOwnership(dst, uid, say)]);
@@ -207,7 +233,8 @@ async function repairOwnership(n: MoveNode, uid: string, say: (s: string) => voi
   if (r.stdout.trim() !== "") say(`${r.stdout.trim()} file(s) on ${n.name} were not owned by ${MAIL_USER}: repaired`);
 }
 
-async function bulkCopy(src: MoveNode, dst: MoveNode, uid: string, say: (s: string) => void): Promise<void> {
+/** The bulk copy; returns dsync's state after it (the final sync goes on from there). */
+async function bulkCopy(src: MoveNode, dst: MoveNode, uid: string, say: (s: string) => void): Promise<string> {
   await repairOwnership(src, uid, say);
   const total = await dirBytes(src, uid);
   say(`bulk copy of ${humanBytes(total)} while the user keeps working`);
@@ -219,7 +246,7 @@ async function bulkCopy(src: MoveNode, dst: MoveNode, uid: string, say: (s: stri
     }
   })();
   try {
-    await syncUntilClean(src, dst, uid, say, "bulk copy");
+    return await syncUntilClean(src, dst, uid, say, "bulk copy");
   } finally {
     copying = false;
     await progress;
@@ -254,15 +281,19 @@ async function mailboxStatus(n: MoveNode, uid: string): Promise<Record<string, s
   return parseMailboxStatus(r.stdout);
 }
 
-/** The last sync while frozen, then both copies compared folder by folder. */
-async function finalSync(src: MoveNode, dst: MoveNode, uid: string, say: (s: string) => void): Promise<void> {
+/**
+ * The last sync while frozen, then both copies compared folder by folder. The first try goes on
+ * from the bulk copy's state (only the changes since); if the copies then differ, the second is a
+ * full sync, so a state that missed something cannot lose it.
+ */
+async function finalSync(src: MoveNode, dst: MoveNode, uid: string, say: (s: string) => void, state: string): Promise<void> {
   for (let attempt = 1; attempt <= 2; attempt++) {
     // No ownership walk here: it grows with the mailbox, and the freeze must not (a failed round repairs).
-    await syncUntilClean(src, dst, uid, say, "final sync");
+    await syncUntilClean(src, dst, uid, say, "final sync", attempt === 1 ? state : "");
     const [a, b] = await Promise.all([mailboxStatus(src, uid), mailboxStatus(dst, uid)]);
     const diff = copyDifferences(a, b);
     if (diff.length === 0) return;
-    say(`copies differ after the final sync (${diff.join("; ")})${attempt === 1 ? ", syncing again" : ""}`);
+    say(`copies differ after the final sync (${diff.join("; ")})${attempt === 1 ? ", syncing again in full" : ""}`);
     if (attempt === 2) throw new Error(`the copies of ${uid} on ${src.name} and ${dst.name} differ: ${diff.join("; ")}`);
   }
 }
