@@ -121,8 +121,7 @@ export async function moveUser(ctx: MoveContext, uid: string, from: string, to: 
       lap("deliveries");
       await kick(ctx, uid);
       lap("kick");
-      await finalSync(src, dst, uid, say, state);
-      lap("final sync");
+      await finalSync(src, dst, uid, say, state, lap);
     } catch (e) {
       // Nothing has changed hands: the user goes back to work at the old home.
       say(`failed before the switch, unfreezing at ${from}: ${(e as Error).message}`);
@@ -286,11 +285,13 @@ async function mailboxStatus(n: MoveNode, uid: string): Promise<Record<string, s
  * from the bulk copy's state (only the changes since); if the copies then differ, the second is a
  * full sync, so a state that missed something cannot lose it.
  */
-async function finalSync(src: MoveNode, dst: MoveNode, uid: string, say: (s: string) => void, state: string): Promise<void> {
+async function finalSync(src: MoveNode, dst: MoveNode, uid: string, say: (s: string) => void, state: string, lap: (phase: string) => void): Promise<void> {
   for (let attempt = 1; attempt <= 2; attempt++) {
     // No ownership walk here: it grows with the mailbox, and the freeze must not (a failed round repairs).
     await syncUntilClean(src, dst, uid, say, "final sync", attempt === 1 ? state : "");
+    lap(attempt === 1 ? "final sync" : "full sync");
     const [a, b] = await Promise.all([mailboxStatus(src, uid), mailboxStatus(dst, uid)]);
+    lap(attempt === 1 ? "compare" : "compare again");
     const diff = copyDifferences(a, b);
     if (diff.length === 0) return;
     say(`copies differ after the final sync (${diff.join("; ")})${attempt === 1 ? ", syncing again in full" : ""}`);
