@@ -4,6 +4,7 @@
  * before any resource is registered and before any host is touched.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { Dns } from "./components/dns";
 import { Node } from "./components/node";
 import { LdapReplica } from "./components/ldap-replica";
 import { MailDaemons } from "./components/mail-daemons";
@@ -49,6 +50,14 @@ export const vpnPublicKeys = mesh.publicKeys;
 export const vpnFingerprints = mesh.fingerprints;
 /** Connectivity matrix from the last mesh check (ms over the VPN). */
 export const vpnMatrix = mesh.matrix;
+
+/**
+ * The cluster's DNS zone, served by knot on every active node; a revoked node is withdrawn on every
+ * survivor in the same update, and the update proves it with dig from every survivor.
+ */
+const dns = new Dns("dns", { cluster, nodes });
+/** The zone's serial (moves only when its content does). */
+export const dnsSerial = dns.serial;
 
 /**
  * The user directory: slapd on every node, one master (`rplan:ldap.master`), consumers over the VPN.

@@ -27,6 +27,9 @@ const BASE_PACKAGES = [
   "iputils-ping",
   // generates the postfix and dovecot TLS keys on the node (ServiceTlsKey)
   "openssl",
+  // serves the cluster's zone (components/dns.ts); dig is the client the DNS check runs on every node
+  "knot",
+  "bind9-dnsutils",
 ];
 
 /** The Debian packages a node needs: the base set, the encrypted-mount tools, and the config's extras. */

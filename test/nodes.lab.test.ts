@@ -1,7 +1,9 @@
 /**
  * Nodes on the lab: adding a fourth node in a new country is one config entry with a readable
- * preview; a locked encrypted mount stops `up` with the unlock message; `npm run unlock` (the admin
- * command, passphrase on stdin) unlocks it and `up` succeeds.
+ * preview; draining it is previewed and applied (the zone every active node serves, asked with kdig
+ * from every node, keeps only lab4's own name and SPF; lab4 stops serving); removing its entry is
+ * previewed; a locked encrypted mount stops `up` with the unlock message; `npm run unlock` (the
+ * admin command, passphrase on stdin) unlocks it and `up` succeeds.
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -14,6 +16,7 @@ import { KNOWN_HOSTS, SSH_KEY as LAB_SSH_KEY } from "../lab/state";
 import { closeAllSsh, sshConnection } from "../transports/ssh";
 import { runStack, RunResult } from "../runner";
 import { labWithExactly } from "./support/lab";
+import { kdigAll, serialOf, txt, zoneQueries } from "./support/dns";
 
 const root = process.getuid?.() === 0;
 const maybe = root ? describe : describe.skip;
@@ -25,6 +28,16 @@ maybe("nodes on the lab", () => {
   const env = { RPLAN_SSH_KEY: LAB_SSH_KEY };
   const run = (op: "preview" | "up", configFile = labStackConfigPath()): Promise<RunResult> => runStack({ op, stack: "lab", stateFile, configFile, env });
   const changes = (r: RunResult, steps = r.steps) => steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`);
+  /** The lab's stack config with `edit` applied to its nodes, written to `file` in the work directory. */
+  const variant = (file: string, edit: (nodes: any) => void) => {
+    const doc = parseDocument(fs.readFileSync(labStackConfigPath(), "utf8"));
+    edit(doc.getIn(["config", "rplan:nodes"]));
+    const out = path.join(work, file);
+    fs.writeFileSync(out, doc.toString());
+    return out;
+  };
+  /** lab4 draining (applied by the drain test; the tests after it keep it so). */
+  const drainConfig = () => variant("drain.yaml", (nodes) => nodes.items[3].set("state", "draining"));
 
   beforeAll(async () => {
     await labWithExactly(3);
@@ -61,36 +74,60 @@ maybe("nodes on the lab", () => {
     console.log(`adding lab4 (lab bring-up + preview + up): ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }, 600_000);
 
-  test("draining lab4, or removing its entry, is previewed: only lab4 and what its peers know of it change", async () => {
-    const variant = (file: string, edit: (nodes: any) => void) => {
-      const doc = parseDocument(fs.readFileSync(labStackConfigPath(), "utf8"));
-      edit(doc.getIn(["config", "rplan:nodes"]));
-      const out = path.join(work, file);
-      fs.writeFileSync(out, doc.toString());
-      return out;
-    };
-    const drain = await run("preview", variant("drain.yaml", (nodes) => nodes.items[3].set("state", "draining")));
-    expect(changes(drain)).toEqual(["update lab4-host"]);
+  test("draining lab4 is previewed, then applied: lab4 leaves NS, MX and the round-robin names and stops serving, keeps its own name and SPF", async () => {
+    const drain = await run("preview", drainConfig());
+    expect(changes(drain).filter((c) => !/ dns-/.test(c))).toEqual(["update lab4-host"]);
     expect(drain.steps.find((s) => s.name === "lab4-host")?.diffs).toEqual(["~state"]);
     expect(drain.printed).toMatch(/"IS \(draining\)"/);
+    // the zone changes on every server; lab4 stops serving (its knot.conf goes, its zone resource is dropped)
+    expect(changes(drain).filter((c) => / dns-/.test(c)).sort()).toEqual(["delete dns-lab4-zone", "update dns-check", "update dns-lab1-zone", "update dns-lab2-zone", "update dns-lab3-zone", "update dns-lab4-knot-conf", "update dns-zone"]);
+    const up = await run("up", drainConfig());
+    expect(changes(up).sort()).toEqual(changes(drain).sort());
+    const domain = "lab.rplan.test";
+    const names = ["lab1", "lab2", "lab3", "lab4"];
+    const addr = (n: string) => `198.51.100.${10 + Number(n.slice(3))}`;
+    const active = ["lab1", "lab2", "lab3"];
+    // Every node asks the three servers for everything, and lab4 for its SOA only (each unanswered query waits out kdig's timeout).
+    const views = await Promise.all(
+      names.map(async (from) => {
+        const conn = await sshConnection(labSshTarget(from));
+        return { from, seen: { ...(await kdigAll(conn, active.map(addr), zoneQueries(domain, names))), ...(await kdigAll(conn, [addr("lab4")], [`${domain} SOA`])) } };
+      }),
+    );
+    for (const { from, seen } of views) {
+      for (const server of active) {
+        const a = seen[addr(server)];
+        expect(serialOf(a[`${domain} SOA`])).toBe(up.outputs.dnsSerial);
+        expect(a[`lab4.${domain} A`].records).toEqual([addr("lab4")]);
+        expect(a[`${domain} MX`].records).toEqual(active.map((n) => `10 ${n}.${domain}.`));
+        expect(a[`${domain} NS`].records).toEqual(active.map((n) => `${n}.${domain}.`));
+        for (const name of ["", "mail.", "imap.", "smtp.", "www."]) expect(a[`${name}${domain} A`].records).toEqual(active.map(addr));
+        expect(a[`${domain} TXT`].records.map(txt)).toEqual([`v=spf1 ${names.map((n) => `ip4:${addr(n)}`).join(" ")} -all`]);
+      }
+      expect(`${from} → lab4: ${seen[addr("lab4")][`${domain} SOA`].status}`).toBe(`${from} → lab4: no reply`);
+    }
+    expect((await (await sshConnection(labSshTarget("lab4"))).exec("systemctl is-enabled knot; systemctl is-active knot", { allowFailure: true })).stdout.trim().split("\n")).toEqual(["disabled", "inactive"]);
+  }, 300_000);
 
+  test("removing lab4's entry is previewed: only lab4 and what its peers know of it change", async () => {
     const remove = await run("preview", variant("removed.yaml", (nodes) => nodes.delete(3)));
     const c = changes(remove);
     expect(c).toEqual(expect.arrayContaining(["delete lab4", "delete lab4-host", "delete mesh-lab4-key", "delete ldap-lab4-slapd", "delete lab4-postfix-tls-key"]));
     expect(c.filter((x) => x.startsWith("delete") && !x.includes("lab4"))).toEqual([]);
     expect(c.filter((x) => /^(create|replace)/.test(x))).toEqual([]);
     expect(c).toEqual(expect.arrayContaining(["update mesh-lab1-tinc-hosts", "update mesh-lab2-tinc-hosts", "update mesh-lab3-tinc-hosts", "update mesh-check"]));
-    // the preview changed nothing: lab4 is still in the mesh
-    expect((await run("preview")).changed).toBe(false);
+    // the preview changed nothing: lab4 is still in the mesh, draining
+    expect((await run("preview", drainConfig())).changed).toBe(false);
   }, 300_000);
 
   test("a locked mount stops up with the unlock message; npm run unlock fixes it", async () => {
     await lockNode("lab2");
     await closeAllSsh();
-    const doc = parseDocument(fs.readFileSync(labStackConfigPath(), "utf8"));
-    (doc.getIn(["config", "rplan:nodes"]) as any).items[1].set("packages", ["curl"]);
-    const changed = path.join(work, "Pulumi.lab.yaml");
-    fs.writeFileSync(changed, doc.toString());
+    // lab4 stays as the drain test left it, draining: only lab2's packages change
+    const changed = variant("Pulumi.lab.yaml", (nodes) => {
+      nodes.items[1].set("packages", ["curl"]);
+      nodes.items[3].set("state", "draining");
+    });
 
     const failed = await run("up", changed).then(
       () => undefined,

@@ -6,6 +6,9 @@
  * and its hosts/ file on every member change; the stolen old key is refused), revoking lab3 while
  * it keeps running and reconnecting (never contacted; every survivor refuses it), a survivor that
  * still accepts it failing the check loudly by name, and re-admission only with a new key.
+ * The zone rides along (no extra revocation): a no-op run keeps its serial; the revocation withdraws
+ * lab3 from the zone every survivor serves (asked with kdig from each survivor), the DnsCheck proves
+ * it from every survivor, and a survivor that still serves lab3 fails it loudly by name.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -16,6 +19,9 @@ import { SSH_KEY as LAB_SSH_KEY } from "../../lab/state";
 import { checkMesh, checkSpecFromConfig, CheckSpec, formatMatrix } from "../../ops/mesh-check";
 import { acceptsRevoked } from "../../planning/mesh";
 import * as meshCheck from "../../providers/impl/mesh-check";
+import * as dnsCheck from "../../providers/impl/dns-check";
+import { checkDns } from "../../ops/dns-check";
+import { kdigAll, serialOf, txt, zoneQueries } from "../support/dns";
 import type { HostFilesOutputs } from "../../providers/impl/host-files";
 import { runStack, RunResult, RunStep } from "../../runner";
 import { readClusterConfig } from "../../stack-file/config";
@@ -26,6 +32,8 @@ const maybe = process.getuid?.() === 0 ? describe : describe.skip;
 if (process.getuid?.() !== 0) console.warn("mesh lab tests SKIPPED: the lab needs root");
 const LONG = 600_000;
 const NODES = ["lab1", "lab2", "lab3"];
+const DOMAIN = "lab.rplan.test";
+const ADDRESS: Record<string, string> = { lab1: "198.51.100.11", lab2: "198.51.100.12", lab3: "198.51.100.13" };
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
 /** Ping `address` every 20 ms from `conn` until `stop()`; the longest gap between answers, in ms. */
@@ -107,6 +115,9 @@ maybe("VpnMesh on the lab, through the real program", () => {
   let rotated: string;
   let revoked: string;
   let fingerprintsAtUp: Record<string, string> = {};
+  let serialAtUp = 0;
+  /** What every server in `servers` answers to `from` (kdig on `from`). */
+  const zoneSeen = async (from: string, servers: string[]) => kdigAll(await conn(from), servers.map((s) => ADDRESS[s]), zoneQueries(DOMAIN, NODES));
 
   beforeAll(async () => {
     // At least three nodes: a bigger lab left by other work is used as it is (its extra nodes are
@@ -140,6 +151,7 @@ maybe("VpnMesh on the lab, through the real program", () => {
     for (const from of NODES) for (const to of NODES) if (from !== to) expect(matrix[from][to]).toEqual(expect.any(Number));
     const publicKeys = r.outputs.vpnPublicKeys as Record<string, string>;
     fingerprintsAtUp = r.outputs.vpnFingerprints as Record<string, string>;
+    serialAtUp = r.outputs.dnsSerial as number;
     expect(Object.keys(fingerprintsAtUp).sort()).toEqual(NODES);
     for (const n of NODES) {
       const ls = await (await conn(n)).run(["sh", "-c", "stat -c '%a %U' /srv/crypt/keys/tinc/rsa_key.priv; findmnt -n -o FSTYPE --target /srv/crypt/keys/tinc/rsa_key.priv; ls /etc/tinc/rplan; openssl rsa -in /srv/crypt/keys/tinc/rsa_key.priv -RSAPublicKey_out 2>/dev/null"]);
@@ -161,6 +173,10 @@ maybe("VpnMesh on the lab, through the real program", () => {
     const after = await Promise.all(NODES.map(async (n) => tincdActivity(await conn(n), since)));
     expect(after.map((a) => a.pid)).toEqual(before);
     expect(after.map((a) => a.reloads)).toEqual(NODES.map(() => 0));
+    // nor the zone: same serial in the state and on every server
+    expect(r.outputs.dnsSerial).toBe(serialAtUp);
+    const seen = await zoneSeen("lab1", NODES);
+    for (const s of NODES) expect(serialOf(seen[ADDRESS[s]][`${DOMAIN} SOA`])).toBe(serialAtUp);
   }, LONG);
 
   test("compression: a compressible payload costs a small fraction of its size on the wire", async () => {
@@ -236,6 +252,8 @@ maybe("VpnMesh on the lab, through the real program", () => {
     expect(ownedByLab3.length).toBeGreaterThan(3);
     for (const c of ownedByLab3) expect(c).toMatch(/^delete /);
     expect(changes(preview)).toEqual(expect.arrayContaining(["delete lab3", "delete lab3-host", "replace ldap-lab1-secret", "replace ldap-lab2-secret", "update ldap-entries"]));
+    // the zone: withdrawn from every survivor's file in the same up, lab3's own DNS resources deleted, the check re-run
+    expect(changes(preview).filter((c) => / dns-/.test(c))).toEqual(["delete dns-lab3-knot-conf", "delete dns-lab3-zone", "update dns-check", "update dns-lab1-zone", "update dns-lab2-zone", "update dns-zone"]);
 
     // lab3 keeps running and keeps trying: count its sshd logins to prove the update never contacted it
     const c3 = await conn("lab3");
@@ -264,6 +282,27 @@ maybe("VpnMesh on the lab, through the real program", () => {
       upMs: up.timings.totalMs,
       perSurvivorMs: Object.fromEntries(Object.entries(refusedBy).map(([s, ms]) => [s, { reloaded: step(up, `mesh-${s}-tinc-hosts`).endedAt! - start, verified: ms === null ? null : checkStart + ms - start }])),
     };
+    // The zone: the DnsCheck proved from each survivor that lab3 is gone; kdig from each survivor agrees.
+    const goneAfterMs = outputsOf<dnsCheck.DnsCheckOutputs>("dns-check").goneAfterMs.lab3;
+    expect(Object.keys(goneAfterMs).sort()).toEqual(["lab1", "lab2"]);
+    for (const s of ["lab1", "lab2"]) expect(goneAfterMs[s]).toEqual(expect.any(Number));
+    const dnsStart = step(up, "dns-check").startedAt!;
+    (results.revocation as Record<string, unknown>).dnsWithdrawnMs = Object.fromEntries(Object.entries(goneAfterMs).map(([s, ms]) => [s, dnsStart + ms! - start]));
+    const serial = up.outputs.dnsSerial as number;
+    expect(serial).toBe(serialAtUp + 1);
+    for (const from of ["lab1", "lab2"]) {
+      const seen = await zoneSeen(from, ["lab1", "lab2"]);
+      for (const server of ["lab1", "lab2"]) {
+        const a = seen[ADDRESS[server]];
+        const where = `${from} → ${server}`;
+        expect(`${where}: ${serialOf(a[`${DOMAIN} SOA`])}`).toBe(`${where}: ${serial}`);
+        expect(`${where}: ${a[`lab3.${DOMAIN} A`].status} ${a[`lab3.${DOMAIN} A`].records}`).toBe(`${where}: NXDOMAIN `);
+        expect(a[`${DOMAIN} NS`].records).toEqual([`lab1.${DOMAIN}.`, `lab2.${DOMAIN}.`]);
+        expect(a[`${DOMAIN} MX`].records).toEqual([`10 lab1.${DOMAIN}.`, `10 lab2.${DOMAIN}.`]);
+        for (const name of ["", "mail.", "imap.", "smtp.", "www."]) expect(a[`${name}${DOMAIN} A`].records).toEqual([ADDRESS.lab1, ADDRESS.lab2]);
+        expect(a[`${DOMAIN} TXT`].records.map(txt)).toEqual([`v=spf1 ip4:${ADDRESS.lab1} ip4:${ADDRESS.lab2} -all`]);
+      }
+    }
     console.log(`revocation (from the start of the survivors' updates): ${JSON.stringify(results.revocation)}`);
     expect(Object.keys(up.outputs.vpnMatrix as object).sort()).toEqual(["lab1", "lab2"]);
 
@@ -282,8 +321,18 @@ maybe("VpnMesh on the lab, through the real program", () => {
 
   test("a survivor that still accepts the revoked node makes the check fail loudly, naming it", async () => {
     const c1 = await conn("lab1");
-    // Sabotage: put the revoked node's hosts/ file back (any copy will do) and reload.
+    // Sabotage: put the revoked node's hosts/ file back (any copy will do) and reload; and lab3's
+    // name and MX back into lab1's zone (same serial), loaded by its knot.
     await c1.run(["sh", "-c", "cp /etc/tinc/rplan/hosts/lab2 /etc/tinc/rplan/hosts/lab3 && systemctl try-reload-or-restart tinc@rplan"]);
+    const zoneFile = `/var/lib/knot/${DOMAIN}.zone`;
+    await c1.run(["sh", "-c", 'printf "lab3 IN A 198.51.100.13\\n@ IN MX 10 lab3.%s.\\n" "$2" >> "$1" && knotc -b zone-reload "$2"', "sh", zoneFile, DOMAIN]);
+    const { goneAfterMs: _g, checkedMs: _d, ...dnsInputs } = outputsOf<dnsCheck.DnsCheckOutputs>("dns-check");
+    const dnsErr = (await dnsCheck.create({ ...dnsInputs, timeoutMs: 2000 }).catch((e: Error) => e)) as Error;
+    expect(dnsErr).toBeInstanceOf(Error);
+    expect(dnsErr.message).toMatch(/^DNS check FAILED/);
+    expect(dnsErr.message).toContain(`  - [lab2 → ${ADDRESS.lab1}] lab3.${DOMAIN} A: NOERROR ${ADDRESS.lab3} (a withdrawn node must be NXDOMAIN)`);
+    expect(dnsErr.message).toMatch(new RegExp(`^A REVOKED NODE IS STILL IN THE ZONE: ${ADDRESS.lab1} \\(asked from lab1\\) serves lab3; ${ADDRESS.lab1} \\(asked from lab2\\) serves lab3$`, "m"));
+    expect(dnsErr.message).not.toContain(`→ ${ADDRESS.lab2}]`);
     // The program's MeshCheck, with the inputs it last ran with, fails naming lab1 and only lab1.
     const { matrix: _m, refusedBy: _r, checkedMs: _c, ...inputs } = outputsOf<meshCheck.MeshCheckOutputs>("mesh-check");
     const err = (await meshCheck.create({ ...inputs, timeoutMs: 2000 }).catch((e: Error) => e)) as Error;
@@ -302,6 +351,9 @@ maybe("VpnMesh on the lab, through the real program", () => {
     expect(step(up, "mesh-lab1-tinc-hosts").op).toBe("update");
     expect(outputsOf<HostFilesOutputs>("mesh-lab1-tinc-hosts").lastApply!.removed).toEqual(["/etc/tinc/rplan/hosts/lab3"]);
     expect((await checkMesh(specOf(revoked), { timeoutMs: 10_000 })).findings).toEqual([]);
+    // the refresh saw lab1's zone file drift too; the up wrote it back and reloaded knot
+    expect(step(up, "dns-lab1-zone").op).toBe("update");
+    expect((await checkDns(dnsInputs, { timeoutMs: 10_000 })).findings).toEqual([]);
   }, LONG);
 
   test("re-admission only with a new key: the pre-revocation key stays refused", async () => {
@@ -316,5 +368,12 @@ maybe("VpnMesh on the lab, through the real program", () => {
     const matrix = r.outputs.vpnMatrix as Record<string, Record<string, number | null>>;
     for (const from of NODES) for (const to of NODES) if (from !== to) expect(matrix[from][to]).toEqual(expect.any(Number));
     expect(await impostorAccepted(c3, "lab3", stolen, "lab1")).toBe(false);
+    // back in the zone, and serving it again with the others (lab3's knot had kept its old zone)
+    expect(step(r, "dns-lab3-zone").op).toBe("create");
+    const seen = await zoneSeen("lab3", NODES);
+    for (const s of NODES) {
+      expect(serialOf(seen[ADDRESS[s]][`${DOMAIN} SOA`])).toBe(r.outputs.dnsSerial);
+      expect(seen[ADDRESS[s]][`${DOMAIN} MX`].records).toEqual(NODES.map((n) => `10 ${n}.${DOMAIN}.`));
+    }
   }, LONG);
 });
