@@ -158,7 +158,7 @@ describe("config schema: rplan:dns and what the zone asks of the rest", () => {
     const problems = problemsOf(raw);
     expect(problems).toEqual([
       'rplan:nodes[0] (n1).country: "XX" is not an ISO 3166-1 alpha-2 country code (e.g. NL, DE, IS)',
-      `rplan:nodes[1] (www).name: "www" is one of the zone's round-robin service names (imap, mail, smtp, www): the node's own name would collide with it`,
+      `rplan:nodes[1] (www).name: "www" is one of the zone's round-robin service names (imap, mail, smtp, www): the zone names the node www.<domain>`,
       'rplan:nodes[2] (n3-).name: "n3-" is not a DNS label (a-z, 0-9 and inner hyphens; it cannot end with a hyphen): the zone names the node n3-.<domain>',
       'rplan:dns: unknown key "serial" (known: ttl, dmarc)',
       "rplan:dns.ttl: TTL 0 must be positive (0 would forbid caching; a negative TTL is no TTL)",

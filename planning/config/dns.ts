@@ -3,15 +3,13 @@
  * other settings, so a TTL of 0 or a node name that would break the zone stops the preview with
  * every other problem, before any host is touched (docs/dns.md).
  */
-import { DEFAULT_TTL, DNS_LABEL, SERVICE_NAMES, ttlProblems, type DmarcPolicy } from "../dns";
+import { DEFAULT_TTL, DMARC_ADDRESS, nodeNameProblem, ttlProblems, type DmarcPolicy } from "../dns";
 import type { DnsSettings, NodeConfig } from "./types";
 
 type Raw = Record<string, unknown>;
 const isObj = (v: unknown): v is Raw => typeof v === "object" && v !== null && !Array.isArray(v);
 const show = (v: unknown) => (v === undefined ? "nothing" : JSON.stringify(v));
 const POLICIES: readonly DmarcPolicy[] = ["none", "quarantine", "reject"];
-/** As the zone's renderer requires: no `;`, `,` or `!`, which DMARC's own syntax uses. */
-const RUA = /^[A-Za-z0-9._%+=-]+@[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
 
 function unknownKeys(obj: Raw, known: readonly string[], where: string, bad: (p: string) => void): void {
   for (const k of Object.keys(obj)) if (!known.includes(k)) bad(`${where}: unknown key ${JSON.stringify(k)} (known: ${known.join(", ")})`);
@@ -35,7 +33,7 @@ export function parseDns(raw: unknown, bad: (p: string) => void): DnsSettings {
   const d = raw.dmarc;
   unknownKeys(d, ["policy", "rua"], "rplan:dns.dmarc", bad);
   if (d.policy !== undefined && !POLICIES.includes(d.policy as DmarcPolicy)) bad(`rplan:dns.dmarc.policy must be one of ${POLICIES.join(", ")} (got ${show(d.policy)})`);
-  if (d.rua !== undefined && !(typeof d.rua === "string" && RUA.test(d.rua))) bad(`rplan:dns.dmarc.rua must be a plain mail address for the reports (got ${show(d.rua)})`);
+  if (d.rua !== undefined && !(typeof d.rua === "string" && DMARC_ADDRESS.test(d.rua))) bad(`rplan:dns.dmarc.rua must be a plain mail address for the reports (got ${show(d.rua)})`);
   const dmarc = { ...(d.policy !== undefined ? { policy: d.policy as DmarcPolicy } : {}), ...(d.rua !== undefined ? { rua: String(d.rua) } : {}) };
   return { ttl: ttl as number, dmarc };
 }
@@ -45,7 +43,7 @@ export function zoneNameProblems(nodes: readonly NodeConfig[], bad: (p: string) 
   nodes.forEach((n, i) => {
     if (n.name.startsWith("#")) return; // its name was already refused
     const where = `rplan:nodes[${i}] (${n.name}).name`;
-    if (!DNS_LABEL.test(n.name)) bad(`${where}: ${JSON.stringify(n.name)} is not a DNS label (a-z, 0-9 and inner hyphens; it cannot end with a hyphen): the zone names the node ${n.name}.<domain>`);
-    if ((SERVICE_NAMES as readonly string[]).includes(n.name)) bad(`${where}: ${JSON.stringify(n.name)} is one of the zone's round-robin service names (${SERVICE_NAMES.join(", ")}): the node's own name would collide with it`);
+    const problem = nodeNameProblem(n.name);
+    if (problem) bad(`${where}: ${JSON.stringify(n.name)} ${problem}: the zone names the node ${n.name}.<domain>`);
   });
 }

@@ -12,6 +12,8 @@ export const MAX_NAME = 253;
 /** TTLs above a day make a withdrawal (a seized node) linger in caches for too long. */
 export const MAX_TTL = 86400;
 /** Names the zone gives to the round-robin services: a node with one of these names would collide. */
+/** A DMARC report address: no `;`, `,` or `!`, which DMARC's own syntax uses. */
+export const DMARC_ADDRESS = /^[A-Za-z0-9._%+=-]+@[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
 export const SERVICE_NAMES = ["imap", "mail", "smtp", "www"] as const;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -54,4 +56,11 @@ export class ZoneError extends Error {
     super(`the DNS zone cannot be rendered (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"));
     this.name = "ZoneError";
   }
+}
+
+/** Why a node's name cannot name it in the zone (`<node>.<domain>`, its DKIM selector), or undefined. */
+export function nodeNameProblem(name: unknown): string | undefined {
+  if (typeof name !== "string" || !DNS_LABEL.test(name)) return "is not a DNS label (a-z, 0-9 and inner hyphens; it cannot end with a hyphen)";
+  if ((SERVICE_NAMES as readonly string[]).includes(name)) return `is one of the zone's round-robin service names (${SERVICE_NAMES.join(", ")})`;
+  return undefined;
 }

@@ -15,7 +15,7 @@
  */
 import { createHash } from "crypto";
 import { NodeState } from "../config/types";
-import { domainProblems, DNS_LABEL, ipFamily, isBase64, MAX_NAME, SERVICE_NAMES, ttlProblems, ZoneError } from "./validate";
+import { DMARC_ADDRESS, domainProblems, nodeNameProblem, ipFamily, isBase64, MAX_NAME, SERVICE_NAMES, ttlProblems, ZoneError } from "./validate";
 
 export interface ZoneNode {
   readonly name: string;
@@ -49,8 +49,6 @@ export const DEFAULT_TTL = 300;
 /** SOA timers. No server transfers this zone (every node gets it from the stack), so refresh,
  * retry and expire only matter to tools that read them; the minimum is the negative-caching TTL. */
 const SOA_TIMERS = { refresh: 3600, retry: 600, expire: 1209600 };
-/** A report address that fits a DMARC tag (no `;`, `,` or `!`, which DMARC's syntax uses). */
-const ADDRESS = /^[A-Za-z0-9._%+=-]+@[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
 
 /** The DKIM selector of a node: its name (a rotation replaces the key under the same selector). */
 export const dkimSelector = (node: string) => node;
@@ -61,8 +59,8 @@ export function zoneProblems(input: ZoneInput): string[] {
   const seen = new Set<string>();
   for (const n of input.nodes) {
     const who = `node ${JSON.stringify(n.name)}`;
-    if (typeof n.name !== "string" || !DNS_LABEL.test(n.name)) p.push(`${who}: its name is not a DNS label (1–63 of a-z, 0-9 and inner hyphens)`);
-    else if ((SERVICE_NAMES as readonly string[]).includes(n.name)) p.push(`${who}: its name is one of the zone's service names (${SERVICE_NAMES.join(", ")})`);
+    const nameProblem = nodeNameProblem(n.name);
+    if (nameProblem) p.push(`${who}: its name ${nameProblem}`);
     else if (typeof input.domain === "string" && `${n.name}._domainkey.${input.domain}`.length > MAX_NAME) p.push(`${who}: ${n.name}._domainkey.${input.domain} is longer than ${MAX_NAME} characters`);
     if (seen.has(n.name)) p.push(`${who} is listed twice`);
     seen.add(n.name);
@@ -78,7 +76,7 @@ export function zoneProblems(input: ZoneInput): string[] {
   }
   const dmarc = input.dmarc ?? {};
   if (dmarc.policy !== undefined && !["none", "quarantine", "reject"].includes(dmarc.policy)) p.push(`DMARC policy ${JSON.stringify(dmarc.policy)} is not none, quarantine or reject`);
-  if (dmarc.rua !== undefined && !ADDRESS.test(dmarc.rua)) p.push(`DMARC report address ${JSON.stringify(dmarc.rua)} is not a mail address`);
+  if (dmarc.rua !== undefined && !DMARC_ADDRESS.test(dmarc.rua)) p.push(`DMARC report address ${JSON.stringify(dmarc.rua)} is not a mail address`);
   return p;
 }
 

@@ -144,7 +144,7 @@ describe("validation", () => {
       /node "Nl1": its name is not a DNS label/,
       /node "Nl1": public address "198\.51\.100\.300"/,
       /node "Nl1": DKIM public key is not base64/,
-      /node "mail": its name is one of the zone's service names/,
+      /node "mail": its name is one of the zone's round-robin service names/,
       /node "mail": public address "fe80::1%eth0"/,
       /node "de-": its name is not a DNS label/,
       /node "de-": public address "example\.org"/,
