@@ -2,14 +2,14 @@
 import { EncryptedMount, keyDir } from "./encrypted-mount";
 
 /** Services whose private keys live in their own directory inside the encrypted mount. */
-export const KEY_SERVICES = ["tinc", "slapd", "postfix", "dovecot"] as const;
+export const KEY_SERVICES = ["tinc", "slapd", "postfix", "dovecot", "opendkim"] as const;
 
 /**
  * The units that read keys or data from the encrypted mount. A locked mount (e.g. after a reboot)
  * leaves them failed or without their keys: unlocking restarts those that are enabled; locking
  * (drills) stops them first, since slapd keeps its database open there.
  */
-export const MOUNT_UNITS = ["tinc@rplan", "slapd", "postfix", "dovecot"] as const;
+export const MOUNT_UNITS = ["tinc@rplan", "slapd", "postfix", "dovecot", "opendkim"] as const;
 
 const BASE_PACKAGES = [
   "openssh-server",
@@ -30,6 +30,8 @@ const BASE_PACKAGES = [
   // serves the cluster's zone (components/dns.ts); dig is the client the DNS check runs on every node
   "knot",
   "bind9-dnsutils",
+  // signs submitted mail with the node's own key (planning/mail/dkim.ts)
+  "opendkim",
 ];
 
 /** The Debian packages a node needs: the base set, the encrypted-mount tools, and the config's extras. */

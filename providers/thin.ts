@@ -17,7 +17,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 /** The implementation modules under providers/impl/ a thin provider can load. */
-export const PROVIDER_IMPLS = ["dns-check", "dns-zone", "host-files", "ldap-entries", "ldap-slapd", "ldap-user", "mesh-check", "node-host", "node-key", "service-tls-key", "user-placement"] as const;
+export const PROVIDER_IMPLS = ["dkim-key", "dns-check", "dns-zone", "host-files", "ldap-entries", "ldap-slapd", "ldap-user", "mesh-check", "node-host", "node-key", "service-tls-key", "user-placement"] as const;
 export type ProviderImpl = (typeof PROVIDER_IMPLS)[number];
 
 /** The package path the dynamic-provider host requires for `impl` (resolved from the project directory). */

@@ -32,6 +32,8 @@ export interface NodeConfig {
   readonly vpnKeyGeneration: number;
   /** Bump to replace the node's TLS keys (postfix, dovecot), generated on the node. */
   readonly tlsKeyGeneration: number;
+  /** Bump to replace the node's DKIM signing key (selector = the node's name), generated on the node. */
+  readonly dkimKeyGeneration: number;
   /** Per-service key directories, overriding `<mount>/keys/<service>`; each must lie inside the mount. */
   readonly keyDirs: Readonly<Record<string, string>>;
   /** Extra Debian packages beyond the base set. */

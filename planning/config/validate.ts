@@ -131,7 +131,7 @@ function parseRings(raw: unknown, bad: (p: string) => void): Map<string, Ring> {
   return rings;
 }
 
-const NODE_KEYS = ["name", "country", "publicAddress", "ssh", "vpnAddress", "ring", "encryptedMount", "capacity", "state", "vpnKeyGeneration", "tlsKeyGeneration", "keyDirs", "packages"];
+const NODE_KEYS = ["name", "country", "publicAddress", "ssh", "vpnAddress", "ring", "encryptedMount", "capacity", "state", "vpnKeyGeneration", "tlsKeyGeneration", "dkimKeyGeneration", "keyDirs", "packages"];
 const SSH_KEYS = ["host", "port", "user", "hostKeys", "proxy"];
 const MOUNT_KEYS = ["kind", "path", "cipherDir", "device", "mapper"];
 
@@ -165,6 +165,8 @@ function parseNode(raw: unknown, i: number, rings: Map<string, Ring>, bad: (p: s
   if (!Number.isSafeInteger(vpnKeyGeneration) || (vpnKeyGeneration as number) < 1) bad(`${where}.vpnKeyGeneration must be a positive integer (got ${show(n.vpnKeyGeneration)})`);
   const tlsKeyGeneration = n.tlsKeyGeneration ?? 1;
   if (!Number.isSafeInteger(tlsKeyGeneration) || (tlsKeyGeneration as number) < 1) bad(`${where}.tlsKeyGeneration must be a positive integer (got ${show(n.tlsKeyGeneration)})`);
+  const dkimKeyGeneration = n.dkimKeyGeneration ?? 1;
+  if (!Number.isSafeInteger(dkimKeyGeneration) || (dkimKeyGeneration as number) < 1) bad(`${where}.dkimKeyGeneration must be a positive integer (got ${show(n.dkimKeyGeneration)})`);
   const keyDirs = parseKeyDirs(n.keyDirs, encryptedMount, where, bad);
   const packages = Array.isArray(n.packages) ? n.packages : [];
   if (n.packages !== undefined && !Array.isArray(n.packages)) bad(`${where}.packages must be a list of Debian package names`);
@@ -181,6 +183,7 @@ function parseNode(raw: unknown, i: number, rings: Map<string, Ring>, bad: (p: s
     state,
     vpnKeyGeneration: vpnKeyGeneration as number,
     tlsKeyGeneration: tlsKeyGeneration as number,
+    dkimKeyGeneration: dkimKeyGeneration as number,
     keyDirs,
     packages: packages as string[],
   };

@@ -70,7 +70,7 @@ describe("the program's dynamic resources", () => {
     });
     const { resources } = await evaluateProgram(rawConfig());
     expect(loaded).toEqual([]);
-    const byType: Record<string, ProviderImpl> = { NodeHost: "node-host", NodeKey: "node-key", HostFiles: "host-files", MeshCheck: "mesh-check", ServiceTlsKey: "service-tls-key", SlapdConfig: "ldap-slapd", LdapEntries: "ldap-entries", DnsZone: "dns-zone", DnsCheck: "dns-check" };
+    const byType: Record<string, ProviderImpl> = { NodeHost: "node-host", NodeKey: "node-key", HostFiles: "host-files", MeshCheck: "mesh-check", ServiceTlsKey: "service-tls-key", SlapdConfig: "ldap-slapd", LdapEntries: "ldap-entries", DnsZone: "dns-zone", DnsCheck: "dns-check", DkimKey: "dkim-key" };
     const dynamic = resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/rplan:"));
     expect(new Set(dynamic.map((r) => r.type.split(":").pop()))).toEqual(new Set(Object.keys(byType)));
     for (const r of dynamic) expect(r.inputs.__provider).toBe(thinProviderSource(byType[r.type.split(":").pop()!]));
