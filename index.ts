@@ -52,14 +52,6 @@ export const vpnFingerprints = mesh.fingerprints;
 export const vpnMatrix = mesh.matrix;
 
 /**
- * The cluster's DNS zone, served by knot on every active node; a revoked node is withdrawn on every
- * survivor in the same update, and the update proves it with dig from every survivor.
- */
-const dns = new Dns("dns", { cluster, nodes });
-/** The zone's serial (moves only when its content does). */
-export const dnsSerial = dns.serial;
-
-/**
  * The user directory: slapd on every node, one master (`rplan:ldap.master`), consumers over the VPN.
  * Changing the master is a stack update: freeze the old one, wait for the new one to catch up, promote.
  */
@@ -86,6 +78,17 @@ if (!mail) {
     new MailDaemons(`${name}-mail-daemons`, { node, domain: cluster.domain, contributions: [node.tlsContribution], revisions, dependsOn: Object.values(node.tlsKeys) }, { parent: node });
   }
 }
+
+/**
+ * The cluster's DNS zone, served by knot on every active node; a revoked node is withdrawn on every
+ * survivor in the same update, and the update proves it with dig from every survivor. With mail, it
+ * publishes every node's DKIM selector (a revoked node's goes with it).
+ */
+const dns = new Dns("dns", { cluster, nodes, dkimPublicKeys: mail?.dkimPublicKeys });
+/** The zone's serial (moves only when its content does). */
+export const dnsSerial = dns.serial;
+/** Node → the public half of its DKIM key, published at `<node>._domainkey` (the private half never left the node). */
+export const dkimPublicKeys = mail ? pulumi.output(mail.dkimPublicKeys) : undefined;
 
 /**
  * Where each user lives: the placement file carried out. A user whose home changed is moved (dsync

@@ -11,6 +11,12 @@ export interface DnsArgs {
   readonly cluster: ClusterConfig;
   /** The Node component of every non-revoked node, by node name. */
   readonly nodes: Readonly<Record<string, Node>>;
+  /**
+   * Node → the public half of its DKIM key (MailRouting's), published at `<node>._domainkey`. A node
+   * without one (no mail, or revoked) has no selector: a revoked node's signatures stop verifying in
+   * the same update that withdraws it.
+   */
+  readonly dkimPublicKeys?: Readonly<Record<string, pulumi.Input<string>>>;
   /** How long the final check keeps asking a failing node before the update fails (ms, default 20 000). */
   readonly checkTimeoutMs?: number;
 }
@@ -32,7 +38,9 @@ export function validateDnsArgs(args: DnsArgs, zone: Omit<ZoneInput, "previous">
   for (const n of args.cluster.nodes) {
     if (n.state === "revoked" && args.nodes[n.name]) problems.push(`revoked node ${n.name} must not have a Node component (it is never contacted)`);
     if (n.state !== "revoked" && !args.nodes[n.name]) problems.push(`node ${n.name} has no Node component`);
+    if (n.state === "revoked" && args.dkimPublicKeys?.[n.name] !== undefined) problems.push(`revoked node ${n.name} must not publish a DKIM key (its selector is withdrawn)`);
   }
+  for (const name of Object.keys(args.dkimPublicKeys ?? {})) if (!args.cluster.nodes.some((n) => n.name === name)) problems.push(`dkimPublicKeys names ${name}, which is not a node of the cluster`);
   if (args.checkTimeoutMs !== undefined && !(Number.isInteger(args.checkTimeoutMs) && args.checkTimeoutMs >= 0)) problems.push("checkTimeoutMs must be a non-negative integer");
   if (problems.length > 0) throw new ZoneError(problems);
 }
@@ -74,7 +82,10 @@ export class Dns extends pulumi.ComponentResource {
     validateDnsArgs(args, zoneInput);
     super("rplan:dns:Dns", name, {}, opts);
     const domain = args.cluster.domain;
-    this.zone = new DnsZone(`${name}-zone`, { zone: zoneInput }, { parent: this });
+    // The zone with every live node's DKIM selector (keys are outputs: known once generated).
+    const keys = pulumi.output((args.dkimPublicKeys ?? {}) as Record<string, pulumi.Input<string>>);
+    const zone = keys.apply((k) => ({ ...zoneInput, nodes: zoneInput.nodes.map((n) => (k[n.name] ? { ...n, dkimPublicKey: k[n.name] } : n)) }));
+    this.zone = new DnsZone(`${name}-zone`, { zone }, { parent: this });
     this.serial = this.zone.serial;
 
     const knotConf: Record<string, HostFiles> = {};
@@ -108,7 +119,7 @@ export class Dns extends pulumi.ComponentResource {
     this.check = new DnsCheck(
       `${name}-check`,
       {
-        zone: zoneInput,
+        zone,
         serial: this.zone.serial,
         probes: live.map((n) => ({ node: n.name, ssh: args.nodes[n.name].ssh })),
         servers: live.filter((n) => n.state === "active").map((n) => n.publicAddress),

@@ -1,7 +1,9 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { DkimKey } from "../providers/dkim-key";
 import { HostFiles } from "../providers/host-files";
+import { dkimRevision, OPENDKIM_CONF, OPENDKIM_RELOAD, planDkim, renderOpendkimConf } from "../planning/mail/dkim";
 import { moveChannelContribution } from "../planning/mail/move-channel";
 import { planMailAnonymity } from "../planning/mail/anonymity";
 import type { ClusterConfig } from "../planning/config";
@@ -51,6 +53,10 @@ export class MailRouting extends pulumi.ComponentResource {
   public readonly daemons: Readonly<Record<string, MailDaemons>>;
   /** Node → the doveadm password file mailboxes move with (inside the node's encrypted mount). */
   public readonly moveSecretFiles: Readonly<Record<string, HostFiles>>;
+  /** Node → its DKIM signing key (born in its mount; selector = the node's name). */
+  public readonly dkimKeys: Readonly<Record<string, DkimKey>>;
+  /** Node → the public half of its DKIM key (the zone publishes it at `<node>._domainkey`). */
+  public readonly dkimPublicKeys: Readonly<Record<string, pulumi.Output<string>>>;
 
   constructor(name: string, args: MailRoutingArgs, opts?: pulumi.ComponentResourceOptions) {
     validateMailRoutingArgs(args);
@@ -76,8 +82,23 @@ export class MailRouting extends pulumi.ComponentResource {
     const moveSecretDigest = moveSecret.result.apply((s) => `move channel ${crypto.createHash("sha256").update(`rplan-move\0${s}`).digest("hex").slice(0, 16)}`);
     const daemons: Record<string, MailDaemons> = {};
     const moveSecretFiles: Record<string, HostFiles> = {};
+    const dkimKeys: Record<string, DkimKey> = {};
     for (const [node, routing] of Object.entries(contributions)) {
       const n = args.nodes[node];
+      // Submitted mail is signed with the node's own key (planning/mail/dkim.ts): opendkim is in
+      // place before postfix hands it the submission service's mail.
+      const dkim = planDkim({ node, domain: args.cluster.domain, keyDir: n.keyDirs.opendkim, generation: n.config.dkimKeyGeneration });
+      dkimKeys[node] = new DkimKey(
+        `${node}-dkim-key`,
+        { node, selector: dkim.selector, keyDir: dkim.keyDir, privateKeyPath: dkim.privateKeyPath, keyBits: dkim.keyBits, generation: dkim.generation, ssh: n.ssh, encryptedMount: n.config.encryptedMount },
+        { parent: this, dependsOn: [n.host] },
+      );
+      const opendkimConf = dkimKeys[node].publicKey.apply((k) => renderOpendkimConf(dkim, dkimRevision(k)));
+      const opendkim = new HostFiles(
+        `${node}-opendkim-config`,
+        { node, ssh: n.ssh, files: [{ path: OPENDKIM_CONF, content: opendkimConf, mode: "0644" }], reload: OPENDKIM_RELOAD.map((c) => [...c]) },
+        { parent: this, dependsOn: [n.host, dkimKeys[node]] },
+      );
       const secretPath = `${n.keyDirs.dovecot}/doveadm.secret`;
       moveSecretFiles[node] = new HostFiles(
         `${node}-move-secret`,
@@ -93,13 +114,15 @@ export class MailRouting extends pulumi.ComponentResource {
           domain: args.cluster.domain,
           contributions: [n.tlsContribution, routing, channel, anonymity],
           revisions: { postfix: [n.tlsRevisions.postfix], dovecot: [n.tlsRevisions.dovecot, moveSecretDigest] },
-          dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node], moveSecretFiles[node]],
+          dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node], moveSecretFiles[node], opendkim],
         },
         { parent: this },
       );
     }
     this.daemons = daemons;
     this.moveSecretFiles = moveSecretFiles;
-    this.registerOutputs({});
+    this.dkimKeys = dkimKeys;
+    this.dkimPublicKeys = Object.fromEntries(Object.entries(dkimKeys).map(([node, k]) => [node, k.publicKey]));
+    this.registerOutputs({ dkimPublicKeys: this.dkimPublicKeys });
   }
 }

@@ -1,4 +1,5 @@
 import { rawConfig } from "./support/config-fixture";
+import { dkimRevision } from "../planning/mail/dkim";
 import { evaluateProgram, fakeTlsFingerprint } from "./support/mock-program";
 
 describe("the program under Pulumi's mocks", () => {
@@ -10,7 +11,7 @@ describe("the program under Pulumi's mocks", () => {
     expect(hosts.map((h) => h.name).sort()).toEqual(["n1-host", "n2-host"]);
     expect(resources.filter((r) => r.type === "rplan:cluster:Node").map((r) => r.name).sort()).toEqual(["n1", "n2"]);
     const n1 = hosts.find((h) => h.name === "n1-host")!;
-    expect(n1.inputs.keyDirs).toEqual({ tinc: "/srv/crypt/keys/tinc", slapd: "/srv/crypt/keys/slapd", postfix: "/srv/crypt/keys/postfix", dovecot: "/srv/crypt/keys/dovecot" });
+    expect(n1.inputs.keyDirs).toEqual({ tinc: "/srv/crypt/keys/tinc", slapd: "/srv/crypt/keys/slapd", postfix: "/srv/crypt/keys/postfix", dovecot: "/srv/crypt/keys/dovecot", opendkim: "/srv/crypt/keys/opendkim" });
     expect(n1.inputs.packages).toEqual(expect.arrayContaining(["cryptsetup", "tinc", "slapd"]));
     expect(n1.inputs.ssh.hostKeys).toEqual(raw.nodes[0].ssh.hostKeys);
   });
@@ -82,6 +83,31 @@ describe("the program under Pulumi's mocks", () => {
       n2: { postfix: fakeTlsFingerprint("n2-postfix-tls-key"), dovecot: fakeTlsFingerprint("n2-dovecot-tls-key") },
     });
     expect(resources.some((r) => r.name.startsWith("n3-"))).toBe(false);
+  });
+
+  test("per node a DKIM key in its opendkim key directory; opendkim signs submissions with it; the zone publishes every live node's selector", async () => {
+    const raw = rawConfig();
+    raw.nodes[1].dkimKeyGeneration = 4;
+    raw.nodes[2].state = "revoked";
+    const { resources, exports } = await evaluateProgram(raw);
+    const keys = resources.filter((r) => r.type === "pulumi-nodejs:dynamic/rplan:DkimKey");
+    expect(keys.map((k) => k.name).sort()).toEqual(["n1-dkim-key", "n2-dkim-key"]);
+    expect(keys.find((k) => k.name === "n2-dkim-key")!.inputs).toMatchObject({ node: "n2", selector: "n2", keyDir: "/srv/crypt/keys/opendkim", privateKeyPath: "/srv/crypt/keys/opendkim/dkim.private", keyBits: 2048, generation: 4 });
+    const pub = (node: string) => Buffer.from(`fake DKIM public key of ${node}-dkim-key`).toString("base64");
+    const opendkim = resources.find((r) => r.name === "n2-opendkim-config")!;
+    expect(opendkim.inputs.files).toEqual([{ path: "/etc/opendkim.conf", mode: "0644", content: expect.stringMatching(/^Selector +n2$/m) }]);
+    expect(opendkim.inputs.files[0].content).toMatch(/^KeyFile +\/srv\/crypt\/keys\/opendkim\/dkim.private$/m);
+    expect(opendkim.inputs.files[0].content).toContain(dkimRevision(pub("n2")));
+    expect(opendkim.inputs.reload.at(-1)).toEqual(["systemctl", "restart", "opendkim"]);
+    const master = resources.find((r) => r.name === "n2-postfix-config")!.inputs.files.find((f: { path: string }) => f.path === "/etc/postfix/master.cf").content as string;
+    const submission = master.slice(master.indexOf("\nsubmission "), master.indexOf("\n", master.indexOf("\nsubmission ") + 1) + 2000).split(/\n(?=\S)/)[1];
+    expect(submission).toMatch(/-o smtpd_milters=inet:127.0.0.1:8891\n/);
+    expect(submission).toMatch(/-o milter_default_action=tempfail$/m);
+    // the zone: n1 and n2 publish their keys; revoked n3 has no selector
+    const zone = resources.find((r) => r.name === "dns-zone")!.inputs.zone;
+    expect(Object.fromEntries(zone.nodes.map((n: { name: string; dkimPublicKey?: string }) => [n.name, n.dkimPublicKey]))).toEqual({ n1: pub("n1"), n2: pub("n2"), n3: undefined });
+    expect(resources.find((r) => r.name === "dns-check")!.inputs.zone).toEqual(zone);
+    expect(exports.dkimPublicKeys).toEqual({ n1: pub("n1"), n2: pub("n2") });
   });
 
   test("bumping one node's tlsKeyGeneration changes that node's TLS keys and daemon configs, nothing else", async () => {

@@ -10,7 +10,7 @@
  * its address absent from NS, MX, the round-robin names and SPF, on every server.
  */
 import { ipFamily, SERVICE_NAMES } from "./validate";
-import type { ZoneInput, ZoneNode } from "./zone";
+import { dkimRecord, dkimSelector, type ZoneInput, type ZoneNode } from "./zone";
 
 export interface DnsQuery {
   /** Absolute, without the trailing dot. */
@@ -49,7 +49,9 @@ export function dnsQueries(input: ZoneInput): DnsQuery[] {
     { name: `_dmarc.${d}`, type: "TXT" },
   ];
   for (const owner of [d, ...SERVICE_NAMES.map((s) => `${s}.${d}`)]) q.push({ name: owner, type: "A" }, { name: owner, type: "AAAA" });
-  for (const n of [...input.nodes].sort((a, b) => (a.name < b.name ? -1 : 1))) q.push({ name: `${n.name}.${d}`, type: ipFamily(n.publicAddress) === 6 ? "AAAA" : "A" });
+  for (const n of [...input.nodes].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    q.push({ name: `${n.name}.${d}`, type: ipFamily(n.publicAddress) === 6 ? "AAAA" : "A" }, { name: `${dkimSelector(n.name)}._domainkey.${d}`, type: "TXT" });
+  }
   return q;
 }
 
@@ -145,6 +147,19 @@ export function judgeDnsProbe(input: ZoneInput, serial: number, from: string, se
     const a = get(`${n.name}.${d}`, type);
     if (!a || a.code !== 0) bad(`${n.name}.${d} ${type}: no answer`);
     else if (a.status !== "NXDOMAIN" || a.records.length > 0) bad(`${n.name}.${d} ${type}: ${a.status} ${show(a.records)} (a withdrawn node must be NXDOMAIN)`, n.name);
+  }
+  // DKIM: a live node's selector serves exactly its current key; a withdrawn node's selector is
+  // gone (NXDOMAIN), so mail signed with a seized key stops verifying.
+  for (const n of [...live, ...dead]) {
+    const owner = `${dkimSelector(n.name)}._domainkey.${d}`;
+    const a = get(owner, "TXT");
+    if (!a) continue; // not asked (a probe from before selectors were checked)
+    const isDead = dead.includes(n);
+    const want = !isDead && n.dkimPublicKey ? [dkimRecord(n.dkimPublicKey)] : [];
+    const got = a.records.map(txtValue);
+    if (a.code !== 0) bad(`${owner} TXT: no answer`);
+    else if (isDead && (a.status !== "NXDOMAIN" || got.length > 0)) bad(`${owner} TXT: ${a.status} ${show(got.map((t) => t.slice(0, 40)))} (a withdrawn node's DKIM selector must be NXDOMAIN)`, n.name);
+    else if (!same(got, want)) bad(`${owner} TXT: serves ${got.length ? "another DKIM key" : "no DKIM key"}, expected ${want.length ? "the node's current key" : "none"}`);
   }
   const spf = (get(d, "TXT")?.records ?? []).map(txtValue).filter((t) => t.startsWith("v=spf1"));
   if (spf.length !== 1) bad(`${d} TXT: ${spf.length} SPF records, expected 1`);

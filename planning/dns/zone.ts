@@ -53,6 +53,9 @@ const SOA_TIMERS = { refresh: 3600, retry: 600, expire: 1209600 };
 /** The DKIM selector of a node: its name (a rotation replaces the key under the same selector). */
 export const dkimSelector = (node: string) => node;
 
+/** The TXT value published at `<selector>._domainkey` for a public key (base64 `p=`). */
+export const dkimRecord = (publicKey: string) => `v=DKIM1; k=rsa; p=${publicKey}`;
+
 /** Every problem with the input, at once. */
 export function zoneProblems(input: ZoneInput): string[] {
   const p = [...domainProblems(input.domain), ...ttlProblems(input.ttl ?? DEFAULT_TTL)];
@@ -126,7 +129,7 @@ function records(input: ZoneInput): string[] {
     ...addresses("@", active),
     rr("@", "TXT", txtStrings(spf)),
     rr("_dmarc", "TXT", txtStrings(dmarc)),
-    ...live.filter((n) => n.dkimPublicKey).map((n) => rr(`${dkimSelector(n.name)}._domainkey`, "TXT", txtStrings(`v=DKIM1; k=rsa; p=${n.dkimPublicKey}`))),
+    ...live.filter((n) => n.dkimPublicKey).map((n) => rr(`${dkimSelector(n.name)}._domainkey`, "TXT", txtStrings(dkimRecord(n.dkimPublicKey!)))),
     ...SERVICE_NAMES.flatMap((s) => addresses(s, active)),
     ...live.flatMap((n) => addresses(n.name, [n])),
   ];

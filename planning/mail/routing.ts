@@ -18,6 +18,7 @@ import { isIP } from "net";
 import { NODE_NAME as NODE } from "../names";
 import type { DaemonContribution, DaemonFile, DovecotSection, MasterService } from "./contribution";
 import { submissionAnonymityOptions } from "./anonymity";
+import { dkimSubmissionOptions } from "./dkim";
 
 export interface MailNode {
   readonly name: string;
@@ -119,6 +120,8 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
       smtpd_recipient_restrictions: "reject_non_fqdn_recipient,reject_unlisted_recipient,permit",
       // Its own cleanup strips the client's address and client headers (./anonymity.ts).
       ...submissionAnonymityOptions(),
+      // Signed with the node's own DKIM key; opendkim not answering defers (4xx), never sends unsigned (./dkim.ts).
+      ...dkimSubmissionOptions(),
     },
   };
   const lmtp: MasterService = { service: INTERNAL_LMTP, type: "unix", chroot: "y", command: "lmtp", options: { syslog_name: `postfix/${INTERNAL_LMTP}`, soft_bounce: "yes" } };

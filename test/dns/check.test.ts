@@ -4,6 +4,7 @@
  * dig against the real knot is the lab's (test/e2e.lab.test.ts, test/mesh/mesh.lab.test.ts).
  */
 import { dnsProbeArgv, dnsQueries, DnsQuery, judgeDnsProbe, parseDnsProbe } from "../../planning/dns/check";
+import { generateKeyPairSync } from "crypto";
 import { renderZone, ZoneInput, ZoneNode } from "../../planning/dns/zone";
 
 const node = (name: string, state: ZoneNode["state"], publicAddress: string): ZoneNode => ({ name, state, publicAddress });
@@ -74,6 +75,27 @@ describe("the DNS probe and its judge", () => {
     // served with all three active, the judge sees lab3 where a draining node must not be
     const wrong = judgeDnsProbe(z, r.serial, "lab1", "198.51.100.12", parseDnsProbe(served("198.51.100.12", renderZone(zone(ACTIVE)).text.replace(/\( 1 /, `( ${r.serial} `), q)).get("198.51.100.12"));
     expect(wrong.map((f) => f.message)).toEqual(expect.arrayContaining([expect.stringMatching(/^lab\.rplan\.test MX: serves .*lab3/), expect.stringMatching(/^mail\.lab\.rplan\.test A: serves .*198\.51\.100\.13/)]));
+  });
+
+  test("DKIM: every live node's selector serves exactly its key; a revoked node's selector must be NXDOMAIN, else it is flagged", () => {
+    const key = () => generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "der" }).toString("base64");
+    const keys: Record<string, string> = { lab1: key(), lab2: key(), lab3: key() };
+    const keyed = (nodes: ZoneNode[]) => zone(nodes.map((n) => ({ ...n, dkimPublicKey: keys[n.name] })));
+    const z = keyed(REVOKED);
+    const q = dnsQueries(z);
+    expect(q.map((x) => `${x.name} ${x.type}`)).toEqual(expect.arrayContaining(["lab1._domainkey.lab.rplan.test TXT", "lab3._domainkey.lab.rplan.test TXT"]));
+    const b = renderZone(keyed(ACTIVE));
+    const r = renderZone({ ...z, previous: b });
+    const at = (text: string, zz = z) => judgeDnsProbe(zz, r.serial, "lab1", "198.51.100.12", parseDnsProbe(served("198.51.100.12", text, q)).get("198.51.100.12"));
+    // the 2048-bit key is longer than one TXT string: served as several, read back whole
+    expect(r.text).toMatch(/^lab1\._domainkey +IN TXT +"v=DKIM1; k=rsa; p=[^"]{200,}" "[^"]+"$/m);
+    expect(at(r.text)).toEqual([]);
+    // the zone from before the revocation still publishes lab3's selector: flagged as lab3's
+    const stale = at(b.text.replace(/\( 1 /, `( ${r.serial} `));
+    expect(stale).toContainEqual(expect.objectContaining({ revoked: "lab3", message: expect.stringMatching(/^lab3\._domainkey\.lab\.rplan\.test TXT: NOERROR .*must be NXDOMAIN/) }));
+    // a live node serving an old key (a rotation not loaded) is a finding too
+    const rotated = keyed(REVOKED).nodes.map((n) => (n.name === "lab2" ? { ...n, dkimPublicKey: key() } : n));
+    expect(at(r.text, { ...z, nodes: rotated }).map((f) => f.message)).toContain("lab2._domainkey.lab.rplan.test TXT: serves another DKIM key, expected the node's current key");
   });
 
   test("a node dropped from the config must be gone as a revoked one", () => {

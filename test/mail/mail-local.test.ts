@@ -11,6 +11,7 @@
  * Needs root; builds the lab's service image first if this machine has none (a fresh CI machine).
  */
 import { spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -21,6 +22,9 @@ import { INTERNAL_LMTP, MailNode, planMailRouting } from "../../planning/mail/ro
 import { planMailAnonymity } from "../../planning/mail/anonymity";
 import { rplanSchemaEntry, sshaHash, userEntry } from "../../planning/ldap";
 import { planServiceTls, tlsContribution } from "../../planning/service-tls";
+import { dkimRevision, planDkim, renderOpendkimConf } from "../../planning/mail/dkim";
+import { dkimRecord } from "../../planning/dns/zone";
+import { dkimVerify } from "mailauth/lib/dkim/verify";
 
 const ready = process.getuid?.() === 0;
 if (!ready) console.warn("mail-local: skipped (needs root: it mounts an overlay in private namespaces)");
@@ -29,6 +33,8 @@ const maybe = ready ? describe : describe.skip;
 let image = "";
 
 const SUFFIX = "dc=lab,dc=rplan,dc=test";
+/** n1's DKIM public key (base64), as the zone would publish it. */
+let dkimPublicKey = "";
 /** The submitting client's address (inside the test's own network namespace). */
 const CLIENT = "198.51.100.250";
 const DOMAIN = "lab.rplan.test";
@@ -56,6 +62,12 @@ function runNode(script: string): string {
       fs.mkdirSync(path.join(up, `srv/crypt/keys/${s}`), { recursive: true });
       spawnSync("openssl", ["req", "-x509", ...alg, "-nodes", "-keyout", path.join(up, `srv/crypt/keys/${s}/tls.key`), "-out", path.join(up, `srv/crypt/keys/${s}/tls.crt`), "-days", "2", "-subj", "/CN=n1"], { stdio: "ignore" });
     }
+    // n1's DKIM key where the DkimKey provider puts it, and opendkim.conf as MailRouting renders it
+    fs.mkdirSync(path.join(up, "srv/crypt/keys/opendkim"), { recursive: true, mode: 0o700 });
+    spawnSync("openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", path.join(up, "srv/crypt/keys/opendkim/dkim.private")], { stdio: "ignore" });
+    fs.chmodSync(path.join(up, "srv/crypt/keys/opendkim/dkim.private"), 0o600);
+    dkimPublicKey = crypto.createPublicKey(fs.readFileSync(path.join(up, "srv/crypt/keys/opendkim/dkim.private"))).export({ type: "spki", format: "der" }).toString("base64");
+    put("etc/opendkim.conf", renderOpendkimConf(planDkim({ node: "n1", domain: DOMAIN, keyDir: "/srv/crypt/keys/opendkim", generation: 1 }), dkimRevision(dkimPublicKey)));
     const schema = rplanSchemaEntry();
     put("root/schema.ldif", ldif([{ dn: schema.dn, attributes: schema.attrs }]));
     const users = [["alice", "n1", ["al@" + DOMAIN]], ["bob", "n2", []], ["carol", "n3", []]] as const;
@@ -68,6 +80,7 @@ function runNode(script: string): string {
         "mkdir -p /var/run/slapd /srv/crypt/mail; chown openldap:openldap /var/run/slapd; chown mail:mail /srv/crypt/mail; chmod 700 /srv/crypt/mail",
         "slapadd -n0 -F /etc/ldap/slapd.d -l /root/schema.ldif && slapadd -F /etc/ldap/slapd.d -b " + SUFFIX + " -l /root/users.ldif && chown -R openldap:openldap /etc/ldap/slapd.d /var/lib/ldap",
         'slapd -h "ldapi:///" -u openldap -g openldap -F /etc/ldap/slapd.d',
+        "mkdir -p /run/opendkim && chown opendkim:opendkim /run/opendkim && opendkim -n -x /etc/opendkim.conf && opendkim -x /etc/opendkim.conf",
         "postfix check && postfix start && doveconf -n >/dev/null && dovecot",
         "set +x; exec 2>&1",
         script,
@@ -119,6 +132,12 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
         `echo maildir=$(grep -rl '^m-' /srv/crypt/mail | sed 's|/new/.*||;s|/cur/.*||' | sort | uniq -c | tr -s ' ' | sed 's/^ //' | tr '\\n' ';')`,
         `echo stored=$(grep -rhE '^m-(alice|alias|submitted)' /srv/crypt/mail | sort | tr '\\n' ',')`,
         `f=$(grep -rl '^m-submitted' /srv/crypt/mail | head -1); echo subclient=$(grep -cE '${CLIENT.replace(/\./g, "\\.")}|laptop' "$f"); echo subheaders=$(grep -ciE '^(user-agent|x-mailer|x-originating-ip):' "$f"); echo subreceived=$(grep -c '^Received: from \\[127\\.0\\.0\\.1\\] (localhost \\[127\\.0\\.0\\.1\\])' "$f")`,
+        `f=$(grep -rl '^m-submitted' /srv/crypt/mail | head -1); echo submitted=$(base64 -w0 "$f")`,
+        // opendkim gone: the submission is deferred (4xx), never sent unsigned
+        "kill $(cat /run/opendkim/opendkim.pid); sleep 1",
+        reply("nodkim", `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bob@${DOMAIN} --to alice@${DOMAIN} --body m-unsigned --helo c.example --timeout 15`),
+        "sleep 1",
+        `echo unsigned=$(grep -rl '^m-unsigned' /srv/crypt/mail | wc -l)$(postqueue -j | grep -c '"sender": "bob@')`,
         `echo queued=$(postqueue -j | grep -c 'bob@${DOMAIN}')`,
         `echo bobreason=$(postqueue -j | grep -o '"delay_reason": "[^"]*"' | head -1)`,
         // a bounce would wait in the queue with the null sender (the sender's domain cannot be reached from here)
@@ -162,6 +181,26 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
   test("submission on 587: SASL through dovecot for a user homed elsewhere, delivered; without STARTTLS refused", () => {
     expect(out.submission).toBe("0");
     expect(out.plain587).toMatch(/^<\*\* 530 5\.7\.0 Must issue a STARTTLS command first/);
+  });
+
+  test("submitted mail is signed by opendkim with the node's key (selector n1) and verifies against the record the zone publishes", async () => {
+    const message = Buffer.from(out.submitted, "base64");
+    expect(message.toString()).toMatch(/^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/simple; d=lab\.rplan\.test;\s+s=n1;/m);
+    const resolver = async (name: string, type: string) => {
+      if (type === "TXT" && name === `n1._domainkey.${DOMAIN}`) return [[dkimRecord(dkimPublicKey)]];
+      throw Object.assign(new Error(`${name} ${type}: NXDOMAIN`), { code: "ENOTFOUND" });
+    };
+    const { results } = await dkimVerify(message, { resolver });
+    expect(results.map((r: any) => [r.status.result, r.signingDomain, r.selector])).toEqual([["pass", DOMAIN, "n1"]]);
+    // the same message against another key (a rotated or foreign one): fails
+    const other = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "der" }).toString("base64");
+    const wrong = await dkimVerify(message, { resolver: async () => [[dkimRecord(other)]] });
+    expect(wrong.results[0].status.result).toBe("fail");
+  });
+
+  test("opendkim not answering: the submission is deferred with 4xx (the client keeps it), nothing is sent unsigned", () => {
+    expect(out.nodkim).toMatch(/^<\*\* 4\d\d /);
+    expect(out.unsigned).toBe("00"); // not delivered, not queued: refused at DATA, the client keeps it
   });
 
   test("submitted mail is anonymised: the client's address and name rewritten to localhost, client headers gone", () => {

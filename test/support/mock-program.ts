@@ -59,6 +59,8 @@ export function fakeTlsFingerprint(name: string): string {
 function mockOutputs(type: string, name: string): Record<string, unknown> {
   if (type.endsWith(":NodeHost")) return { facts: { machineId: "m", kernel: "k", os: "o", mountFsType: "f", mountSource: "s" } };
   if (type.endsWith(":NodeKey")) return { publicKey: fakeTincKey(name), fingerprint: `SHA256:${name}` };
+  // a real RSA public key's base64 would do as well: the zone only checks it is base64
+  if (type.endsWith(":DkimKey")) return { publicKey: Buffer.from(`fake DKIM public key of ${name}`).toString("base64") };
   // contextCSN as each provider reports it: a SlapdConfig when it was applied, the entries after writing
   if (type.endsWith(":SlapdConfig")) return { contextCSN: [`csn-when-${name}-applied`] };
   if (type.endsWith(":LdapEntries")) return { contextCSN: ["csn-after-the-entries"] };
