@@ -3,14 +3,15 @@
  * package mirrors once broke the machine). Before anything is created we compare the lab's ranges with
  * what the host uses and refuse, naming every conflict at once.
  */
-import { execFileSync } from "child_process";
 import * as dns from "dns";
 import * as fs from "fs";
 import { isIPv4 } from "net";
 import { Cidr, cidrsOverlap, ipv4ToInt } from "../planning/config/ipv4";
+import { describeRoute, kernelRoute, LAB_BRIDGE, LAB_NET, routedThroughLab } from "../transports/lab-route";
 import { out } from "./exec";
 
-export const LAB_NET = "198.51.100.0/24";
+export { LAB_NET, routedThroughLab };
+/** The rings' subnets (lab/stack-config.ts) lie here, inside the block the SSH transport guards (transports/lab-route.ts). */
 export const VPN_NET = "198.18.0.0/16";
 export const LAB_RANGES = [
   { cidr: LAB_NET, what: "lab network" },
@@ -19,7 +20,7 @@ export const LAB_RANGES = [
 /** The host's uplink and the mirrors live here (LAB.md); the lab assigns nothing inside them. */
 export const FORBIDDEN = ["192.0.2.0/24", "203.0.113.0/24", "fd00::/64"];
 /** Devices the lab itself creates; their routes/addresses are ours, not conflicts. */
-export const BRIDGE = "rplab0";
+export const BRIDGE = LAB_BRIDGE;
 export const VETH_PREFIX = "rplv-";
 export const PACKAGE_HOSTS = ["deb.debian.org", "registry.npmjs.org"];
 
@@ -142,24 +143,10 @@ export function diffSnapshots(before: NetSnapshot, after: NetSnapshot): string[]
     .map((k) => `${k} differs:\n--- before\n${before[k]}--- now\n${after[k]}`);
 }
 
-/**
- * True when the kernel would send traffic for `address` over the lab bridge. When the lab is down,
- * 198.51.100.0/24 has no route of its own and packets would follow the host's default route out of
- * the machine: every connection to a lab address checks this first.
- */
-export function routedThroughLab(address: string): boolean {
-  try {
-    const out = execFileSync("ip", ["-j", "route", "get", address], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-    const [route] = JSON.parse(out) as Array<{ dev?: string }>;
-    return route?.dev === BRIDGE;
-  } catch {
-    return false;
-  }
-}
-
-/** Refuse, with the fix, when a lab address would not go over the lab bridge. */
+/** Refuse, with the fix, when a lab address would not go over the lab bridge (transports/lab-route.ts decides). */
 export function assertRoutedThroughLab(address: string): void {
-  if (!routedThroughLab(address)) {
-    throw new Error(`the lab is not up: traffic to ${address} would not go over ${BRIDGE} (refusing to send it anywhere else). Run \`npm run lab -- up\`.`);
+  const route = kernelRoute(address);
+  if (route?.dev !== BRIDGE) {
+    throw new Error(`the lab is not up: traffic to ${address} would not go over ${BRIDGE} (the kernel routes it ${describeRoute(route)}; refusing to send it anywhere else). Run \`npm run lab -- up\`.`);
   }
 }

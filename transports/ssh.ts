@@ -9,12 +9,17 @@
  *   process per deployment, so an `up` opens one connection per node).
  * - Arguments are quoted here, data travels on stdin, files are written atomically.
  * - Optional SOCKS5 proxy per node (admins reach nodes over Tor).
+ * - A lab address is reached only over the lab bridge (transports/lab-route.ts): with the lab down
+ *   it would leave through the uplink, so it is refused before any packet.
+ * - Connecting (TCP, proxy and SSH handshake) is bounded in time: a dead node fails, never hangs.
  */
 import * as crypto from "crypto";
+import * as dns from "dns";
 import * as fs from "fs";
 import { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { SocksClient } from "socks";
 import { Duplex } from "stream";
+import { checkLabRoute, isIpLiteral } from "./lab-route";
 
 /** Where and how to reach one node. */
 export interface SshTarget {
@@ -63,6 +68,14 @@ export class HostKeyMismatch extends SshError {
   constructor(message: string, node: string) {
     super(message, node);
     this.name = "HostKeyMismatch";
+  }
+}
+
+/** A lab address the kernel would not send over the lab bridge: refused, nothing was sent. */
+export class OffLabRoute extends SshError {
+  constructor(message: string, node: string) {
+    super(message, node);
+    this.name = "OffLabRoute";
   }
 }
 
@@ -297,6 +310,35 @@ function authConfig(target: SshTarget): Partial<ConnectConfig> {
   throw new SshError(`[${target.node}] no admin credentials: set RPLAN_SSH_KEY to a key file or run an SSH agent (SSH_AUTH_SOCK)`, target.node);
 }
 
+/** TCP connect plus SSH handshake (ssh2's readyTimeout starts before the TCP connect). */
+export const CONNECT_TIMEOUT_MS = 20_000;
+/** Reaching the node through the SOCKS5 proxy; Tor builds a circuit first, so a little longer. */
+export const PROXY_CONNECT_TIMEOUT_MS = 30_000;
+
+/**
+ * Refuse a lab address that would not go over the lab bridge (transports/lab-route.ts). A host name
+ * is resolved as the connection would resolve it and every address it gives is checked; through a
+ * proxy a name is the proxy's to resolve (resolving it here could leak it), so only a literal
+ * address is checked then. A literal lab address is guarded even through a proxy: it means nothing
+ * beyond this machine.
+ */
+export async function assertLabRouteSafe(target: Pick<SshTarget, "node" | "host" | "proxy">): Promise<void> {
+  let addresses: string[] = [target.host];
+  if (!isIpLiteral(target.host)) {
+    if (target.proxy) return;
+    try {
+      addresses = (await dns.promises.lookup(target.host, { all: true })).map((a) => a.address);
+    } catch {
+      return; // unresolvable: the connection fails by itself, sending nothing to any address
+    }
+  }
+  const problems = addresses.map(checkLabRoute).filter((p): p is string => p !== undefined);
+  if (problems.length > 0) {
+    const via = target.host === addresses[0] && addresses.length === 1 ? "" : ` (${target.host})`;
+    throw new OffLabRoute(`[${target.node}] not connecting${via}: ${problems.join("; ")}`, target.node);
+  }
+}
+
 async function proxySocket(target: SshTarget): Promise<Duplex | undefined> {
   if (!target.proxy) return undefined;
   const url = new URL(target.proxy);
@@ -304,6 +346,7 @@ async function proxySocket(target: SshTarget): Promise<Duplex | undefined> {
     throw new SshError(`[${target.node}] unsupported proxy ${target.proxy}: only socks5:// is supported`, target.node);
   }
   const { socket } = await SocksClient.createConnection({
+    timeout: PROXY_CONNECT_TIMEOUT_MS,
     proxy: { host: url.hostname, port: Number(url.port || 1080), type: 5 },
     command: "connect",
     destination: { host: target.host, port: target.port ?? 22 },
@@ -317,6 +360,7 @@ async function connect(target: SshTarget, onClose: () => void): Promise<SshConne
     throw new SshError(`[${target.node}] no pinned host key: refusing to connect (rplan never trusts on first use)`, target.node);
   }
   const pinned = target.hostKeys.map(parseHostKey);
+  await assertLabRouteSafe(target); // before the proxy or the node sees a packet
   const auth = authConfig(target);
   const sock = await proxySocket(target);
   let presented: Buffer | undefined;
@@ -345,7 +389,7 @@ async function connect(target: SshTarget, onClose: () => void): Promise<SshConne
       port: target.port ?? 22,
       username: target.user ?? "root",
       sock,
-      readyTimeout: 20000,
+      readyTimeout: CONNECT_TIMEOUT_MS,
       keepaliveInterval: 15000,
       algorithms: { serverHostKey: hostKeyAlgorithms(pinned) as any },
       hostVerifier: (key: Buffer) => {
