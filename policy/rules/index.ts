@@ -3,11 +3,13 @@
  * Pulumi engine and @pulumi/policy do (enforcement levels, policy config, unknowns in preview).
  * The policy pack (policy/index.ts), the stack runner and the tests all go through here.
  */
+import { SUBMISSION_CLEANUP } from "../../planning/mail/anonymity";
 import { checkCountries, COUNTRY_DEFAULTS, CountryConfig } from "./countries";
 import { checkHostKeysResource, checkHostKeysStack } from "./host-keys";
 import { ScanContext } from "./key-material";
 import { checkKeyGenerationResource, checkKeyGenerationStack } from "./key-generation";
 import { checkLandedStack } from "./landed";
+import { checkDkimKeys, checkHeaderAnonymity, checkLogAnonymity, checkZoneServed } from "./node-duties";
 import { checkPrivateKeysResource, checkPrivateKeysStack } from "./private-keys";
 import { idOf, ResourceDesc, RuleOutput } from "./types";
 import { showPath } from "./values";
@@ -17,6 +19,7 @@ export { plain, UNKNOWN, SIG_KEY, SECRET_SIG, ASSET_SIG, ARCHIVE_SIG } from "./v
 export { privateKeyKind, scanKeyMaterial } from "./key-material";
 export type { ScanContext } from "./key-material";
 export { hostKeyId } from "./host-keys";
+export { DUTY_NAMES, journaldSetting, masterCfServices } from "./node-duties";
 export type { CountryConfig } from "./countries";
 export {
   checkCountries,
@@ -24,8 +27,12 @@ export {
   checkHostKeysStack,
   checkKeyGenerationResource,
   checkKeyGenerationStack,
+  checkDkimKeys,
+  checkHeaderAnonymity,
   checkLandedStack,
+  checkLogAnonymity,
   checkPrivateKeysResource,
+  checkZoneServed,
   checkPrivateKeysStack,
   COUNTRY_DEFAULTS,
 };
@@ -120,6 +127,35 @@ export const RULES: readonly Rule[] = [
       },
     },
     check: (rs, ctx) => checkCountries(rs, ctx.config as Partial<CountryConfig>),
+  },
+  // What every active node must do (issue #14 item 7): advisory by default, mandatory for prod (policy/prod-config.json).
+  {
+    kind: "stack",
+    name: "active-nodes-serve-zone",
+    description: "Every active node serves the cluster's zone (dns-<node>-zone writes the zone file, dns-<node>-knot-conf knot.conf), and the DnsCheck dns-check verifies it after each update.",
+    enforcementLevel: "advisory",
+    check: (rs) => checkZoneServed(rs),
+  },
+  {
+    kind: "stack",
+    name: "active-nodes-dkim-key-in-mount",
+    description: "Every active node has its DkimKey (<node>-dkim-key), generated strictly inside the node's own encrypted mount, and once created it reports where the key landed.",
+    enforcementLevel: "advisory",
+    check: (rs) => checkDkimKeys(rs),
+  },
+  {
+    kind: "stack",
+    name: "active-nodes-anonymise-submission-headers",
+    description: `Every active node's <node>-postfix-config sends submission through the cleanup ${SUBMISSION_CLEANUP} with its header_checks table: the client's address and client headers leave no submitted message.`,
+    enforcementLevel: "advisory",
+    check: (rs) => checkHeaderAnonymity(rs),
+  },
+  {
+    kind: "stack",
+    name: "active-nodes-anonymise-logs",
+    description: "Every active node has <node>-log-anonymity: rsyslog's first rule masks addresses, and journald keeps nothing (Storage=none).",
+    enforcementLevel: "advisory",
+    check: (rs) => checkLogAnonymity(rs),
   },
 ];
 

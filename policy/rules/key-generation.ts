@@ -11,18 +11,21 @@
 import { isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
 import { scanKeyMaterial, ScanContext } from "./key-material";
 import { NodeIndex, sameMount, showMount } from "./nodes";
-import { isDynamic, mountProblem, SERVICE_TLS_KEY, shapeOf, Write } from "./shapes";
+import { DKIM_KEY, isDynamic, mountProblem, SERVICE_TLS_KEY, shapeOf, Write } from "./shapes";
 import { labelOf, Report, ResourceDesc, RuleOutput } from "./types";
 import { isUnknown, showPath } from "./values";
 
-const SERVICE_TLS_PATHS = ["keyDir", "privateKeyPath", "certPath"];
+/** The paths each known generator writes to: each must be declared, to be judged (fail closed). */
+const GENERATOR_PATHS: Readonly<Record<string, readonly string[]>> = {
+  [SERVICE_TLS_KEY]: ["keyDir", "privateKeyPath", "certPath"],
+  [DKIM_KEY]: ["privateKeyPath"],
+};
 
 export function checkKeyGenerationResource(r: ResourceDesc): RuleOutput {
   const rep = new Report();
   const shape = shapeOf(r);
-  if (shape.kind === "node-resource" && r.type === SERVICE_TLS_KEY) {
-    // Its generator writes to all three: each must be declared, to be judged (fail closed).
-    for (const k of SERVICE_TLS_PATHS) if (r.props[k] === undefined || r.props[k] === null) rep.violation(r, `${labelOf(r)} declares no ${k}, so nothing shows where it generates its key (fail closed)`);
+  if (shape.kind === "node-resource" && r.type in GENERATOR_PATHS) {
+    for (const k of GENERATOR_PATHS[r.type]) if (r.props[k] === undefined || r.props[k] === null) rep.violation(r, `${labelOf(r)} declares no ${k}, so nothing shows where it generates its key (fail closed)`);
   }
   if (shape.kind === "node-host" || (shape.kind === "node-resource" && shape.keyGeneration.length > 0)) {
     const problem = mountProblem(shape.mount);
@@ -39,17 +42,25 @@ export function checkKeyGenerationResource(r: ResourceDesc): RuleOutput {
 }
 
 function judge(rep: Report, r: ResourceDesc, w: Write, mount: { path: string }): void {
-  const path = w.path;
-  if (isUnknown(path)) return void rep.unknown(r, w.pathAt, `where its ${w.what} is`);
+  if (isUnknown(w.path)) return void rep.unknown(r, w.pathAt, `where its ${w.what} is`);
+  const problem = generationPlaceProblem(mount, w.path, w.pathAt);
+  if (problem) rep.violation(r, `${labelOf(r)} puts its ${w.what}${problem}`);
+}
+
+/**
+ * Why a key generated at `path` is not strictly inside `mount` (after normalizing: `..` cannot
+ * climb out, the mount point itself holds no key), as the end of "… puts its <what>…"; undefined
+ * when it is inside. Shared by every rule that places a generated key (also the DKIM rule).
+ */
+export function generationPlaceProblem(mount: { readonly path: string }, path: unknown, pathAt: readonly string[]): string | undefined {
   if (typeof path !== "string" || normalizePosix(path) === undefined) {
-    rep.violation(r, `${labelOf(r)} puts its ${w.what} (${showPath(w.pathAt)}) at ${JSON.stringify(path ?? null)}, which is not an absolute path inside its encrypted mount ${mount.path}`);
-    return;
+    return ` (${showPath(pathAt)}) at ${JSON.stringify(path ?? null)}, which is not an absolute path inside its encrypted mount ${mount.path}`;
   }
-  if (isInsideMount(mount, path) && normalizePosix(path) !== normalizePosix(mount.path)) return;
+  if (isInsideMount(mount, path) && normalizePosix(path) !== normalizePosix(mount.path)) return undefined;
   const norm = normalizePosix(path);
   const shown = norm !== path ? `${path} (that is ${norm})` : path;
   const where = norm === normalizePosix(mount.path) ? "the mount point itself, not a directory inside" : "outside";
-  rep.violation(r, `${labelOf(r)} puts its ${w.what} at ${shown}, ${where} its encrypted mount ${mount.path}`);
+  return ` at ${shown}, ${where} its encrypted mount ${mount.path}`;
 }
 
 export function checkKeyGenerationStack(resources: readonly ResourceDesc[], ctx: ScanContext = {}): RuleOutput {

@@ -11,6 +11,9 @@ export const NODE_HOST = "pulumi-nodejs:dynamic/rplan:NodeHost";
 export const HOST_FILES = "pulumi-nodejs:dynamic/rplan:HostFiles";
 export const NODE_KEY = "pulumi-nodejs:dynamic/rplan:NodeKey";
 export const SERVICE_TLS_KEY = "pulumi-nodejs:dynamic/rplan:ServiceTlsKey";
+/** A node's DKIM signing key, generated in its mount like ServiceTlsKey (`<node>-dkim-key`). */
+export const DKIM_KEY = "pulumi-nodejs:dynamic/rplan:DkimKey";
+export const DNS_CHECK = "pulumi-nodejs:dynamic/rplan:DnsCheck";
 export const REMOTE_COMMAND = "command:remote:Command";
 export const LOCAL_COMMAND = "command:local:Command";
 export const COPY_TO_REMOTE = "command:remote:CopyToRemote";
@@ -74,7 +77,7 @@ export function shapeOf(r: ResourceDesc): Shape {
   if (isDynamic(r.type)) {
     const writes = fileWrites(p);
     const keyGeneration = [...keyPathWrites(p), ...keyDirWrites(p)];
-    if ("node" in p && "encryptedMount" in p && (writes.length > 0 || keyGeneration.length > 0 || r.type === HOST_FILES || r.type === NODE_KEY || r.type === SERVICE_TLS_KEY)) {
+    if ("node" in p && "encryptedMount" in p && (writes.length > 0 || keyGeneration.length > 0 || r.type === HOST_FILES || r.type === NODE_KEY || r.type === SERVICE_TLS_KEY || r.type === DKIM_KEY)) {
       return { kind: "node-resource", node: p.node, mount: p.encryptedMount, writes, keyGeneration };
     }
     return { kind: "unknown-dynamic" };

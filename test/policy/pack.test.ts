@@ -46,7 +46,7 @@ describe("policies called as @pulumi/policy calls them", () => {
     program = await programResources();
   });
 
-  test("one policy per rule, mandatory except country-diversity", () => {
+  test("one policy per rule, mandatory except those prod makes mandatory (policy/prod-config.json)", () => {
     expect(policies.map((p) => [p.name, p.enforcementLevel])).toEqual([
       ["private-keys-inside-encrypted-mount", "mandatory"],
       ["private-keys-inside-node-mount", "mandatory"],
@@ -56,6 +56,10 @@ describe("policies called as @pulumi/policy calls them", () => {
       ["ssh-host-keys-pinned", "mandatory"],
       ["ssh-host-keys-match-node", "mandatory"],
       ["country-diversity", "advisory"],
+      ["active-nodes-serve-zone", "advisory"],
+      ["active-nodes-dkim-key-in-mount", "advisory"],
+      ["active-nodes-anonymise-submission-headers", "advisory"],
+      ["active-nodes-anonymise-logs", "advisory"],
     ]);
   });
 
@@ -172,13 +176,17 @@ describe("the pack served over gRPC, driven as the engine drives it", () => {
   const diagnostics = (res: any) =>
     res.getDiagnosticsList().map((d: any) => ({ policy: d.getPolicyname(), level: d.getEnforcementlevel() === analyzerPb.EnforcementLevel.MANDATORY ? "mandatory" : "advisory", message: d.getMessage(), urn: d.getUrn() }));
 
-  test("it describes itself: pack rplan, seven policies, configurable country rule", async () => {
+  test("it describes itself: pack rplan, its policies, configurable country rule", async () => {
     const info = await call<any>("getAnalyzerInfo", new emptyPb.Empty());
     expect(info.getName()).toBe("rplan");
     expect(info.getVersion()).toBe("0.1.0");
     const ps = info.getPoliciesList().map((p: any) => [p.getName(), p.getPolicyType()]);
     expect(ps).toContainEqual(["private-keys-inside-encrypted-mount", analyzerPb.PolicyType.POLICY_TYPE_RESOURCE]);
     expect(ps).toContainEqual(["country-diversity", analyzerPb.PolicyType.POLICY_TYPE_STACK]);
+    for (const duty of ["active-nodes-serve-zone", "active-nodes-dkim-key-in-mount", "active-nodes-anonymise-submission-headers", "active-nodes-anonymise-logs"]) {
+      expect(ps).toContainEqual([duty, analyzerPb.PolicyType.POLICY_TYPE_STACK]);
+    }
+    expect(ps).toHaveLength(12);
   });
 
   test("Analyze: the real program's NodeHost passes; a secret PEM outside the mount is mandatory; an unknown is advisory", async () => {
