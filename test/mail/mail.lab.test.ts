@@ -21,6 +21,7 @@ import { sshaHash } from "../../planning/ldap";
 import { RPLAN_PROJECT_DIR, runStack } from "../../runner";
 import { sleep } from "../../transports/ldap";
 import { closeAllSsh, sshConnection } from "../../transports/ssh";
+import { dkimResults, servedBy } from "../support/dns";
 import { labWithExactly } from "../support/lab";
 
 const maybe = process.getuid?.() === 0 ? describe : describe.skip;
@@ -165,6 +166,38 @@ maybe("mail routing on the lab", () => {
       expect({ node, rewritten: head.match(/^Received: from \[127\.0\.0\.1\] \(localhost \[127\.0\.0\.1\]\)/gm)?.length }).toEqual({ node, rewritten: 1 });
       expect({ node, client: head.includes(host(clientNode)) || head.includes("laptop.client.example") }).toEqual({ node, client: false });
       expect({ node, headers: head.match(/^(User-Agent|X-Mailer|X-Originating-IP):/gim) }).toEqual({ node, headers: null });
+    }
+  });
+
+  test("mail submitted on each node carries that node's DKIM signature (selector = the node), which verifies against the zone every node serves", async () => {
+    const [sender, recipient] = USERS;
+    for (const node of NODES) {
+      const marker = `dkim-${RUN}-${node}`;
+      const sent = swaks(["--server", `${host(node)}:587`, "-tls", "--auth", "PLAIN", "--auth-user", sender.uid, "--auth-password", sender.password, "--from", sender.mail, "--to", recipient.mail, "--header", `Subject: ${marker}`, "--body", marker]);
+      expect({ node, code: sent.code }).toEqual({ node, code: 0 });
+      const [file] = await until(`${marker} at its home`, async () => {
+        const f = await filesWith(recipient.home, marker);
+        return f.length > 0 ? f : undefined;
+      });
+      const message = Buffer.from((await sh(recipient.home, `base64 -w0 '${file}'`)).out.trim(), "base64");
+      for (const server of NODES) {
+        const verdicts = (await dkimResults(message, host(server))).map((r) => [r.status.result, r.selector, r.signingDomain]);
+        expect({ node, server, verdicts }).toEqual({ node, server, verdicts: [["pass", node, LAB_DOMAIN]] });
+      }
+    }
+  });
+
+  test("mail from outside the cluster reaches a user through each MX the served zone names", async () => {
+    const [, , recipient] = USERS;
+    const lookup = servedBy(host("lab2"));
+    const mx = (await lookup(LAB_DOMAIN, "MX")) as unknown as { exchange: string; priority: number }[];
+    expect(mx.map((m) => `${m.priority} ${m.exchange}`).sort()).toEqual(NODES.map((n) => `10 ${n}.${LAB_DOMAIN}`));
+    for (const { exchange } of mx) {
+      const [address] = (await lookup(exchange, "A")) as unknown as string[];
+      const marker = `outside-${RUN}-${exchange}`;
+      const r = swaks(["--server", `${address}:25`, "--from", "someone@example.net", "--to", recipient.mail, "--header", `Subject: ${marker}`, "--body", marker]);
+      expect({ exchange, code: r.code }).toEqual({ exchange, code: 0 });
+      await until(`${marker} at ${recipient.home}`, async () => ((await filesWith(recipient.home, marker)).length === 1 ? true : undefined));
     }
   });
 

@@ -21,7 +21,7 @@ import { acceptsRevoked } from "../../planning/mesh";
 import * as meshCheck from "../../providers/impl/mesh-check";
 import * as dnsCheck from "../../providers/impl/dns-check";
 import { checkDns } from "../../ops/dns-check";
-import { kdigAll, serialOf, txt, zoneQueries } from "../support/dns";
+import { dkimResults, kdigAll, serialOf, txt, zoneQueries } from "../support/dns";
 import type { HostFilesOutputs } from "../../providers/impl/host-files";
 import { runStack, RunResult, RunStep } from "../../runner";
 import { readClusterConfig } from "../../stack-file/config";
@@ -52,6 +52,17 @@ async function splitMeter(conn: SshConnection, address: string): Promise<{ stop:
     },
   };
 }
+
+/**
+ * A test message signed on `conn`'s node with that node's DKIM key by opendkim's own test tool (the
+ * key never leaves the node). The tool signs with rsa-sha1; what matters here is the selector.
+ */
+async function signedOn(conn: SshConnection, node: string): Promise<Buffer> {
+  const message = `From: postmaster@${DOMAIN}\nTo: someone@example.net\nSubject: signed by ${node}\nDate: ${new Date().toUTCString()}\nMessage-ID: <${Date.now()}@${node}.${DOMAIN}>\n\nsigned with ${node}'s key\n`;
+  const r = await conn.run(["sh", "-c", 'printf "%s" "$1" | opendkim-testmsg -d "$2" -s "$3" -k /srv/crypt/keys/opendkim/dkim.private | base64 -w0', "sh", message, DOMAIN, node]);
+  return Buffer.from(r.stdout.trim(), "base64");
+}
+
 
 /**
  * An attacker's tincd on `conn`'s host (port 656, no tun device) claiming to be `name` with the given
@@ -259,6 +270,9 @@ maybe("VpnMesh on the lab, through the real program", () => {
     const c3 = await conn("lab3");
     const stolen = (await c3.run(["cat", "/srv/crypt/keys/tinc/rsa_key.priv"])).stdout; // for the re-admission below
     fs.writeFileSync(path.join(work, "lab3-stolen.key"), stolen, { mode: 0o600 });
+    // A message signed on lab3 with its DKIM key (the key stays on lab3): it verifies before the revocation.
+    const signed = await signedOn(c3, "lab3");
+    expect((await dkimResults(signed, ADDRESS.lab1)).map((r) => [r.status.result, r.selector])).toEqual([["pass", "lab3"]]);
     const loginsBefore = await acceptedLogins(c3);
     expect(loginsBefore).toBeGreaterThan(0); // our own connection is counted: the query sees sshd's logins
     const beforeSec = Math.floor(Date.now() / 1000);
@@ -302,6 +316,11 @@ maybe("VpnMesh on the lab, through the real program", () => {
         for (const name of ["", "mail.", "imap.", "smtp.", "www."]) expect(a[`${name}${DOMAIN} A`].records).toEqual([ADDRESS.lab1, ADDRESS.lab2]);
         expect(a[`${DOMAIN} TXT`].records.map(txt)).toEqual([`v=spf1 ip4:${ADDRESS.lab1} ip4:${ADDRESS.lab2} -all`]);
       }
+    }
+    // lab3's selector left the zone with it: the message signed with its key verifies nowhere any more.
+    for (const server of ["lab1", "lab2"]) {
+      const r = await dkimResults(signed, ADDRESS[server]);
+      expect({ server, result: r.map((x) => [x.status.result, x.status.comment]) }).toEqual({ server, result: [["neutral", "no key"]] });
     }
     console.log(`revocation (from the start of the survivors' updates): ${JSON.stringify(results.revocation)}`);
     expect(Object.keys(up.outputs.vpnMatrix as object).sort()).toEqual(["lab1", "lab2"]);

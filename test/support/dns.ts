@@ -3,6 +3,8 @@
  * a client of its own, not the `dig` the DnsCheck provider runs, so the tests do not share the code
  * they check. One SSH command per asking node.
  */
+import { promises as dnsPromises } from "dns";
+import { dkimVerify } from "mailauth/lib/dkim/verify";
 import type { SshConnection } from "../../transports/ssh";
 
 export interface Answer {
@@ -65,3 +67,16 @@ export function zoneQueries(domain: string, nodes: readonly string[]): string[] 
 
 /** The serial in an SOA answer. */
 export const serialOf = (a: Answer | undefined) => Number(a?.records[0]?.split(/\s+/)[2]);
+
+/** A resolver asking only `server` (from this machine, over the lab bridge), in mailauth's shape. */
+export function servedBy(server: string): (name: string, type: string) => Promise<string[][]> {
+  const resolver = new dnsPromises.Resolver({ timeout: 2000, tries: 2 });
+  resolver.setServers([server]);
+  return (name, type) => resolver.resolve(name, type) as Promise<string[][]>;
+}
+
+/** mailauth's DKIM verdicts on `message`, its keys looked up in the zone `server` serves. */
+export async function dkimResults(message: Buffer, server: string): Promise<{ status: { result: string; comment?: string }; selector: string; signingDomain: string }[]> {
+  const { results } = await dkimVerify(message, { resolver: servedBy(server) });
+  return results as never;
+}
