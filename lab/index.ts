@@ -11,7 +11,7 @@ import { isUnlocked, lockNode, setupNodeCrypt, unlockNode } from "./crypt";
 import { ensureHostTools, ensureImage } from "./image";
 import { ensureBridge, ensureNodeNet, listLabNetns, removeLabLinks, removeNodeNet, vethName } from "./net";
 import { assertNetworkSafe, diffSnapshots, takeSnapshot } from "./network-safety";
-import { consoleTail, currentNspawnPid, hostsFile, launchNode, nodeRunning, prepareNode, stopNode, strayMachines } from "./node";
+import { consoleTail, currentNspawnPid, hostsFile, launchNode, nodeRunning, prepareNode, resolvConf, stopNode, strayMachines } from "./node";
 import { ensureLabPlacement, renderStackYaml } from "./stack-config";
 import { sshConnection, SshTarget } from "../transports/ssh";
 import { ensureLabKey, knownHostsLines, labSshTarget, sshBanner } from "./ssh";
@@ -82,7 +82,7 @@ async function addNodes(state: LabState, want: number): Promise<void> {
     added.map(async (i): Promise<LabNode> => {
       const name = S.nodeName(i);
       fs.rmSync(S.secretFile(name), { force: true }); // its cipher dir is gone with the old upper
-      const hostKeys = await prepareNode(name, hostsFile(all), pub);
+      const hostKeys = await prepareNode(name, { hosts: hostsFile(i), resolvConf: resolvConf(all) }, pub);
       const netns = S.netnsName(name);
       await ensureNodeNet(netns, name, S.nodeAddress(i));
       const launcherPid = launchNode(name, state.image, netns);
@@ -94,9 +94,9 @@ async function addNodes(state: LabState, want: number): Promise<void> {
   S.writeLabState(state); // before waiting: a crash from here on is still cleaned up from state
   await Promise.all(nodes.map(waitForSshd));
   writeKnownHosts(state);
-  // Existing nodes learn the new names; nothing else about them changes.
+  // Existing nodes learn the new resolvers (the names themselves come from the zone); nothing else changes.
   const old = state.nodes.filter((n) => !nodes.includes(n));
-  await Promise.all(old.map(async (n) => (await sshConnection(labSshTarget(n.name))).writeFile("/etc/hosts", hostsFile(all))));
+  await Promise.all(old.map(async (n) => (await sshConnection(labSshTarget(n.name))).writeFile("/etc/resolv.conf", resolvConf(all))));
   log(`started ${nodes.map((n) => n.name).join(", ")} in ${secs(t)}`);
 }
 

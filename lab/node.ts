@@ -11,9 +11,18 @@ import { nodeAddress, nodeDir, NODES_DIR } from "./state";
 const SIGRTMIN_4 = 38; // glibc SIGRTMIN (34) + 4: systemd's "poweroff now"
 const LAUNCHER = "rplan-lab-launcher";
 
-export function hostsFile(indexes: number[]): string {
-  const lines = indexes.map((i) => `${nodeAddress(i)}\tlab${i}.${LAB_DOMAIN} lab${i}`);
-  return ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback", ...lines, ""].join("\n");
+/** The node's own names only: every other name a node looks up comes from the zone the nodes serve. */
+export function hostsFile(self: number): string {
+  return ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback", `${nodeAddress(self)}\tlab${self}.${LAB_DOMAIN} lab${self}`, ""].join("\n");
+}
+
+/**
+ * The lab's resolvers: the nodes' own knot servers (the cluster's zone, components/dns.ts), so names
+ * of the cluster resolve through the served zone, not host files. No recursion: the lab reaches
+ * nothing else. glibc asks the first three.
+ */
+export function resolvConf(indexes: number[]): string {
+  return ["# the lab: the cluster's zone as its nodes serve it (lab/node.ts)", ...indexes.slice(0, 3).map((i) => `nameserver ${nodeAddress(i)}`), "options timeout:1 attempts:2", ""].join("\n");
 }
 
 function mkdirs(root: string, dirs: [string, number][]): void {
@@ -24,7 +33,7 @@ function mkdirs(root: string, dirs: [string, number][]): void {
 }
 
 /** Fresh upper layer with the node's identity; returns its public host keys ("type base64"). */
-export async function prepareNode(name: string, hosts: string, authorizedKey: string): Promise<string[]> {
+export async function prepareNode(name: string, files: { hosts: string; resolvConf: string }, authorizedKey: string): Promise<string[]> {
   const dir = nodeDir(name);
   fs.rmSync(dir, { recursive: true, force: true });
   const up = path.join(dir, "upper");
@@ -33,7 +42,8 @@ export async function prepareNode(name: string, hosts: string, authorizedKey: st
   fs.chmodSync(path.join(up, "root"), 0o700);
   fs.writeFileSync(path.join(up, "etc/hostname"), `${name}\n`);
   fs.writeFileSync(path.join(up, "etc/machine-id"), crypto.randomBytes(16).toString("hex") + "\n", { mode: 0o444 });
-  fs.writeFileSync(path.join(up, "etc/hosts"), hosts);
+  fs.writeFileSync(path.join(up, "etc/hosts"), files.hosts);
+  fs.writeFileSync(path.join(up, "etc/resolv.conf"), files.resolvConf);
   fs.writeFileSync(path.join(up, "root/.ssh/authorized_keys"), authorizedKey, { mode: 0o600 });
   const keys: string[] = [];
   for (const type of ["ed25519", "ecdsa"]) {

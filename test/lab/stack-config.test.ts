@@ -4,7 +4,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { clusterConfigFromText } from "../../planning/config";
 import { hostMirror } from "../../lab/image";
-import { hostsFile } from "../../lab/node";
+import { hostsFile, resolvConf } from "../../lab/node";
 import { labStackConfig, renderStackYaml } from "../../lab/stack-config";
 import { fakeHostKey } from "../support/config-fixture";
 
@@ -42,8 +42,10 @@ describe("generated lab stack config", () => {
     expect(first).not.toMatch(/[&*]a\d/); // no YAML anchors: humans and other tools read this file
   });
 
-  test("/etc/hosts lists every node", () => {
-    expect(hostsFile([1, 2])).toContain("198.51.100.12\tlab2.lab.rplan.test lab2\n");
+  test("/etc/hosts names the node itself only; the resolvers are the nodes' own name servers", () => {
+    expect(hostsFile(2)).toContain("198.51.100.12\tlab2.lab.rplan.test lab2\n");
+    expect(hostsFile(2)).not.toContain("lab1");
+    expect(resolvConf([1, 2, 3, 4])).toBe("# the lab: the cluster's zone as its nodes serve it (lab/node.ts)\nnameserver 198.51.100.11\nnameserver 198.51.100.12\nnameserver 198.51.100.13\noptions timeout:1 attempts:2\n");
   });
 });
 

@@ -201,6 +201,15 @@ maybe("mail routing on the lab", () => {
     }
   });
 
+  test("on the nodes, the cluster's names resolve through the zone the nodes serve, not host files", async () => {
+    for (const node of NODES) {
+      for (const other of NODES.filter((n) => n !== node)) {
+        const r = await sh(node, `grep -c '${other}' /etc/hosts; getent ahostsv4 ${other}.${LAB_DOMAIN} | head -1; getent ahostsv4 mail.${LAB_DOMAIN} | awk '{print $1}' | sort -u | tr '\\n' ' '`);
+        expect({ node, other, out: r.out.trim().split("\n") }).toEqual({ node, other, out: ["0", expect.stringMatching(new RegExp(`^${host(other).replace(/\./g, "\\.")}\\s`)), NODES.map(host).join(" ")] });
+      }
+    }
+  });
+
   test("an unknown recipient gets 5xx at RCPT on every node", () => {
     for (const node of NODES) {
       const r = swaks(["--server", `${host(node)}:25`, "--from", "sender@example.net", "--to", `nobody-${RUN}@${LAB_DOMAIN}`, "--quit-after", "RCPT"]);
