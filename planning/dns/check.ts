@@ -57,45 +57,57 @@ export function dnsQueries(input: ZoneInput): DnsQuery[] {
 
 /**
  * The probe run on one node: `dig` (bind9-dnsutils, a client independent of the knot that serves)
- * against every server, without recursion, one line per query (`Q server name type exit`), then
- * dig's header and answer lines prefixed with `R`. Arguments travel as argv, never spliced into
- * the script.
+ * against every server, without recursion — ONE dig per server carrying every query (one process
+ * and one round of UDP per question instead of a process per question: the check runs after every
+ * zone change, and a revocation waits for it). Per server a line `S server exit`, then dig's
+ * header, question and answer lines prefixed with `R`; the question line ties each reply to its
+ * query. Arguments travel as argv, never spliced into the script.
  */
 export function dnsProbeArgv(servers: readonly string[], queries: readonly DnsQuery[]): string[] {
   const script = [
     'n=$1; shift; i=0; servers=""',
     'while [ "$i" -lt "$n" ]; do servers="$servers $1"; shift; i=$((i+1)); done',
-    'for s in $servers; do for q in "$@"; do',
-    '  name=${q% *}; type=${q#* }',
-    '  out=$(dig +noall +comments +answer +norecurse +time=1 +tries=2 "@$s" "$name" "$type" 2>&1); rc=$?',
-    '  printf "Q\\t%s\\t%s\\t%s\\t%s\\n" "$s" "$name" "$type" "$rc"',
+    "for s in $servers; do",
+    '  out=$(dig +noall +comments +question +answer +norecurse +time=1 +tries=2 "@$s" "$@" 2>&1); rc=$?',
+    '  printf "S\\t%s\\t%s\\n" "$s" "$rc"',
     '  printf "%s\\n" "$out" | sed -e "/^$/d" -e "s/^/R\\t/"',
-    "done; done",
+    "done",
   ].join("\n");
-  return ["sh", "-c", script, "sh", String(servers.length), ...servers, ...queries.map((q) => `${q.name} ${q.type}`)];
+  return ["sh", "-c", script, "sh", String(servers.length), ...servers, ...queries.flatMap((q) => [q.name, q.type])];
 }
 
-/** server → "name type" → answer. */
+/** server → "name type" → answer (a query without a reply is absent; `EXIT` holds dig's exit code). */
 export type ProbeResult = Map<string, Map<string, DnsAnswer>>;
+export const EXIT = " exit";
 
 export function parseDnsProbe(stdout: string): ProbeResult {
   const out: ProbeResult = new Map();
-  let current: { answer: { code: number; status?: string; records: string[] }; name: string; type: string } | undefined;
+  let server: Map<string, DnsAnswer> | undefined;
+  let reply: { code: number; status?: string; records: string[] } | undefined;
+  let asked: { name: string; type: string } | undefined;
   for (const line of stdout.split("\n")) {
     const f = line.split("\t");
-    if (f[0] === "Q" && f.length >= 5) {
-      current = { answer: { code: Number(f[4]), records: [] }, name: f[2], type: f[3] };
-      if (!out.has(f[1])) out.set(f[1], new Map());
-      out.get(f[1])!.set(`${f[2]} ${f[3]}`, current.answer);
-    } else if (f[0] === "R" && current) {
-      const text = f.slice(1).join("\t");
-      const status = /status: ([A-Z]+)/.exec(text);
-      if (text.startsWith(";;") && status) current.answer.status = status[1];
-      else if (!text.startsWith(";")) {
-        // name TTL class type rdata…; only the records of the asked name and type (not a CNAME chain)
-        const m = /^(\S+)\s+\d+\s+IN\s+(\S+)\s+(.*)$/.exec(text);
-        if (m && m[2] === current.type && m[1].replace(/\.$/, "").toLowerCase() === current.name.toLowerCase()) current.answer.records.push(m[3].trim());
-      }
+    if (f[0] === "S" && f.length >= 3) {
+      server = new Map([[EXIT, { code: Number(f[2]), records: [] }]]);
+      out.set(f[1], server);
+      reply = asked = undefined;
+      continue;
+    }
+    if (f[0] !== "R" || !server) continue;
+    const text = f.slice(1).join("\t");
+    const status = /^;;.*status: ([A-Z]+)/.exec(text);
+    const question = /^;([^;\s]\S*)\s+IN\s+(\S+)\s*$/.exec(text);
+    if (status) {
+      // each reply starts with its header; its question names the query it answers
+      reply = { code: 0, status: status[1], records: [] };
+      asked = undefined;
+    } else if (question && reply) {
+      asked = { name: question[1].replace(/\.$/, "").toLowerCase(), type: question[2] };
+      server.set(`${asked.name} ${asked.type}`, reply);
+    } else if (!text.startsWith(";") && reply && asked) {
+      // name TTL class type rdata…; only the records of the asked name and type (not a CNAME chain)
+      const m = /^(\S+)\s+\d+\s+IN\s+(\S+)\s+(.*)$/.exec(text);
+      if (m && m[2] === asked.type && m[1].replace(/\.$/, "").toLowerCase() === asked.name) reply.records.push(m[3].trim());
     }
   }
   return out;
@@ -115,9 +127,9 @@ export function judgeDnsProbe(input: ZoneInput, serial: number, from: string, se
   const d = input.domain;
   const findings: DnsFinding[] = [];
   const bad = (message: string, revoked?: string) => findings.push({ from, server, message, ...(revoked ? { revoked } : {}) });
-  const get = (name: string, type: string) => answers?.get(`${name} ${type}`);
+  const get = (name: string, type: string) => answers?.get(`${name.toLowerCase()} ${type}`);
   const soa = get(d, "SOA");
-  if (!soa || soa.code !== 0 || soa.status === undefined) return [{ from, server, message: `no answer from the name server (dig exit ${soa?.code ?? "not run"})` }];
+  if (!soa || soa.code !== 0 || soa.status === undefined) return [{ from, server, message: `no answer from the name server (dig exit ${soa?.code ?? answers?.get(EXIT)?.code ?? "not run"})` }];
   if (soa.status !== "NOERROR" || soa.records.length !== 1) return [{ from, server, message: `does not serve ${d} (SOA: ${soa.status}${soa.records.length ? "" : ", no record"})` }];
   const served = Number(soa.records[0].split(/\s+/)[2]);
   if (served !== serial) bad(`serves serial ${served}, expected ${serial} (the new zone is not loaded)`);

@@ -13,7 +13,7 @@ const REVOKED = [ACTIVE[0], ACTIVE[1], node("lab3", "revoked", "198.51.100.13")]
 const DRAINING = [ACTIVE[0], ACTIVE[1], node("lab3", "draining", "198.51.100.13")];
 const zone = (nodes: ZoneNode[]): ZoneInput => ({ domain: "lab.rplan.test", nodes });
 
-/** What dig prints for `queries` asked of a knot serving `text` (absolute owners, as dig shows them). */
+/** What one dig with all `queries` prints, asked of a knot serving `text` (dig's own format: header, question, answer). */
 function served(server: string, text: string, queries: DnsQuery[], status = "NOERROR"): string {
   const origin = "lab.rplan.test";
   const records = text
@@ -24,16 +24,15 @@ function served(server: string, text: string, queries: DnsQuery[], status = "NOE
       const owner = m[1] === "@" ? origin : `${m[1]}.${origin}`;
       return { owner, type: m[2], rdata: m[3].replace(/[()]/g, "").replace(/\s+/g, " ").trim() };
     });
-  return queries
-    .map((q) => {
-      const hits = records.filter((r) => r.owner === q.name && r.type === q.type);
-      const exists = records.some((r) => r.owner === q.name);
-      const st = status !== "NOERROR" ? status : exists ? "NOERROR" : "NXDOMAIN";
-      const lines = [`Q\t${server}\t${q.name}\t${q.type}\t0`, `R\t;; Got answer:`, `R\t;; ->>HEADER<<- opcode: QUERY, status: ${st}, id: 4242`, `R\t;; flags: qr aa; QUERY: 1, ANSWER: ${hits.length}, AUTHORITY: 0, ADDITIONAL: 1`];
-      if (st === "NOERROR") for (const h of hits) lines.push(`R\t${h.owner}.\t300\tIN\t${h.type}\t${h.rdata}`);
-      return lines.join("\n");
-    })
-    .join("\n");
+  const replies = queries.map((q) => {
+    const hits = records.filter((r) => r.owner === q.name && r.type === q.type);
+    const exists = records.some((r) => r.owner === q.name);
+    const st = status !== "NOERROR" ? status : exists ? "NOERROR" : "NXDOMAIN";
+    const lines = [`R\t;; Got answer:`, `R\t;; ->>HEADER<<- opcode: QUERY, status: ${st}, id: 4242`, `R\t;; flags: qr aa; QUERY: 1, ANSWER: ${hits.length}, AUTHORITY: 0, ADDITIONAL: 1`, "R\t;; QUESTION SECTION:", `R\t;${q.name}.\t\t\tIN\t${q.type}`];
+    if (st === "NOERROR" && hits.length) lines.push("R\t;; ANSWER SECTION:", ...hits.map((h) => `R\t${h.owner}.\t300\tIN\t${h.type}\t${h.rdata}`));
+    return lines.join("\n");
+  });
+  return [`S\t${server}\t0`, ...replies].join("\n");
 }
 
 describe("the DNS probe and its judge", () => {
@@ -48,7 +47,9 @@ describe("the DNS probe and its judge", () => {
     const argv = dnsProbeArgv(["198.51.100.11", "198.51.100.12"], queries);
     expect(argv.slice(0, 2)).toEqual(["sh", "-c"]);
     expect(argv.slice(3, 6)).toEqual(["sh", "2", "198.51.100.11"]);
+    expect(argv.slice(7, 9)).toEqual(["lab.rplan.test", "SOA"]); // one dig per server takes every name and type
     expect(argv[2]).not.toContain("lab3"); // names travel as arguments, never in the script
+    expect(argv[2].match(/dig /g)).toHaveLength(1);
   });
 
   test("the zone as planned, at its serial: no finding", () => {
@@ -109,34 +110,52 @@ describe("the DNS probe and its judge", () => {
   });
 
   test("no reply, or a server without the zone (REFUSED), is one finding — never taken for a withdrawal", () => {
-    expect(judge(`Q\t198.51.100.12\tlab.rplan.test\tSOA\t9\nR\t;; connection timed out; no servers could be reached`).map((f) => f.message)).toEqual(["no answer from the name server (dig exit 9)"]);
+    expect(judge(`S\t198.51.100.12\t9\nR\t;; communications error to 198.51.100.12#53: timed out\nR\t;; no servers could be reached`).map((f) => f.message)).toEqual(["no answer from the name server (dig exit 9)"]);
     expect(judge(served("198.51.100.12", now.text, queries, "REFUSED")).map((f) => f.message)).toEqual(["does not serve lab.rplan.test (SOA: REFUSED, no record)"]);
     expect(judgeDnsProbe(zone(REVOKED), 1, "lab1", "198.51.100.12", undefined).map((f) => f.message)).toEqual(["no answer from the name server (dig exit not run)"]);
   });
 
-  test("parses what dig 9.18 (Debian 12) really prints, header comments, EDNS lines and tabs included", () => {
-    // Captured from `dig +noall +comments +answer +norecurse` against knot 3.2.6 serving a rendered zone.
+  test("parses what dig 9.18 (Debian 12) really prints for several queries in one run, header comments, EDNS lines, split TXT and tabs included", () => {
+    // Captured from `dig +noall +comments +question +answer +norecurse @server q1 t1 q2 t2 …` against knot 3.2 serving a rendered zone.
     const real = [
-      "Q\t198.51.100.12\tlab.rplan.test\tSOA\t0",
+      "S\t198.51.100.12\t0",
       "R\t;; Got answer:",
-      "R\t;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 10350",
+      "R\t;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 51858",
       "R\t;; flags: qr aa; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1",
       "R\t;; OPT PSEUDOSECTION:",
       "R\t; EDNS: version: 0, flags:; udp: 1232",
+      "R\t;; QUESTION SECTION:",
+      "R\t;lab.rplan.test.\t\t\tIN\tSOA",
       "R\t;; ANSWER SECTION:",
-      "R\tlab.rplan.test.\t\t300\tIN\tSOA\tlab1.lab.rplan.test. hostmaster.lab.rplan.test. 7 3600 600 1209600 300",
-      "Q\t198.51.100.12\tlab3.lab.rplan.test\tA\t0",
+      "R\tlab.rplan.test.\t\t300\tIN\tSOA\tlab1.lab.rplan.test. hostmaster.lab.rplan.test. 1 3600 600 1209600 300",
       "R\t;; Got answer:",
-      "R\t;; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN, id: 20938",
+      "R\t;; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN, id: 20108",
       "R\t;; flags: qr aa; QUERY: 1, ANSWER: 0, AUTHORITY: 1, ADDITIONAL: 1",
+      "R\t;; OPT PSEUDOSECTION:",
       "R\t; EDNS: version: 0, flags:; udp: 1232",
-      "Q\t198.51.100.12\tlab.rplan.test\tTXT\t0",
-      "R\t;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 43318",
-      'R\tlab.rplan.test.\t\t300\tIN\tTXT\t"v=spf1 ip4:198.51.100.11 ip4:198.51.100.12 -all"',
+      "R\t;; QUESTION SECTION:",
+      "R\t;lab3.lab.rplan.test.\t\tIN\tA",
+      "R\t;; Got answer:",
+      "R\t;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 13795",
+      "R\t;; flags: qr aa; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1",
+      "R\t;; OPT PSEUDOSECTION:",
+      "R\t; EDNS: version: 0, flags:; udp: 1232",
+      "R\t;; QUESTION SECTION:",
+      "R\t;lab1._domainkey.lab.rplan.test.\tIN\tTXT",
+      "R\t;; ANSWER SECTION:",
+      'R\tlab1._domainkey.lab.rplan.test.\t300 IN\tTXT\t"v=DKIM1; k=rsa; p=MIIBIjANBgkq" "tXGbltQk5qk7IDAQAB"',
+      "R\t;; Got answer:",
+      "R\t;; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN, id: 42101",
+      "R\t;; flags: qr aa; QUERY: 1, ANSWER: 0, AUTHORITY: 1, ADDITIONAL: 1",
+      "R\t;; QUESTION SECTION:",
+      "R\t;lab3._domainkey.lab.rplan.test.\tIN\tTXT",
     ].join("\n");
     const a = parseDnsProbe(real).get("198.51.100.12")!;
-    expect(a.get("lab.rplan.test SOA")).toEqual({ code: 0, status: "NOERROR", records: ["lab1.lab.rplan.test. hostmaster.lab.rplan.test. 7 3600 600 1209600 300"] });
+    expect(a.get("lab.rplan.test SOA")).toEqual({ code: 0, status: "NOERROR", records: ["lab1.lab.rplan.test. hostmaster.lab.rplan.test. 1 3600 600 1209600 300"] });
     expect(a.get("lab3.lab.rplan.test A")).toEqual({ code: 0, status: "NXDOMAIN", records: [] });
-    expect(a.get("lab.rplan.test TXT")!.records).toEqual(['"v=spf1 ip4:198.51.100.11 ip4:198.51.100.12 -all"']);
+    expect(a.get("lab1._domainkey.lab.rplan.test TXT")!.records).toEqual(['"v=DKIM1; k=rsa; p=MIIBIjANBgkq" "tXGbltQk5qk7IDAQAB"']);
+    expect(a.get("lab3._domainkey.lab.rplan.test TXT")).toEqual({ code: 0, status: "NXDOMAIN", records: [] });
+    // a query dig got no reply to is absent: the judge calls it "no answer", never "withdrawn"
+    expect(a.get("lab.rplan.test MX")).toBeUndefined();
   });
 });
