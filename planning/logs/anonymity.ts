@@ -79,6 +79,10 @@ export const MASK_RULES: readonly MaskRule[] = [
   { why: "a Message-ID keeps its @ (hidden from the address rule)", ere: "((message-id|msgid)=<[^@>]*)@", replacement: `\\1${AT}` },
   { why: "dovecot's login (user=<alice>)", ere: "(user=<)[^>]*>", replacement: "\\1*>" },
   { why: "postfix's SASL login (sasl_username=alice)", ere: "(sasl_(username|sender)=)[^, ]+", replacement: "\\1*" },
+  // A client's reverse-DNS name often spells its address (dsl-1-2-3-4.isp.example): mmanon zeroes
+  // only the address in brackets.
+  { why: "postfix's client name (connect from NAME[addr], client=NAME[addr], RCPT from NAME[addr])", ere: "(from |client=)[A-Za-z0-9._-]+\\[", replacement: "\\1*[" },
+  { why: "postfix's failed forward check (warning: hostname NAME does not resolve to address)", ere: "(warning: hostname )[^ ]+", replacement: "\\1*" },
   { why: "dovecot's per-user log prefix (imap(alice), lmtp(alice), proxy(alice), ldap(alice,…))", ere: "\\b(imap|pop3|lmtp|submission|managesieve|doveadm|proxy|auth-worker|ldap|passwd-file)\\([^)]*\\)", replacement: "\\1(*)" },
   // Last, so that the logins above go whole. `=` is left out of the local part: `sender=a@b` keeps
   // its key, and an SRS address keeps its hash and original domain but loses the original user.

@@ -29,8 +29,10 @@ describe("the sed mask (real GNU sed)", () => {
       "postfix/rplan-lmtp/lmtp[90]: 4F1A2B3C: to=<bob@lab.rplan.test>, orig_to=<bobby.b+tag@lab.rplan.test>, relay=198.18.0.0[198.18.0.0]:24, status=sent (250 2.0.0 <bob@lab.rplan.test> Saved)",
       "postfix/rplan-lmtp/lmtp[90]: 4F1A2B3C: to=<*@lab.rplan.test>, orig_to=<*@lab.rplan.test>, relay=198.18.0.0[198.18.0.0]:24, status=sent (250 2.0.0 <*@lab.rplan.test> Saved)",
     ],
-    ["postfix/submission/smtpd[77]: 4F1A2B3C: client=unknown[0.0.0.0], sasl_method=PLAIN, sasl_username=alice@lab.rplan.test", "postfix/submission/smtpd[77]: 4F1A2B3C: client=unknown[0.0.0.0], sasl_method=PLAIN, sasl_username=*"],
-    ["postfix/submission/smtpd[77]: 4F1A2B3C: client=unknown[0.0.0.0], sasl_method=PLAIN, sasl_username=alice", "postfix/submission/smtpd[77]: 4F1A2B3C: client=unknown[0.0.0.0], sasl_method=PLAIN, sasl_username=*"],
+    ["postfix/submission/smtpd[77]: 4F1A2B3C: client=unknown[0.0.0.0], sasl_method=PLAIN, sasl_username=alice@lab.rplan.test", "postfix/submission/smtpd[77]: 4F1A2B3C: client=*[0.0.0.0], sasl_method=PLAIN, sasl_username=*"],
+    ["postfix/submission/smtpd[77]: 4F1A2B3C: client=dsl-1-2-3-4.isp.example[0.0.0.0], sasl_method=PLAIN, sasl_username=alice", "postfix/submission/smtpd[77]: 4F1A2B3C: client=*[0.0.0.0], sasl_method=PLAIN, sasl_username=*"],
+    ["postfix/smtpd[77]: connect from dsl-1-2-3-4.isp.example[0.0.0.0]", "postfix/smtpd[77]: connect from *[0.0.0.0]"],
+    ["postfix/smtpd[77]: warning: hostname dsl-1-2-3-4.isp.example does not resolve to address 0.0.0.0: Name or service not known", "postfix/smtpd[77]: warning: hostname * does not resolve to address 0.0.0.0: Name or service not known"],
     ["dovecot[12]: imap-login: Login: user=<alice>, method=PLAIN, lip=0.0.0.0, mpid=99, TLS, session=<abc>", "dovecot[12]: imap-login: Login: user=<*>, method=PLAIN, lip=0.0.0.0, mpid=99, TLS, session=<abc>"],
     ["dovecot[12]: lmtp(alice)<99><Xy>: msgid=<1@laptop>: saved mail to INBOX", "dovecot[12]: lmtp(*)<99><Xy>: msgid=<1@laptop>: saved mail to INBOX"],
     ["dovecot[12]: imap(alice@lab.rplan.test)<99><Xy>: Disconnected: Logged out in=10 out=200", "dovecot[12]: imap(*)<99><Xy>: Disconnected: Logged out in=10 out=200"],
@@ -57,7 +59,7 @@ describe("the sed mask (real GNU sed)", () => {
       "2026-11-30T01:50:02+00:00 lab2 postfix/smtp[95]: 7D2E41A2B: to=<carol@example.net>, relay=mx.example.net[0.0.0.0]:25, delay=0.4, status=sent (250 2.0.0 Ok: queued as 4F1A2B3C)",
       "2026-11-30T01:50:02+00:00 lab2 postfix/smtp[95]: 7D2E41A2B: to=<*@example.net>, relay=mx.example.net[0.0.0.0]:25, delay=0.4, status=sent (250 2.0.0 Ok: queued as 4F1A2B3C)",
     ],
-    ["postfix/smtpd[5]: NOQUEUE: reject: RCPT from unknown[0.0.0.0]: 550 5.1.1 <nobody@lab.rplan.test>: Recipient address rejected; from=<x.y@example.net> to=<nobody@lab.rplan.test>", "postfix/smtpd[5]: NOQUEUE: reject: RCPT from unknown[0.0.0.0]: 550 5.1.1 <*@lab.rplan.test>: Recipient address rejected; from=<*@example.net> to=<*@lab.rplan.test>"],
+    ["postfix/smtpd[5]: NOQUEUE: reject: RCPT from unknown[0.0.0.0]: 550 5.1.1 <nobody@lab.rplan.test>: Recipient address rejected; from=<x.y@example.net> to=<nobody@lab.rplan.test>", "postfix/smtpd[5]: NOQUEUE: reject: RCPT from *[0.0.0.0]: 550 5.1.1 <*@lab.rplan.test>: Recipient address rejected; from=<*@example.net> to=<*@lab.rplan.test>"],
   ];
 
   test.each(cases)("%s", (line, expected) => {
