@@ -1,6 +1,6 @@
 /**
  * Logs, planned purely: what keeps client addresses and users' mail addresses out of a node's logs
- * (./anonymity.ts). No Pulumi, no I/O. See docs/anonymity.md.
+ * (./anonymity.ts), and how every reader reads that one log (./reading.ts). No Pulumi, no I/O. See docs/anonymity.md.
  */
 export {
   ANONYMISED_LOG,
@@ -21,3 +21,4 @@ export {
   type LogFile,
   type MaskRule,
 } from "./anonymity";
+export { logSinceCommand } from "./reading";
