@@ -105,10 +105,11 @@ export function formatTrace(rows: readonly TraceRow[]): string {
   return [head, ...cells].map((c) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join("  ")).join("\n");
 }
 
-const MAIL_TAGS = ["smtpd", "submission/smtpd", "cleanup", "qmgr", "rplan-lmtp/lmtp", "smtp", "lmtp", "bounce", "error", "retry"];
+/** postfix's programs, under any service name (`submission/smtpd`, `clean_submission/cleanup`, `rplan-lmtp/lmtp`). */
+const MAIL_PROGRAMS = ["smtpd", "cleanup", "qmgr", "smtp", "lmtp", "bounce", "error", "retry"];
 
 /** postfix and dovecot lines of the last `days` days (rotated files included), in a form `parseLog` reads. */
-export const LOG_COMMAND = (days: number) => `${logSinceCommand(`${days} days ago`)} | grep -E '^[^ ]+ [^ ]+ (dovecot|postfix/(${MAIL_TAGS.join("|")}))\\[[0-9]+\\]: ' || true`;
+export const LOG_COMMAND = (days: number) => `${logSinceCommand(`${days} days ago`)} | grep -E '^[^ ]+ [^ ]+ (dovecot|postfix/([A-Za-z0-9_.-]+/)?(${MAIL_PROGRAMS.join("|")}))\\[[0-9]+\\]: ' || true`;
 
 /** Every live node's mail log (a node that cannot be reached is named in `unreachable`). */
 export async function collectMailLogs(cluster: ClusterConfig, days = 7): Promise<{ lines: LogLine[]; unreachable: string[] }> {

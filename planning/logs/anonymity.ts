@@ -79,6 +79,10 @@ export const MASK_RULES: readonly MaskRule[] = [
   { why: "a Message-ID keeps its @ (hidden from the address rule)", ere: "((message-id|msgid)=<[^@>]*)@", replacement: `\\1${AT}` },
   { why: "dovecot's login (user=<alice>)", ere: "(user=<)[^>]*>", replacement: "\\1*>" },
   { why: "postfix's SASL login (sasl_username=alice)", ere: "(sasl_(username|sender)=)[^, ]+", replacement: "\\1*" },
+  // header_checks log the header they act on (the original Received line: the client's HELO and
+  // reverse name): its value goes, the action and the replacement stay.
+  { why: "a header a header_checks action logs (replace: header Received: VALUE from client; from=…)", ere: "(: [a-z]+: header [A-Za-z-]+: ).*( from [^ ]*\\[[^]]*\\]; from=<)", replacement: "\\1*\\2" },
+  { why: "a client's HELO name (helo=<laptop.example>)", ere: "(helo=<)[^>]*>", replacement: "\\1*>" },
   // A client's reverse-DNS name often spells its address (dsl-1-2-3-4.isp.example): mmanon zeroes
   // only the address in brackets.
   { why: "postfix's client name (connect from NAME[addr], client=NAME[addr], RCPT from NAME[addr])", ere: "(from |client=)[A-Za-z0-9._-]+\\[", replacement: "\\1*[" },

@@ -31,6 +31,11 @@ describe("the sed mask (real GNU sed)", () => {
     ],
     ["postfix/submission/smtpd[77]: 4F1A2B3C: client=unknown[0.0.0.0], sasl_method=PLAIN, sasl_username=alice@lab.rplan.test", "postfix/submission/smtpd[77]: 4F1A2B3C: client=*[0.0.0.0], sasl_method=PLAIN, sasl_username=*"],
     ["postfix/submission/smtpd[77]: 4F1A2B3C: client=dsl-1-2-3-4.isp.example[0.0.0.0], sasl_method=PLAIN, sasl_username=alice", "postfix/submission/smtpd[77]: 4F1A2B3C: client=*[0.0.0.0], sasl_method=PLAIN, sasl_username=*"],
+    [
+      "postfix/clean_submission/cleanup[15338]: 9872117E030: replace: header Received: from laptop.client.example (lab2.lab.rplan.test [0.0.0.0])??by lab1.lab.rplan.test (Postfix) with ESMTPSA id 9872117E030??for <mu3@lab.rplan.test>; Mon, 30 Nov 2026 02:30:24 +0000 (UTC from lab2.lab.rplan.test[0.0.0.0]; from=<mu1@lab.rplan.test> to=<mu3@lab.rplan.test> proto=ESMTP helo=<laptop.client.example>: Received: from [0.0.0.0] (localhost [0.0.0.0])??by lab1.lab.rplan.test (Postfix) with ESMTPSA id 9872117E030??for <mu3@lab.rplan.test>; Mon, 30 Nov 2026 02:30:24 +0000 (UTC)",
+      "postfix/clean_submission/cleanup[15338]: 9872117E030: replace: header Received: * from *[0.0.0.0]; from=<*@lab.rplan.test> to=<*@lab.rplan.test> proto=ESMTP helo=<*>: Received: from [0.0.0.0] (localhost [0.0.0.0])??by lab1.lab.rplan.test (Postfix) with ESMTPSA id 9872117E030??for <*@lab.rplan.test>; Mon, 30 Nov 2026 02:30:24 +0000 (UTC)",
+    ],
+    ["postfix/smtpd[5]: NOQUEUE: reject: RCPT from x[0.0.0.0]: 554 5.7.1 denied; from=<a@b.example> to=<c@d.example> proto=ESMTP helo=<alices-laptop>", "postfix/smtpd[5]: NOQUEUE: reject: RCPT from *[0.0.0.0]: 554 5.7.1 denied; from=<*@b.example> to=<*@d.example> proto=ESMTP helo=<*>"],
     ["postfix/smtpd[77]: connect from dsl-1-2-3-4.isp.example[0.0.0.0]", "postfix/smtpd[77]: connect from *[0.0.0.0]"],
     ["postfix/smtpd[77]: warning: hostname dsl-1-2-3-4.isp.example does not resolve to address 0.0.0.0: Name or service not known", "postfix/smtpd[77]: warning: hostname * does not resolve to address 0.0.0.0: Name or service not known"],
     ["dovecot[12]: imap-login: Login: user=<alice>, method=PLAIN, lip=0.0.0.0, mpid=99, TLS, session=<abc>", "dovecot[12]: imap-login: Login: user=<*>, method=PLAIN, lip=0.0.0.0, mpid=99, TLS, session=<abc>"],

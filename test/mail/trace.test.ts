@@ -10,7 +10,7 @@ import { formatTrace, LOG_COMMAND, parseLog, traceMessages } from "../../ops/mai
 const N1 = `
 2026-11-29T16:07:50.100001+00:00 n1 postfix/smtpd[117]: connect from *[0.0.0.0]
 2026-11-29T16:07:51.100001+00:00 n1 postfix/smtpd[117]: A8BC120E0B3: client=*[0.0.0.0]
-2026-11-29T16:07:51.200001+00:00 n1 postfix/cleanup[140]: A8BC120E0B3: message-id=<m1@client.example>
+2026-11-29T16:07:51.200001+00:00 n1 postfix/clean_submission/cleanup[140]: A8BC120E0B3: message-id=<m1@client.example>
 2026-11-29T16:07:51.300001+00:00 n1 postfix/qmgr[106]: A8BC120E0B3: from=<*@example.net>, size=445, nrcpt=1 (queue active)
 2026-11-29T16:07:51.400001+00:00 n1 postfix/rplan-lmtp/lmtp[141]: A8BC120E0B3: to=<*@example.org>, relay=none, delay=0.1, delays=0.01/0/0/0, dsn=4.4.1, status=deferred (connect to 0.0.0.0[0.0.0.0]:24: Connection refused)
 2026-11-29T16:08:52.100001+00:00 n1 postfix/rplan-lmtp/lmtp[141]: A8BC120E0B3: to=<*@example.org>, relay=0.0.0.0[0.0.0.0]:24, delay=61, delays=61/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 <*@example.org> 6WPAKtdN Saved)
