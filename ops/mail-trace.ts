@@ -11,7 +11,7 @@ import type { ClusterConfig } from "../planning/config";
 import { logSinceCommand } from "../planning/logs";
 import { sshConnection } from "../transports/ssh";
 
-/** One line of the log (RSYSLOG_FileFormat): `<time> <host> <ident>[<pid>]: <text>`. */
+/** One line of the log (RSYSLOG_FileFormat): `<time> <host> <ident>[<pid>]: <text>` (dovecot's without `[<pid>]`). */
 export interface LogLine {
   readonly node: string;
   readonly time: string;
@@ -28,7 +28,8 @@ export interface TraceRow {
   readonly detail: string;
 }
 
-const LINE = /^(\S+)\s+\S+\s+([A-Za-z0-9/_.-]+)\[\d+\]:\s+(.*)$/;
+// dovecot logs through syslog without its pid (`dovecot: lmtp(*)…`), postfix with it.
+const LINE = /^(\S+)\s+\S+\s+([A-Za-z0-9/_.-]+)(?:\[\d+\])?:\s+(.*)$/;
 const QUEUE_ID = /^([0-9A-F]{6,}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,}):\s+(.*)$/;
 
 /** The lines of one node's log, parsed (lines of other shapes are skipped). */
@@ -109,7 +110,7 @@ export function formatTrace(rows: readonly TraceRow[]): string {
 const MAIL_PROGRAMS = ["smtpd", "cleanup", "qmgr", "smtp", "lmtp", "bounce", "error", "retry"];
 
 /** postfix and dovecot lines of the last `days` days (rotated files included), in a form `parseLog` reads. */
-export const LOG_COMMAND = (days: number) => `${logSinceCommand(`${days} days ago`)} | grep -E '^[^ ]+ [^ ]+ (dovecot|postfix/([A-Za-z0-9_.-]+/)?(${MAIL_PROGRAMS.join("|")}))\\[[0-9]+\\]: ' || true`;
+export const LOG_COMMAND = (days: number) => `${logSinceCommand(`${days} days ago`)} | grep -E '^[^ ]+ [^ ]+ (dovecot|postfix/([A-Za-z0-9_.-]+/)?(${MAIL_PROGRAMS.join("|")}))(\\[[0-9]+\\])?: ' || true`;
 
 /** Every live node's mail log (a node that cannot be reached is named in `unreachable`). */
 export async function collectMailLogs(cluster: ClusterConfig, days = 7): Promise<{ lines: LogLine[]; unreachable: string[] }> {

@@ -191,7 +191,7 @@ async function syncUntilClean(src: MoveNode, dst: MoveNode, uid: string, say: (s
   }
   // The server side's reason is in the new home's log, not in the client's output. The log masks the
   // user (`doveadm(*)`): these are the last doveadm lines of anyone, read while this move holds the user.
-  if (!last) last = (await dst.conn.run(["sh", "-c", `${logSinceCommand("-5min")} | grep -F ' dovecot[' | grep -F 'doveadm(' | grep -iv debug | tail -3 | cut -d' ' -f3-`], { allowFailure: true, label: "dovecot log" })).stdout.trim().replace(/\n/g, " ");
+  if (!last) last = (await dst.conn.run(["sh", "-c", `${logSinceCommand("-5min")} | grep -E ' dovecot(\\[[0-9]+\\])?: ' | grep -F 'doveadm(' | grep -iv debug | tail -3 | cut -d' ' -f3-`], { allowFailure: true, label: "dovecot log" })).stdout.trim().replace(/\n/g, " ");
   throw new Error(`doveadm backup of ${uid} to ${dst.name} did not finish cleanly in ${MAX_SYNC_ROUNDS} rounds${last ? ` (last: ${last})` : ""}`);
 }
 

@@ -21,7 +21,7 @@ const N1 = `
 2026-11-29T16:09:01.300001+00:00 n1 postfix/rplan-lmtp/lmtp[141]: B1C2D3E4F5A: to=<*@example.org>, relay=n1.example.org[private/dovecot-lmtp], delay=0.04, dsn=2.0.0, status=sent (250 2.0.0 <*@example.org> x Saved)
 `;
 const N3 = `
-2026-11-29T16:08:52.300001+00:00 n3 dovecot[99]: lmtp(*)<2201><BR60N7hNDGt6>: msgid=<m1@client.example>: saved mail to INBOX
+2026-11-29T16:08:52.300001+00:00 n3 dovecot: lmtp(*)<2201><BR60N7hNDGt6>: msgid=<m1@client.example>: saved mail to INBOX
 2026-11-29T16:09:01.400001+00:00 n3 dovecot[99]: lmtp(*)<2202><BR60N7hNDGt7>: msgid=<unrelated@x>: saved mail to INBOX
 2026-11-29T16:09:02.100001+00:00 n3 sshd[7]: Accepted publickey for root from 0.0.0.0 port 1 ssh2: ED25519 SHA256:x
 `;
