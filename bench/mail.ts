@@ -13,6 +13,7 @@ import { ensureLab, labSshTarget, labStackConfigPath, readLabState } from "../la
 import { LAB_DOMAIN } from "../lab/stack-config";
 import { SSH_KEY as LAB_SSH_KEY } from "../lab/state";
 import { putUser } from "../ops/ldap-admin";
+import { logSinceCommand } from "../planning/logs";
 import { sshaHash } from "../planning/ldap";
 import { runStack } from "../runner";
 import { readClusterConfig } from "../stack-file/config";
@@ -56,13 +57,19 @@ async function untilDelivered(n: number): Promise<number> {
   }
 }
 const emptyMaildirs = () => Promise.all(USERS.map((u) => sh(u.home, `rm -rf /srv/crypt/mail/${u.uid}/Maildir/new/* /srv/crypt/mail/${u.uid}/Maildir/cur/*`)));
-/** LMTP deliveries to bench users logged since `since` on `node`: [delay seconds, forwarded?]. */
+/**
+ * LMTP deliveries of bench messages logged since `since` on `node`: [delay seconds, forwarded?]. The
+ * log masks recipients (`to=<*@domain>`), so a bench message is known by its queue id: the one qmgr
+ * logged with the bench sender's domain (`from=<*@example.net>`; nothing else sends from it on the lab).
+ */
 async function deliveries(node: string, since: string): Promise<[number, boolean][]> {
-  const log = await sh(node, `journalctl -o cat --no-pager --since @${since} -t postfix/rplan-lmtp/lmtp | grep 'to=<bm' | grep 'status=sent' || true`);
+  const pick = `$3 ~ /^postfix\\/qmgr\\[/ && /: from=<[*]@example\\.net>/ { bench[$4] = 1 } $3 ~ /^postfix\\/rplan-lmtp\\/lmtp\\[/ && / status=sent / && ($4 in bench) { print }`;
+  const log = await sh(node, `${logSinceCommand(`@${since}`)} | awk '${pick}'`);
   return log
     .split("\n")
     .filter(Boolean)
-    .map((l) => [Number(/ delay=([\d.]+)/.exec(l)?.[1]), /relay=198\.18\./.test(l)] as [number, boolean]);
+    // forwarded: relayed to a peer's [address]:24 (zeroed in the log); a delivery at home names the socket
+    .map((l) => [Number(/ delay=([\d.]+)/.exec(l)?.[1]), /relay=[^,\s]*\[/.test(l)] as [number, boolean]);
 }
 
 export async function benchMail(messages = Number(process.env.RPLAN_BENCH_MAIL_MESSAGES ?? 600)): Promise<MailBench> {

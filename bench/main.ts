@@ -45,7 +45,7 @@ async function main(): Promise<void> {
         [`first up (${r.resources} resources, preview + apply)`, `${r.upSeconds.toFixed(2)} s (preview ${r.upPreviewSeconds} s, apply ${r.upApplySeconds} s)`],
         ["no-op preview", `${r.noopPreviewSeconds.toFixed(2)} s (changes: ${r.noopPreviewChanged})`],
         ["no-op preview / first up", (r.noopPreviewSeconds / r.upSeconds).toFixed(2)],
-        ["SSH connections per node during up (goal 1)", `${conns.join(", ")} → max ${Math.max(...conns)} per node`],
+        ["SSH connections per node during up (goal 1; on a fresh lab only those after the node's log anonymity was applied are logged)", `${conns.join(", ")} → max ${Math.max(...conns)} per node`],
       ]),
     );
     await closeAllSsh();

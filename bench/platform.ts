@@ -7,13 +7,18 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ensureLab } from "../lab";
+import { logSinceCommand } from "../planning/logs";
 import { KNOWN_HOSTS, SSH_KEY as LAB_SSH_KEY } from "../lab/state";
 import { closeAllSsh } from "../transports/ssh";
 import { benchRunner, RunnerTimings } from "./runner";
 
-/** sshd's count of accepted logins on a node, read with the real OpenSSH client (one login itself). */
+/**
+ * sshd's count of accepted logins in a node's log, read with the real OpenSSH client (one login
+ * itself). The log exists only once the stack's log anonymity is applied and the journal keeps
+ * nothing: on a fresh lab, the logins of the first up before that point are counted nowhere.
+ */
 function acceptedLogins(address: string): number {
-  const out = execFileSync("ssh", ["-i", LAB_SSH_KEY, "-o", `UserKnownHostsFile=${KNOWN_HOSTS}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", `root@${address}`, "journalctl -u ssh -o cat --no-pager | grep -c 'Accepted publickey' || true"]);
+  const out = execFileSync("ssh", ["-i", LAB_SSH_KEY, "-o", `UserKnownHostsFile=${KNOWN_HOSTS}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", `root@${address}`, `${logSinceCommand("@0")} | grep -c ' sshd\\[[0-9]*\\]: Accepted publickey' || true`]);
   return Number(out.toString().trim());
 }
 

@@ -1,8 +1,9 @@
 /**
- * `npm run mail -- trace <message-id|recipient> [--days N] [--stack lab] [--config Pulumi.x.yaml]`
+ * `npm run mail -- trace <message-id> [--days N] [--stack lab] [--config Pulumi.x.yaml]`
  *
  * Which node accepted a message, where it was routed and where it was delivered (or why it waits),
- * from every live node's postfix and dovecot log, as a table. Exit 1 when nothing matched or a
+ * from every live node's postfix and dovecot lines in its anonymised log, as a table. The log masks
+ * mail addresses: a recipient finds nothing (the answer says so). Exit 1 when nothing matched or a
  * node could not be read; 2 on an error.
  */
 import { collectMailLogs, formatTrace, traceMessages } from "../ops/mail-trace";
@@ -10,7 +11,7 @@ import { readClusterConfig } from "../stack-file/config";
 import { closeAllSsh } from "../transports/ssh";
 import { optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
 
-const USAGE = "usage: npm run mail -- trace <message-id|recipient> [--days N] [--stack S] [--config F]";
+const USAGE = "usage: npm run mail -- trace <message-id> [--days N] [--stack S] [--config F]";
 /** A Message-ID or an address: printable, no spaces, no shell or LDAP metacharacters needed. */
 const QUERY = /^<?[A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]{1,254}>?$/;
 

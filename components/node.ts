@@ -3,6 +3,8 @@ import { endpointInput, NodeConfig, SshEndpointInput } from "../planning/config"
 import { nodeKeyDirs, nodePackages } from "../planning/node-plan";
 import type { DaemonContribution } from "../planning/mail/contribution";
 import { planServiceTls, tlsContribution, tlsRevision, TlsService } from "../planning/service-tls";
+import { planLogAnonymity } from "../planning/logs";
+import { HostFiles } from "../providers/host-files";
 import { NodeFacts, NodeHost } from "../providers/node-host";
 import { ServiceTlsKey } from "../providers/service-tls-key";
 
@@ -15,7 +17,8 @@ export interface NodeArgs {
 
 /**
  * One server of the cluster: its base host state (pinned SSH, hostname, packages, an unlocked
- * encrypted mount with a key directory per service), the TLS keys of its mail daemons (generated
+ * encrypted mount with a key directory per service), logs that keep no client address and no full
+ * user mail address (docs/anonymity.md; the policy pack finds them by name), the TLS keys of its mail daemons (generated
  * on the node in those key directories) and the facts other components build on. The daemons are
  * pointed at the keys by MailDaemons, from `tlsContribution` and `tlsRevisions`.
  * A revoked node gets no Node at all: it may be in hostile hands and is never contacted.
@@ -28,6 +31,8 @@ export class Node extends pulumi.ComponentResource {
   /** Key directory per service inside the encrypted mount. */
   public readonly keyDirs: Record<string, string>;
   public readonly host: NodeHost;
+  /** journald keeping nothing, rsyslog writing the one anonymised file, login records to /dev/null. */
+  public readonly logAnonymity: HostFiles;
   public readonly facts: pulumi.Output<NodeFacts>;
   /** Per TLS service: its key and self-signed certificate, generated in its key directory. */
   public readonly tlsKeys: Readonly<Record<TlsService, ServiceTlsKey>>;
@@ -60,6 +65,10 @@ export class Node extends pulumi.ComponentResource {
       { parent: this },
     );
     this.facts = this.host.facts;
+    // After the host: its packages bring rsyslog. Every node, whatever its state: a draining node
+    // still logs mail it hands on.
+    const logs = planLogAnonymity();
+    this.logAnonymity = new HostFiles(`${name}-log-anonymity`, { node: c.name, ssh, files: logs.files, reload: logs.commands }, { parent: this, dependsOn: [this.host] });
 
     const keys = {} as Record<TlsService, ServiceTlsKey>;
     const revisions = {} as Record<TlsService, pulumi.Output<string>>;

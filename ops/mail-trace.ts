@@ -1,13 +1,17 @@
 /**
- * Following a message through the cluster (`npm run mail -- trace <message-id|recipient>`): which
- * node accepted it, where it was routed and where it was delivered, from every live node's postfix
- * and dovecot log (journald) and queue. Reading and matching the log lines is pure and tested;
- * only `collectMailLogs` contacts nodes (over SSH, never a revoked node).
+ * Following a message through the cluster (`npm run mail -- trace <message-id>`): which node
+ * accepted it, where it was routed and where it was delivered, from every live node's postfix and
+ * dovecot lines in its one log, /var/log/rplan.log (rotated files included; the journal keeps
+ * nothing). That log masks every mail address (`*@domain`) and zeroes every IP address but keeps
+ * Message-IDs whole (docs/anonymity.md): a message is found by its Message-ID, never by its
+ * recipient. Reading and matching the log lines is pure and tested; only `collectMailLogs` contacts
+ * nodes (over SSH, never a revoked node).
  */
 import type { ClusterConfig } from "../planning/config";
+import { logSinceCommand } from "../planning/logs";
 import { sshConnection } from "../transports/ssh";
 
-/** One line of `journalctl -o short-iso`: `<time> <host> <ident>[<pid>]: <text>`. */
+/** One line of the log (RSYSLOG_FileFormat): `<time> <host> <ident>[<pid>]: <text>` (dovecot's without `[<pid>]`). */
 export interface LogLine {
   readonly node: string;
   readonly time: string;
@@ -24,7 +28,8 @@ export interface TraceRow {
   readonly detail: string;
 }
 
-const LINE = /^(\S+)\s+\S+\s+([A-Za-z0-9/_.-]+)\[\d+\]:\s+(.*)$/;
+// dovecot logs through syslog without its pid (`dovecot: lmtp(*)…`), postfix with it.
+const LINE = /^(\S+)\s+\S+\s+([A-Za-z0-9/_.-]+)(?:\[\d+\])?:\s+(.*)$/;
 const QUEUE_ID = /^([0-9A-F]{6,}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,}):\s+(.*)$/;
 
 /** The lines of one node's log, parsed (lines of other shapes are skipped). */
@@ -42,7 +47,8 @@ const bare = (s: string) => s.replace(/^<|>$/g, "").toLowerCase();
 
 /**
  * The rows of every message matching `query` — a Message-ID (with or without angle brackets) or a
- * recipient address — on every node, in time order.
+ * recipient address — on every node, in time order. The nodes' logs mask recipients, so on them only
+ * a Message-ID matches; an address matches only lines that still hold it whole.
  */
 export function traceMessages(lines: readonly LogLine[], query: string): TraceRow[] {
   const q = bare(query);
@@ -91,15 +97,20 @@ export function traceMessages(lines: readonly LogLine[], query: string): TraceRo
 
 /** The trace as a table. */
 export function formatTrace(rows: readonly TraceRow[]): string {
-  if (rows.length === 0) return "no node has a record of that message or recipient";
+  if (rows.length === 0) {
+    return "no node has a record of that message. A recipient cannot be traced: the logs keep no full mail address (`*@domain`, docs/anonymity.md); trace the message by its Message-ID";
+  }
   const head = ["NODE", "TIME", "QUEUE ID", "EVENT", "DETAIL"];
   const cells = rows.map((r) => [r.node, r.time, r.queueId, r.event, r.detail]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   return [head, ...cells].map((c) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join("  ")).join("\n");
 }
 
-/** postfix and dovecot lines of the last `days` days, in a form `parseLog` reads. */
-export const LOG_COMMAND = (days: number) => `journalctl -o short-iso --no-pager --since '${days} days ago' -t dovecot $(for t in smtpd submission/smtpd cleanup qmgr rplan-lmtp/lmtp smtp lmtp bounce error retry; do printf ' -t postfix/%s' $t; done)`;
+/** postfix's programs, under any service name (`submission/smtpd`, `clean_submission/cleanup`, `rplan-lmtp/lmtp`). */
+const MAIL_PROGRAMS = ["smtpd", "cleanup", "qmgr", "smtp", "lmtp", "bounce", "error", "retry"];
+
+/** postfix and dovecot lines of the last `days` days (rotated files included), in a form `parseLog` reads. */
+export const LOG_COMMAND = (days: number) => `${logSinceCommand(`${days} days ago`)} | grep -E '^[^ ]+ [^ ]+ (dovecot|postfix/([A-Za-z0-9_.-]+/)?(${MAIL_PROGRAMS.join("|")}))(\\[[0-9]+\\])?: ' || true`;
 
 /** Every live node's mail log (a node that cannot be reached is named in `unreachable`). */
 export async function collectMailLogs(cluster: ClusterConfig, days = 7): Promise<{ lines: LogLine[]; unreachable: string[] }> {

@@ -24,6 +24,7 @@
 import { activeDeliveries, copyDifferences, humanBytes, parseMailboxStatus } from "../planning/placement/moves";
 import { DOVEADM_PORT, userStoreDir } from "../planning/mail/move-channel";
 import { MAIL_USER } from "../planning/mail/routing";
+import { logSinceCommand } from "../planning/logs";
 import type { SshConnection } from "../transports/ssh";
 import { sleep } from "../transports/ldap";
 import { DirectoryUser, readDirectoryUser, setFrozen, setHome, waitReplicas } from "./directory-homes";
@@ -188,8 +189,9 @@ async function syncUntilClean(src: MoveNode, dst: MoveNode, uid: string, say: (s
     if (code === DSYNC_TEMPFAIL) await Promise.all([repairOwnership(src, uid, say), repairOwnership(dst, uid, say)]);
     await sleep(Math.min(200 * round, 2000));
   }
-  // The server side's reason is in the new home's log, not in the client's output.
-  if (!last) last = (await dst.conn.run(["sh", "-c", 'journalctl -u dovecot --since "-5min" -o cat --no-pager | grep -F "doveadm($1)" | grep -iv debug | tail -3', "sh", uid], { allowFailure: true, label: "dovecot log" })).stdout.trim().replace(/\n/g, " ");
+  // The server side's reason is in the new home's log, not in the client's output. The log masks the
+  // user (`doveadm(*)`): these are the last doveadm lines of anyone, read while this move holds the user.
+  if (!last) last = (await dst.conn.run(["sh", "-c", `${logSinceCommand("-5min")} | grep -E ' dovecot(\\[[0-9]+\\])?: ' | grep -F 'doveadm(' | grep -iv debug | tail -3 | cut -d' ' -f3-`], { allowFailure: true, label: "dovecot log" })).stdout.trim().replace(/\n/g, " ");
   throw new Error(`doveadm backup of ${uid} to ${dst.name} did not finish cleanly in ${MAX_SYNC_ROUNDS} rounds${last ? ` (last: ${last})` : ""}`);
 }
 

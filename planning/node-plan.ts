@@ -1,5 +1,6 @@
 /** What every node must have, whatever its country: pure facts used by the Node component. */
 import { EncryptedMount, keyDir } from "./encrypted-mount";
+import { LOG_PACKAGES } from "./logs/anonymity";
 
 /** Services whose private keys live in their own directory inside the encrypted mount. */
 export const KEY_SERVICES = ["tinc", "slapd", "postfix", "dovecot", "opendkim"] as const;
@@ -34,10 +35,10 @@ const BASE_PACKAGES = [
   "opendkim",
 ];
 
-/** The Debian packages a node needs: the base set, the encrypted-mount tools, and the config's extras. */
+/** The Debian packages a node needs: the base set, the anonymising syslog, the encrypted-mount tools, and the config's extras. */
 export function nodePackages(mount: EncryptedMount, extra: readonly string[]): string[] {
   const crypt = mount.kind === "gocryptfs" ? ["gocryptfs", "fuse3"] : ["cryptsetup"];
-  return [...new Set([...BASE_PACKAGES, ...crypt, ...extra])].sort();
+  return [...new Set([...BASE_PACKAGES, ...LOG_PACKAGES, ...crypt, ...extra])].sort();
 }
 
 /** Service → key directory inside the node's encrypted mount (config overrides win; they are validated). */

@@ -16,6 +16,23 @@ describe("the program under Pulumi's mocks", () => {
     expect(n1.inputs.ssh.hostKeys).toEqual(raw.nodes[0].ssh.hostKeys);
   });
 
+  test("per non-revoked node one log-anonymity HostFiles: journald keeping nothing, the rsyslog mask, rsyslog and logrotate among the packages", async () => {
+    const raw = rawConfig();
+    raw.nodes[2].state = "revoked";
+    const { resources } = await evaluateProgram(raw);
+    const logs = resources.filter((r) => r.name.endsWith("-log-anonymity"));
+    expect(logs.map((r) => [r.name, r.type, r.inputs.node])).toEqual([
+      ["n1-log-anonymity", "pulumi-nodejs:dynamic/rplan:HostFiles", "n1"],
+      ["n2-log-anonymity", "pulumi-nodejs:dynamic/rplan:HostFiles", "n2"],
+    ]);
+    const files = logs[0].inputs.files as { path: string; content: string }[];
+    expect(files.map((f) => f.path)).toEqual(expect.arrayContaining(["/etc/rsyslog.d/00-rplan-anonymity.conf", "/etc/systemd/journald.conf.d/rplan-anonymity.conf"]));
+    expect(files.find((f) => f.path.startsWith("/etc/systemd/"))!.content).toMatch(/^Storage=none$/m);
+    expect(logs[0].inputs.reload).toContainEqual(["systemctl", "restart", "rsyslog"]);
+    const host = resources.find((r) => r.name === "n1-host")!;
+    expect(host.inputs.packages).toEqual(expect.arrayContaining(["rsyslog", "logrotate"]));
+  });
+
   test("the directory's outputs: roles, and the master's contextCSN read after its entries were written", async () => {
     const { exports } = await evaluateProgram(rawConfig());
     expect(exports.ldapRoles).toEqual({ n1: "master", n2: "consumer", n3: "consumer" });

@@ -1,14 +1,14 @@
 /**
  * planning/logs/anonymity: the rendered sed mask run by this machine's real GNU sed (as omprog runs
  * it on a node: `sed -u -E -f`) over log lines as postfix and dovecot write them, and the shape of
- * the rsyslog, journald, logrotate and sshd files. mmanon itself (IP addresses) needs rsyslog and is
+ * the rsyslog, journald and logrotate files and the commands. mmanon itself (IP addresses) needs rsyslog and is
  * not run here: the lines below carry addresses already zeroed where mmanon would have.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { JOURNALD_DROP_IN, logAnonymityProblems, MASK_SED, planLogAnonymity, renderMaskSed, RSYSLOG_DROP_IN, SSHD_DROP_IN } from "../../planning/logs/anonymity";
+import { JOURNALD_DROP_IN, LOG_PACKAGES, type LogAnonymityInput, logAnonymityProblems, LOGIN_RECORDS, MASK_SED, planLogAnonymity, renderMaskSed, RSYSLOG_DROP_IN } from "../../planning/logs/anonymity";
 
 /** Lines through `sed -u -E -f <rendered script>`, as omprog feeds them. */
 function mask(lines: string[]): string[] {
@@ -29,13 +29,42 @@ describe("the sed mask (real GNU sed)", () => {
       "postfix/rplan-lmtp/lmtp[90]: 4F1A2B3C: to=<bob@lab.rplan.test>, orig_to=<bobby.b+tag@lab.rplan.test>, relay=198.18.0.0[198.18.0.0]:24, status=sent (250 2.0.0 <bob@lab.rplan.test> Saved)",
       "postfix/rplan-lmtp/lmtp[90]: 4F1A2B3C: to=<*@lab.rplan.test>, orig_to=<*@lab.rplan.test>, relay=198.18.0.0[198.18.0.0]:24, status=sent (250 2.0.0 <*@lab.rplan.test> Saved)",
     ],
-    ["postfix/submission/smtpd[77]: 4F1A2B3C: client=unknown[0.0.0.0], sasl_method=PLAIN, sasl_username=alice@lab.rplan.test", "postfix/submission/smtpd[77]: 4F1A2B3C: client=unknown[0.0.0.0], sasl_method=PLAIN, sasl_username=*"],
-    ["postfix/submission/smtpd[77]: 4F1A2B3C: client=unknown[0.0.0.0], sasl_method=PLAIN, sasl_username=alice", "postfix/submission/smtpd[77]: 4F1A2B3C: client=unknown[0.0.0.0], sasl_method=PLAIN, sasl_username=*"],
+    ["postfix/submission/smtpd[77]: 4F1A2B3C: client=unknown[0.0.0.0], sasl_method=PLAIN, sasl_username=alice@lab.rplan.test", "postfix/submission/smtpd[77]: 4F1A2B3C: client=*[0.0.0.0], sasl_method=PLAIN, sasl_username=*"],
+    ["postfix/submission/smtpd[77]: 4F1A2B3C: client=dsl-1-2-3-4.isp.example[0.0.0.0], sasl_method=PLAIN, sasl_username=alice", "postfix/submission/smtpd[77]: 4F1A2B3C: client=*[0.0.0.0], sasl_method=PLAIN, sasl_username=*"],
+    [
+      "postfix/clean_submission/cleanup[15338]: 9872117E030: replace: header Received: from laptop.client.example (lab2.lab.rplan.test [0.0.0.0])??by lab1.lab.rplan.test (Postfix) with ESMTPSA id 9872117E030??for <mu3@lab.rplan.test>; Mon, 30 Nov 2026 02:30:24 +0000 (UTC from lab2.lab.rplan.test[0.0.0.0]; from=<mu1@lab.rplan.test> to=<mu3@lab.rplan.test> proto=ESMTP helo=<laptop.client.example>: Received: from [0.0.0.0] (localhost [0.0.0.0])??by lab1.lab.rplan.test (Postfix) with ESMTPSA id 9872117E030??for <mu3@lab.rplan.test>; Mon, 30 Nov 2026 02:30:24 +0000 (UTC)",
+      "postfix/clean_submission/cleanup[15338]: 9872117E030: replace: header Received: * from *[0.0.0.0]; from=<*@lab.rplan.test> to=<*@lab.rplan.test> proto=ESMTP helo=<*>: Received: from [0.0.0.0] (localhost [0.0.0.0])??by lab1.lab.rplan.test (Postfix) with ESMTPSA id 9872117E030??for <*@lab.rplan.test>; Mon, 30 Nov 2026 02:30:24 +0000 (UTC)",
+    ],
+    ["postfix/smtpd[5]: NOQUEUE: reject: RCPT from x[0.0.0.0]: 554 5.7.1 denied; from=<a@b.example> to=<c@d.example> proto=ESMTP helo=<alices-laptop>", "postfix/smtpd[5]: NOQUEUE: reject: RCPT from *[0.0.0.0]: 554 5.7.1 denied; from=<*@b.example> to=<*@d.example> proto=ESMTP helo=<*>"],
+    ["postfix/smtpd[77]: connect from dsl-1-2-3-4.isp.example[0.0.0.0]", "postfix/smtpd[77]: connect from *[0.0.0.0]"],
+    ["postfix/smtpd[77]: warning: hostname dsl-1-2-3-4.isp.example does not resolve to address 0.0.0.0: Name or service not known", "postfix/smtpd[77]: warning: hostname * does not resolve to address 0.0.0.0: Name or service not known"],
     ["dovecot[12]: imap-login: Login: user=<alice>, method=PLAIN, lip=0.0.0.0, mpid=99, TLS, session=<abc>", "dovecot[12]: imap-login: Login: user=<*>, method=PLAIN, lip=0.0.0.0, mpid=99, TLS, session=<abc>"],
     ["dovecot[12]: lmtp(alice)<99><Xy>: msgid=<1@laptop>: saved mail to INBOX", "dovecot[12]: lmtp(*)<99><Xy>: msgid=<1@laptop>: saved mail to INBOX"],
     ["dovecot[12]: imap(alice@lab.rplan.test)<99><Xy>: Disconnected: Logged out in=10 out=200", "dovecot[12]: imap(*)<99><Xy>: Disconnected: Logged out in=10 out=200"],
     ["dovecot[12]: proxy(bob): started proxying to 198.18.0.0:143: OK", "dovecot[12]: proxy(*): started proxying to 198.18.0.0:143: OK"],
-    ["postfix/smtpd[5]: NOQUEUE: reject: RCPT from unknown[0.0.0.0]: 550 5.1.1 <nobody@lab.rplan.test>: Recipient address rejected; from=<x.y@example.net> to=<nobody@lab.rplan.test>", "postfix/smtpd[5]: NOQUEUE: reject: RCPT from unknown[0.0.0.0]: 550 5.1.1 <*@lab.rplan.test>: Recipient address rejected; from=<*@example.net> to=<*@lab.rplan.test>"],
+    // as the lab's nodes write them (RSYSLOG_FileFormat, after mmanon)
+    [
+      "2026-11-30T01:45:04.477248+00:00 lab3 sshd[814]: Accepted publickey for root from 0.0.0.0 port 60516 ssh2: ED25519 SHA256:DRnoufc721jFQARwpyaqrLtvIZa/CRfSfdHgCxMHRlQ",
+      "2026-11-30T01:45:04.477248+00:00 lab3 sshd[814]: Accepted publickey for root from 0.0.0.0 port 60516 ssh2: ED25519 SHA256:DRnoufc721jFQARwpyaqrLtvIZa/CRfSfdHgCxMHRlQ",
+    ],
+    ["2026-11-30T01:50:00.1+00:00 lab2 sshd[90]: Invalid user alice@lab.rplan.test from 0.0.0.0 port 4242", "2026-11-30T01:50:00.1+00:00 lab2 sshd[90]: Invalid user *@lab.rplan.test from 0.0.0.0 port 4242"],
+    [
+      "2026-11-30T01:50:00.2+00:00 lab2 postfix/cleanup[91]: 7D2E41A2B: message-id=<20261130015000.012345@laptop.client.example>",
+      "2026-11-30T01:50:00.2+00:00 lab2 postfix/cleanup[91]: 7D2E41A2B: message-id=<20261130015000.012345@laptop.client.example>",
+    ],
+    [
+      "2026-11-30T01:50:00.3+00:00 lab2 postfix/cleanup[91]: 7D2E41A2B: resent-message-id=<r.1@mx.example.org>, from=<alice@lab.rplan.test>",
+      "2026-11-30T01:50:00.3+00:00 lab2 postfix/cleanup[91]: 7D2E41A2B: resent-message-id=<r.1@mx.example.org>, from=<*@lab.rplan.test>",
+    ],
+    [
+      "2026-11-30T01:50:01+00:00 lab3 dovecot[12]: lmtp(alice)<99><Xy>: msgid=<CAF=x_y+z@mail.example.com>: saved mail to INBOX",
+      "2026-11-30T01:50:01+00:00 lab3 dovecot[12]: lmtp(*)<99><Xy>: msgid=<CAF=x_y+z@mail.example.com>: saved mail to INBOX",
+    ],
+    [
+      "2026-11-30T01:50:02+00:00 lab2 postfix/smtp[95]: 7D2E41A2B: to=<carol@example.net>, relay=mx.example.net[0.0.0.0]:25, delay=0.4, status=sent (250 2.0.0 Ok: queued as 4F1A2B3C)",
+      "2026-11-30T01:50:02+00:00 lab2 postfix/smtp[95]: 7D2E41A2B: to=<*@example.net>, relay=mx.example.net[0.0.0.0]:25, delay=0.4, status=sent (250 2.0.0 Ok: queued as 4F1A2B3C)",
+    ],
+    ["postfix/smtpd[5]: NOQUEUE: reject: RCPT from unknown[0.0.0.0]: 550 5.1.1 <nobody@lab.rplan.test>: Recipient address rejected; from=<x.y@example.net> to=<nobody@lab.rplan.test>", "postfix/smtpd[5]: NOQUEUE: reject: RCPT from *[0.0.0.0]: 550 5.1.1 <*@lab.rplan.test>: Recipient address rejected; from=<*@example.net> to=<*@lab.rplan.test>"],
   ];
 
   test.each(cases)("%s", (line, expected) => {
@@ -47,8 +76,13 @@ describe("the sed mask (real GNU sed)", () => {
     expect(mask(plain)).toEqual(plain);
   });
 
-  test("no full address survives any case (a Message-ID without a dot in its domain is no address and stays: the trace follows it)", () => {
-    for (const out of mask(cases.map(([l]) => l))) expect(out).not.toMatch(/[A-Za-z0-9._%+=-]*[A-Za-z0-9]@[a-z0-9-]+\.[a-z]/);
+  test("no full address survives any case, outside a Message-ID (the trace follows those)", () => {
+    for (const out of mask(cases.map(([l]) => l))) expect(out.replace(/(message-id|msgid)=<[^>]*>/g, "")).not.toMatch(/[A-Za-z0-9._%+=-]*[A-Za-z0-9]@[a-z0-9-]+\.[a-z]/);
+  });
+
+  test("a Message-ID keeps its @ whole; an address after it in the same line is still masked", () => {
+    expect(mask(["x: message-id=<a.b@host.example> from bob@example.org msgid=<c@d.example>"])).toEqual(["x: message-id=<a.b@host.example> from *@example.org msgid=<c@d.example>"]);
+    expect(mask(["x: message-id=<a.b@host.example>", "message-id-less line alice@example.org"])).toEqual(["x: message-id=<a.b@host.example>", "message-id-less line *@example.org"]);
   });
 
   test("an SRS address keeps its key and domain, loses the user; sender=a@b keeps the key", () => {
@@ -72,21 +106,30 @@ describe("planLogAnonymity", () => {
     expect(RSYSLOG_DROP_IN).toMatch(/\/00-[^/]+\.conf$/); // included before Debian's rules, and read (*.conf)
   });
 
-  test("journald keeps raw lines in RAM only, for the retention asked, and forwards them", () => {
+  test("journald keeps nothing, not even in RAM, and forwards every line", () => {
     const j = file(JOURNALD_DROP_IN);
-    expect(j).toMatch(/^Storage=volatile$/m);
+    expect(j).toMatch(/^Storage=none$/m);
     expect(j).toMatch(/^ForwardToSyslog=yes$/m);
-    expect(j).toMatch(/^MaxRetentionSec=3600$/m);
-    expect(file.call(null, JOURNALD_DROP_IN)).not.toMatch(/persistent/);
-    expect(planLogAnonymity({ journalRetentionSec: 600 }).files.find((f) => f.path === JOURNALD_DROP_IN)?.content).toMatch(/^MaxRetentionSec=600$/m);
-    // the raw journal journald kept on disk before is removed after journald restarted volatile
-    const cmds = plan.commands.map((c) => c.join(" "));
-    expect(cmds.indexOf("rm -rf -- /var/log/journal")).toBeGreaterThan(cmds.indexOf("systemctl restart systemd-journald"));
+    expect(j).not.toMatch(/volatile|persistent|Retention/);
   });
 
-  test("sshd logs no login lines; rsyslog is the one package to add", () => {
-    expect(file(SSHD_DROP_IN)).toMatch(/^LogLevel ERROR$/m);
-    expect(plan.packages).toEqual(["rsyslog"]);
+  test("commands: config checked, rsyslog enabled and listening before journald forwards, old journals removed, login records to /dev/null", () => {
+    const cmds = plan.commands.map((c) => c.join(" "));
+    expect(cmds[0]).toBe("rsyslogd -N1");
+    const at = (c: string) => cmds.indexOf(c);
+    expect(at("systemctl enable rsyslog")).toBeGreaterThan(0);
+    expect(at("systemctl restart rsyslog")).toBeGreaterThan(at("systemctl enable rsyslog"));
+    expect(at("systemctl restart systemd-journald")).toBeGreaterThan(at("systemctl restart rsyslog"));
+    expect(at("rm -rf -- /var/log/journal /run/log/journal")).toBeGreaterThan(at("systemctl restart systemd-journald"));
+    for (const f of LOGIN_RECORDS) expect(cmds).toContain(`ln -sfn /dev/null ${f}`);
+    expect(LOGIN_RECORDS).toEqual(["/var/log/wtmp", "/var/log/btmp", "/var/log/lastlog"]);
+  });
+
+  test("sshd keeps its INFO login lines (they reach the file with the address zeroed); rsyslog and logrotate are the packages to add", () => {
+    expect(plan.files.map((f) => f.path)).not.toContainEqual(expect.stringMatching(/^\/etc\/ssh\//));
+    expect(plan.settings.find((s) => s.daemon === "sshd" && s.setting === "LogLevel")?.value).toMatch(/^INFO/);
+    expect(plan.packages).toEqual(["rsyslog", "logrotate"]);
+    expect(plan.packages).toEqual([...LOG_PACKAGES]);
   });
 
   test("per-daemon settings name every daemon of the issue", () => {
@@ -94,8 +137,10 @@ describe("planLogAnonymity", () => {
     for (const d of ["postfix", "dovecot", "sshd", "slapd", "tinc"] as const) expect(daemons.has(d)).toBe(true);
   });
 
-  test("retention out of range: every problem at once", () => {
-    expect(logAnonymityProblems({ journalRetentionSec: 0, fileRetentionDays: 0.5 })).toHaveLength(2);
-    expect(() => planLogAnonymity({ journalRetentionSec: 10 ** 6 })).toThrow(/journal retention/);
+  test("retention out of range, and a journal retention (the journal keeps nothing): every problem at once", () => {
+    const stale = { journalRetentionSec: 3600, fileRetentionDays: 0.5 } as unknown as LogAnonymityInput;
+    expect(logAnonymityProblems(stale)).toEqual(["unknown log anonymity setting journalRetentionSec (the journal keeps nothing: Storage=none)", "log file retention 0.5 must be whole days between 1 and 90"]);
+    expect(() => planLogAnonymity(stale)).toThrow(/journalRetentionSec[\s\S]*log file retention/);
+    expect(planLogAnonymity({ fileRetentionDays: 3 }).files.find((f) => f.path.startsWith("/etc/logrotate.d/"))?.content).toMatch(/^\trotate 3$/m);
   });
 });

@@ -18,7 +18,10 @@ import { labSshTarget, labStackConfigPath } from "../../lab";
 import { LAB_DOMAIN } from "../../lab/stack-config";
 import { SSH_KEY as LAB_SSH_KEY } from "../../lab/state";
 import { sshaHash } from "../../planning/ldap";
+import { logSinceCommand } from "../../planning/logs";
 import { RPLAN_PROJECT_DIR, runStack } from "../../runner";
+import { collectMailLogs, traceMessages } from "../../ops/mail-trace";
+import { readClusterConfig } from "../../stack-file/config";
 import { sleep } from "../../transports/ldap";
 import { closeAllSsh, sshConnection } from "../../transports/ssh";
 import { dkimResults, servedBy } from "../support/dns";
@@ -148,14 +151,16 @@ maybe("mail routing on the lab", () => {
     expect((await client("--quit-after RCPT")).out).toMatch(/<\*\* 530 5\.7\.0 Must issue a STARTTLS command first/);
   });
 
-  test("mail submitted through every node arrives anonymised: the Received line rewritten to localhost, the client's address, name and client headers gone", async () => {
+  test("mail submitted through every node arrives anonymised (the Received line rewritten to localhost, the client's address, name and client headers gone), and no node's logs keep the client's address or the sender's full address", async () => {
     const [sender, , recipient] = USERS;
+    const msgIds: Record<string, string> = {};
     for (const [i, node] of NODES.entries()) {
       // The client runs on the next node: its public address is one the test knows and controls.
       const clientNode = NODES[(i + 1) % NODES.length];
       const marker = `anon-${RUN}-${node}`;
+      msgIds[node] = `${marker}@mua.example`;
       const headers = ["User-Agent: Thunderbird/115.0", "X-Mailer: Secret Mailer 1.0", `X-Originating-IP: [${host(clientNode)}]`].map((h) => `--add-header '${h}'`).join(" ");
-      const sent = await sh(clientNode, `swaks --helo laptop.client.example --timeout 30 --server ${host(node)}:587 -tls --auth PLAIN --auth-user ${sender.uid} --auth-password '${sender.password}' --from ${sender.mail} --to ${recipient.mail} ${headers} --header 'Subject: ${marker}' --body ${marker}`);
+      const sent = await sh(clientNode, `swaks --helo laptop.client.example --timeout 30 --server ${host(node)}:587 -tls --auth PLAIN --auth-user ${sender.uid} --auth-password '${sender.password}' --from ${sender.mail} --to ${recipient.mail} ${headers} --header 'Message-Id: <${msgIds[node]}>' --header 'Subject: ${marker}' --body ${marker}`);
       expect({ node, code: sent.code }).toEqual({ node, code: 0 });
       const [file] = await until(`${marker} at its home`, async () => {
         const f = await filesWith(recipient.home, marker);
@@ -167,7 +172,46 @@ maybe("mail routing on the lab", () => {
       expect({ node, client: head.includes(host(clientNode)) || head.includes("laptop.client.example") }).toEqual({ node, client: false });
       expect({ node, headers: head.match(/^(User-Agent|X-Mailer|X-Originating-IP):/gim) }).toEqual({ node, headers: null });
     }
-  });
+
+    // The logs: the submission is there, masked (so the greps below look where the lines are) ...
+    for (const node of NODES) {
+      let seen = "";
+      const lines = await until(`${node}'s log lines of its submission`, async () => {
+        const log = (seen = (await sh(node, `${logSinceCommand("@0")} | grep -F 'postfix/' || true`)).out);
+        const qid = new RegExp(`postfix/(?:clean_submission/)?cleanup\\[\\d+\\]: ([0-9A-Za-z]+): message-id=<${msgIds[node].replace(/\./g, "\\.")}>`).exec(log)?.[1];
+        const mine = qid ? log.split("\n").filter((l) => l.includes(` ${qid}: `)) : [];
+        return mine.some((l) => / status=sent /.test(l)) ? mine : undefined;
+      }, 30_000).catch((e: Error) => {
+        throw new Error(`${e.message}; its last postfix lines:\n${seen.split("\n").slice(-25).join("\n")}`);
+      });
+      expect({ node, client: lines.filter((l) => /postfix\/submission\/smtpd\[\d+\]: \w+: client=[^,]*\[0\.0\.0\.0\], sasl_method=PLAIN, sasl_username=\*$/.test(l)).length }).toEqual({ node, client: 1 });
+      expect({ node, from: lines.some((l) => l.includes(`from=<*@${LAB_DOMAIN}>`)) }).toEqual({ node, from: true });
+    }
+    // ... and the Message-ID, kept whole, still traces each message from the node that took it to its home.
+    process.env.RPLAN_SSH_KEY ??= LAB_SSH_KEY;
+    const { lines, unreachable } = await collectMailLogs(readClusterConfig({ stack: "lab", configFile: labStackConfigPath() }), 1);
+    expect(unreachable).toEqual([]);
+    for (const node of NODES) {
+      const rows = traceMessages(lines, `<${msgIds[node]}>`);
+      const trace = rows.filter((r) => r.event === "accepted" || r.event === "delivered").map((r) => [r.node, r.event]);
+      const home = trace.length === 2 ? "" : (await sh(recipient.home, `grep -F '${msgIds[node]}' /var/log/rplan.log || true`)).out;
+      expect({ node, trace, home }).toEqual({ node, trace: [[node, "accepted"], [recipient.home, "delivered"]], home: "" });
+    }
+
+    // Nothing else anywhere — the clients' addresses, the sender's address, the HELO name — in any file
+    // under /var/log (binary too) or the journal, on every node.
+    const clients = NODES.map(host);
+    for (const node of NODES) {
+      const grep = await sh(node, `grep -r -a -l -F ${[...clients, sender.mail, "laptop.client.example"].map((x) => `-e '${x}'`).join(" ")} /var/log; echo "exit=$?"`);
+      expect({ node, files: grep.out.trim() }).toEqual({ node, files: "exit=1" });
+      const journal = await sh(node, `journalctl --no-pager 2>&1 | grep -c -F ${[...clients, sender.mail, "laptop.client.example"].map((x) => `-e '${x}'`).join(" ")}`);
+      expect({ node, journal: journal.out.trim() }).toEqual({ node, journal: "0" });
+      const stores = await sh(node, "ls -A /var/log/journal 2>&1; ls -A /run/log/journal 2>&1 | grep -v 'No such file' || true");
+      expect({ node, stores: stores.out.trim() }).toEqual({ node, stores: "ls: cannot access '/var/log/journal': No such file or directory" });
+      const records = await sh(node, "readlink /var/log/wtmp /var/log/btmp /var/log/lastlog");
+      expect({ node, records: records.out.trim().split("\n") }).toEqual({ node, records: ["/dev/null", "/dev/null", "/dev/null"] });
+    }
+  }, 300_000);
 
   test("mail submitted on each node carries that node's DKIM signature (selector = the node), which verifies against the zone every node serves", async () => {
     const [sender, recipient] = USERS;
@@ -254,7 +298,7 @@ maybe("mail routing on the lab", () => {
     await sh("lab1", "postqueue -f");
     expect(await until("the queued message at its home", async () => ((await filesWith("lab3", marker)).length > 0 ? true : undefined))).toBe(true);
     // the sender side: no bounce was generated for it, and lab1's queue holds nothing of it
-    const log = await sh("lab1", `journalctl -o cat --no-pager --since @${since} | grep -E 'status=bounced|sender non-delivery notification' || true`);
+    const log = await sh("lab1", `${logSinceCommand(`@${since}`)} | grep -E 'status=bounced|sender non-delivery notification' || true`);
     expect(log.out.trim()).toBe("");
     expect((await sh("lab1", "postqueue -j")).out).not.toContain(to.mail);
   });

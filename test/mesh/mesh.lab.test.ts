@@ -17,6 +17,7 @@ import { parseDocument } from "yaml";
 import { ensureLab, labSshTarget, labStackConfigPath } from "../../lab";
 import { SSH_KEY as LAB_SSH_KEY } from "../../lab/state";
 import { checkMesh, checkSpecFromConfig, CheckSpec, formatMatrix } from "../../ops/mesh-check";
+import { logSinceCommand } from "../../planning/logs";
 import { acceptsRevoked } from "../../planning/mesh";
 import * as meshCheck from "../../providers/impl/mesh-check";
 import * as dnsCheck from "../../providers/impl/dns-check";
@@ -80,12 +81,12 @@ async function impostorAccepted(conn: SshConnection, name: string, privateKey: s
   return new RegExp(`Connection with ${peer} \\(.*\\) activated`).test(r.stdout);
 }
 
-/** tincd's journal since `sinceSec` (epoch seconds). */
+/** tincd's lines and systemd's about its unit, since `sinceSec` (epoch seconds), from the node's one log. */
 async function tincLog(conn: SshConnection, sinceSec: number): Promise<string> {
-  return (await conn.run(["journalctl", "-u", "tinc@rplan", `--since=@${sinceSec}`, "-o", "cat", "--no-pager"], { allowFailure: true })).stdout;
+  return (await conn.run(["sh", "-c", `${logSinceCommand(`@${sinceSec}`)} | grep -E ' ((tincd|tinc\\.rplan)\\[[0-9]+\\]: |systemd\\[1\\]: .*tinc@rplan)' || true`], { allowFailure: true })).stdout;
 }
 
-/** The tinc daemon's main PID and how many reloads or (re)starts its journal shows since `sinceSec`. */
+/** The tinc daemon's main PID and how many reloads or (re)starts its log shows since `sinceSec`. */
 async function tincdActivity(conn: SshConnection, sinceSec: number): Promise<{ pid: string; reloads: number }> {
   const pid = (await conn.run(["systemctl", "show", "tinc@rplan", "-p", "MainPID", "--value"])).stdout.trim();
   const log = await tincLog(conn, sinceSec);
