@@ -7,7 +7,7 @@ import { closeAllSsh } from "../transports/ssh";
 import { benchLab } from "./lab";
 import { benchLdap } from "./ldap";
 import { benchMail } from "./mail";
-import { benchMesh, meshBenchRows } from "./mesh";
+import { benchMesh, meshBenchRows, revocationBreakdownRows, revocationSummaryRows } from "./mesh";
 import { benchMoves } from "./moves";
 import { benchPlacement } from "./placement";
 import { benchPlatform } from "./platform";
@@ -53,7 +53,14 @@ async function main(): Promise<void> {
   }
   if (!only || only === "mesh") {
     console.log("\n## VPN mesh (lab, the real program through the stack runner): mesh up, rotation, revocation per survivor\n");
-    console.log(table([["measure", "value"], ...meshBenchRows(await benchMesh({ rounds: 1 }))]));
+    const rounds = Number(process.env.RPLAN_BENCH_MESH_ROUNDS ?? 3);
+    const mesh = await benchMesh({ rounds });
+    console.log(table([["measure", "value"], ...meshBenchRows(mesh)]));
+    const revoked = [...new Set(mesh.revocation.map((r) => r.revoked))].join(", ");
+    console.log(`\n### Revocation of ${revoked}, ${mesh.revocation.length} rounds (re-admitted between them): per survivor, median / max from the start of the survivors' updates\n`);
+    console.log(table(revocationSummaryRows(mesh.revocation)));
+    console.log("\n### Where the time went: the last survivor's VPN refusal and zone reload per round, by step (the runner applies one step at a time)\n");
+    console.log(table(revocationBreakdownRows(mesh.revocation)));
     await labDown(); // it grew to 5 nodes
   }
   if (!only || only === "ldap") await ldapSection();
