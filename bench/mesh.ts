@@ -64,7 +64,7 @@ export interface RevocationRow {
   readonly revoked: string;
   readonly upMs: number;
   readonly perSurvivor: Record<string, SurvivorTimes>;
-  /** Every step that changed something, from the first survivor's update until both checks were done, in the order applied. */
+  /** Every step that changed something, from the start of the survivors' updates until both checks were done, in the order applied. */
   readonly timeline: TimelineStep[];
 }
 
@@ -85,7 +85,7 @@ const stepOrUndefined = (r: Pick<RunResult, "steps">, name: string): RunStep | u
 
 /**
  * A revocation's times from its `up`'s steps and the checks' outputs: per survivor, from the start
- * of the first survivor's `mesh-<s>-tinc-hosts`: its tinc reload done, its refusal verified
+ * of the survivors' updates (the first `mesh-<s>-tinc-hosts` or `dns-<s>-zone`): its tinc reload done, its refusal verified
  * (mesh-check start + `refusedBy`), its zone reloaded (`dns-<s>-zone` done) and its dig seeing the
  * node gone (dns-check start + `goneAfterMs`); and every changing step in that window, in order.
  */
@@ -95,7 +95,9 @@ export function revocationTimes(
   refusedBy: Readonly<Record<string, number | null>>,
   goneAfterMs: Readonly<Record<string, number | null>>,
 ): { perSurvivor: Record<string, SurvivorTimes>; timeline: TimelineStep[] } {
-  const start = Math.min(...survivors.map((s) => step(rev, `mesh-${s}-tinc-hosts`).startedAt!));
+  // The survivors' updates: their VPN's and their zone's (the runner may apply either first).
+  const zones = survivors.map((s) => stepOrUndefined(rev, `dns-${s}-zone`)).filter((z): z is RunStep => z !== undefined && z.op !== "same");
+  const start = Math.min(...survivors.map((s) => step(rev, `mesh-${s}-tinc-hosts`).startedAt!), ...zones.map((z) => z.startedAt!));
   const meshCheck = step(rev, "mesh-check");
   const dnsCheck = stepOrUndefined(rev, "dns-check");
   const since = (t: number | undefined, after: number | null | undefined) => (t === undefined || typeof after !== "number" ? null : t + after - start);
@@ -186,7 +188,7 @@ export async function benchMesh(opts: { sizes?: number[]; rounds?: number; log?:
       const { perSurvivor, timeline } = revocationTimes(rev, survivors, refusedBy, goneAfterMs);
       revocation.push({ round, revoked, upMs: rev.timings.totalMs, perSurvivor, timeline });
       log(`revocation #${round} of ${revoked}: ${JSON.stringify(perSurvivor)}`);
-      log(`revocation #${round} steps (ms from the first survivor's update: start +duration): ${timeline.map((t) => `${t.name} ${t.op} ${t.startMs} +${t.ms}`).join(", ")}`);
+      log(`revocation #${round} steps (ms from the start of the survivors' updates: start +duration): ${timeline.map((t) => `${t.name} ${t.op} ${t.startMs} +${t.ms}`).join(", ")}`);
 
       edits[revoked] = { state: "active" };
       await up(n, stateFile, edits); // re-admitted with a new key (not timed)

@@ -8,6 +8,7 @@ const s = (name: string, start: number, end: number, op: RunStep["op"] = "update
 // The runner applies one step at a time: lab1's and lab2's hosts, a secret, the zones, then the checks.
 const steps: RunStep[] = [
   s("node-lab1", -500, -500, "same"),
+  s("dns-lab3-zone", -400, -300, "same"),
   s("mesh-lab1-tinc-hosts", 0, 300),
   s("mesh-lab2-tinc-hosts", 300, 600),
   s("ldap-lab1-secret", 650, 900, "replace"),
@@ -28,6 +29,13 @@ test("per survivor: from the first survivor's update until its reload, its verif
   // Changing steps from the first survivor's update until both checks are done, in order.
   expect(r.timeline.map((t) => t.name)).toEqual(["mesh-lab1-tinc-hosts", "mesh-lab2-tinc-hosts", "ldap-lab1-secret", "dns-zone", "dns-lab1-zone", "dns-lab2-zone", "dns-check", "mesh-check"]);
   expect(r.timeline[2]).toEqual({ name: "ldap-lab1-secret", op: "replace", startMs: 650, ms: 250 });
+});
+
+test("the survivors' updates start with whichever the runner applied first, their zones' or their VPN's", () => {
+  const zonesFirst = [s("dns-lab1-zone", -600, -400), s("dns-lab2-zone", -400, -100), ...steps.filter((x) => !/^dns-lab.-zone$/.test(x.name))];
+  const r = revocationTimes({ steps: zonesFirst }, ["lab1", "lab2"], { lab1: 400, lab2: 700 }, {});
+  expect(r.perSurvivor.lab1).toEqual({ reloadedMs: 900, verifiedMs: 3100, dnsReloadedMs: 200, dnsVerifiedMs: null });
+  expect(r.timeline[0]).toEqual({ name: "dns-lab1-zone", op: "update", startMs: 0, ms: 200 });
 });
 
 test("a survivor whose zone was not changed has no withdrawal time", () => {
