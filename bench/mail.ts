@@ -19,6 +19,7 @@ import { runStack } from "../runner";
 import { readClusterConfig } from "../stack-file/config";
 import { sleep } from "../transports/ldap";
 import { sshConnection } from "../transports/ssh";
+import { submitMany } from "./smtp-submit";
 
 const SUFFIX = LAB_DOMAIN.split(".").map((p) => `dc=${p}`).join(",");
 /** The lab's nodes as they are (the bench never re-creates a lab other work may be using). */
@@ -32,6 +33,30 @@ export interface MailBench {
   readonly forwarded: { readonly fraction: number; readonly expected: number; readonly messages: number };
   readonly accepted: number;
   readonly delivered: number;
+  /** Submission on one node's port 587 with the anonymising cleanup (as deployed), without it, and with it again. */
+  readonly submission: SubmissionBench;
+}
+
+export interface SubmissionPhase {
+  /** "on": `clean_submission` (header rewriting, as deployed); "off": plain `cleanup`. */
+  readonly rewriting: "on" | "off";
+  readonly messages: number;
+  /** Until the last 250 after DATA. */
+  readonly acceptedSeconds: number;
+  /** Until the last one that arrived in the recipient's Maildir (those deferred by the home's LMTP come minutes later and are left out). */
+  readonly deliveredSeconds: number;
+  readonly accepted: number;
+  readonly delivered: number;
+  /** A delivered message's Received line from the submission smtpd was rewritten to localhost (the client's address gone). */
+  readonly sampleRewritten: boolean;
+}
+
+export interface SubmissionBench {
+  readonly node: string;
+  readonly sessions: number;
+  readonly phases: SubmissionPhase[];
+  /** master.cf back byte for byte (content, mode, owner) and submission's cleanup_service_name as deployed. */
+  readonly restored: string;
 }
 
 async function sh(node: string, script: string): Promise<string> {
@@ -114,6 +139,8 @@ export async function benchMail(messages = Number(process.env.RPLAN_BENCH_MAIL_M
   const localSeconds = (Date.now() - t) / 1000;
   accepted += per * NODES.length;
 
+  const submission = await benchSubmission(Number(process.env.RPLAN_BENCH_SUBMIT_MESSAGES ?? 200));
+
   return {
     nodes: NODES.length,
     latency: { homeP50: quantile(home, 0.5), homeP99: quantile(home, 0.99), remoteP50: quantile(remote, 0.5), remoteP99: quantile(remote, 0.99), samples: all.length },
@@ -121,5 +148,102 @@ export async function benchMail(messages = Number(process.env.RPLAN_BENCH_MAIL_M
     forwarded: { fraction: remote.length / all.length, expected: (NODES.length - 1) / NODES.length, messages: all.length },
     accepted,
     delivered: deliveredRandom + deliveredAll + deliveredLocal,
+    submission,
   };
+}
+
+const MASTER_CF = "/etc/postfix/master.cf";
+const MASTER_CF_BACKUP = "/root/master.cf.rplan-bench";
+const SUBMISSION_CLEANUP_PARAM = "submission/inet/cleanup_service_name";
+
+/**
+ * Submission throughput on lab1's port 587 (STARTTLS, AUTH, `sessions` sessions in parallel from
+ * this machine, to a user homed on lab1): with the anonymising cleanup as deployed, then without
+ * it (submission's `cleanup_service_name` set to plain `cleanup` by hand, master.cf restored byte
+ * for byte afterwards, whatever happens), then with it again.
+ */
+export async function benchSubmissionOnly(messages = Number(process.env.RPLAN_BENCH_SUBMIT_MESSAGES ?? 200)): Promise<SubmissionBench> {
+  const lab = readLabState();
+  if (!lab) throw new Error("bench mail needs a running lab (npm run lab -- up)");
+  NODES = lab.nodes.map((n) => n.name).sort();
+  USERS = NODES.map((home, i) => ({ uid: `bm${i + 1}`, home, mail: `bm${i + 1}@${LAB_DOMAIN}` }));
+  process.env.RPLAN_SSH_KEY ??= LAB_SSH_KEY;
+  // The stack as applied to the lab (the mail section applies it); the bench users put again.
+  const cluster = readClusterConfig({ stack: "lab", configFile: labStackConfigPath() });
+  for (const u of USERS) await putUser(cluster, { uid: u.uid, mail: u.mail, home: u.home, passwordHash: sshaHash(`bench-${u.uid}`, `uid=${u.uid},ou=people,${SUFFIX}`) });
+  await sleep(1000);
+  return benchSubmission(messages);
+}
+
+async function benchSubmission(messages: number, sessions = 4): Promise<SubmissionBench> {
+  const node = "lab1";
+  const user = USERS.find((u) => u.home === node);
+  if (!user) throw new Error(`no bench user homed on ${node}`);
+  const cleanupOf = async () => (await sh(node, `postconf -Ph ${SUBMISSION_CLEANUP_PARAM}`)).trim();
+  const deployed = await cleanupOf();
+  if (deployed !== "clean_submission") throw new Error(`${node}'s submission service uses cleanup "${deployed}", not clean_submission: not as deployed`);
+  const body = Array.from({ length: 30 }, (_, i) => `line ${i} of the anonymity bench, some text to make the body near three kilobytes long....`).join("\r\n");
+  const phase = async (rewriting: "on" | "off"): Promise<SubmissionPhase> => {
+    await emptyMaildirs();
+    const run = `${rewriting}-${Date.now()}`;
+    const t = Date.now();
+    const r = await submitMany({
+      host: labSshTarget(node).host,
+      port: 587,
+      user: user.uid,
+      password: `bench-${user.uid}`,
+      from: user.mail,
+      to: user.mail,
+      messages,
+      sessions,
+      message: (i) =>
+        [
+          `From: <${user.mail}>`,
+          `To: <${user.mail}>`,
+          `Subject: anonymity bench ${run} ${i}`,
+          `Message-ID: <${run}-${i}@laptop.client.example>`,
+          `Date: ${new Date().toUTCString()}`,
+          "User-Agent: BenchMail/1.0 (X11; Linux x86_64)",
+          "X-Mailer: BenchMail 1.0",
+          "X-Originating-IP: [192.0.2.99]",
+          "",
+          body,
+        ].join("\r\n"),
+    });
+    const acceptedSeconds = (Date.now() - t) / 1000;
+    if (r.refused.length > 0) throw new Error(`submission refused ${r.refused.length} messages, e.g. ${r.refused[0]}`);
+    // The lab's gocryptfs now and then refuses LMTP a file (451, retried by postfix minutes later):
+    // delivered is what arrived until nothing more came for 5 s, timed to the last arrival.
+    let got = 0;
+    let lastArrival = Date.now();
+    for (let stalledSince = Date.now(); got < r.accepted && Date.now() - stalledSince < 5000; await sleep(100)) {
+      const now = await delivered();
+      if (now > got) [got, lastArrival, stalledSince] = [now, Date.now(), Date.now()];
+    }
+    const deliveredSeconds = (lastArrival - t) / 1000;
+    const sample = await sh(node, `f=$(ls /srv/crypt/mail/${user.uid}/Maildir/new | head -n 1); sed -n '/^$/q;p' /srv/crypt/mail/${user.uid}/Maildir/new/"$f"`);
+    const sampleRewritten = /^Received: from \[127\.0\.0\.1\] \(localhost \[127\.0\.0\.1\]\)/m.test(sample) && !/bench\.client\.example|^User-Agent:/m.test(sample);
+    return { rewriting, messages, acceptedSeconds, deliveredSeconds, accepted: r.accepted, delivered: got, sampleRewritten };
+  };
+  const phases: SubmissionPhase[] = [await phase("on")];
+  let restored = "";
+  try {
+    await sh(node, `cp -p ${MASTER_CF} ${MASTER_CF_BACKUP} && postconf -P '${SUBMISSION_CLEANUP_PARAM}=cleanup' && postfix reload 2>/dev/null`);
+    await sleep(1000); // new smtpd processes for new connections
+    if ((await cleanupOf()) !== "cleanup") throw new Error("could not turn the rewriting off");
+    phases.push(await phase("off"));
+  } finally {
+    // Byte for byte, mode and owner: otherwise a refresh shows the mail daemons' HostFiles drifted.
+    // No backup: the copy failed, so nothing was changed (postconf runs only after it).
+    const check = await sh(
+      node,
+      `if [ -e ${MASTER_CF_BACKUP} ]; then cp -p ${MASTER_CF_BACKUP} ${MASTER_CF} && postfix reload 2>/dev/null && cmp ${MASTER_CF_BACKUP} ${MASTER_CF} && [ "$(stat -c '%a %U:%G' ${MASTER_CF_BACKUP})" = "$(stat -c '%a %U:%G' ${MASTER_CF})" ] && rm ${MASTER_CF_BACKUP} && echo same; else echo untouched; fi`,
+    );
+    const now = await cleanupOf();
+    if (!["same", "untouched"].includes(check.trim()) || now !== "clean_submission") throw new Error(`${node}'s master.cf NOT RESTORED (${MASTER_CF_BACKUP} kept; submission cleanup now ${now})`);
+    restored = `master.cf ${check.trim() === "same" ? "identical to before (content, mode, owner)" : "untouched"}; ${SUBMISSION_CLEANUP_PARAM} = ${now}`;
+  }
+  await sleep(1000);
+  phases.push(await phase("on"));
+  return { node, sessions, phases, restored };
 }

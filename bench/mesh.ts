@@ -39,12 +39,33 @@ export interface RotationRow {
   readonly verifyMs: number;
 }
 
+/** One survivor's times in a revocation, in ms from the start of the survivors' updates. */
+export interface SurvivorTimes {
+  /** Its tinc reload returned (`mesh-<survivor>-tinc-hosts` done). */
+  readonly reloadedMs: number;
+  /** The MeshCheck's probe on it verified the refusal (null: never). */
+  readonly verifiedMs: number | null;
+  /** Its knot serves the zone without the revoked node: `dns-<survivor>-zone` done (its `knotc -b zone-reload` is blocking). */
+  readonly dnsReloadedMs: number | null;
+  /** The DnsCheck's dig from this survivor against every server no longer saw the revoked node (null: never). */
+  readonly dnsVerifiedMs: number | null;
+}
+
+/** A step of the revocation's `up`, in ms from the start of the survivors' updates. */
+export interface TimelineStep {
+  readonly name: string;
+  readonly op: string;
+  readonly startMs: number;
+  readonly ms: number;
+}
+
 export interface RevocationRow {
   readonly round: number;
   readonly revoked: string;
   readonly upMs: number;
-  /** Survivor → ms from the start of the survivors' updates until its reload returned / its refusal was verified. */
-  readonly perSurvivor: Record<string, { reloadedMs: number; verifiedMs: number | null }>;
+  readonly perSurvivor: Record<string, SurvivorTimes>;
+  /** Every step that changed something, from the start of the survivors' updates until both checks were done, in the order applied. */
+  readonly timeline: TimelineStep[];
 }
 
 export interface MeshBench {
@@ -55,11 +76,52 @@ export interface MeshBench {
 
 type NodeEdit = { state?: "active" | "revoked"; vpnKeyGeneration?: number };
 
-const step = (r: RunResult, name: string): RunStep => {
+const step = (r: Pick<RunResult, "steps">, name: string): RunStep => {
   const s = r.steps.find((x) => x.name === name);
   if (!s || s.startedAt === undefined || s.endedAt === undefined) throw new Error(`the up has no timed step ${name}`);
   return s;
 };
+const stepOrUndefined = (r: Pick<RunResult, "steps">, name: string): RunStep | undefined => r.steps.find((x) => x.name === name && x.startedAt !== undefined && x.endedAt !== undefined);
+
+/**
+ * A revocation's times from its `up`'s steps and the checks' outputs: per survivor, from the start
+ * of the survivors' updates (the first `mesh-<s>-tinc-hosts` or `dns-<s>-zone`): its tinc reload done, its refusal verified
+ * (mesh-check start + `refusedBy`), its zone reloaded (`dns-<s>-zone` done) and its dig seeing the
+ * node gone (dns-check start + `goneAfterMs`); and every changing step in that window, in order.
+ */
+export function revocationTimes(
+  rev: Pick<RunResult, "steps">,
+  survivors: readonly string[],
+  refusedBy: Readonly<Record<string, number | null>>,
+  goneAfterMs: Readonly<Record<string, number | null>>,
+): { perSurvivor: Record<string, SurvivorTimes>; timeline: TimelineStep[] } {
+  // The survivors' updates: their VPN's and their zone's (the runner may apply either first).
+  const zones = survivors.map((s) => stepOrUndefined(rev, `dns-${s}-zone`)).filter((z): z is RunStep => z !== undefined && z.op !== "same");
+  const start = Math.min(...survivors.map((s) => step(rev, `mesh-${s}-tinc-hosts`).startedAt!), ...zones.map((z) => z.startedAt!));
+  const meshCheck = step(rev, "mesh-check");
+  const dnsCheck = stepOrUndefined(rev, "dns-check");
+  const since = (t: number | undefined, after: number | null | undefined) => (t === undefined || typeof after !== "number" ? null : t + after - start);
+  const perSurvivor = Object.fromEntries(
+    survivors.map((s): [string, SurvivorTimes] => {
+      const zone = stepOrUndefined(rev, `dns-${s}-zone`);
+      return [
+        s,
+        {
+          reloadedMs: step(rev, `mesh-${s}-tinc-hosts`).endedAt! - start,
+          verifiedMs: since(meshCheck.startedAt, refusedBy[s]),
+          dnsReloadedMs: zone && zone.op !== "same" ? zone.endedAt! - start : null,
+          dnsVerifiedMs: since(dnsCheck?.startedAt, goneAfterMs[s]),
+        },
+      ];
+    }),
+  );
+  const end = Math.max(meshCheck.endedAt!, dnsCheck?.endedAt ?? 0);
+  const timeline = rev.steps
+    .filter((x) => x.op !== "same" && x.startedAt !== undefined && x.endedAt !== undefined && x.startedAt >= start && x.startedAt <= end)
+    .sort((a, b) => a.startedAt! - b.startedAt!)
+    .map((x) => ({ name: x.name, op: x.op, startMs: x.startedAt! - start, ms: x.endedAt! - x.startedAt! }));
+  return { perSurvivor, timeline };
+}
 
 export async function benchMesh(opts: { sizes?: number[]; rounds?: number; log?: (line: string) => void } = {}): Promise<MeshBench> {
   const sizes = opts.sizes ?? [3, 5];
@@ -121,14 +183,12 @@ export async function benchMesh(opts: { sizes?: number[]; rounds?: number; log?:
       edits[revoked] = { state: "revoked" };
       const rev = await up(n, stateFile, edits);
       const survivors = nodes.filter((x) => x !== revoked);
-      const start = Math.min(...survivors.map((s) => step(rev, `mesh-${s}-tinc-hosts`).startedAt!));
-      const checkStart = step(rev, "mesh-check").startedAt!;
-      const refusedBy = meshCheckOutputs(stateFile).refusedBy[revoked] ?? {};
-      const perSurvivor = Object.fromEntries(
-        survivors.map((s) => [s, { reloadedMs: step(rev, `mesh-${s}-tinc-hosts`).endedAt! - start, verifiedMs: typeof refusedBy[s] === "number" ? checkStart + refusedBy[s]! - start : null }]),
-      );
-      revocation.push({ round, revoked, upMs: rev.timings.totalMs, perSurvivor });
+      const refusedBy = checkOutputs(stateFile, "mesh-check").refusedBy?.[revoked] ?? {};
+      const goneAfterMs = checkOutputs(stateFile, "dns-check").goneAfterMs?.[revoked] ?? {};
+      const { perSurvivor, timeline } = revocationTimes(rev, survivors, refusedBy, goneAfterMs);
+      revocation.push({ round, revoked, upMs: rev.timings.totalMs, perSurvivor, timeline });
       log(`revocation #${round} of ${revoked}: ${JSON.stringify(perSurvivor)}`);
+      log(`revocation #${round} steps (ms from the start of the survivors' updates: start +duration): ${timeline.map((t) => `${t.name} ${t.op} ${t.startMs} +${t.ms}`).join(", ")}`);
 
       edits[revoked] = { state: "active" };
       await up(n, stateFile, edits); // re-admitted with a new key (not timed)
@@ -140,15 +200,91 @@ export async function benchMesh(opts: { sizes?: number[]; rounds?: number; log?:
   }
 }
 
-/** The MeshCheck's outputs in the runner's state (written whole at the end of every run). */
-function meshCheckOutputs(stateFile: string): { refusedBy: Record<string, Record<string, number | null>> } {
+/** A check's outputs in the runner's state (written whole at the end of every run): MeshCheck's `refusedBy`, DnsCheck's `goneAfterMs`. */
+function checkOutputs(stateFile: string, name: "mesh-check" | "dns-check"): { refusedBy?: Record<string, Record<string, number | null>>; goneAfterMs?: Record<string, Record<string, number | null>> } {
   const state = JSON.parse(fs.readFileSync(stateFile, "utf8")) as { resources: { name: string; delete?: boolean; outputs: any }[] };
-  const r = state.resources.find((x) => x.name === "mesh-check" && !x.delete);
-  if (!r) throw new Error(`mesh-check is not in ${stateFile}`);
+  const r = state.resources.find((x) => x.name === name && !x.delete);
+  if (!r) throw new Error(`${name} is not in ${stateFile}`);
   return r.outputs;
 }
 
 const seconds = (ms: number | null) => (ms === null ? "NEVER" : `${(ms / 1000).toFixed(2)} s`);
+
+/** Median (mean of the middle two for an even count); null when any is null (something never happened). */
+export function median(xs: readonly (number | null)[]): number | null {
+  if (xs.length === 0 || xs.some((x) => x === null)) return null;
+  const s = (xs as number[]).slice().sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+const maxOf = (xs: readonly (number | null)[]): number | null => (xs.length === 0 || xs.some((x) => x === null) ? null : Math.max(...(xs as number[])));
+
+/**
+ * Per survivor over every revocation round: median and max of each time (ms from the start of the
+ * survivors' updates), as rows [survivor, tinc reloaded, refusal verified, zone reloaded, gone in dig].
+ */
+export function revocationSummaryRows(rows: readonly RevocationRow[], goalMs = 2000): string[][] {
+  const survivors = [...new Set(rows.flatMap((r) => Object.keys(r.perSurvivor)))].sort();
+  const cell = (xs: (number | null)[]) => {
+    const mx = maxOf(xs);
+    return `${seconds(median(xs))} / ${seconds(mx)}${mx !== null && mx > goalMs ? " (over goal)" : ""}`;
+  };
+  const pick = (s: string, k: keyof SurvivorTimes) => rows.map((r) => (r.perSurvivor[s] ? r.perSurvivor[s][k] : null));
+  return [
+    ["survivor", "tinc reloaded", `VPN refusal verified (goal max ≤ ${goalMs / 1000} s)`, `DNS withdrawn: zone reloaded (goal max ≤ ${goalMs / 1000} s)`, "DNS gone in dig from it (every server)"],
+    ...survivors.map((s) => [s, cell(pick(s, "reloadedMs")), cell(pick(s, "verifiedMs")), cell(pick(s, "dnsReloadedMs")), cell(pick(s, "dnsVerifiedMs"))]),
+  ];
+}
+
+/** What a step is, for the breakdown: its kind, survivors' steps of one kind together. */
+export function stepKind(name: string): string {
+  if (/^mesh-.+-tinc-hosts$/.test(name)) return "mesh-*-tinc-hosts (hosts/ file removed, tinc reload)";
+  if (/^dns-.+-zone$/.test(name) && name !== "dns-zone") return "dns-*-zone (zone file, knotc zone-check + blocking zone-reload)";
+  if (/^ldap-.+-secret$/.test(name)) return "ldap-*-secret (new replication secrets)";
+  if (/^ldap-.+-secret-file$/.test(name)) return "ldap-*-secret-file";
+  if (/^ldap-.+-slapd$/.test(name)) return "ldap-*-slapd";
+  return name;
+}
+
+/**
+ * Where a moment of a revocation went (ms from the start of the survivors' updates): the steps the
+ * runner applied before it (one at a time), by kind; the idle time between them (the runner waiting
+ * for the program's next registration); and the part of a still running step (the check probing).
+ */
+export function breakdownUntil(timeline: readonly TimelineStep[], untilMs: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let cursor = 0;
+  for (const t of timeline) {
+    if (t.startMs >= untilMs) break;
+    const end = Math.min(untilMs, t.startMs + t.ms);
+    if (t.startMs > cursor) out["idle between steps"] = (out["idle between steps"] ?? 0) + (t.startMs - cursor);
+    const k = stepKind(t.name) + (end < t.startMs + t.ms ? " (until then)" : "");
+    out[k] = (out[k] ?? 0) + (end - Math.max(t.startMs, cursor));
+    cursor = Math.max(cursor, end);
+  }
+  if (untilMs > cursor) out["idle between steps"] = (out["idle between steps"] ?? 0) + (untilMs - cursor);
+  return out;
+}
+
+/**
+ * The breakdown table: per round, the last survivor's VPN refusal and DNS withdrawal split by kind
+ * of step. Rows [kind, round 1 vpn, round 1 dns, …].
+ */
+export function revocationBreakdownRows(rows: readonly RevocationRow[]): string[][] {
+  const moments = rows.map((r) => {
+    const vals = Object.values(r.perSurvivor);
+    const vpn = maxOf(vals.map((v) => v.verifiedMs));
+    const dns = maxOf(vals.map((v) => v.dnsReloadedMs));
+    return { vpn: vpn === null ? {} : breakdownUntil(r.timeline, vpn), dns: dns === null ? {} : breakdownUntil(r.timeline, dns), vpnMs: vpn, dnsMs: dns };
+  });
+  const kinds = [...new Set(moments.flatMap((m) => [...Object.keys(m.vpn), ...Object.keys(m.dns)]))];
+  const ms = (x: number | undefined) => (x === undefined ? "" : seconds(x));
+  return [
+    ["where the time went (s)", ...rows.flatMap((r) => [`#${r.round} last VPN refusal`, `#${r.round} last zone reload`])],
+    ...kinds.map((k) => [k, ...moments.flatMap((m) => [ms(m.vpn[k]), ms(m.dns[k])])]),
+    ["total", ...moments.flatMap((m) => [seconds(m.vpnMs), seconds(m.dnsMs)])],
+  ];
+}
 
 /** The benchmark as table rows: [measure, value]. */
 export function meshBenchRows(b: MeshBench): Array<[string, string]> {
@@ -160,7 +296,10 @@ export function meshBenchRows(b: MeshBench): Array<[string, string]> {
     ]),
     ...b.rotation.map((r): [string, string] => [`rotation #${r.round}: new key / distribute + restart / verified`, `${seconds(r.keyGenerationMs)} / ${seconds(r.distributeAndRestartMs)} / ${seconds(r.verifyMs)} (whole up ${seconds(r.upMs)})`]),
     ...b.revocation.flatMap((r) =>
-      Object.entries(r.perSurvivor).map(([s, v]): [string, string] => [`revocation #${r.round} of ${r.revoked}, survivor ${s}: reloaded / refusal verified`, `${seconds(v.reloadedMs)} / ${seconds(v.verifiedMs)}`]),
+      Object.entries(r.perSurvivor).map(([s, v]): [string, string] => [
+        `revocation #${r.round} of ${r.revoked}, survivor ${s}: tinc reloaded / refusal verified / zone reloaded / gone in dig`,
+        `${seconds(v.reloadedMs)} / ${seconds(v.verifiedMs)} / ${seconds(v.dnsReloadedMs)} / ${seconds(v.dnsVerifiedMs)}`,
+      ]),
     ),
   ];
 }

@@ -1,0 +1,79 @@
+/** The mesh benchmark's arithmetic on a made-up revocation (no lab): what each number is measured from. */
+import { breakdownUntil, median, revocationBreakdownRows, revocationSummaryRows, revocationTimes, RevocationRow } from "../bench/mesh";
+import type { RunStep } from "../runner";
+
+const T0 = 1_000_000;
+const s = (name: string, start: number, end: number, op: RunStep["op"] = "update"): RunStep => ({ op, type: "t", name, urn: `urn:${name}`, diffs: [], detail: [], startedAt: T0 + start, endedAt: T0 + end });
+
+// The runner applies one step at a time: lab1's and lab2's hosts, a secret, the zones, then the checks.
+const steps: RunStep[] = [
+  s("node-lab1", -500, -500, "same"),
+  s("dns-lab3-zone", -400, -300, "same"),
+  s("mesh-lab1-tinc-hosts", 0, 300),
+  s("mesh-lab2-tinc-hosts", 300, 600),
+  s("ldap-lab1-secret", 650, 900, "replace"),
+  s("dns-zone", 900, 950),
+  s("dns-lab1-zone", 950, 1200),
+  s("dns-lab2-zone", 1200, 1500),
+  s("dns-check", 1500, 2100),
+  s("mesh-check", 2100, 3000),
+  s("mail-lab1", 3500, 3600),
+];
+
+test("per survivor: from the first survivor's update until its reload, its verified refusal, its zone reload and its dig", () => {
+  const r = revocationTimes({ steps }, ["lab1", "lab2"], { lab1: 400, lab2: 700 }, { lab1: 500, lab2: null });
+  expect(r.perSurvivor).toEqual({
+    lab1: { reloadedMs: 300, verifiedMs: 2500, dnsReloadedMs: 1200, dnsVerifiedMs: 2000 },
+    lab2: { reloadedMs: 600, verifiedMs: 2800, dnsReloadedMs: 1500, dnsVerifiedMs: null },
+  });
+  // Changing steps from the first survivor's update until both checks are done, in order.
+  expect(r.timeline.map((t) => t.name)).toEqual(["mesh-lab1-tinc-hosts", "mesh-lab2-tinc-hosts", "ldap-lab1-secret", "dns-zone", "dns-lab1-zone", "dns-lab2-zone", "dns-check", "mesh-check"]);
+  expect(r.timeline[2]).toEqual({ name: "ldap-lab1-secret", op: "replace", startMs: 650, ms: 250 });
+});
+
+test("the survivors' updates start with whichever the runner applied first, their zones' or their VPN's", () => {
+  const zonesFirst = [s("dns-lab1-zone", -600, -400), s("dns-lab2-zone", -400, -100), ...steps.filter((x) => !/^dns-lab.-zone$/.test(x.name))];
+  const r = revocationTimes({ steps: zonesFirst }, ["lab1", "lab2"], { lab1: 400, lab2: 700 }, {});
+  expect(r.perSurvivor.lab1).toEqual({ reloadedMs: 900, verifiedMs: 3100, dnsReloadedMs: 200, dnsVerifiedMs: null });
+  expect(r.timeline[0]).toEqual({ name: "dns-lab1-zone", op: "update", startMs: 0, ms: 200 });
+});
+
+test("a survivor whose zone was not changed has no withdrawal time", () => {
+  const unchanged = steps.map((x) => (x.name === "dns-lab2-zone" ? { ...x, op: "same" as const } : x));
+  expect(revocationTimes({ steps: unchanged }, ["lab1", "lab2"], {}, {}).perSurvivor.lab2.dnsReloadedMs).toBeNull();
+});
+
+test("the breakdown splits a moment into steps by kind, idle gaps and the part of the step still running", () => {
+  const { timeline } = revocationTimes({ steps }, ["lab1", "lab2"], {}, {});
+  expect(breakdownUntil(timeline, 2800)).toEqual({
+    "mesh-*-tinc-hosts (hosts/ file removed, tinc reload)": 600,
+    "idle between steps": 50,
+    "ldap-*-secret (new replication secrets)": 250,
+    "dns-zone": 50,
+    "dns-*-zone (zone file, knotc zone-check + blocking zone-reload)": 550,
+    "dns-check": 600,
+    "mesh-check (until then)": 700,
+  });
+  const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+  expect(sum(breakdownUntil(timeline, 2800))).toBe(2800);
+  expect(sum(breakdownUntil(timeline, 3200))).toBe(3200);
+});
+
+test("median and the tables: NEVER when a round never verified, over-goal maxima marked", () => {
+  expect(median([3, 1, 2])).toBe(2);
+  expect(median([4, 1, 2, 3])).toBe(2.5);
+  expect(median([1, null])).toBeNull();
+  const row = (round: number, verified: number | null): RevocationRow => ({
+    round,
+    revoked: "lab3",
+    upMs: 9000,
+    perSurvivor: { lab1: { reloadedMs: 300, verifiedMs: verified, dnsReloadedMs: 1200, dnsVerifiedMs: 2000 } },
+    timeline: revocationTimes({ steps }, ["lab1", "lab2"], {}, {}).timeline,
+  });
+  const summary = revocationSummaryRows([row(1, 1000), row(2, 2500), row(3, 1500)]);
+  expect(summary[1]).toEqual(["lab1", "0.30 s / 0.30 s", "1.50 s / 2.50 s (over goal)", "1.20 s / 1.20 s", "2.00 s / 2.00 s"]);
+  expect(revocationSummaryRows([row(1, null)])[1][2]).toBe("NEVER / NEVER");
+  const breakdown = revocationBreakdownRows([row(1, 1000)]);
+  expect(breakdown[0]).toEqual(["where the time went (s)", "#1 last VPN refusal", "#1 last zone reload"]);
+  expect(breakdown[breakdown.length - 1]).toEqual(["total", "1.00 s", "1.20 s"]);
+});
