@@ -57,7 +57,9 @@ export async function prepareNode(name: string, files: { hosts: string; resolvCo
 export function nspawnArgs(name: string, image: string, netns: string): string[] {
   return [
     ...["systemd-nspawn", "-q", "-D", image, `--overlay=${image}:${path.join(nodeDir(name), "upper")}:/`, "--boot"],
-    ...["--register=no", "--keep-unit", `--machine=${name}`, `--hostname=${name}`, "--link-journal=no"],
+    // --resolv-conf=off: the node's own /etc/resolv.conf (the nodes' name servers, see resolvConf), not
+    // the host's resolver, which nspawn would otherwise copy in.
+    ...["--register=no", "--keep-unit", `--machine=${name}`, `--hostname=${name}`, "--link-journal=no", "--resolv-conf=off"],
     ...["--capability=CAP_NET_ADMIN", "--bind=/dev/fuse", `--network-namespace-path=/run/netns/${netns}`, "--console=read-only"],
   ];
 }
