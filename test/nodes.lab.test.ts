@@ -50,6 +50,7 @@ maybe("nodes on the lab", () => {
     const r = await conn.exec("stat -c '%a %U %n' /srv/crypt/keys/*; findmnt -n -o FSTYPE --target /srv/crypt/keys/tinc");
     expect(r.stdout.trim().split("\n")).toEqual([
       "700 root /srv/crypt/keys/dovecot",
+      "700 root /srv/crypt/keys/opendkim",
       "700 root /srv/crypt/keys/postfix",
       "700 root /srv/crypt/keys/slapd",
       "700 root /srv/crypt/keys/tinc",
