@@ -65,6 +65,8 @@ export interface MoveReport {
 }
 
 const MAX_SYNC_ROUNDS = 20;
+/** Rounds of "run again" after which the bulk copy checks whether the new copy went stale. */
+const STUCK_ROUNDS = 3;
 /** doveadm's "not perfectly synchronized, run again" (doveadm-sync(1)). */
 const DSYNC_AGAIN = 2;
 /**
@@ -178,7 +180,7 @@ async function backupOnce(src: MoveNode, dst: MoveNode, uid: string, state: stri
 }
 
 /** Rounds until one is clean; returns the state that round printed (for the next, incremental sync). */
-async function syncUntilClean(src: MoveNode, dst: MoveNode, uid: string, say: (s: string) => void, phase: string, state = ""): Promise<string> {
+async function syncUntilClean(src: MoveNode, dst: MoveNode, uid: string, say: (s: string) => void, phase: string, state = "", recover?: () => Promise<boolean>): Promise<string> {
   let last = "";
   for (let round = 1; round <= MAX_SYNC_ROUNDS; round++) {
     const r = await backupOnce(src, dst, uid, state);
@@ -187,6 +189,11 @@ async function syncUntilClean(src: MoveNode, dst: MoveNode, uid: string, say: (s
     last = said;
     say(`${phase}: ${code === DSYNC_TEMPFAIL ? "a temporary failure" : "dsync asks for another round"} (round ${round})${said ? `: ${said}` : ""}`);
     if (code === DSYNC_TEMPFAIL) await Promise.all([repairOwnership(src, uid, say), repairOwnership(dst, uid, say)]);
+    // Going round in circles: seen on the lab, a first round cut short (gocryptfs, see DSYNC_TEMPFAIL)
+    // left the new copy's INBOX with a GUID of its own, which dsync cannot delete to recreate
+    // ("INBOX can't be deleted"), so every round asks for another. `recover` may set that copy aside;
+    // then the next round is a full sync.
+    if (recover && round === STUCK_ROUNDS && (await recover())) state = "";
     await sleep(Math.min(200 * round, 2000));
   }
   // The server side's reason is in the new home's log, not in the client's output. The log masks the
@@ -247,7 +254,8 @@ async function bulkCopy(src: MoveNode, dst: MoveNode, uid: string, say: (s: stri
     }
   })();
   try {
-    return await syncUntilClean(src, dst, uid, say, "bulk copy");
+    // Before the switch nothing but this move writes the new copy: a stale one can be set aside safely.
+    return await syncUntilClean(src, dst, uid, say, "bulk copy", "", async () => (await setAsideStaleCopy(src, dst, uid, say)) !== undefined);
   } finally {
     copying = false;
     await progress;
