@@ -116,6 +116,15 @@ describe("config schema: keys", () => {
     expect(() => clusterConfigFromText((k) => (k === "domain" ? "example.org" : undefined), ["domian"])).toThrow(/rplan:domian is not a known setting/);
   });
 
+  test("dkimKeyGeneration defaults to 1 and must be a positive integer", () => {
+    const raw = rawConfig();
+    raw.nodes[0].dkimKeyGeneration = 3;
+    expect(validateClusterConfig(raw).nodes.map((n) => n.dkimKeyGeneration)).toEqual([3, 1, 1]);
+    raw.nodes[1].dkimKeyGeneration = -1;
+    raw.nodes[2].dkimKeyGeneration = 1.5;
+    expect(problemsOf(raw)).toEqual(["rplan:nodes[1] (n2).dkimKeyGeneration must be a positive integer (got -1)", "rplan:nodes[2] (n3).dkimKeyGeneration must be a positive integer (got 1.5)"]);
+  });
+
   test("tlsKeyGeneration defaults to 1 and must be a positive integer", () => {
     const raw = rawConfig();
     raw.nodes[1].tlsKeyGeneration = 4;
