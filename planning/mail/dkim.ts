@@ -17,6 +17,7 @@
  *   on submission, matched by `MTA ORIGINATING`), for the cluster's domain only (`Domain`).
  */
 import { createHash } from "crypto";
+import { DNS_LABEL, domainProblems, nodeNameProblem } from "../dns/validate";
 import type { MasterService } from "./contribution";
 
 /** Where opendkim listens: loopback only, a port rather than a socket (postfix's smtpd runs chrooted). */
@@ -50,8 +51,10 @@ export interface DkimPlan {
 /** Every problem with the input, at once. */
 export function dkimProblems(input: DkimInput): string[] {
   const p: string[] = [];
-  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(input.node)) p.push(`node ${JSON.stringify(input.node)}: a DKIM selector must be a lower-case DNS label`);
-  if (!/^[a-z0-9.-]+$/.test(input.domain)) p.push(`domain ${JSON.stringify(input.domain)} is not a lower-case domain`);
+  // The selector is the node's name: the zone's own rules for names and the domain apply.
+  const nameProblem = nodeNameProblem(input.node);
+  if (nameProblem) p.push(`node ${JSON.stringify(input.node)}: its name, the DKIM selector, ${nameProblem}`);
+  p.push(...domainProblems(input.domain));
   if (!/^\/[A-Za-z0-9._/-]+$/.test(input.keyDir) || input.keyDir.includes("/../") || input.keyDir.endsWith("/")) p.push(`key directory ${JSON.stringify(input.keyDir)} is not a normalized absolute path`);
   if (!Number.isSafeInteger(input.generation) || input.generation < 1) p.push(`dkimKeyGeneration ${JSON.stringify(input.generation)} must be a positive integer`);
   return p;
@@ -111,3 +114,6 @@ export const OPENDKIM_RELOAD: readonly (readonly string[])[] = [
 
 /** The submission service with DKIM signing (for the tests and the policy pack: which options mean "signed"). */
 export const signsSubmissions = (s: MasterService) => s.service === "submission" && s.options?.smtpd_milters === dkimSubmissionOptions().smtpd_milters;
+
+/** A selector is a DNS label (for the provider's check of inputs that arrive untyped). */
+export const isDkimSelector = (s: unknown): boolean => typeof s === "string" && DNS_LABEL.test(s);

@@ -22,7 +22,7 @@ import type { SshEndpointInput } from "../../planning/config";
 import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount, isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
-import type { DkimPlan } from "../../planning/mail/dkim";
+import { isDkimSelector, type DkimPlan } from "../../planning/mail/dkim";
 import { SshConnection, SshError } from "../../transports/ssh";
 import { LandedOn, landedArgv, parseLanded, withoutLanded } from "../../planning/key-landing";
 import { diffKeys, replaceOffMount } from "./diff";
@@ -49,7 +49,7 @@ export function validateDkimKey(olds: Partial<DkimKeyInputs> | undefined, news: 
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const bad = (property: string, reason: string) => failures.push({ property, reason });
   for (const k of BUSINESS) if ((news as unknown as Record<string, unknown>)[k] === undefined) bad(k, `${k} is required`);
-  if (known(news.selector) && !(typeof news.selector === "string" && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(news.selector))) bad("selector", `selector must be a lower-case DNS label (got ${JSON.stringify(news.selector)})`);
+  if (known(news.selector) && !isDkimSelector(news.selector)) bad("selector", `selector must be a lower-case DNS label (got ${JSON.stringify(news.selector)})`);
   if (known(news.keyBits) && !RSA_BITS.includes(news.keyBits)) bad("keyBits", `keyBits must be one of ${RSA_BITS.join(", ")} (got ${JSON.stringify(news.keyBits)})`);
   if (known(news.generation)) {
     if (!Number.isSafeInteger(news.generation) || news.generation < 1) bad("generation", `generation must be a positive integer (got ${JSON.stringify(news.generation)})`);
