@@ -56,7 +56,6 @@ export function writeLabState(state: LabState): void {
 }
 
 export const nodeName = (i: number) => `lab${i}`;
-export const nodeIndex = (name: string) => Number(/^lab([1-9])$/.exec(name)?.[1] ?? NaN);
 export const nodeAddress = (i: number) => `198.51.100.${10 + i}`;
 export const nodeDir = (name: string) => path.join(NODES_DIR, name);
 export const netnsName = (name: string) => `rplab-${name}`;

@@ -18,9 +18,6 @@
  */
 import type { EncryptedMount } from "./encrypted-mount";
 
-/** Exit code of a refusal. */
-export const LANDING_REFUSED = 65;
-
 /** Where a key's path really lands on its node, as refresh reports it. */
 export interface LandedOn {
   readonly path: string;
@@ -136,11 +133,4 @@ export function withoutLanded(stdout: string): string {
     .split("\n")
     .filter((l) => !l.startsWith("landed\t"))
     .join("\n");
-}
-
-/** One line for a reviewer: where keys found off the encrypted filesystem really are. */
-export function describeOffMount(node: string, landed: readonly LandedOn[]): string | undefined {
-  const off = landed.filter((l) => !l.encrypted);
-  if (off.length === 0) return undefined;
-  return off.map((l) => `${node}: ${l.path} resolves to ${l.resolved} on ${l.fsType || "?"}, off the encrypted filesystem`).join("; ");
 }

@@ -25,8 +25,6 @@
 import type { DaemonContribution, DaemonFile, MasterService } from "./contribution";
 
 export const ANONYMITY_FEATURE = "anonymity";
-/** The Debian package providing postfix's pcre: tables. */
-export const POSTFIX_PCRE_PACKAGE = "postfix-pcre";
 /** The cleanup service of the submission port (the anonymising one). */
 export const SUBMISSION_CLEANUP = "clean_submission";
 export const SUBMISSION_HEADER_CHECKS = "/etc/postfix/rplan/submission-header-checks.pcre";

@@ -18,7 +18,6 @@
  */
 import { createHash } from "crypto";
 import { DNS_LABEL, domainProblems, nodeNameProblem } from "../dns/validate";
-import type { MasterService } from "./contribution";
 
 /** Where opendkim listens: loopback only, a port rather than a socket (postfix's smtpd runs chrooted). */
 export const OPENDKIM_PORT = 8891;
@@ -111,9 +110,6 @@ export const OPENDKIM_RELOAD: readonly (readonly string[])[] = [
   ["systemctl", "enable", "--quiet", "opendkim"],
   ["systemctl", "restart", "opendkim"],
 ];
-
-/** The submission service with DKIM signing (for the tests and the policy pack: which options mean "signed"). */
-export const signsSubmissions = (s: MasterService) => s.service === "submission" && s.options?.smtpd_milters === dkimSubmissionOptions().smtpd_milters;
 
 /** A selector is a DNS label (for the provider's check of inputs that arrive untyped). */
 export const isDkimSelector = (s: unknown): boolean => typeof s === "string" && DNS_LABEL.test(s);
