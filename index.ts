@@ -14,6 +14,7 @@ import { VpnMesh } from "./components/vpn-mesh";
 import { clusterConfigFromText } from "./planning/config";
 import { planLdap } from "./planning/ldap";
 import { readPlacementRecord } from "./stack-file/placement";
+import { isLive } from "./planning/node-roles";
 
 const config = new pulumi.Config("rplan");
 const present = Object.keys(pulumi.runtime.allConfig())
@@ -30,7 +31,7 @@ if (placement && !cluster.ldap) throw new Error("rplan:placement needs rplan:lda
 
 const nodes: Record<string, Node> = {};
 for (const n of cluster.nodes) {
-  if (n.state === "revoked") continue; // never contacted; the mesh and LDAP cut it out
+  if (!isLive(n)) continue; // never contacted; the mesh and LDAP cut it out
   nodes[n.name] = new Node(n.name, { config: n, domain: cluster.domain });
 }
 

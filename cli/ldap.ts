@@ -21,6 +21,7 @@ import { sleep } from "../transports/ldap";
 import { closeAllSsh } from "../transports/ssh";
 import { optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
 import { askSecret } from "./prompt";
+import { mayBeHome } from "../planning/node-roles";
 
 const USAGE = "usage: npm run ldap -- status [--wait S] [--json] | user put <uid> --mail A [--home N] [--alias A]... [--quota B] [--state S] [--password | --password-hash H] [--display-name D] | user show <uid> | user delete <uid>  [--stack S] [--config F]";
 
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
     };
     const chosen = takeOne("--home");
     // Checked with a stand-in home first, so that bad input is refused before any host is contacted.
-    if (chosen === undefined) requireValidUser(cluster, { ...user, home: cluster.nodes.find((n) => n.state === "active")?.name ?? "" });
+    if (chosen === undefined) requireValidUser(cluster, { ...user, home: cluster.nodes.find(mayBeHome)?.name ?? "" });
     else requireValidUser(cluster, user);
     if (chosen === undefined) {
       const { home, why } = await homeFor(cluster, uid);

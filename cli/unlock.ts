@@ -8,6 +8,7 @@ import { findNode, readClusterConfig } from "../stack-file/config";
 import { closeAllSsh } from "../transports/ssh";
 import { optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
 import { askSecret } from "./prompt";
+import { isLive } from "../planning/node-roles";
 
 const USAGE = "usage: npm run unlock -- <node> [--stack <stack>] [--config <file>]";
 
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   const [name, ...extra] = args.positional;
   if (!name || extra.length > 0) throw new Error(USAGE);
   const node = findNode(readClusterConfig({ stack, configFile: optionValue(args, "--config") }), name);
-  if (node.state === "revoked") throw new Error(`${node.name} is revoked: it is never contacted`);
+  if (!isLive(node)) throw new Error(`${node.name} is revoked: it is never contacted`);
   useLabKeyFor(stack);
   const target = { node: node.name, ...node.ssh };
   // Say so before asking for a passphrase that would not be used.

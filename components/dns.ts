@@ -5,6 +5,7 @@ import { DnsCheck } from "../providers/dns-check";
 import { DnsZone } from "../providers/dns-zone";
 import { HostFiles } from "../providers/host-files";
 import type { Node } from "./node";
+import { isLive, sendsMail, servesDns } from "../planning/node-roles";
 
 export interface DnsArgs {
   /** The validated cluster config (index.ts reads it): domain, nodes and their states, `rplan:dns`. */
@@ -36,9 +37,9 @@ export function zoneInputOf(cluster: ClusterConfig): Omit<ZoneInput, "previous">
 export function validateDnsArgs(args: DnsArgs, zone: Omit<ZoneInput, "previous">): void {
   const problems = zoneProblems(zone);
   for (const n of args.cluster.nodes) {
-    if (n.state === "revoked" && args.nodes[n.name]) problems.push(`revoked node ${n.name} must not have a Node component (it is never contacted)`);
-    if (n.state !== "revoked" && !args.nodes[n.name]) problems.push(`node ${n.name} has no Node component`);
-    if (n.state === "revoked" && args.dkimPublicKeys?.[n.name] !== undefined) problems.push(`revoked node ${n.name} must not publish a DKIM key (its selector is withdrawn)`);
+    if (!isLive(n) && args.nodes[n.name]) problems.push(`revoked node ${n.name} must not have a Node component (it is never contacted)`);
+    if (isLive(n) && !args.nodes[n.name]) problems.push(`node ${n.name} has no Node component`);
+    if (!sendsMail(n) && args.dkimPublicKeys?.[n.name] !== undefined) problems.push(`revoked node ${n.name} must not publish a DKIM key (its selector is withdrawn)`);
   }
   for (const name of Object.keys(args.dkimPublicKeys ?? {})) if (!args.cluster.nodes.some((n) => n.name === name)) problems.push(`dkimPublicKeys names ${name}, which is not a node of the cluster`);
   if (args.checkTimeoutMs !== undefined && !(Number.isInteger(args.checkTimeoutMs) && args.checkTimeoutMs >= 0)) problems.push("checkTimeoutMs must be a non-negative integer");
@@ -91,10 +92,10 @@ export class Dns extends pulumi.ComponentResource {
     const knotConf: Record<string, HostFiles> = {};
     const zoneFiles: Record<string, HostFiles> = {};
     for (const n of args.cluster.nodes) {
-      if (n.state === "revoked") continue;
+      if (!isLive(n)) continue;
       const node = args.nodes[n.name];
       const knot = { domain, listen: n.publicAddress };
-      const serving = n.state === "active";
+      const serving = servesDns(n);
       knotConf[n.name] = new HostFiles(
         `${name}-${n.name}-knot-conf`,
         {
@@ -115,14 +116,14 @@ export class Dns extends pulumi.ComponentResource {
     this.knotConf = knotConf;
     this.zoneFiles = zoneFiles;
 
-    const live = args.cluster.nodes.filter((n) => n.state !== "revoked");
+    const live = args.cluster.nodes.filter(isLive);
     this.check = new DnsCheck(
       `${name}-check`,
       {
         zone,
         serial: this.zone.serial,
         probes: live.map((n) => ({ node: n.name, ssh: args.nodes[n.name].ssh })),
-        servers: live.filter((n) => n.state === "active").map((n) => n.publicAddress),
+        servers: live.filter(servesDns).map((n) => n.publicAddress),
         timeoutMs: args.checkTimeoutMs ?? 20_000,
       },
       { parent: this, dependsOn: [...Object.values(knotConf), ...Object.values(zoneFiles)] },

@@ -4,6 +4,7 @@ import { renderDovecot } from "../planning/mail/dovecot-config";
 import { renderPostfix, RenderedDaemon } from "../planning/mail/postfix-config";
 import { HostFiles } from "../providers/host-files";
 import type { Node } from "./node";
+import { isLive } from "../planning/node-roles";
 
 export interface MailDaemonsArgs {
   /** The node whose postfix and dovecot these configure (never a revoked one: it has no Node). */
@@ -34,7 +35,7 @@ function withRevisions(content: string, revisions: readonly string[]): string {
 /** Every problem with the args at once. */
 export function validateMailDaemonsArgs(args: MailDaemonsArgs): void {
   const problems: string[] = [];
-  if (args.node.config.state === "revoked") problems.push(`node ${args.node.config.name} is revoked: its daemons are never configured`);
+  if (!isLive(args.node.config)) problems.push(`node ${args.node.config.name} is revoked: its daemons are never configured`);
   if (!/^[a-z0-9.-]+$/.test(args.domain)) problems.push(`domain ${JSON.stringify(args.domain)} is not a lower-case domain`);
   if (args.contributions.length === 0) problems.push("no contribution: the daemons would keep Debian's shared defaults");
   if (problems.length > 0) throw new Error(`invalid MailDaemons args for ${args.node.config.name}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);

@@ -13,6 +13,7 @@ import { LdapReplica } from "./ldap-replica";
 import { MailDaemons } from "./mail-daemons";
 import type { Node } from "./node";
 import type { VpnMesh } from "./vpn-mesh";
+import { isLive, isRevoked } from "../planning/node-roles";
 
 export interface MailRoutingArgs {
   /** The validated cluster config: the domain, every node (revoked ones too: their users' mail is deferred). */
@@ -33,7 +34,7 @@ export const storePathOf = (n: { readonly encryptedMount: { readonly path: strin
 /** Every problem with the args at once. */
 export function validateMailRoutingArgs(args: MailRoutingArgs): void {
   const problems: string[] = [];
-  const live = args.cluster.nodes.filter((n) => n.state !== "revoked").map((n) => n.name);
+  const live = args.cluster.nodes.filter(isLive).map((n) => n.name);
   for (const name of live) if (!args.nodes[name]) problems.push(`node ${name} has no Node component`);
   for (const name of Object.keys(args.nodes)) if (!live.includes(name)) problems.push(`Node ${name} is not a live node of the cluster config`);
   for (const name of Object.keys(args.storePaths ?? {})) if (!live.includes(name)) problems.push(`storePaths names ${name}, which is not a live node`);
@@ -77,7 +78,7 @@ export class MailRouting extends pulumi.ComponentResource {
     this.contributions = contributions;
     // The doveadm password mailboxes move with (planning/mail/move-channel.ts): one for the cluster,
     // renewed when a node is revoked (a seized node knew it).
-    const revoked = args.cluster.nodes.filter((n) => n.state === "revoked").map((n) => n.name).join(",");
+    const revoked = args.cluster.nodes.filter(isRevoked).map((n) => n.name).join(",");
     const moveSecret = new random.RandomPassword(`${name}-move-secret`, { length: 40, special: false, keepers: { revoked } }, { parent: this, additionalSecretOutputs: ["result", "bcryptHash"] });
     const moveSecretDigest = moveSecret.result.apply((s) => `move channel ${crypto.createHash("sha256").update(`rplan-move\0${s}`).digest("hex").slice(0, 16)}`);
     const daemons: Record<string, MailDaemons> = {};

@@ -7,6 +7,7 @@
 import { dnsProbeArgv, dnsQueries, DnsFinding, judgeDnsProbe, parseDnsProbe, ProbeResult, type ZoneInput, type ZoneNode } from "../planning/dns";
 import type { SshEndpointInput } from "../planning/config";
 import { sshConnection } from "../transports/ssh";
+import { isRevoked } from "../planning/node-roles";
 
 export interface DnsCheckSpec {
   readonly zone: Omit<ZoneInput, "previous">;
@@ -43,7 +44,7 @@ export async function probeDns(spec: Pick<DnsCheckSpec, "zone" | "servers" | "go
 export async function checkDns(spec: DnsCheckSpec, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<DnsCheckReport> {
   const start = Date.now();
   const deadline = start + (opts.timeoutMs ?? 0);
-  const withdrawn = [...spec.zone.nodes.filter((n) => n.state === "revoked"), ...(spec.gone ?? [])].map((n) => n.name);
+  const withdrawn = [...spec.zone.nodes.filter(isRevoked), ...(spec.gone ?? [])].map((n) => n.name);
   const goneAfterMs: Record<string, Record<string, number | null>> = Object.fromEntries(withdrawn.map((w) => [w, Object.fromEntries(spec.probes.map((p) => [p.node, null]))]));
   const perProber = await Promise.all(
     spec.probes.map(async (p) => {

@@ -7,6 +7,7 @@
 import type { ClusterConfig } from "../planning/config";
 import { HostKeyMismatch, sshConnection } from "../transports/ssh";
 import { probeMount } from "./unlock";
+import { isLive } from "../planning/node-roles";
 
 export interface HostStatusRow {
   readonly node: string;
@@ -23,7 +24,7 @@ export async function hostStatus(cluster: ClusterConfig): Promise<HostStatusRow[
   return Promise.all(
     cluster.nodes.map(async (n): Promise<HostStatusRow> => {
       const address = `${n.ssh.host}:${n.ssh.port ?? 22}${n.ssh.proxy ? ` via ${n.ssh.proxy}` : ""}`;
-      if (n.state === "revoked") return { node: n.name, address, hostKey: "not contacted", mount: "-" };
+      if (!isLive(n)) return { node: n.name, address, hostKey: "not contacted", mount: "-" };
       let conn;
       try {
         conn = await sshConnection({ node: n.name, ...n.ssh });

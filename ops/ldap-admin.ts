@@ -10,6 +10,7 @@ import { readUser, writeUser } from "./ldap-users";
 import { deleteEntry, sshStreamOpener, withRootLdap } from "../transports/ldap";
 import { SlapdControl } from "./slapd-control";
 import { sshConnection } from "../transports/ssh";
+import { isLive, isRevoked, mayBeHome } from "../planning/node-roles";
 
 export interface ReplicaStatus {
   readonly node: string;
@@ -28,7 +29,7 @@ export interface ReplicaStatus {
 const targetOf = (cluster: ClusterConfig, node: string) => {
   const n = cluster.nodes.find((x) => x.name === node);
   if (!n) throw new Error(`unknown node ${node} (nodes: ${cluster.nodes.map((x) => x.name).join(", ")})`);
-  if (n.state === "revoked") throw new Error(`${node} is revoked: it is never contacted`);
+  if (!isLive(n)) throw new Error(`${node} is revoked: it is never contacted`);
   return { node, ...n.ssh };
 };
 
@@ -87,8 +88,7 @@ export function userProblems(cluster: ClusterConfig, user: UserSpec): string[] {
   const problems = validateUser(user);
   const home = cluster.nodes.find((n) => n.name === user.home);
   if (typeof user.home === "string" && user.home !== "" && !home) problems.push(`home ${user.home} is not a node of the stack (nodes: ${cluster.nodes.map((n) => n.name).join(", ")})`);
-  else if (home?.state === "revoked") problems.push(`home ${user.home} is revoked`);
-  else if (home?.state === "draining") problems.push(`home ${user.home} is draining: it takes no users (choose an active node)`);
+  else if (home !== undefined && !mayBeHome(home)) problems.push(isRevoked(home) ? `home ${user.home} is revoked` : `home ${user.home} is draining: it takes no users (choose an active node)`);
   return problems;
 }
 

@@ -10,6 +10,7 @@
 import type { ClusterConfig } from "../planning/config";
 import { logSinceCommand } from "../planning/logs";
 import { sshConnection } from "../transports/ssh";
+import { isLive } from "../planning/node-roles";
 
 /** One line of the log (RSYSLOG_FileFormat): `<time> <host> <ident>[<pid>]: <text>` (dovecot's without `[<pid>]`). */
 export interface LogLine {
@@ -114,7 +115,7 @@ export const LOG_COMMAND = (days: number) => `${logSinceCommand(`${days} days ag
 
 /** Every live node's mail log (a node that cannot be reached is named in `unreachable`). */
 export async function collectMailLogs(cluster: ClusterConfig, days = 7): Promise<{ lines: LogLine[]; unreachable: string[] }> {
-  const live = cluster.nodes.filter((n) => n.state !== "revoked");
+  const live = cluster.nodes.filter(isLive);
   const unreachable: string[] = [];
   const parts = await Promise.all(
     live.map(async (n) => {

@@ -9,6 +9,7 @@ import { DEFAULT_SLAPD_SETTINGS, planLdap, treeDns } from "../planning/ldap";
 import type { NodeMeasurement } from "../planning/placement";
 import { sshStreamOpener, withRootLdap } from "../transports/ldap";
 import { shellQuote, sshConnection } from "../transports/ssh";
+import { isLive } from "../planning/node-roles";
 
 /**
  * Where a node's Maildirs live: MailRouting's default store, `<encrypted mount>/mail`
@@ -46,7 +47,7 @@ export function duProblems(stderr: string): string[] {
 
 /** Every live node's `du` of each user's directory, in parallel; a node's failure is its `error`. */
 export async function measureUserBytes(cluster: ClusterConfig, uids: readonly string[]): Promise<NodeMeasurement[]> {
-  const live = cluster.nodes.filter((n) => n.state !== "revoked");
+  const live = cluster.nodes.filter(isLive);
   return Promise.all(
     live.map(async (n): Promise<NodeMeasurement> => {
       const store = mailStoreOf(n);

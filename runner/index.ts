@@ -27,7 +27,8 @@ export * from "./types";
 function assertLabReachable(configFile: string | undefined): void {
   const { readClusterConfig } = require("../stack-file/config") as typeof import("../stack-file/config");
   const { assertRoutedThroughLab } = require("../lab/network-safety") as typeof import("../lab/network-safety");
-  for (const n of readClusterConfig({ stack: "lab", configFile }).nodes) if (n.state !== "revoked") assertRoutedThroughLab(n.ssh.host);
+  const { isLive } = require("../planning/node-roles") as typeof import("../planning/node-roles");
+  for (const n of readClusterConfig({ stack: "lab", configFile }).nodes) if (isLive(n)) assertRoutedThroughLab(n.ssh.host);
 }
 
 /** The rplan checkout this runner belongs to. */

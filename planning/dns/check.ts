@@ -11,6 +11,7 @@
  */
 import { ipFamily, SERVICE_NAMES } from "./validate";
 import { dkimRecord, dkimSelector, type ZoneInput, type ZoneNode } from "./zone";
+import { isLive, isRevoked, sendsMail, servesClients, servesDns, servesMail } from "../node-roles";
 
 export interface DnsQuery {
   /** Absolute, without the trailing dot. */
@@ -134,9 +135,12 @@ export function judgeDnsProbe(input: ZoneInput, serial: number, from: string, se
   const served = Number(soa.records[0].split(/\s+/)[2]);
   if (served !== serial) bad(`serves serial ${served}, expected ${serial} (the new zone is not loaded)`);
 
-  const active = input.nodes.filter((n) => n.state === "active");
-  const live = input.nodes.filter((n) => n.state !== "revoked");
-  const dead = [...input.nodes.filter((n) => n.state === "revoked"), ...gone];
+  const nameServers = input.nodes.filter(servesDns);
+  const mailServers = input.nodes.filter(servesMail);
+  const serviceNodes = input.nodes.filter(servesClients);
+  const named = input.nodes.filter(isLive);
+  const senders = input.nodes.filter(sendsMail);
+  const dead = [...input.nodes.filter(isRevoked), ...gone];
   const addrs = (nodes: readonly ZoneNode[], family: 4 | 6) => nodes.filter((n) => ipFamily(n.publicAddress) === family).map((n) => n.publicAddress);
   const expectSet = (name: string, type: string, want: string[]) => {
     const a = get(name, type);
@@ -147,13 +151,13 @@ export function judgeDnsProbe(input: ZoneInput, serial: number, from: string, se
       bad(`${name} ${type}: serves ${show(sorted(got))}, expected ${show(sorted(want))}`, stale?.name);
     }
   };
-  expectSet(d, "NS", active.map((n) => `${n.name}.${d}.`));
-  expectSet(d, "MX", active.map((n) => `10 ${n.name}.${d}.`));
+  expectSet(d, "NS", nameServers.map((n) => `${n.name}.${d}.`));
+  expectSet(d, "MX", mailServers.map((n) => `10 ${n.name}.${d}.`));
   for (const owner of [d, ...SERVICE_NAMES.map((s) => `${s}.${d}`)]) {
-    expectSet(owner, "A", addrs(active, 4));
-    expectSet(owner, "AAAA", addrs(active, 6));
+    expectSet(owner, "A", addrs(serviceNodes, 4));
+    expectSet(owner, "AAAA", addrs(serviceNodes, 6));
   }
-  for (const n of live) expectSet(`${n.name}.${d}`, ipFamily(n.publicAddress) === 6 ? "AAAA" : "A", [n.publicAddress]);
+  for (const n of named) expectSet(`${n.name}.${d}`, ipFamily(n.publicAddress) === 6 ? "AAAA" : "A", [n.publicAddress]);
   for (const n of dead) {
     const type = ipFamily(n.publicAddress) === 6 ? "AAAA" : "A";
     const a = get(`${n.name}.${d}`, type);
@@ -162,7 +166,7 @@ export function judgeDnsProbe(input: ZoneInput, serial: number, from: string, se
   }
   // DKIM: a live node's selector serves exactly its current key; a withdrawn node's selector is
   // gone (NXDOMAIN), so mail signed with a seized key stops verifying.
-  for (const n of [...live, ...dead]) {
+  for (const n of [...senders, ...dead]) {
     const owner = `${dkimSelector(n.name)}._domainkey.${d}`;
     const a = get(owner, "TXT");
     if (!a) continue; // not asked (a probe from before selectors were checked)
@@ -177,7 +181,7 @@ export function judgeDnsProbe(input: ZoneInput, serial: number, from: string, se
   if (spf.length !== 1) bad(`${d} TXT: ${spf.length} SPF records, expected 1`);
   else {
     const terms = spf[0].split(" ");
-    for (const n of live) if (!terms.includes(`${ipFamily(n.publicAddress) === 6 ? "ip6" : "ip4"}:${n.publicAddress}`)) bad(`SPF lacks ${n.name} (${n.publicAddress})`);
+    for (const n of senders) if (!terms.includes(`${ipFamily(n.publicAddress) === 6 ? "ip6" : "ip4"}:${n.publicAddress}`)) bad(`SPF lacks ${n.name} (${n.publicAddress})`);
     for (const n of dead) if (terms.some((t) => t.endsWith(`:${n.publicAddress}`))) bad(`SPF still lists ${n.name} (${n.publicAddress})`, n.name);
   }
   const dmarc = (get(`_dmarc.${d}`, "TXT")?.records ?? []).map(txtValue);

@@ -16,6 +16,7 @@
 import { createHash } from "crypto";
 import { NodeState } from "../config/types";
 import { DMARC_ADDRESS, domainProblems, nodeNameProblem, ipFamily, isBase64, MAX_NAME, SERVICE_NAMES, ttlProblems, ZoneError } from "./validate";
+import { isLive, isNodeState, sendsMail, servesClients, servesDns, servesMail } from "../node-roles";
 
 export interface ZoneNode {
   readonly name: string;
@@ -67,11 +68,11 @@ export function zoneProblems(input: ZoneInput): string[] {
     else if (typeof input.domain === "string" && `${n.name}._domainkey.${input.domain}`.length > MAX_NAME) p.push(`${who}: ${n.name}._domainkey.${input.domain} is longer than ${MAX_NAME} characters`);
     if (seen.has(n.name)) p.push(`${who} is listed twice`);
     seen.add(n.name);
-    if (!["active", "draining", "revoked"].includes(n.state)) p.push(`${who}: state ${JSON.stringify(n.state)} is not active, draining or revoked`);
+    if (!isNodeState(n.state)) p.push(`${who}: state ${JSON.stringify(n.state)} is not active, draining or revoked`);
     if (typeof n.publicAddress !== "string" || ipFamily(n.publicAddress) === 0) p.push(`${who}: public address ${JSON.stringify(n.publicAddress)} is not an IP address`);
     if (n.dkimPublicKey !== undefined && !isBase64(n.dkimPublicKey)) p.push(`${who}: DKIM public key is not base64 (the p= value, without white space)`);
   }
-  if (!input.nodes.some((n) => n.state === "active")) p.push("no active node: the zone would have no name server, MX or service address");
+  if (!input.nodes.some(servesDns)) p.push("no active node: the zone would have no name server, MX or service address");
   const prev = input.previous;
   if (prev !== undefined) {
     if (!Number.isInteger(prev.serial) || prev.serial < 0 || prev.serial > 0xffffffff) p.push(`previous serial ${JSON.stringify(prev.serial)} is not a 32-bit unsigned integer`);
@@ -116,22 +117,25 @@ const addressType = (a: string) => (ipFamily(a) === 6 ? "AAAA" : "A");
 /** The records after the SOA, in a fixed order: `owner type rdata` with relative owners. */
 function records(input: ZoneInput): string[] {
   const d = input.domain;
-  const active = input.nodes.filter((n) => n.state === "active").sort(byName);
-  const live = input.nodes.filter((n) => n.state !== "revoked").sort(byName);
+  const nameServers = input.nodes.filter(servesDns).sort(byName);
+  const mailServers = input.nodes.filter(servesMail).sort(byName);
+  const serviceNodes = input.nodes.filter(servesClients).sort(byName);
+  const senders = input.nodes.filter(sendsMail).sort(byName);
+  const named = input.nodes.filter(isLive).sort(byName);
   const rr = (owner: string, type: string, data: string) => `${owner.padEnd(24)} IN ${type.padEnd(5)} ${data}`;
   const addresses = (owner: string, nodes: readonly ZoneNode[]) =>
     ["A", "AAAA"].flatMap((t) => nodes.filter((n) => addressType(n.publicAddress) === t).map((n) => rr(owner, t, n.publicAddress)));
-  const spf = ["v=spf1", ...live.map((n) => `${ipFamily(n.publicAddress) === 6 ? "ip6" : "ip4"}:${n.publicAddress}`), "-all"].join(" ");
+  const spf = ["v=spf1", ...senders.map((n) => `${ipFamily(n.publicAddress) === 6 ? "ip6" : "ip4"}:${n.publicAddress}`), "-all"].join(" ");
   const dmarc = [`v=DMARC1`, `p=${input.dmarc?.policy ?? "quarantine"}`, ...(input.dmarc?.rua ? [`rua=mailto:${input.dmarc.rua}`] : [])].join("; ");
   return [
-    ...active.map((n) => rr("@", "NS", `${n.name}.${d}.`)),
-    ...active.map((n) => rr("@", "MX", `10 ${n.name}.${d}.`)),
-    ...addresses("@", active),
+    ...nameServers.map((n) => rr("@", "NS", `${n.name}.${d}.`)),
+    ...mailServers.map((n) => rr("@", "MX", `10 ${n.name}.${d}.`)),
+    ...addresses("@", serviceNodes),
     rr("@", "TXT", txtStrings(spf)),
     rr("_dmarc", "TXT", txtStrings(dmarc)),
-    ...live.filter((n) => n.dkimPublicKey).map((n) => rr(`${dkimSelector(n.name)}._domainkey`, "TXT", txtStrings(dkimRecord(n.dkimPublicKey!)))),
-    ...SERVICE_NAMES.flatMap((s) => addresses(s, active)),
-    ...live.flatMap((n) => addresses(n.name, [n])),
+    ...senders.filter((n) => n.dkimPublicKey).map((n) => rr(`${dkimSelector(n.name)}._domainkey`, "TXT", txtStrings(dkimRecord(n.dkimPublicKey!)))),
+    ...SERVICE_NAMES.flatMap((s) => addresses(s, serviceNodes)),
+    ...named.flatMap((n) => addresses(n.name, [n])),
   ];
 }
 
@@ -140,7 +144,7 @@ export function renderZone(input: ZoneInput): RenderedZone {
   const problems = zoneProblems(input);
   if (problems.length > 0) throw new ZoneError(problems);
   const ttl = input.ttl ?? DEFAULT_TTL;
-  const primary = input.nodes.filter((n) => n.state === "active").sort(byName)[0];
+  const primary = input.nodes.filter(servesDns).sort(byName)[0];
   const soa = (serial: string) =>
     `@ IN SOA ${primary.name}.${input.domain}. hostmaster.${input.domain}. ( ${serial} ${SOA_TIMERS.refresh} ${SOA_TIMERS.retry} ${SOA_TIMERS.expire} ${ttl} )`;
   const body = [`$ORIGIN ${input.domain}.`, `$TTL ${ttl}`, soa("SERIAL"), ...records(input)].join("\n") + "\n";

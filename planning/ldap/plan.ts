@@ -10,6 +10,7 @@ import { ROUTING_ATTRIBUTES } from "./schema";
 import { assignServerIds } from "./server-id";
 import type { SlapdNodeSpec } from "./slapd-config";
 import { ACCESS_LEVELS, AccessLevel, FULL_ACCESS, LdapNodePlan, LdapPlan, LdapPlanError, SlapdSettings } from "./types";
+import { isLive, isRevoked, mayBeLdapMaster } from "../node-roles";
 
 export const DEFAULT_SLAPD_SETTINGS: SlapdSettings = {
   port: 389,
@@ -63,10 +64,10 @@ export function planLdap(cluster: ClusterConfig, settings: SlapdSettings = DEFAU
     ldap.serverIds ?? {},
     bad,
   );
-  const live = sorted.filter((n) => n.state !== "revoked");
+  const live = sorted.filter(isLive);
   const master = live.find((n) => n.name === ldap.master);
   if (!master) bad(`rplan:ldap.master ${ldap.master} is not an active node`);
-  else if (master.state !== "active") bad(`rplan:ldap.master ${ldap.master} is ${master.state}; the master must be an active node`);
+  else if (!mayBeLdapMaster(master)) bad(`rplan:ldap.master ${ldap.master} is ${master.state}; the master must be an active node`);
   else if (!FULL_ACCESS.includes(ringAccess[master.ring])) {
     bad(`rplan:ldap.master ${ldap.master} is in ring ${master.ring} with access ${ringAccess[master.ring]}: its replica is partial; the master must be in a ring with read or write access`);
   }
@@ -111,14 +112,14 @@ export function planLdap(cluster: ClusterConfig, settings: SlapdSettings = DEFAU
     suffix: ldap.suffix,
     master: ldap.master,
     nodes,
-    revoked: sorted.filter((n) => n.state === "revoked").map((n) => n.name),
+    revoked: sorted.filter(isRevoked).map((n) => n.name),
     ringAccess,
     acl: renderAcl({
       suffix: ldap.suffix,
       systemDn: dns.system,
       nodesDn: dns.nodes,
       rings: Object.entries(cluster.rings).map(([ring, cidr]) => ({ ring, cidr, access: ringAccess[ring] })),
-      revoked: sorted.filter((n) => n.state === "revoked").map((n) => ({ identityDn: nodeIdentityDn(ldap.suffix, n.name), vpnAddress: n.vpnAddress })),
+      revoked: sorted.filter(isRevoked).map((n) => ({ identityDn: nodeIdentityDn(ldap.suffix, n.name), vpnAddress: n.vpnAddress })),
       localSocket: settings.ldapiSocket,
     }),
     indexes: INDEXES,

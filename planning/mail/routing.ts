@@ -19,6 +19,7 @@ import { NODE_NAME as NODE } from "../names";
 import type { DaemonContribution, DaemonFile, DovecotSection, MasterService } from "./contribution";
 import { submissionAnonymityOptions } from "./anonymity";
 import { dkimSubmissionOptions } from "./dkim";
+import { isLive, servesMail } from "../node-roles";
 
 export interface MailNode {
   readonly name: string;
@@ -89,7 +90,7 @@ function ldapTable(input: MailRoutingInput, filter: string, result: string, purp
 
 /** The transport for mail homed on `home`, as seen from `self`. */
 export function homeTransport(self: MailNode, home: MailNode): string {
-  if (home.state === "revoked") return `retry:home node ${home.name} is revoked`;
+  if (!isLive(home)) return `retry:home node ${home.name} is revoked`;
   if (home.name === self.name) return `${INTERNAL_LMTP}:unix:${LMTP_SOCKET}`;
   return `${INTERNAL_LMTP}:inet:[${home.vpnAddress}]:${LMTP_PORT}`;
 }
@@ -191,7 +192,7 @@ function frozenPassdb(input: MailRoutingInput): { section: DovecotSection; file:
 }
 
 function dovecotPart(input: MailRoutingInput, self: MailNode) {
-  const live = [...input.nodes].filter((n) => n.state !== "revoked").sort((a, b) => (a.name === self.name ? -1 : b.name === self.name ? 1 : a.name < b.name ? -1 : 1));
+  const live = [...input.nodes].filter(isLive).sort((a, b) => (a.name === self.name ? -1 : b.name === self.name ? 1 : a.name < b.name ? -1 : 1));
   const passdbs = [frozenPassdb(input), ...live.map((home) => passdbFor(input, self, home))];
   const userdb: DaemonFile = {
     path: DOVECOT_USERDB,
@@ -255,7 +256,7 @@ export function mailRoutingProblems(input: MailRoutingInput): string[] {
     if (!PATH.test(n.storePath) || n.storePath.split("/").includes("..")) problems.push(`node ${n.name}: mail store ${JSON.stringify(n.storePath)} is not a safe absolute path`);
     else if (!n.storePath.startsWith(`${n.mountPath}/`)) problems.push(`node ${n.name}: the mail store ${n.storePath} must lie inside the encrypted mount ${n.mountPath}`);
   }
-  if (!input.nodes.some((n) => n.state === "active")) problems.push("no active node: nobody could receive mail");
+  if (!input.nodes.some(servesMail)) problems.push("no active node: nobody could receive mail");
   return problems;
 }
 
@@ -265,7 +266,7 @@ export function planMailRouting(input: MailRoutingInput): Record<string, DaemonC
   if (problems.length > 0) throw new Error(`cannot plan mail routing:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   const out: Record<string, DaemonContribution> = {};
   for (const self of input.nodes) {
-    if (self.state === "revoked") continue;
+    if (!isLive(self)) continue;
     out[self.name] = { feature: "mail-routing", postfix: postfixPart(input, self), dovecot: dovecotPart(input, self) };
   }
   return out;

@@ -7,6 +7,7 @@ import { isIPv4 } from "net";
 import type { ClusterConfig, NodeConfig } from "../config";
 import { keyDir } from "../encrypted-mount";
 import { MeshMember, MeshPlan, MeshPlanError, MeshSettings, RevokedNode } from "./types";
+import { inMesh, isRevoked } from "../node-roles";
 
 export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   netname: "rplan",
@@ -38,7 +39,7 @@ export function planMesh(cluster: ClusterConfig, settings: MeshSettings = DEFAUL
   const problems: string[] = [];
   const byName = [...cluster.nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const members: MeshMember[] = byName
-    .filter((n) => n.state !== "revoked")
+    .filter(inMesh)
     .map((n) => ({
       node: n.name,
       tincName: tincName(n.name),
@@ -51,7 +52,7 @@ export function planMesh(cluster: ClusterConfig, settings: MeshSettings = DEFAUL
       privateKeyPath: tincPrivateKeyPath(n),
     }));
   const revoked: RevokedNode[] = byName
-    .filter((n) => n.state === "revoked")
+    .filter(isRevoked)
     .map((n) => ({ node: n.name, tincName: tincName(n.name), publicAddress: n.publicAddress, vpnAddress: n.vpnAddress }));
 
   const seen = new Map<string, string>();

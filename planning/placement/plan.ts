@@ -4,6 +4,7 @@ import { bySizeDesc } from "./select";
 import { BalanceOptions, ClusterState, DrainOptions, MoveReason, Plan, UserHome } from "./types";
 import { Model, fail, readOptions, readState, show } from "./validate";
 import { Work } from "./work";
+import { mayBeHome } from "../node-roles";
 
 /** Tolerance used to report `withinTolerance` on a drain plan when none is given. */
 export const DEFAULT_TOLERANCE = 0.03;
@@ -22,7 +23,7 @@ export function planDrain(state: ClusterState, node: string, opts?: DrainOptions
   const model = readState(state, problems, typeof node === "string" ? node : undefined);
   readOptions(opts, false, problems);
   if (!model.byName.has(node)) problems.push(`cannot drain ${show(node)}: not a known node`);
-  const targets = model.nodes.filter((n) => n.state === "active" && n.name !== node);
+  const targets = model.nodes.filter((n) => mayBeHome(n) && n.name !== node);
   if (targets.length === 0) problems.push(`cannot drain ${show(node)}: no other active node to take its users`);
   fail(problems);
 
@@ -60,12 +61,12 @@ export function planAddNode(state: ClusterState, node: string, opts: BalanceOpti
   readOptions(opts, true, problems);
   const n = model.byName.get(node);
   if (n === undefined) problems.push(`cannot add ${show(node)}: put it in the node list first`);
-  else if (n.state !== "active") problems.push(`cannot add ${show(node)}: it is ${n.state}, not active`);
+  else if (!mayBeHome(n)) problems.push(`cannot add ${show(node)}: it is ${n.state}, not active`);
   return rebalance(model, opts, problems);
 }
 
 function rebalance(model: Model, opts: BalanceOptions, problems: string[]): Plan {
-  const targets = model.nodes.filter((n) => n.state === "active");
+  const targets = model.nodes.filter(mayBeHome);
   if (targets.length === 0) problems.push("there is no active node to place users on");
   fail(problems);
 

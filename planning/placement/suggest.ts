@@ -2,6 +2,7 @@
 import { rendezvous } from "./hash";
 import { ClusterState, NewUser } from "./types";
 import { USER_ID, Model, fail, isBytes, readState, show } from "./validate";
+import { mayBeHome } from "../node-roles";
 
 /**
  * Suggest a home for a user who has none yet. A pinned user gets its pin; otherwise weighted
@@ -24,7 +25,7 @@ export function suggestHomes(state: ClusterState, users: readonly (string | NewU
   const problems: string[] = [];
   const model = readState(state, problems);
   const wanted = readNewUsers(users, model, problems);
-  const active = model.nodes.filter((n) => n.state === "active");
+  const active = model.nodes.filter(mayBeHome);
   if (active.length === 0) problems.push("there is no active node to suggest");
   fail(problems);
 

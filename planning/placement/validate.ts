@@ -4,6 +4,7 @@
  */
 import { NODE_NAME, USER_ID } from "../names";
 import { ClusterState, NodeState, PlacementInputError, PlacementNode, UserHome } from "./types";
+import { mayBeHome } from "../node-roles";
 
 export { NODE_NAME, USER_ID } from "../names";
 const STATES: readonly NodeState[] = ["active", "draining", "revoked"];
@@ -120,7 +121,7 @@ function readPins(raw: unknown, byName: Map<string, PlacementNode>, leaving: str
     if (n === undefined) {
       problems.push(`user ${show(user)} is pinned to ${show(node)}, which is not a known node`);
       ok = false;
-    } else if (n.state !== "active") {
+    } else if (!mayBeHome(n)) {
       problems.push(`user ${show(user)} is pinned to ${show(node)}, which is ${n.state}: unpin or re-pin first`);
       ok = false;
     } else if (node === leaving) {

@@ -8,6 +8,7 @@ import { countryName } from "../../planning/config/countries";
 import { NodeIndex } from "./nodes";
 import { Report, ResourceDesc, RuleOutput } from "./types";
 import { isUnknown } from "./values";
+import { isLive, isNodeState, mayBeHome } from "../../planning/node-roles";
 
 export interface CountryConfig {
   /** K: distinct countries the active nodes must span. */
@@ -29,11 +30,11 @@ export function checkCountries(resources: readonly ResourceDesc[], config: Parti
       undecided++;
       continue;
     }
-    if (n.state !== "active" && n.state !== "draining") {
+    if (!isNodeState(n.state) || !isLive(n.state)) {
       rep.violation(n.desc, `node ${n.name}'s NodeHost carries state ${JSON.stringify(n.state ?? null)}; expected active or draining`);
       continue;
     }
-    if (n.state !== "active") continue;
+    if (!mayBeHome(n.state)) continue;
     if (typeof n.country !== "string" || !countryName(n.country)) {
       rep.violation(n.desc, `node ${n.name}'s NodeHost carries country ${JSON.stringify(n.country ?? null)}, not an ISO 3166-1 alpha-2 code`);
       continue;
