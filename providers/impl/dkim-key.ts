@@ -21,12 +21,12 @@
 import type { SshEndpointInput } from "../../planning/config";
 import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
-import { EncryptedMount, isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
+import type { EncryptedMount } from "../../planning/encrypted-mount";
 import { isDkimSelector, type DkimPlan } from "../../planning/mail/dkim";
 import { SshConnection, SshError } from "../../transports/ssh";
 import { LandedOn, landedArgv, parseLanded, withoutLanded } from "../../planning/key-landing";
-import { diffKeys, replaceOffMount } from "./diff";
 import { connectForKeys, known } from "./common";
+import { checkResult, diffKey, firstOffMount, generationProblem, isBelowMount, isKeyPath, newKeyId, whereItLands } from "./key-common";
 
 export interface DkimKeyInputs extends Omit<DkimPlan, "domain"> {
   readonly ssh: SshEndpointInput;
@@ -51,46 +51,40 @@ export function validateDkimKey(olds: Partial<DkimKeyInputs> | undefined, news: 
   for (const k of BUSINESS) if ((news as unknown as Record<string, unknown>)[k] === undefined) bad(k, `${k} is required`);
   if (known(news.selector) && !isDkimSelector(news.selector)) bad("selector", `selector must be a lower-case DNS label (got ${JSON.stringify(news.selector)})`);
   if (known(news.keyBits) && !RSA_BITS.includes(news.keyBits)) bad("keyBits", `keyBits must be one of ${RSA_BITS.join(", ")} (got ${JSON.stringify(news.keyBits)})`);
-  if (known(news.generation)) {
-    if (!Number.isSafeInteger(news.generation) || news.generation < 1) bad("generation", `generation must be a positive integer (got ${JSON.stringify(news.generation)})`);
-    else if (olds && typeof olds.generation === "number" && olds.node === news.node && news.generation < olds.generation) {
-      bad("generation", `dkimKeyGeneration of ${news.node} went down from ${olds.generation} to ${news.generation}: generations only go up (a rotated key is never restored); to rotate again set it to ${olds.generation + 1}`);
-    }
-  }
+  const generation = generationProblem(olds, news, "dkimKeyGeneration");
+  if (generation) bad("generation", generation);
   const mount = news.encryptedMount;
   if (known(mount) && known(mount?.path) && known(news.keyDir) && known(news.privateKeyPath)) {
     const { keyDir: dir, privateKeyPath: key } = news;
-    const normal = (p: unknown) => typeof p === "string" && normalizePosix(p) === p && /^\/[A-Za-z0-9._/-]+$/.test(p);
-    if (!normal(dir)) bad("keyDir", `keyDir ${JSON.stringify(dir)} must be a normalized absolute path`);
-    else if (!isInsideMount(mount, dir) || dir === mount.path) bad("keyDir", `the DKIM key directory of ${news.node} must lie inside its encrypted mount ${mount.path} (got ${dir})`);
-    if (!normal(key)) bad("privateKeyPath", `privateKeyPath ${JSON.stringify(key)} must be a normalized absolute path`);
+    if (!isKeyPath(dir)) bad("keyDir", `keyDir ${JSON.stringify(dir)} must be a normalized absolute path`);
+    else if (!isBelowMount(mount, dir)) bad("keyDir", `the DKIM key directory of ${news.node} must lie inside its encrypted mount ${mount.path} (got ${dir})`);
+    if (!isKeyPath(key)) bad("privateKeyPath", `privateKeyPath ${JSON.stringify(key)} must be a normalized absolute path`);
     else if (!key.startsWith(`${dir}/`) || key.slice(dir.length + 1).includes("/")) bad("privateKeyPath", `the DKIM private key of ${news.node} must be a file directly in ${dir} (got ${key})`);
   }
   return failures;
 }
 
 export async function check(olds: Partial<DkimKeyInputs> | undefined, news: DkimKeyInputs): Promise<pulumi.dynamic.CheckResult> {
-  const failures = validateDkimKey(olds, news);
-  return failures.length > 0 ? { inputs: news, failures } : { inputs: news };
+  return checkResult(news, validateDkimKey(olds, news));
 }
 
 export async function diff(_id: string, olds: DkimKeyOutputs, news: DkimKeyInputs): Promise<pulumi.dynamic.DiffResult> {
-  return replaceOffMount(diffKeys(olds as any, news as any, BUSINESS, REPLACE), olds);
+  return diffKey(olds, news, BUSINESS, REPLACE);
 }
 
 export async function create(inputs: DkimKeyInputs): Promise<pulumi.dynamic.CreateResult> {
   const conn = await unlockedConnection(inputs);
   const r = await conn.run(generateDkimArgv(inputs), { label: `generate the DKIM key (RSA ${inputs.keyBits}) in ${inputs.privateKeyPath}` });
   const publicKey = dkimPublicKeyOf(inputs.node, withoutLanded(r.stdout));
-  return { id: `${inputs.node}:dkim:gen${inputs.generation}:${crypto.randomBytes(4).toString("hex")}`, outs: { ...inputs, publicKey, landedOn: parseLanded(r.stdout) } };
+  return { id: newKeyId(inputs.node, inputs.generation, "dkim"), outs: { ...inputs, publicKey, landedOn: parseLanded(r.stdout) } };
 }
 
 export async function update(_id: string, olds: DkimKeyOutputs, news: DkimKeyInputs): Promise<pulumi.dynamic.UpdateResult> {
   const conn = await unlockedConnection(news);
   const { publicKey, landedOn } = await readPublicKey(conn, news);
-  const off = landedOn.find((l) => !l.encrypted);
+  const off = firstOffMount(landedOn);
   if (publicKey !== olds.publicKey || off) {
-    const what = off ? `resolves to ${off.resolved} on ${off.fsType || "?"}, off the encrypted filesystem` : publicKey ? "not the one recorded in the stack" : "missing";
+    const what = off ? `${whereItLands(off)}, off the encrypted filesystem` : publicKey ? "not the one recorded in the stack" : "missing";
     throw new SshError(`[${news.node}] the DKIM key at ${news.privateKeyPath} is ${what}; bump dkimKeyGeneration of ${news.node} to generate and publish a new one`, news.node);
   }
   return { outs: { ...news, publicKey, landedOn } };

@@ -19,14 +19,13 @@
  *   is still the recorded one; refresh reads its public half; delete never contacts the node.
  */
 import type { SshEndpointInput } from "../../planning/config";
-import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
-import { EncryptedMount, isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
+import type { EncryptedMount } from "../../planning/encrypted-mount";
 import { normalizePublicKey, publicKeyFingerprint } from "../../planning/mesh";
 import { SshConnection, SshError } from "../../transports/ssh";
 import { LandedOn, landedArgv, parseLanded, withoutLanded } from "../../planning/key-landing";
-import { diffKeys, replaceOffMount } from "./diff";
 import { connectForKeys, known } from "./common";
+import { checkResult, diffKey, firstOffMount, generationProblem, isBelowMount, isKeyPath, newKeyId, whereItLands } from "./key-common";
 
 export interface NodeKeyInputs {
   readonly node: string;
@@ -56,21 +55,13 @@ export function validateNodeKey(olds: Partial<NodeKeyInputs> | undefined, news: 
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const bad = (property: string, reason: string) => failures.push({ property, reason });
   if (known(news.tincName) && !/^[A-Za-z0-9_]{1,64}$/.test(news.tincName)) bad("tincName", `tinc names allow letters, digits and _ only (got ${JSON.stringify(news.tincName)})`);
-  if (known(news.generation)) {
-    if (!Number.isSafeInteger(news.generation) || news.generation < 1) bad("generation", `generation must be a positive integer (got ${JSON.stringify(news.generation)})`);
-    else if (olds && typeof olds.generation === "number" && olds.node === news.node && news.generation < olds.generation) {
-      bad(
-        "generation",
-        `vpnKeyGeneration of ${news.node} went down from ${olds.generation} to ${news.generation}: generations only go up ` +
-          `(a rotated key is never restored); to rotate again set it to ${olds.generation + 1}`,
-      );
-    }
-  }
+  const generation = generationProblem(olds, news, "vpnKeyGeneration");
+  if (generation) bad("generation", generation);
   if (known(news.keyBits) && ![2048, 3072, 4096].includes(news.keyBits)) bad("keyBits", `keyBits must be 2048, 3072 or 4096 (got ${JSON.stringify(news.keyBits)})`);
   if (known(news.privateKeyPath) && known(news.encryptedMount) && known(news.encryptedMount?.path)) {
     const p = news.privateKeyPath;
-    if (typeof p !== "string" || normalizePosix(p) !== p || !/^\/[A-Za-z0-9._/-]+$/.test(p)) bad("privateKeyPath", `privateKeyPath ${JSON.stringify(p)} must be a normalized absolute path`);
-    else if (!isInsideMount(news.encryptedMount, p) || p === news.encryptedMount.path) {
+    if (!isKeyPath(p)) bad("privateKeyPath", `privateKeyPath ${JSON.stringify(p)} must be a normalized absolute path`);
+    else if (!isBelowMount(news.encryptedMount, p)) {
       bad("privateKeyPath", `the private key of ${news.node} must live inside its encrypted mount ${news.encryptedMount.path} (got ${p})`);
     }
   }
@@ -78,18 +69,17 @@ export function validateNodeKey(olds: Partial<NodeKeyInputs> | undefined, news: 
 }
 
 export async function check(olds: Partial<NodeKeyInputs> | undefined, news: NodeKeyInputs): Promise<pulumi.dynamic.CheckResult> {
-  const failures = validateNodeKey(olds, news);
-  return failures.length > 0 ? { inputs: news, failures } : { inputs: news };
+  return checkResult(news, validateNodeKey(olds, news));
 }
 
 export async function diff(_id: string, olds: NodeKeyOutputs, news: NodeKeyInputs): Promise<pulumi.dynamic.DiffResult> {
-  return replaceOffMount(diffKeys(olds as any, news as any, BUSINESS, REPLACE), olds);
+  return diffKey(olds, news, BUSINESS, REPLACE);
 }
 
 export async function create(inputs: NodeKeyInputs): Promise<pulumi.dynamic.CreateResult> {
   const conn = await unlockedConnection(inputs);
   const made = await generate(conn, inputs);
-  return { id: `${inputs.node}:gen${inputs.generation}:${crypto.randomBytes(4).toString("hex")}`, outs: outputs(inputs, made.publicKey!, made.landedOn) };
+  return { id: newKeyId(inputs.node, inputs.generation), outs: outputs(inputs, made.publicKey!, made.landedOn) };
 }
 
 export async function update(_id: string, olds: NodeKeyOutputs, news: NodeKeyInputs): Promise<pulumi.dynamic.UpdateResult> {
@@ -125,8 +115,8 @@ function outputs(inputs: NodeKeyInputs, publicKey: string, landedOn: LandedOn[])
 }
 
 const offMount = (landed: readonly LandedOn[]) => {
-  const l = landed.find((x) => !x.encrypted);
-  return l && `off the encrypted filesystem (it resolves to ${l.resolved} on ${l.fsType || "?"})`;
+  const l = firstOffMount(landed);
+  return l && `off the encrypted filesystem (it ${whereItLands(l)})`;
 };
 
 const unlockedConnection = (inputs: NodeKeyInputs) => connectForKeys(inputs, [inputs.privateKeyPath], "tinc private key");

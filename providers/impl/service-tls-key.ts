@@ -30,14 +30,13 @@
  *   it, mode 0600); delete never contacts the node (it may be revoked, in hostile hands).
  */
 import type { SshEndpointInput } from "../../planning/config";
-import * as crypto from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount } from "../../planning/encrypted-mount";
 import { ParsedCertificate, parseTlsCertificate, ServiceTlsPlan, subjectAltName, TLS_ALGORITHMS, tlsPathProblems, tlsSubjectProblems } from "../../planning/service-tls";
 import { SshConnection, SshError } from "../../transports/ssh";
 import { LandedOn, landedArgv, parseLanded, withoutLanded } from "../../planning/key-landing";
-import { diffKeys, replaceOffMount } from "./diff";
 import { connectForKeys, known, UNKNOWN } from "./common";
+import { checkResult, diffKey, firstOffMount, generationProblem, newKeyId, whereItLands } from "./key-common";
 
 /** The plan's business inputs (planning/service-tls.ts), addressed to one node. */
 export interface ServiceTlsKeyInputs extends Omit<ServiceTlsPlan, "service"> {
@@ -70,16 +69,8 @@ export function validateServiceTlsKey(olds: Partial<ServiceTlsKeyInputs> | undef
   const bad = (property: string, reason: string) => failures.push({ property, reason });
   for (const k of REQUIRED) if ((news as unknown as Record<string, unknown>)[k] === undefined || (news as unknown as Record<string, unknown>)[k] === null) bad(k, `${k} is required`);
   if (known(news.node) && !(typeof news.node === "string" && news.node !== "")) bad("node", "node must name the node");
-  if (known(news.generation)) {
-    if (!Number.isSafeInteger(news.generation) || news.generation < 1) bad("generation", `generation must be a positive integer (got ${JSON.stringify(news.generation)})`);
-    else if (olds && typeof olds.generation === "number" && olds.node === news.node && olds.service === news.service && news.generation < olds.generation) {
-      bad(
-        "generation",
-        `tlsKeyGeneration of ${news.node} went down from ${olds.generation} to ${news.generation} (${news.service}): generations only go up ` +
-          `(a rotated key is never restored); to rotate again set it to ${olds.generation + 1}`,
-      );
-    }
-  }
+  const generation = generationProblem(olds, news, "tlsKeyGeneration", ["node", "service"], news.service);
+  if (generation) bad("generation", generation);
   if (known(news.algorithm) && !(TLS_ALGORITHMS as readonly unknown[]).includes(news.algorithm)) bad("algorithm", `algorithm must be one of ${TLS_ALGORITHMS.join(", ")} (got ${JSON.stringify(news.algorithm)})`);
   if (known(news.validityDays) && !(Number.isSafeInteger(news.validityDays) && news.validityDays >= 1 && news.validityDays <= 3650)) {
     bad("validityDays", `validityDays must be an integer from 1 to 3650 (got ${JSON.stringify(news.validityDays)})`);
@@ -94,12 +85,11 @@ export function validateServiceTlsKey(olds: Partial<ServiceTlsKeyInputs> | undef
 }
 
 export async function check(olds: Partial<ServiceTlsKeyInputs> | undefined, news: ServiceTlsKeyInputs): Promise<pulumi.dynamic.CheckResult> {
-  const failures = validateServiceTlsKey(olds, news);
-  return failures.length > 0 ? { inputs: news, failures } : { inputs: news };
+  return checkResult(news, validateServiceTlsKey(olds, news));
 }
 
 export async function diff(_id: string, olds: ServiceTlsKeyOutputs, news: ServiceTlsKeyInputs): Promise<pulumi.dynamic.DiffResult> {
-  return replaceOffMount(diffKeys(olds as any, news as any, BUSINESS, REPLACE), olds);
+  return diffKey(olds, news, BUSINESS, REPLACE);
 }
 
 export async function create(inputs: ServiceTlsKeyInputs): Promise<pulumi.dynamic.CreateResult> {
@@ -108,16 +98,16 @@ export async function create(inputs: ServiceTlsKeyInputs): Promise<pulumi.dynami
     label: `generate the ${inputs.service} TLS key (${inputs.algorithm}) in ${inputs.privateKeyPath}`,
   });
   const cert = certificateOf(inputs, withoutLanded(r.stdout));
-  return { id: `${inputs.node}:${inputs.service}:gen${inputs.generation}:${crypto.randomBytes(4).toString("hex")}`, outs: outputs(inputs, cert, parseLanded(r.stdout)) };
+  return { id: newKeyId(inputs.node, inputs.generation, inputs.service), outs: outputs(inputs, cert, parseLanded(r.stdout)) };
 }
 
 export async function update(_id: string, olds: ServiceTlsKeyOutputs, news: ServiceTlsKeyInputs): Promise<pulumi.dynamic.UpdateResult> {
   const conn = await unlockedConnection(news);
   const { cert: onHost, landedOn } = await readCertificate(conn, news);
-  const off = landedOn.find((l) => !l.encrypted);
+  const off = firstOffMount(landedOn);
   if (!onHost || onHost.fingerprint !== olds.fingerprint || off) {
     throw new SshError(
-      `[${news.node}] the ${news.service} TLS ${off ? `key path ${off.path} resolves to ${off.resolved} on ${off.fsType || "?"}, off the encrypted filesystem` : `certificate at ${news.certPath} is ${onHost ? "not the one recorded in the stack" : "missing"}`}; ` +
+      `[${news.node}] the ${news.service} TLS ${off ? `key path ${off.path} ${whereItLands(off)}, off the encrypted filesystem` : `certificate at ${news.certPath} is ${onHost ? "not the one recorded in the stack" : "missing"}`}; ` +
         `bump tlsKeyGeneration of ${news.node} to generate a new key`,
       news.node,
     );
