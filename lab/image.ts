@@ -10,24 +10,19 @@ import { isAlive, run } from "./exec";
 import { cgroupDirs, cgroupPids, joinCgroupsSh, makeCgroups, removeCgroup } from "./cgroup";
 import { PREINSTALL_SLAPD_DEFAULTS } from "../planning/ldap/slapd-config";
 import { LAB_DOMAIN } from "./stack-config";
+import { mountPackages } from "../planning/node-plan";
+import { DISABLED_UNTIL_CONFIGURED, SERVICE_PACKAGES } from "../planning/services";
 import { CACHE_DIR, readLabState } from "./state";
 
 export const SUITE = "bookworm";
 export const BASE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2"];
-export const SERVICE_PACKAGES = [
-  ...["tinc", "slapd", "ldap-utils", "postfix", "postfix-ldap", "postfix-pcre"],
-  ...["dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd", "dovecot-ldap", "gocryptfs", "fuse3"],
-  ...["rsync", "procps", "iputils-ping", "netcat-openbsd", "ca-certificates", "swaks", "curl"],
-  // #14: the zone's server and resolver clients (kdig, dig), DKIM signing, the anonymising syslog.
-  ...["knot", "knot-dnsutils", "bind9-dnsutils", "opendkim", "opendkim-tools", "rsyslog"],
-];
 /**
- * Services Debian enables on install that must not run before rplan configures them: stock knot
- * would run Debian's example config (no zone, no listen line), opendkim would sit unused, and rsyslog would write
- * every mail log line, client addresses and all, to /var/log before the anonymising rules exist.
- * The components that configure them enable them.
+ * What the image installs: every node's packages as the stack plans them (planning/services, a
+ * gocryptfs mount: the lab's stand-in for LUKS), so a node of the lab never installs anything, plus
+ * the clients tests and benches run on the nodes.
  */
-export const DISABLED_UNTIL_CONFIGURED = ["knot.service", "opendkim.service", "rsyslog.service"];
+const LAB_CLIENTS = ["procps", "netcat-openbsd", "ca-certificates", "swaks", "curl", "knot-dnsutils", "opendkim-tools"];
+export const IMAGE_PACKAGES = [...new Set([...SERVICE_PACKAGES, ...mountPackages("gocryptfs"), ...LAB_CLIENTS])].sort();
 const HOST_TOOLS: Record<string, string> = { "systemd-nspawn": "systemd-container", debootstrap: "debootstrap", ssh: "openssh-client", "ssh-keygen": "openssh-client" };
 
 /** Installs the host tools the lab needs when missing (CI machines start fresh). */
@@ -95,7 +90,7 @@ export async function ensureImage(log: (m: string) => void = () => undefined): P
   const mirror = hostMirror();
   const baseSpec = { SUITE, BASE_PACKAGES, mirror };
   const base = path.join(CACHE_DIR, `base-${hash(baseSpec)}`);
-  const serviceSpec = { base: path.basename(base), SERVICE_PACKAGES, PRESEED, PREINSTALL_SLAPD_DEFAULTS, INSTALL_SCRIPT: INSTALL_SCRIPT(SERVICE_PACKAGES) };
+  const serviceSpec = { base: path.basename(base), IMAGE_PACKAGES, PRESEED, PREINSTALL_SLAPD_DEFAULTS, INSTALL_SCRIPT: INSTALL_SCRIPT(IMAGE_PACKAGES) };
   const service = path.join(CACHE_DIR, `service-${hash(serviceSpec)}`);
   if (fs.existsSync(service)) return service;
 
@@ -111,11 +106,11 @@ export async function ensureImage(log: (m: string) => void = () => undefined): P
     await run("cp", ["-a", "--reflink=auto", `${base}/.`, tmp]);
     fs.writeFileSync(path.join(tmp, "root", "rplan-preseed"), PRESEED);
     fs.writeFileSync(path.join(tmp, "root", "rplan-slapd-defaults"), PREINSTALL_SLAPD_DEFAULTS);
-    await nspawnOnce(tmp, INSTALL_SCRIPT(SERVICE_PACKAGES));
+    await nspawnOnce(tmp, INSTALL_SCRIPT(IMAGE_PACKAGES));
     // Per-node host keys are written at node creation; list them so sshd doesn't look for others.
     const keys = ["ed25519", "ecdsa"].map((t) => `HostKey /etc/ssh/ssh_host_${t}_key`).join("\n");
     fs.writeFileSync(path.join(tmp, "etc/ssh/sshd_config.d/rplan-lab.conf"), `${keys}\nUseDNS no\n`);
-    fs.writeFileSync(path.join(tmp, "etc/rplan-lab-image"), `${SERVICE_PACKAGES.join("\n")}\n`);
+    fs.writeFileSync(path.join(tmp, "etc/rplan-lab-image"), `${IMAGE_PACKAGES.join("\n")}\n`);
   });
   log(`service image built in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   await removeOtherImages([base, service]);

@@ -3,7 +3,7 @@
  * The passphrase travels only on the SSH channel's stdin — never in argv, logs, the stack or state.
  */
 import { EncryptedMount, judgeMount, mountProbeArgv, MountVerdict } from "../planning/encrypted-mount";
-import { MOUNT_UNITS } from "../planning/node-plan";
+import { MOUNT_UNITS } from "../planning/services";
 import { SshConnection, SshError, sshConnection, SshTarget } from "../transports/ssh";
 
 /** gocryptfs exits 12 on a wrong password; cryptsetup exits 2. */
@@ -61,7 +61,7 @@ export async function unlockEncryptedMount(target: SshTarget, mount: EncryptedMo
 async function restartMountUnits(conn: SshConnection): Promise<void> {
   const script = 'for u; do if systemctl is-enabled -q "$u" 2>/dev/null; then systemctl restart "$u" || echo "$u" >&2; fi; done';
   const r = await conn.run(["sh", "-c", script, "sh", ...MOUNT_UNITS], { allowFailure: true, label: "restart services using the encrypted mount" });
-  const failed = r.stderr.trim().split("\n").filter((u) => (MOUNT_UNITS as readonly string[]).includes(u));
+  const failed = r.stderr.trim().split("\n").filter((u) => MOUNT_UNITS.includes(u));
   if (failed.length > 0) throw new SshError(`[${conn.target.node}] unlocked, but ${failed.join(", ")} did not restart: see \`journalctl -u ${failed[0]}\` on the node`, conn.target.node);
 }
 

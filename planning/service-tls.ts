@@ -7,10 +7,9 @@ import { X509Certificate } from "crypto";
 import { isIP } from "net";
 import { EncryptedMount, isInsideMount, normalizePosix } from "./encrypted-mount";
 import type { DaemonContribution } from "./mail/contribution";
+import { serviceTls, TLS_SERVICES, type TlsService } from "./services";
 
-/** Services that terminate TLS with a key of their own (slapd's TLS is the LDAP component's). */
-export const TLS_SERVICES = ["postfix", "dovecot"] as const;
-export type TlsService = (typeof TLS_SERVICES)[number];
+export { TLS_SERVICES, type TlsService };
 
 /** Key types the generator knows (`openssl req -newkey`). */
 export const TLS_ALGORITHMS = ["rsa-3072", "ec-p256"] as const;
@@ -39,12 +38,6 @@ export interface ServiceTlsPlan {
   readonly generation: number;
 }
 
-/**
- * postfix gets RSA: `smtpd_tls_cert_file`/`smtpd_tls_key_file` are postfix's RSA slots, and the
- * MTAs that deliver to us are the least modern clients we have. dovecot (users' mail programs) gets
- * a P-256 key.
- */
-const ALGORITHM: Record<TlsService, TlsAlgorithm> = { postfix: "rsa-3072", dovecot: "ec-p256" };
 /** ~27 months; renew by bumping `tlsKeyGeneration` before the `notAfter` a ServiceTlsKey reports. */
 export const TLS_VALIDITY_DAYS = 825;
 
@@ -75,7 +68,7 @@ export function planServiceTls(
   return TLS_SERVICES.map((service) => {
     const keyDir = keyDirs[service];
     if (!keyDir) throw new Error(`node ${node.name} has no key directory for ${service}`);
-    return { service, keyDir, ...tlsKeyFiles(keyDir), subject, algorithm: ALGORITHM[service], validityDays: TLS_VALIDITY_DAYS, generation: node.tlsKeyGeneration ?? 1 };
+    return { service, keyDir, ...tlsKeyFiles(keyDir), subject, algorithm: serviceTls(service).algorithm, validityDays: TLS_VALIDITY_DAYS, generation: node.tlsKeyGeneration ?? 1 };
   });
 }
 
@@ -129,47 +122,19 @@ export function tlsPathProblems(
 }
 
 /**
- * The TLS feature's part of the mail daemons' configuration (planning/mail): postfix and dovecot
- * read the node's own key and certificate from their key directories. The certificate in use is
- * named by `tlsRevision` in each daemon's file header (MailDaemons `revisions`), so a new key (a
- * new `tlsKeyGeneration`) changes the file and reloads the daemon.
+ * The TLS feature's part of the mail daemons' configuration (planning/mail): each TLS service reads
+ * the node's own key and certificate from its key directory, with the settings its descriptor names
+ * (planning/services). The certificate in use is named by `tlsRevision` in each daemon's file header
+ * (MailDaemons `revisions`), so a new key (a new `tlsKeyGeneration`) changes the file and reloads the daemon.
  */
 export function tlsContribution(plans: readonly ServiceTlsPlan[]): DaemonContribution {
-  const postfix = plans.find((p) => p.service === "postfix");
-  const dovecot = plans.find((p) => p.service === "dovecot");
   const note = (p: ServiceTlsPlan) => `${p.service} key generated on this node inside its encrypted mount, in ${p.keyDir} (generation ${p.generation}); it never leaves it`;
-  return {
-    feature: "tls",
-    ...(postfix ? { postfix: { notes: [note(postfix)], main: Object.fromEntries(postfixTlsSettings(postfix)) } } : {}),
-    ...(dovecot
-      ? {
-          dovecot: {
-            notes: [note(dovecot)],
-            settings: {
-              // Passwords never cross the network in the clear: IMAP/POP logins need TLS first.
-              ssl: "required",
-              ssl_cert: `<${dovecot.certPath}`,
-              ssl_key: `<${dovecot.privateKeyPath}`,
-              ssl_dh: "</usr/share/dovecot/dh.pem",
-            },
-          },
-        }
-      : {}),
-  };
+  return Object.assign({ feature: "tls" }, ...plans.map((p) => serviceTls(p.service).contribution(p, note(p))));
 }
 
 /** The header line naming the certificate a daemon uses (its SHA-256 as a ServiceTlsKey reports it). */
 export function tlsRevision(service: TlsService, fingerprint: string): string {
   return `${service} TLS certificate SHA-256 ${fingerprint}`;
-}
-
-/** postfix's main.cf settings for its key (STARTTLS offered, not required: other MTAs may lack it). */
-export function postfixTlsSettings(plan: Pick<ServiceTlsPlan, "privateKeyPath" | "certPath">): [string, string][] {
-  return [
-    ["smtpd_tls_cert_file", plan.certPath],
-    ["smtpd_tls_key_file", plan.privateKeyPath],
-    ["smtpd_tls_security_level", "may"],
-  ];
 }
 
 /** A certificate as a ServiceTlsKey reports it. */

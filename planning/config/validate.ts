@@ -6,7 +6,7 @@
 import { isIP } from "net";
 import { NODE_NAME } from "../names";
 import { EncryptedMount, isInsideMount, normalizePosix } from "../encrypted-mount";
-import { KEY_SERVICES } from "../node-plan";
+import { KEY_SERVICES } from "../services";
 import { countryName } from "./countries";
 import { parseDns, zoneNameProblems } from "./dns";
 import { cidrContains, cidrsOverlap, ipv4ToInt, parseCidr } from "./ipv4";

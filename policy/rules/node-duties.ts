@@ -14,21 +14,15 @@ import { KNOT_CONF, KNOT_STORAGE } from "../../planning/dns/knot";
 import { JOURNALD_DROP_IN, RSYSLOG_DROP_IN } from "../../planning/logs/anonymity";
 import { SUBMISSION_CLEANUP, SUBMISSION_HEADER_CHECKS } from "../../planning/mail/anonymity";
 import { POSTFIX_MASTER_CF } from "../../planning/mail/postfix-config";
+import { DUTY_NAMES } from "../../planning/services";
 import { generationPlaceProblem } from "./key-generation";
 import { NodeIndex, NodeInfo, sameMount, showMount } from "./nodes";
 import { DKIM_KEY, DNS_CHECK, HOST_FILES, mountProblem } from "./shapes";
 import { Report, ResourceDesc, RuleOutput } from "./types";
 import { at, isUnknown } from "./values";
 
-/** The names the program registers (index.ts: `new Dns("dns", …)`; components/dns.ts, mail-daemons.ts, node.ts). */
-export const DUTY_NAMES = {
-  zone: (node: string) => `dns-${node}-zone`,
-  knotConf: (node: string) => `dns-${node}-knot-conf`,
-  dnsCheck: "dns-check",
-  dkimKey: (node: string) => `${node}-dkim-key`,
-  postfixConfig: (node: string) => `${node}-postfix-config`,
-  logAnonymity: (node: string) => `${node}-log-anonymity`,
-} as const;
+/** The names the program registers for each service's duties (planning/services: their descriptors name them). */
+export { DUTY_NAMES };
 
 /** The active nodes; a node whose name or state isn't known yet is reported as unknown and skipped. */
 function activeNodes(resources: readonly ResourceDesc[], rep: Report, what: string): NodeInfo[] {
