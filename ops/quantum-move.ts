@@ -22,6 +22,7 @@
  * anyone frozen. The old copy stays until the grace period ends (removeOldCopy).
  */
 import { activeDeliveries, copyDifferences, humanBytes, parseMailboxStatus } from "../planning/placement/moves";
+import { moveStage, MoveStage } from "../planning/placement/carry-out";
 import { DOVEADM_PORT, userStoreDir } from "../planning/mail/move-channel";
 import { MAIL_USER } from "../planning/mail/routing";
 import { logSinceCommand } from "../planning/logs";
@@ -53,8 +54,8 @@ export interface MoveReport {
   readonly to: string;
   /** Bytes of the new copy after the move. */
   readonly bytes: number;
-  /** How the move started: fresh, or resumed from a phase an interrupted run reached. */
-  readonly resumed: "no" | "frozen-at-old-home" | "frozen-at-new-home" | "already-done";
+  /** How the move started: fresh ("no"), or resumed from a phase an interrupted run reached (planning/placement/carry-out.ts). */
+  readonly resumed: MoveStage;
   /** Milliseconds from the freeze to the unfreeze (mail deferred, logins refused). */
   readonly freezeMs: number;
   /** Where the freeze went, phase by phase (ms): what to look at when it is long. */
@@ -86,13 +87,17 @@ export async function moveUser(ctx: MoveContext, uid: string, from: string, to: 
   if (!user) throw new Error(`cannot move ${uid}: not in the directory`);
   const replicas = [...ctx.nodes.values()].map((n) => n.slapd);
 
-  if (user.home === to && !user.frozen) {
-    say("already at the new home");
-    return { user: uid, from, to, bytes: await dirBytes(dst, uid), resumed: "already-done", freezeMs: 0, totalMs: Date.now() - started };
+  let resumed: MoveStage;
+  try {
+    resumed = moveStage(user, from, to);
+  } catch (e) {
+    throw new Error(`cannot move ${uid} from ${from}: ${(e as Error).message}`);
   }
-  if (user.home !== from && user.home !== to) throw new Error(`cannot move ${uid} from ${from}: the directory says the home is ${user.home} (someone else moved the user; refresh and plan again)`);
+  if (resumed === "already-done") {
+    say("already at the new home");
+    return { user: uid, from, to, bytes: await dirBytes(dst, uid), resumed, freezeMs: 0, totalMs: Date.now() - started };
+  }
 
-  let resumed: MoveReport["resumed"] = "no";
   let setAside: string | undefined;
   let frozenAt = Date.now();
   // dsync's state after the bulk copy; "" (a full final sync) when resuming a freeze.
@@ -103,10 +108,10 @@ export async function moveUser(ctx: MoveContext, uid: string, from: string, to: 
     phases[phase] = Date.now() - mark;
     mark = Date.now();
   };
-  // from === to: an interrupted run already switched the home (frozen at the new home): only the unfreeze is left.
-  if (user.home === from && from !== to) {
-    if (user.frozen) {
-      resumed = "frozen-at-old-home";
+  // Frozen at the new home (from === to too: the work item of a user an interrupted run already
+  // switched): only the unfreeze is left.
+  if (resumed === "no" || resumed === "frozen-at-old-home") {
+    if (resumed === "frozen-at-old-home") {
       say("resuming: frozen at the old home by an interrupted run");
     } else {
       setAside = await setAsideStaleCopy(src, dst, uid, say);
@@ -136,7 +141,6 @@ export async function moveUser(ctx: MoveContext, uid: string, from: string, to: 
     await setHome(master.slapd, ctx.suffix, uid, to);
     lap("switch");
   } else {
-    resumed = "frozen-at-new-home";
     say("resuming: frozen at the new home by an interrupted run");
   }
   await waitReplicas(replicas, ctx.suffix, uid, { home: to, frozen: true }).catch((e) => say(`${(e as Error).message}; unfreezing anyway (mail for ${uid} on those nodes waits in their queues)`));

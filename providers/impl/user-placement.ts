@@ -6,16 +6,18 @@
  * - check (no I/O): every rule of planning/placement/moves.ts against the homes the last update
  *   carried out, and `moves`, the lines a reviewer reads ("alice: lab1 → lab3, 1.2 GB").
  * - diff (no I/O): the desired homes against the directory as the last update or refresh read it
- *   (`directory`); a user the directory did not have is refused; expired old copies and users an
- *   interrupted move left frozen are changes too.
+ *   (`directory`); a user the directory did not have is refused; expired old copies (not on the
+ *   user's home: that copy is the mailbox) and users an interrupted move left frozen are changes too.
  * - create/update: reads the directory on the master, then moves every user whose home differs
  *   (or who is frozen) with ops/quantum-move.ts, at most `limits.concurrency` at once, and removes
- *   old copies whose grace period is over. read: the directory's homes (refresh shows drift).
+ *   old copies whose grace period is over. read: the directory's homes (refresh shows drift). The
+ *   decisions are planning/placement/carry-out.ts; `carryOut` is the update on connected nodes.
  * - delete: nothing on the hosts (users and their mail stay where they are).
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { ldapiUrl } from "../../planning/mail/routing";
 import { DesiredPlacement, describeMove, movesBetween, placementProblems } from "../../planning/placement/moves";
+import { copiesLeftBy, expiredOldCopies, OldCopy, placementWork, settleOldCopies } from "../../planning/placement/carry-out";
 import { readDirectoryUsers, DirectoryUser } from "../../ops/directory-homes";
 import { MoveNode, MoveReport, moveUser, removeOldCopy } from "../../ops/quantum-move";
 import { SlapdControl } from "../../ops/slapd-control";
@@ -41,14 +43,7 @@ export interface UserPlacementInputs extends DesiredPlacement {
   readonly moves?: readonly string[];
 }
 
-export interface OldCopy {
-  readonly user: string;
-  readonly node: string;
-  /** ms since the epoch when the move finished. */
-  readonly since: number;
-  /** Where a copy set aside on a new home lies (absent: the user's own directory on `node`). */
-  readonly path?: string;
-}
+export type { OldCopy };
 
 export interface UserPlacementOutputs extends UserPlacementInputs {
   /** uid → home, as the directory had it after the last update or refresh (every rplan user). */
@@ -77,14 +72,11 @@ export async function diff(_id: string, olds: UserPlacementOutputs, news: UserPl
         "(as the last update or refresh read it): add them with `npm run ldap -- user put`, or refresh if they were added since",
     );
   }
-  const work = movesBetween(directory, desired).length + (olds.frozen ?? []).length + expired(olds.oldCopies ?? [], news.limits?.graceSeconds ?? 0, Date.now()).length;
+  // An old copy on the user's home is the user's mailbox, not work (planning/placement/carry-out.ts).
+  const work = movesBetween(directory, desired).length + (olds.frozen ?? []).length + expiredOldCopies(olds.oldCopies ?? [], directory, news.limits?.graceSeconds ?? 0, Date.now()).length;
   // Inputs that only describe (sizes, limits, moves) never cause host work by themselves.
   const changes = work > 0 || stableJson(olds.homes) !== stableJson(news.homes);
   return { changes, replaces: [], deleteBeforeReplace: false };
-}
-
-function expired(copies: readonly OldCopy[], graceSeconds: number, now: number): OldCopy[] {
-  return copies.filter((c) => c.since + graceSeconds * 1000 <= now);
 }
 
 export async function create(inputs: UserPlacementInputs): Promise<pulumi.dynamic.CreateResult> {
@@ -121,7 +113,11 @@ async function connect(inputs: UserPlacementInputs): Promise<Map<string, MoveNod
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function apply(inputs: UserPlacementInputs, oldCopies: readonly OldCopy[]): Promise<UserPlacementOutputs> {
-  const nodes = await connect(inputs);
+  return carryOut(inputs, oldCopies, await connect(inputs));
+}
+
+/** An update's work on connected nodes (every live node, by name): the moves, then the old copies. */
+export async function carryOut(inputs: UserPlacementInputs, oldCopies: readonly OldCopy[], nodes: ReadonlyMap<string, MoveNode>): Promise<UserPlacementOutputs> {
   const master = nodes.get(inputs.master);
   if (!master) throw new Error(`the directory master ${inputs.master} is not a live node`);
   const users = await readDirectoryUsers(master.slapd, inputs.suffix);
@@ -129,9 +125,7 @@ async function apply(inputs: UserPlacementInputs, oldCopies: readonly OldCopy[])
   if (missing.length > 0) throw new Error(`the directory has no user ${missing.join(", ")}: nothing was moved`);
 
   // Every user not where the placement wants it, and every user an interrupted move left frozen.
-  const work = [...users.values()]
-    .filter((u) => (inputs.homes[u.uid] !== undefined && inputs.homes[u.uid] !== u.home) || u.frozen)
-    .map((u) => ({ uid: u.uid, from: u.home, to: inputs.homes[u.uid] ?? u.home }));
+  const work = placementWork(users.values(), inputs.homes);
   const ctx = { nodes, master: inputs.master, suffix: inputs.suffix, log };
   const reports: MoveReport[] = [];
   const failures: string[] = [];
@@ -149,19 +143,13 @@ async function apply(inputs: UserPlacementInputs, oldCopies: readonly OldCopy[])
   await Promise.all(Array.from({ length: Math.min(inputs.limits.concurrency, work.length) }, worker));
 
   const now = Date.now();
-  const copies: OldCopy[] = [
-    ...oldCopies,
-    ...reports.filter((r) => r.from !== r.to && r.resumed !== "already-done").map((r) => ({ user: r.user, node: r.from, since: now })),
-    ...reports.filter((r) => r.setAside).map((r) => ({ user: r.user, node: r.to, since: now, path: r.setAside })),
-  ];
-  const kept: OldCopy[] = [];
-  for (const c of copies) {
-    const n = nodes.get(c.node);
-    if (!n) continue; // revoked or gone: nothing left to remove
-    if (c.since + inputs.limits.graceSeconds * 1000 > now) kept.push(c);
-    else log(`[move] old copy of ${c.user} on ${c.node}${c.path ? ` (${c.path})` : ""}: ${await removeOldCopy(n, inputs.suffix, c.user, c.path)}`);
+  // The homes after the moves, from the master: a record of a copy on the user's home again (moved
+  // back within the grace period) names the user's mailbox, and is forgotten, not left to expire.
+  const after = directoryOutputs(await readDirectoryUsers(master.slapd, inputs.suffix));
+  const copies = settleOldCopies(oldCopies, copiesLeftBy(reports, now), { homes: after.directory, live: (n) => nodes.has(n), graceSeconds: inputs.limits.graceSeconds, now });
+  for (const c of copies.remove) {
+    log(`[move] old copy of ${c.user} on ${c.node}${c.path ? ` (${c.path})` : ""}: ${await removeOldCopy(nodes.get(c.node)!, inputs.suffix, c.user, c.path)}`);
   }
   if (failures.length > 0) throw new Error(`${failures.length} of ${work.length} moves failed (each user is at one home and not frozen):\n${failures.map((f) => `  - ${f}`).join("\n")}`);
-  const after = await readDirectoryUsers(master.slapd, inputs.suffix);
-  return { ...inputs, ...directoryOutputs(after), oldCopies: kept, lastMoves: reports };
+  return { ...inputs, ...after, oldCopies: copies.keep, lastMoves: reports };
 }

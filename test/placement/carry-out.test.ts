@@ -1,0 +1,328 @@
+/**
+ * Carrying the placement out when runs are killed: the UserPlacement provider's check, diff and
+ * update (`carryOut`, the update's work once the nodes are connected) and the real move protocol
+ * (ops/quantum-move.ts), against a cluster in memory (./fake-cluster.ts) whose runs can be killed
+ * before any command. The engine's part is played as the runner plays it (docs/stack-runner.md): a
+ * killed update leaves the state as it was; an update that did nothing keeps the old outputs.
+ *
+ * The scenario is the lab's (test/placement/moves.lab.test.ts, "a runner killed after the bulk copy,
+ * and again during the freeze"): kl1 moves lab1 → lab2, then back to lab2 → lab1 within the grace
+ * period of the first move's old copy, each update killed — here before every one of its commands in
+ * turn — and run again. After each rerun the user is at the file's home, not frozen, with every
+ * message once; the state names no old copy on the user's home; and the next preview is a no-op
+ * until the old copies left behind reach the end of their grace.
+ */
+import { check, diff, carryOut, UserPlacementInputs, UserPlacementOutputs } from "../../providers/impl/user-placement";
+import { copiesLeftBy, expiredOldCopies, moveStage, OldCopy, placementWork, settleOldCopies } from "../../planning/placement/carry-out";
+import { FakeCluster, STORE, SUFFIX } from "./fake-cluster";
+
+const NODES = ["lab1", "lab2", "lab3"];
+const MASTER = "lab3";
+const GRACE_S = 30;
+const T0 = Date.UTC(2026, 11, 1);
+
+interface StackState {
+  readonly inputs: UserPlacementInputs;
+  readonly outputs: UserPlacementOutputs;
+}
+
+/** What the program registers for a placement file (components/user-placement.ts). */
+function programInputs(c: FakeCluster, homes: Record<string, string>): UserPlacementInputs {
+  return {
+    nodes: NODES.map((n) => ({ name: n, state: "active" as const, ssh: { host: c.vpn[n], port: 22, user: "root", hostKeys: [] }, vpnAddress: c.vpn[n], storePath: STORE })),
+    master: MASTER,
+    suffix: SUFFIX,
+    ldapiSocket: "/run/slapd/ldapi",
+    homes,
+    sizes: Object.fromEntries(Object.keys(homes).map((u) => [u, 0])),
+    pins: {},
+    limits: { maxBytesMoved: 5_000_000_000, concurrency: 2, graceSeconds: GRACE_S },
+  };
+}
+
+/** Runs `p` on fake timers until it settles or the run is killed. */
+async function drive<T>(p: Promise<T>, killed: Promise<void>): Promise<{ value?: T; killed: boolean }> {
+  let outcome: { value?: T; error?: unknown; killed: boolean } | undefined;
+  p.then(
+    (value) => (outcome ??= { value, killed: false }),
+    (error) => (outcome ??= { error, killed: false }),
+  );
+  void killed.then(() => (outcome ??= { killed: true }));
+  while (!outcome) await jest.advanceTimersByTimeAsync(50);
+  if (outcome.error) throw outcome.error;
+  return outcome;
+}
+
+async function create(c: FakeCluster, homes: Record<string, string>): Promise<StackState> {
+  const checked = await check({}, programInputs(c, homes));
+  const inputs = checked.inputs as UserPlacementInputs;
+  const run = c.connect();
+  const { value } = await drive(carryOut(inputs, [], run.nodes), run.killed);
+  return { inputs, outputs: value! };
+}
+
+/**
+ * `up` as the runner does it: check against the old inputs, diff against the old outputs, update if
+ * there are changes. Killed: the state stays as it was (the pending operation is dropped by the next run).
+ */
+async function up(c: FakeCluster, s: StackState, homes: Record<string, string>, killBefore?: number): Promise<{ state: StackState; killed: boolean; changed: boolean; commands: number }> {
+  const checked = await check(s.inputs, programInputs(c, homes));
+  expect(checked.failures).toBeUndefined();
+  const inputs = checked.inputs as UserPlacementInputs;
+  const d = await diff("placement", s.outputs, inputs);
+  if (!d.changes) return { state: { inputs, outputs: s.outputs }, killed: false, changed: false, commands: 0 };
+  const run = c.connect(killBefore);
+  const r = await drive(carryOut(inputs, s.outputs.oldCopies ?? [], run.nodes), run.killed);
+  return { state: r.killed ? s : { inputs, outputs: r.value! }, killed: r.killed, changed: true, commands: run.commands() };
+}
+
+/** Whether a preview at `at` (ms since the epoch) would show an update of the placement. */
+async function previewChanges(c: FakeCluster, s: StackState, homes: Record<string, string>, at: number): Promise<boolean> {
+  const checked = await check(s.inputs, programInputs(c, homes));
+  const spy = jest.spyOn(Date, "now").mockReturnValue(at);
+  try {
+    return (await diff("placement", s.outputs, checked.inputs as UserPlacementInputs)).changes === true;
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+/** Every expectation of a converged rerun; returns the old copies the state keeps. */
+async function expectConverged(c: FakeCluster, s: StackState, uid: string, home: string): Promise<OldCopy[]> {
+  expect(c.entries().get(uid)).toEqual({ home, frozen: false });
+  for (const n of NODES) expect({ node: n, entry: c.view(n).get(uid) }).toEqual({ node: n, entry: { home, frozen: false } });
+  const msgs = c.mailbox(home, uid)?.msgs ?? [];
+  expect({ missing: c.accepted.filter((m) => !msgs.includes(m)), duplicated: msgs.filter((m, i) => msgs.indexOf(m) !== i) }).toEqual({ missing: [], duplicated: [] });
+  expect(s.outputs.directory).toEqual({ [uid]: home });
+  expect(s.outputs.frozen).toEqual([]);
+
+  // The next preview is a no-op, second by second, until the grace of an old copy (not on the home) ends.
+  const now = Date.now();
+  const copies = s.outputs.oldCopies.filter((r) => r.path !== undefined || r.node !== home);
+  const due = Math.min(...copies.map((r) => r.since + GRACE_S * 1000), now + 3 * GRACE_S * 1000);
+  const updates: number[] = [];
+  for (let t = now; t < due; t += 1000) if (await previewChanges(c, s, { [uid]: home }, t)) updates.push((t - now) / 1000);
+  expect({ secondsAfterTheRerunAtWhichAPreviewShowsAnUpdate: updates }).toEqual({ secondsAfterTheRerunAtWhichAPreviewShowsAnUpdate: [] });
+  // No record names the user's mailbox itself (it would expire, and its removal is all that keeps the mailbox).
+  expect(s.outputs.oldCopies.filter((r) => r.user === uid && r.node === home && r.path === undefined)).toEqual([]);
+  return s.outputs.oldCopies;
+}
+
+interface Leg {
+  readonly to: string;
+  readonly killBefore?: number;
+}
+
+/** One change of the file: an up (killed before its `killBefore`-th command), mail, then reruns until done. */
+async function leg(c: FakeCluster, s: StackState, uid: string, l: Leg): Promise<{ state: StackState; commands: number; killed: boolean }> {
+  c.deliver(uid, `${uid}-before-${l.to}-${c.accepted.length}`);
+  const first = await up(c, s, { [uid]: l.to }, l.killBefore);
+  let state = first.state;
+  if (first.killed) {
+    c.deliver(uid, `${uid}-after-kill-${c.accepted.length}`);
+    const rerun = await up(c, state, { [uid]: l.to });
+    expect(rerun.killed).toBe(false);
+    state = rerun.state;
+  }
+  return { state, commands: first.commands, killed: first.killed };
+}
+
+/** The lab's scenario: lab1 → lab2 (leg 1), `gapMs` later back to lab1 (leg 2); then the old copies' grace ends. */
+async function scenario(kill1: number | undefined, kill2: number | undefined, gapMs = 5_000): Promise<{ commands1: number; commands2: number }> {
+  jest.setSystemTime(T0);
+  const c = new FakeCluster(NODES, MASTER);
+  c.addUser("kl1", "lab1", 30);
+  let s = await create(c, { kl1: "lab1" });
+
+  const l1 = await leg(c, s, "kl1", { to: "lab2", killBefore: kill1 });
+  s = l1.state;
+  await expectConverged(c, s, "kl1", "lab2");
+  jest.advanceTimersByTime(gapMs);
+
+  const l2 = await leg(c, s, "kl1", { to: "lab1", killBefore: kill2 });
+  s = l2.state;
+  const kept = await expectConverged(c, s, "kl1", "lab1");
+
+  // After the grace: the next up removes what the records name (never the mailbox on the home), then nothing is left to do.
+  if (kept.length > 0) {
+    jest.setSystemTime(Math.max(...kept.map((r) => r.since)) + GRACE_S * 1000);
+    const after = await up(c, s, { kl1: "lab1" });
+    expect(after.changed).toBe(true);
+    s = after.state;
+    expect(s.outputs.oldCopies).toEqual([]);
+    for (const r of kept) expect(c.stores.get(r.node)!.has(r.path ?? `${STORE}/kl1`)).toBe(false);
+  }
+  expect(c.mailbox("lab1", "kl1")?.msgs.length).toBe(c.accepted.length);
+  expect(await previewChanges(c, s, { kl1: "lab1" }, Date.now() + 10 * GRACE_S * 1000)).toBe(false);
+  return { commands1: l1.commands, commands2: l2.commands };
+}
+
+/** How many commands the two updates of the scenario send when nothing kills them. */
+async function countCommands(): Promise<{ commands1: number; commands2: number }> {
+  jest.setSystemTime(T0);
+  const c = new FakeCluster(NODES, MASTER);
+  c.addUser("kl1", "lab1", 30);
+  const there = await up(c, await create(c, { kl1: "lab1" }), { kl1: "lab2" });
+  const back = await up(c, there.state, { kl1: "lab1" });
+  return { commands1: there.commands, commands2: back.commands };
+}
+
+/** The provider's progress lines ("[move] …", on stderr), kept for the tests that read them. */
+let logged: string[] = [];
+let quiet: jest.SpyInstance;
+beforeAll(() => {
+  quiet = jest.spyOn(process.stderr, "write").mockImplementation((line) => (logged.push(String(line)), true));
+});
+afterAll(() => quiet.mockRestore());
+beforeEach(() => {
+  jest.useFakeTimers();
+  logged = [];
+});
+afterEach(() => jest.useRealTimers());
+
+describe("a killed update of the placement converges, and the next preview is a no-op", () => {
+  // Every command of an uninterrupted update, counted once.
+  let commands: { commands1: number; commands2: number };
+  beforeAll(async () => {
+    jest.useFakeTimers();
+    commands = await countCommands();
+    jest.useRealTimers();
+  });
+
+  test("each update sends enough commands for the kill points to mean something", () => {
+    expect(commands.commands1).toBeGreaterThan(30);
+    expect(commands.commands2).toBeGreaterThan(30);
+  });
+
+  test("uninterrupted: moved there and back within the grace period", async () => {
+    await scenario(undefined, undefined);
+  });
+
+  test("the move back killed before each of its commands in turn (the move there killed at its freeze, as on the lab)", async () => {
+    const freeze = await freezeCommand();
+    for (let k = 1; k <= commands.commands2; k++) {
+      try {
+        await scenario(freeze, k);
+      } catch (e) {
+        throw new Error(`move back killed before command ${k}: ${(e as Error).message}`);
+      }
+    }
+  });
+
+  test("the move there killed before each of its commands in turn", async () => {
+    for (let k = 1; k <= commands.commands1; k++) {
+      try {
+        await scenario(k, undefined);
+      } catch (e) {
+        throw new Error(`move there killed before command ${k}: ${(e as Error).message}`);
+      }
+    }
+  });
+
+  test("the move back long after the move there (its old copy expired at the rerun), killed before each command", async () => {
+    for (let k = 1; k <= commands.commands2; k += 1) {
+      try {
+        await scenario(undefined, k, 2 * GRACE_S * 1000);
+      } catch (e) {
+        throw new Error(`move back killed before command ${k}: ${(e as Error).message}`);
+      }
+    }
+  });
+});
+
+/** Where the lab's first kill lands: after the ldapmodify that freezes (the runner killed when "freeze" is printed). */
+async function freezeCommand(): Promise<number> {
+  for (let k = 1; ; k++) {
+    jest.setSystemTime(T0);
+    const c = new FakeCluster(NODES, MASTER);
+    c.addUser("kl1", "lab1", 30);
+    const r = await up(c, await create(c, { kl1: "lab1" }), { kl1: "lab2" }, k);
+    if (!r.killed) throw new Error("the move never froze the user");
+    if (c.entries().get("kl1")!.frozen) return k;
+  }
+}
+
+describe("a replica behind the master", () => {
+  test("a move back to a node whose replica lags past the move's wait never makes the update remove the user's mailbox there", async () => {
+    jest.setSystemTime(T0);
+    const c = new FakeCluster(NODES, MASTER);
+    c.addUser("kl1", "lab1", 30);
+    let s = await create(c, { kl1: "lab1" });
+    s = (await leg(c, s, "kl1", { to: "lab2" })).state;
+    // The old copy on lab1 is past its grace when kl1 moves back there, and lab1's replica misses the switch.
+    jest.advanceTimersByTime(2 * GRACE_S * 1000);
+    const from = c.version;
+    c.hold = (node, v) => node === "lab1" && v > from && c.at(v).get("kl1")!.home === "lab1";
+    s = (await leg(c, s, "kl1", { to: "lab1" })).state;
+    expect(logged.join("")).toMatch(/replicas lab1 did not show kl1 on lab1 \(frozen\)/);
+    expect(c.view("lab1").get("kl1")!.home).toBe("lab2");
+    // What the update did to lab1's store, while lab1 still named lab2 the home.
+    expect(logged.join("")).not.toMatch(/old copy of kl1 on lab1: removed/);
+    expect(c.mailbox("lab1", "kl1")?.msgs.length).toBe(c.accepted.length);
+    c.hold = undefined;
+    await expectConverged(c, s, "kl1", "lab1");
+  });
+});
+
+describe("the decisions, one by one", () => {
+  test("where a move stands, by the user's entry", () => {
+    expect(moveStage({ home: "a", frozen: false }, "a", "b")).toBe("no");
+    expect(moveStage({ home: "a", frozen: true }, "a", "b")).toBe("frozen-at-old-home");
+    expect(moveStage({ home: "b", frozen: true }, "a", "b")).toBe("frozen-at-new-home");
+    expect(moveStage({ home: "b", frozen: true }, "b", "b")).toBe("frozen-at-new-home");
+    expect(moveStage({ home: "b", frozen: false }, "a", "b")).toBe("already-done");
+    expect(() => moveStage({ home: "c", frozen: false }, "a", "b")).toThrow(/the directory says the home is c \(someone else moved the user/);
+  });
+
+  test("the work: users off their file home, and users left frozen (finished where they are when the file does not name them)", () => {
+    const dir = [
+      { uid: "a", home: "n1", frozen: false },
+      { uid: "b", home: "n1", frozen: false },
+      { uid: "c", home: "n2", frozen: true },
+      { uid: "d", home: "n2", frozen: true },
+      { uid: "e", home: "n3", frozen: false },
+    ];
+    expect(placementWork(dir, { a: "n1", b: "n2", c: "n2", d: "n1" })).toEqual([
+      { uid: "b", from: "n1", to: "n2" },
+      { uid: "c", from: "n2", to: "n2" },
+      { uid: "d", from: "n2", to: "n1" },
+    ]);
+  });
+
+  test("old copies: one record per copy (the latest wins), none on the user's home, none on a node that is gone; expired ones removed", () => {
+    const now = 1_000_000;
+    const left = copiesLeftBy(
+      [
+        { user: "a", from: "n1", to: "n2", resumed: "no" },
+        { user: "b", from: "n2", to: "n2", resumed: "frozen-at-new-home" },
+        { user: "c", from: "n1", to: "n3", resumed: "already-done" },
+        { user: "d", from: "n2", to: "n3", resumed: "frozen-at-old-home", setAside: "/s/.d.old-1" },
+      ],
+      now,
+    );
+    expect(left).toEqual([
+      { user: "a", node: "n1", since: now },
+      { user: "d", node: "n2", since: now },
+      { user: "d", node: "n3", since: now, path: "/s/.d.old-1" },
+    ]);
+    const previous: OldCopy[] = [
+      { user: "a", node: "n1", since: now - 5_000 }, // left again: its grace starts again
+      { user: "e", node: "n1", since: now - 5_000 }, // e lives on n1 again: its mailbox, forgotten
+      { user: "e", node: "n1", since: now - 5_000, path: "/s/.e.old-1" }, // a set-aside copy is not the mailbox
+      { user: "f", node: "n9", since: now - 99_000 }, // n9 revoked: nothing to remove
+      { user: "g", node: "n2", since: now - 10_000 }, // grace over
+    ];
+    const homes = { a: "n2", d: "n3", e: "n1", f: "n1", g: "n1" };
+    expect(settleOldCopies(previous, left, { homes, live: (n) => n !== "n9", graceSeconds: 10, now })).toEqual({
+      keep: [
+        { user: "a", node: "n1", since: now },
+        { user: "e", node: "n1", since: now - 5_000, path: "/s/.e.old-1" },
+        { user: "d", node: "n2", since: now },
+        { user: "d", node: "n3", since: now, path: "/s/.d.old-1" },
+      ],
+      remove: [{ user: "g", node: "n2", since: now - 10_000 }],
+    });
+    // The diff counts the same: an expired record of the user's home is no work.
+    expect(expiredOldCopies(previous, homes, 10, now)).toEqual([{ user: "f", node: "n9", since: now - 99_000 }, { user: "g", node: "n2", since: now - 10_000 }]);
+  });
+});
