@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { performance } from "node:perf_hooks";
-import { runStack, RunStackOptions } from "../runner";
+import { FIXTURE_PROGRAM, runStack, RunStackOptions } from "../runner";
 
 export interface RunnerTimings {
   /** Resources in the stack after the up (components and the stack included). */
@@ -42,7 +42,7 @@ export async function benchRunner(opts: Omit<RunStackOptions, "op"> = { stack: "
 }
 
 /**
- * The same on the runner's own fixture (test/runner/fixtures/files: dynamic resources writing
+ * The same on the runner's own fixture program (runner/fixture-program: dynamic resources writing
  * files, a RandomPassword, a component) with `files` extra files, in a temp dir; no SSH, no lab.
  */
 export async function benchRunnerFixture(opts: { files: number; log?: (line: string) => void } = { files: 10 }): Promise<RunnerTimings & { readonly firstPreviewSeconds: number }> {
@@ -53,7 +53,7 @@ export async function benchRunnerFixture(opts: { files: number; log?: (line: str
   fs.writeFileSync(path.join(dir, "Pulumi.bench.yaml"), `config:\n  fixture:dir: ${out}\n  fixture:greeting: hello\n  fixture:extraFiles: '${extra}'\n`);
   const base = {
     stack: "bench",
-    projectDir: path.resolve(__dirname, "..", "test", "runner", "fixtures", "files"),
+    projectDir: FIXTURE_PROGRAM,
     configFile: path.join(dir, "Pulumi.bench.yaml"),
     stateFile: path.join(dir, "state.json"),
     passphrase: "bench",

@@ -34,6 +34,9 @@ function assertLabReachable(configFile: string | undefined): void {
 /** The rplan checkout this runner belongs to. */
 export const RPLAN_PROJECT_DIR = path.resolve(__dirname, "..");
 
+/** The runner's own fixture program (project "fixture": files in a directory, no SSH), for its tests and benchmark. */
+export const FIXTURE_PROGRAM = path.join(__dirname, "fixture-program");
+
 const WORKER = path.join(__dirname, "worker.ts");
 
 function startWorker(cwd: string, typeCheck: boolean, env: Readonly<Record<string, string>>): ChildProcess {

@@ -1,11 +1,11 @@
-/** Running the fixture program (./fixtures/files) in a temp dir, for the end-to-end runner tests. */
+/** Running the runner's fixture program (runner/fixture-program) in a temp dir, for the end-to-end runner tests. */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { runStack, RunStackOptions } from "../../runner/index";
+import { FIXTURE_PROGRAM, runStack, RunStackOptions } from "../../runner/index";
 import { ResourceState, StateStore } from "../../runner/state";
 
-export const FILES = path.join(__dirname, "fixtures", "files");
+export const FILES = FIXTURE_PROGRAM;
 export const PASSPHRASE = "test-pass";
 
 export interface Env {

@@ -1,14 +1,14 @@
 /**
- * The stack runner end to end, on the fixture program in ./fixtures/files: a real dynamic provider
+ * The stack runner end to end, on its fixture program (runner/fixture-program): a real dynamic provider
  * (through @pulumi/pulumi's dynamic-provider host) writing files into a temp dir, a RandomPassword
  * whose secret flows into a file, a component with children. Each runStack is a fresh process.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { runStack, RunStackOptions, StackRunError } from "../../runner/index";
+import { FIXTURE_PROGRAM, runStack, RunStackOptions, StackRunError } from "../../runner/index";
 
-const FILES = path.join(__dirname, "fixtures", "files");
+const FILES = FIXTURE_PROGRAM;
 const POLICED = path.join(__dirname, "fixtures", "policed");
 
 interface Env {
@@ -155,7 +155,7 @@ describe("stack runner: bad input stops before any host is touched", () => {
 });
 
 describe("stack runner: policy pack", () => {
-  const policed = (e: Env, op: RunStackOptions["op"], extra: Partial<RunStackOptions> = {}) => stack(e, op, { projectDir: POLICED, program: "../files/index.ts", ...extra });
+  const policed = (e: Env, op: RunStackOptions["op"], extra: Partial<RunStackOptions> = {}) => stack(e, op, { projectDir: POLICED, program: path.relative(POLICED, path.join(FILES, "index.ts")), ...extra });
 
   it("runs the pack on preview: advisory violations are reported, unknowns in stack checks tolerated", async () => {
     const e = env();
