@@ -214,6 +214,15 @@ async function inboxGuid(n: MoveNode, uid: string): Promise<string | undefined> 
 }
 
 /**
+ * Whether `n` holds a copy of the mailbox the user's home holds: the same INBOX GUID, which dsync
+ * keeps (a mailbox created anew, e.g. by a delivery after a home was changed by hand, has its own).
+ */
+export async function holdsCopyOf(n: MoveNode, home: MoveNode, uid: string): Promise<boolean> {
+  const there = await inboxGuid(n, uid);
+  return there !== undefined && there === (await inboxGuid(home, uid));
+}
+
+/**
  * A copy the new home already holds is either an interrupted bulk copy of this move (same mailbox
  * GUIDs: dsync goes on from it) or a copy left by an earlier move away from this node (other GUIDs:
  * dsync would have to delete the INBOX, which it cannot). The latter is set aside, not deleted: it

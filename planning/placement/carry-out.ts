@@ -73,6 +73,22 @@ export function copiesLeftBy(moves: readonly FinishedMove[], now: number): OldCo
 }
 
 /**
+ * Copies a killed update may have left without a record: users whose home the state last saw
+ * (`lastSeen`, the `directory` output) is not their home now, when no record names that node. A
+ * run killed after a move's switch (or after its moves, before the engine saved its outputs) leaves
+ * the directory moved and the state not; its rerun has nothing left to move, or only the unfreeze
+ * (`from` = `to`), and no move of its own says where the old copy is. A candidate is only a copy if
+ * its mailbox is the home's (ops/quantum-move.ts `holdsCopyOf`): a home changed by hand without
+ * its mail leaves the mail where it was, and that is never an old copy.
+ */
+export function unrecordedCopies(lastSeen: Readonly<Record<string, string>>, homes: Readonly<Record<string, string>>, known: readonly OldCopy[]): { user: string; node: string }[] {
+  return Object.keys(lastSeen)
+    .sort()
+    .filter((u) => homes[u] !== undefined && lastSeen[u] !== homes[u] && !known.some((c) => c.user === u && c.node === lastSeen[u] && c.path === undefined))
+    .map((u) => ({ user: u, node: lastSeen[u] }));
+}
+
+/**
  * A record names a copy of the user's mailbox that is not the mailbox itself: a user's own directory
  * on its home is the mailbox (a move back to a node makes its old copy the live one again), so such a
  * record is forgotten — never kept to expire later, never handed to a removal. Set-aside copies lie

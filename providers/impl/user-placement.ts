@@ -17,9 +17,9 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { ldapiUrl } from "../../planning/mail/routing";
 import { DesiredPlacement, describeMove, movesBetween, placementProblems } from "../../planning/placement/moves";
-import { copiesLeftBy, expiredOldCopies, OldCopy, placementWork, settleOldCopies } from "../../planning/placement/carry-out";
+import { copiesLeftBy, expiredOldCopies, OldCopy, placementWork, settleOldCopies, unrecordedCopies } from "../../planning/placement/carry-out";
 import { readDirectoryUsers, DirectoryUser } from "../../ops/directory-homes";
-import { MoveNode, MoveReport, moveUser, removeOldCopy } from "../../ops/quantum-move";
+import { holdsCopyOf, MoveNode, MoveReport, moveUser, removeOldCopy } from "../../ops/quantum-move";
 import { SlapdControl } from "../../ops/slapd-control";
 import { sshConnection, SshTarget } from "../../transports/ssh";
 import { stableJson } from "./diff";
@@ -80,17 +80,39 @@ export async function diff(_id: string, olds: UserPlacementOutputs, news: UserPl
 }
 
 export async function create(inputs: UserPlacementInputs): Promise<pulumi.dynamic.CreateResult> {
-  return { id: "placement", outs: await apply(inputs, []) };
+  return { id: "placement", outs: await apply(inputs, {}) };
 }
 
 export async function update(_id: string, olds: UserPlacementOutputs, news: UserPlacementInputs): Promise<pulumi.dynamic.UpdateResult> {
-  return { outs: await apply(news, olds.oldCopies ?? []) };
+  return { outs: await apply(news, olds) };
 }
 
 export async function read(id: string, props: UserPlacementOutputs): Promise<pulumi.dynamic.ReadResult> {
-  const nodes = await connect(props);
-  const users = await readDirectoryUsers(nodes.get(props.master)!.slapd, props.suffix);
-  return { id, props: { ...props, ...directoryOutputs(users) } };
+  return { id, props: await readOn(props, await connect(props)) };
+}
+
+/** A refresh on connected nodes: the directory's homes, and old copies an interrupted update left unrecorded. */
+export async function readOn(props: UserPlacementOutputs, nodes: ReadonlyMap<string, MoveNode>): Promise<UserPlacementOutputs> {
+  const after = directoryOutputs(await readDirectoryUsers(nodes.get(props.master)!.slapd, props.suffix));
+  const found = await unrecordedOldCopies(props.directory ?? {}, after.directory, props.oldCopies ?? [], nodes, Date.now());
+  return { ...props, ...after, ...(found.length > 0 ? { oldCopies: [...(props.oldCopies ?? []), ...found] } : {}) };
+}
+
+/**
+ * The old copies an interrupted update left without a record (planning/placement/carry-out.ts
+ * `unrecordedCopies`): each candidate counts only if it holds a copy of the mailbox on the home.
+ */
+async function unrecordedOldCopies(lastSeen: Readonly<Record<string, string>>, homes: Readonly<Record<string, string>>, known: readonly OldCopy[], nodes: ReadonlyMap<string, MoveNode>, now: number): Promise<OldCopy[]> {
+  const found: OldCopy[] = [];
+  for (const c of unrecordedCopies(lastSeen, homes, known)) {
+    const [n, home] = [nodes.get(c.node), nodes.get(homes[c.user])];
+    if (!n || !home) continue;
+    const copy = await holdsCopyOf(n, home, c.user).catch((e: Error) => (log(`[move] ${c.user}: cannot tell whether ${c.node} still holds an old copy: ${e.message}`), false));
+    if (!copy) continue;
+    log(`[move] old copy of ${c.user} on ${c.node}, left by an interrupted update: kept for the grace period`);
+    found.push({ user: c.user, node: c.node, since: now });
+  }
+  return found;
 }
 
 export async function delete_(): Promise<void> {
@@ -112,12 +134,16 @@ async function connect(inputs: UserPlacementInputs): Promise<Map<string, MoveNod
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-async function apply(inputs: UserPlacementInputs, oldCopies: readonly OldCopy[]): Promise<UserPlacementOutputs> {
-  return carryOut(inputs, oldCopies, await connect(inputs));
+/** What an update reads from the state: the old copies recorded, and the homes the directory had then. */
+export type CarriedOut = Partial<Pick<UserPlacementOutputs, "oldCopies" | "directory">>;
+
+async function apply(inputs: UserPlacementInputs, olds: CarriedOut): Promise<UserPlacementOutputs> {
+  return carryOut(inputs, olds, await connect(inputs));
 }
 
 /** An update's work on connected nodes (every live node, by name): the moves, then the old copies. */
-export async function carryOut(inputs: UserPlacementInputs, oldCopies: readonly OldCopy[], nodes: ReadonlyMap<string, MoveNode>): Promise<UserPlacementOutputs> {
+export async function carryOut(inputs: UserPlacementInputs, olds: CarriedOut, nodes: ReadonlyMap<string, MoveNode>): Promise<UserPlacementOutputs> {
+  const oldCopies = olds.oldCopies ?? [];
   const master = nodes.get(inputs.master);
   if (!master) throw new Error(`the directory master ${inputs.master} is not a live node`);
   const users = await readDirectoryUsers(master.slapd, inputs.suffix);
@@ -146,7 +172,10 @@ export async function carryOut(inputs: UserPlacementInputs, oldCopies: readonly 
   // The homes after the moves, from the master: a record of a copy on the user's home again (moved
   // back within the grace period) names the user's mailbox, and is forgotten, not left to expire.
   const after = directoryOutputs(await readDirectoryUsers(master.slapd, inputs.suffix));
-  const copies = settleOldCopies(oldCopies, copiesLeftBy(reports, now), { homes: after.directory, live: (n) => nodes.has(n), graceSeconds: inputs.limits.graceSeconds, now });
+  const left = copiesLeftBy(reports, now);
+  // A move an interrupted update did but the state never recorded: its old copy is found, not forgotten.
+  left.push(...(await unrecordedOldCopies(olds.directory ?? {}, after.directory, [...oldCopies, ...left], nodes, now)));
+  const copies = settleOldCopies(oldCopies, left, { homes: after.directory, live: (n) => nodes.has(n), graceSeconds: inputs.limits.graceSeconds, now });
   for (const c of copies.remove) {
     log(`[move] old copy of ${c.user} on ${c.node}${c.path ? ` (${c.path})` : ""}: ${await removeOldCopy(nodes.get(c.node)!, inputs.suffix, c.user, c.path)}`);
   }

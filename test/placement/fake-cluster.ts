@@ -89,6 +89,11 @@ export class FakeCluster {
     this.history.push(next);
   }
 
+  /** The user's home changed on the master, as an admin would by hand (nothing else happens). */
+  setHome(uid: string, home: string): void {
+    this.write(uid, { home });
+  }
+
   /** A user with `count` messages in its home's store. */
   addUser(uid: string, home: string, count: number): void {
     this.write(uid, { home, frozen: false });
