@@ -2,7 +2,7 @@
  * The decisions of carrying a placement out, apart from the hosts that carry them out: where a
  * user's move stands by its directory entry (the journal), which users an update moves, and which
  * old copies an update keeps, removes or forgets. Pure — no I/O, no clock (`now` comes in) — so
- * every state a killed run can leave is tested without a host (test/placement/carry-out.test.ts).
+ * every state a killed run can leave is tested without a host.
  * The hosts' side is ops/quantum-move.ts; the provider is providers/impl/user-placement.ts.
  */
 
