@@ -7,6 +7,7 @@ import { planLogAnonymity } from "../planning/logs";
 import { HostFiles } from "../providers/host-files";
 import { NodeFacts, NodeHost } from "../providers/node-host";
 import { ServiceTlsKey } from "../providers/service-tls-key";
+import { isLive } from "../planning/node-roles";
 
 export interface NodeArgs {
   /** The node's validated entry from the stack config. */
@@ -46,7 +47,7 @@ export class Node extends pulumi.ComponentResource {
   constructor(name: string, args: NodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rplan:cluster:Node", name, {}, opts);
     const c = args.config;
-    if (c.state === "revoked") throw new Error(`node ${c.name} is revoked and must not be provisioned`);
+    if (!isLive(c)) throw new Error(`node ${c.name} is revoked and must not be provisioned`);
     this.config = c;
     this.keyDirs = nodeKeyDirs(c.encryptedMount, c.keyDirs);
     const ssh = (this.ssh = endpointInput(c.ssh));

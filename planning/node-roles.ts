@@ -18,6 +18,9 @@ import { NODE_STATES, NodeState } from "./config/types";
 /** A node state, or anything that carries one. */
 export type Stated = NodeState | { readonly state: NodeState };
 
+/** The states of a live node. */
+export type LiveState = Exclude<NodeState, "revoked">;
+
 const stateOf = (x: Stated): NodeState => (typeof x === "string" ? x : x.state);
 
 /** Whether `x` is one of the three node states (for values read from outside, e.g. a NodeHost's outputs). */
@@ -31,7 +34,7 @@ export function isNodeState(x: unknown): x is NodeState {
  * daemons are configured, it holds an LDAP replica, and it keeps its own name in the zone. A
  * revoked node is none of these: it may be in an adversary's hands.
  */
-export function isLive(x: Stated): boolean {
+export function isLive<T extends Stated>(x: T): x is T & (T extends NodeState ? LiveState : { readonly state: LiveState }) {
   return stateOf(x) !== "revoked";
 }
 

@@ -11,6 +11,7 @@ import { countryName } from "./countries";
 import { parseDns, zoneNameProblems } from "./dns";
 import { cidrContains, cidrsOverlap, ipv4ToInt, parseCidr } from "./ipv4";
 import { ClusterConfig, ConfigError, isLdapSuffix, LDAP_ACCESS_LEVELS, LdapAccess, LdapSettings, NODE_STATES, NodeConfig, NodeState } from "./types";
+import { mayBeLdapMaster } from "../node-roles";
 
 export { NODE_NAME };
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
@@ -50,7 +51,7 @@ export function validateClusterConfig(raw: Raw): ClusterConfig {
   if (raw.ldap !== undefined) {
     const l = isObj(raw.ldap) ? raw.ldap : {};
     unknownKeys(l, ["master", "suffix", "ringAccess", "serverIds"], "rplan:ldap", bad);
-    const active = parsed.filter((n) => n.state === "active").map((n) => n.name);
+    const active = parsed.filter(mayBeLdapMaster).map((n) => n.name);
     if (typeof l.master !== "string" || !active.includes(l.master)) bad(`rplan:ldap.master must name an active node (got ${show(l.master)}; active: ${active.join(", ") || "none"})`);
     if (!isLdapSuffix(l.suffix)) bad(`rplan:ldap.suffix must look like dc=example,dc=org (got ${show(l.suffix)})`);
     ldap = { master: String(l.master), suffix: String(l.suffix), ...parseLdapExtras(l, [...rings.keys()], parsed.map((n) => n.name), bad) };

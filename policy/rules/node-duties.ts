@@ -20,6 +20,7 @@ import { NodeIndex, NodeInfo, sameMount, showMount } from "./nodes";
 import { DKIM_KEY, DNS_CHECK, HOST_FILES, mountProblem } from "./shapes";
 import { Report, ResourceDesc, RuleOutput } from "./types";
 import { at, isUnknown } from "./values";
+import { isNodeState, servesClients } from "../../planning/node-roles";
 
 /** The names the program registers for each service's duties (planning/services: their descriptors name them). */
 export { DUTY_NAMES };
@@ -29,7 +30,7 @@ function activeNodes(resources: readonly ResourceDesc[], rep: Report, what: stri
   const out: NodeInfo[] = [];
   for (const n of new NodeIndex(resources).nodes) {
     if (isUnknown(n.desc.props.node) || isUnknown(n.state)) rep.unknown(n.desc, [isUnknown(n.desc.props.node) ? "node" : "state"], `whether a node is active (and so must ${what})`);
-    else if (n.state === "active") out.push(n);
+    else if (isNodeState(n.state) && servesClients(n.state)) out.push(n);
   }
   return out;
 }
