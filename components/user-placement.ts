@@ -1,17 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig } from "../planning/config";
-import { placementProblems, PlacementLimitsInput } from "../planning/placement/moves";
+import { placementProblems } from "../planning/placement/moves";
+import { PlacementRecord, recordAsInputs } from "../planning/placement/record";
 import { UserPlacementResource } from "../providers/user-placement";
 import type { LdapReplica } from "./ldap-replica";
 import { MailRouting, storePathOf } from "./mail-routing";
 import type { Node } from "./node";
-
-/** The placement record (placement.<stack>.yaml), as the program read it. */
-export interface PlacementRecordInput {
-  readonly users: Readonly<Record<string, { readonly home: string; readonly bytes: number }>>;
-  readonly pins: Readonly<Record<string, string>>;
-  readonly limits: PlacementLimitsInput;
-}
 
 export interface UserPlacementArgs {
   /** The validated cluster config: every node and its state. */
@@ -22,8 +16,8 @@ export interface UserPlacementArgs {
   readonly ldap: LdapReplica;
   /** Mail: moves need each node's daemons configured (the move channel, the freeze). */
   readonly mail: MailRouting;
-  /** Every user's home, reviewed like code. */
-  readonly record: PlacementRecordInput;
+  /** Every user's home, reviewed like code: the placement file (placement.<stack>.yaml) as the program read it. */
+  readonly record: PlacementRecord;
   /** Per node, where its Maildirs live (as given to MailRouting). */
   readonly storePaths?: Readonly<Record<string, string>>;
 }
@@ -39,10 +33,8 @@ export class UserPlacement extends pulumi.ComponentResource {
   public readonly resource: UserPlacementResource;
 
   constructor(name: string, args: UserPlacementArgs, opts?: pulumi.ComponentResourceOptions) {
-    const homes = Object.fromEntries(Object.entries(args.record.users).map(([u, p]) => [u, p.home]));
-    const sizes = Object.fromEntries(Object.entries(args.record.users).map(([u, p]) => [u, p.bytes]));
     const nodeRefs = args.cluster.nodes.map((n) => ({ name: n.name, state: n.state }));
-    const problems = placementProblems({ homes, sizes, pins: args.record.pins, limits: args.record.limits, nodes: nodeRefs }, {});
+    const problems = placementProblems(args.record, nodeRefs, {});
     if (problems.length > 0) throw new Error(`invalid placement (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     super("rplan:placement:UserPlacement", name, {}, opts);
     const ldap = args.ldap.plan;
@@ -59,10 +51,7 @@ export class UserPlacement extends pulumi.ComponentResource {
         master: ldap.master,
         suffix: ldap.suffix,
         ldapiSocket: ldap.settings.ldapiSocket,
-        homes,
-        sizes,
-        pins: args.record.pins,
-        limits: args.record.limits,
+        ...recordAsInputs(args.record),
       },
       { parent: this, dependsOn: [...Object.values(args.mail.daemons).flatMap((d) => [d.postfix, d.dovecot]), args.ldap.entries] },
     );

@@ -14,11 +14,14 @@ export {
   emptyPlacementRecord,
   parsePlacementRecord,
   placementRecordProblems,
+  recordAsInputs,
+  recordFromInputs,
   renderPlacementRecord,
   toClusterState,
   type PlacedUser,
   type PlacementLimits,
   type PlacementRecord,
+  type RecordInputs,
   type RecordNode,
 } from "./record";
 export { applySizes, syncWithDirectory, type Drift, type NodeMeasurement, type SizeChange, type SizesResult, type SyncResult } from "./reconcile";

@@ -4,47 +4,18 @@
  * is touched). Pure — no Pulumi, no I/O. The move itself is ops/quantum-move.ts.
  */
 import { NODE_NAME, USER_ID } from "../names";
+import type { PlacementRecord, RecordNode } from "./record";
+import type { Move } from "./types";
 
-export interface PlacementNodeRef {
-  readonly name: string;
-  readonly state: "active" | "draining" | "revoked";
-}
+/** A move an update carries out: a planner's move (./types.ts) without its reason. */
+export type PlannedMove = Readonly<Pick<Move, "user" | "from" | "to" | "bytes">>;
 
-export interface PlacementLimitsInput {
-  /** Bytes all moves of one update may copy together. */
-  readonly maxBytesMoved: number;
-  /** Moves running at the same time. */
-  readonly concurrency: number;
-  /** Seconds the old copy is kept after a move before an update removes it. */
-  readonly graceSeconds: number;
-}
-
-/** The desired placement as the program hands it to the provider. */
-export interface DesiredPlacement {
-  /** uid → home node. */
-  readonly homes: Readonly<Record<string, string>>;
-  /** uid → bytes of the user's data as last measured (what a move will copy). */
-  readonly sizes: Readonly<Record<string, number>>;
-  /** uid → the only node the user may live on. */
-  readonly pins: Readonly<Record<string, string>>;
-  readonly limits: PlacementLimitsInput;
-  /** Every node of the config, revoked ones too (a home may still name one). */
-  readonly nodes: readonly PlacementNodeRef[];
-}
-
-export interface PlannedMove {
-  readonly user: string;
-  readonly from: string;
-  readonly to: string;
-  readonly bytes: number;
-}
-
-/** Users whose home differs between `current` (uid → node) and the desired homes, sorted by uid. */
-export function movesBetween(current: Readonly<Record<string, string>>, desired: DesiredPlacement): PlannedMove[] {
-  return Object.keys(desired.homes)
+/** Users whose home differs between `current` (uid → node) and the record's, sorted by uid. */
+export function movesBetween(current: Readonly<Record<string, string>>, rec: PlacementRecord): PlannedMove[] {
+  return Object.keys(rec.users)
     .sort()
-    .filter((u) => current[u] !== undefined && current[u] !== desired.homes[u])
-    .map((u) => ({ user: u, from: current[u], to: desired.homes[u], bytes: desired.sizes[u] ?? 0 }));
+    .filter((u) => current[u] !== undefined && current[u] !== rec.users[u].home)
+    .map((u) => ({ user: u, from: current[u], to: rec.users[u].home, bytes: rec.users[u].bytes }));
 }
 
 /** "1.2 GB" — decimal units, as `du` and disk vendors count. */
@@ -65,35 +36,34 @@ export function describeMove(m: PlannedMove): string {
 }
 
 /**
- * Every problem with the desired placement, and with the moves from `previous` (the homes the last
- * update carried out), at once. A home naming an unknown node, a move onto a node that is not
- * active, a pinned user placed off its pin, more bytes than the cap: refused before any host is
- * touched.
+ * Every problem with the record on the stack's `nodes` (every node of the config, revoked ones too:
+ * a home may still name one), and with the moves from `previous` (the homes the last update carried
+ * out), at once. A home naming an unknown node, a move onto a node that is not active, a pinned user
+ * placed off its pin, more bytes than the cap: refused before any host is touched.
  */
-export function placementProblems(desired: DesiredPlacement, previous: Readonly<Record<string, string>>): string[] {
+export function placementProblems(rec: PlacementRecord, stackNodes: readonly RecordNode[], previous: Readonly<Record<string, string>>): string[] {
   const problems: string[] = [];
-  const nodes = new Map(desired.nodes.map((n) => [n.name, n]));
-  const l = desired.limits;
+  const nodes = new Map(stackNodes.map((n) => [n.name, n]));
+  const l = rec.limits;
   if (!Number.isSafeInteger(l.maxBytesMoved) || l.maxBytesMoved <= 0) problems.push(`limits.maxBytesMoved must be a positive number of bytes (got ${JSON.stringify(l.maxBytesMoved)})`);
   if (!Number.isSafeInteger(l.concurrency) || l.concurrency < 1 || l.concurrency > 16) problems.push(`limits.concurrency must be 1..16 (got ${JSON.stringify(l.concurrency)})`);
   if (!Number.isSafeInteger(l.graceSeconds) || l.graceSeconds < 0) problems.push(`limits.graceSeconds must be 0 or more (got ${JSON.stringify(l.graceSeconds)})`);
-  for (const [user, home] of Object.entries(desired.homes)) {
+  for (const [user, { home, bytes }] of Object.entries(rec.users)) {
     if (!USER_ID.test(user)) {
       problems.push(`user ${JSON.stringify(user)} is not a valid uid (${USER_ID})`);
       continue;
     }
     if (typeof home !== "string" || !NODE_NAME.test(home)) problems.push(`${user}: home ${JSON.stringify(home)} is not a node name`);
     else if (!nodes.has(home)) problems.push(`${user}: home ${home} is not a node of this stack`);
-    const bytes = desired.sizes[user];
-    if (bytes !== undefined && (!Number.isSafeInteger(bytes) || bytes < 0)) problems.push(`${user}: size ${JSON.stringify(bytes)} is not a number of bytes`);
-    const pin = desired.pins[user];
+    if (!Number.isSafeInteger(bytes) || bytes < 0) problems.push(`${user}: size ${JSON.stringify(bytes)} is not a number of bytes`);
+    const pin = rec.pins[user];
     if (pin !== undefined && pin !== home) problems.push(`${user} is pinned to ${pin} but placed on ${home}`);
   }
-  for (const [user, pin] of Object.entries(desired.pins)) {
-    if (!(user in desired.homes)) problems.push(`pin for ${user}, who is not placed`);
+  for (const [user, pin] of Object.entries(rec.pins)) {
+    if (!(user in rec.users)) problems.push(`pin for ${user}, who is not placed`);
     else if (!nodes.has(pin)) problems.push(`${user}: pin ${pin} is not a node of this stack`);
   }
-  const moves = movesBetween(previous, desired).filter((m) => nodes.has(m.to));
+  const moves = movesBetween(previous, rec).filter((m) => nodes.has(m.to));
   for (const m of moves) {
     const target = nodes.get(m.to)!;
     if (target.state !== "active") problems.push(`cannot move ${m.user} to ${m.to}: ${m.to} is ${target.state}`);

@@ -11,8 +11,11 @@ import { cmp, isBytes, show } from "./validate";
 
 /** How much one `pulumi up` may move, how many users at once, and how long a moved user's old copy is kept. */
 export interface PlacementLimits {
+  /** Bytes all moves of one update may copy together. */
   maxBytesMoved: number;
+  /** Moves running at the same time. */
   concurrency: number;
+  /** Seconds the old copy is kept after a move before an update removes it. */
   graceSeconds: number;
 }
 
@@ -20,13 +23,51 @@ export interface PlacementLimits {
 export interface PlacedUser {
   home: string;
   bytes: number;
+  /**
+   * A second node keeping a standby copy of the user (docs/ARCHITECTURE.md: not built yet). Room in
+   * the vocabulary only: the file does not take it, nothing carries it out; a record that names one
+   * is checked (a node of the stack, not the home).
+   */
+  standby?: string;
 }
 
+/**
+ * The placement: the one vocabulary of the file (parse/render here), the commands that plan into it,
+ * the UserPlacement component and provider (as RecordInputs), and the moves' rules (./moves.ts).
+ */
 export interface PlacementRecord {
   users: Record<string, PlacedUser>;
   /** user → node: a pinned user only ever lives on its pin. */
   pins: Record<string, string>;
   limits: PlacementLimits;
+}
+
+/**
+ * The record as the UserPlacement resource's inputs carry it: homes and sizes as two maps. These
+ * property names are in every stack's state (a renamed input would be a change to every stack), so
+ * this form stays; recordAsInputs and recordFromInputs are the only ways between the two.
+ */
+export interface RecordInputs {
+  /** uid → home node. */
+  readonly homes: Readonly<Record<string, string>>;
+  /** uid → bytes of the user's data as last measured (what a move will copy). */
+  readonly sizes: Readonly<Record<string, number>>;
+  readonly pins: Readonly<Record<string, string>>;
+  readonly limits: PlacementLimits;
+}
+
+export function recordAsInputs(rec: PlacementRecord): RecordInputs {
+  const users = Object.entries(rec.users);
+  return { homes: Object.fromEntries(users.map(([u, p]) => [u, p.home])), sizes: Object.fromEntries(users.map(([u, p]) => [u, p.bytes])), pins: rec.pins, limits: rec.limits };
+}
+
+/** The record the inputs carry (a user without a size has 0 bytes). */
+export function recordFromInputs(i: RecordInputs): PlacementRecord {
+  return {
+    users: Object.fromEntries(Object.entries(i.homes ?? {}).map(([u, home]) => [u, { home, bytes: i.sizes?.[u] ?? 0 }])),
+    pins: { ...(i.pins ?? {}) },
+    limits: i.limits,
+  };
 }
 
 export const DEFAULT_LIMITS: Readonly<PlacementLimits> = { maxBytesMoved: 50e9, concurrency: 2, graceSeconds: 604800 };
@@ -115,15 +156,20 @@ export function parsePlacementRecord(text: string, where: string, nodes?: readon
 }
 
 /**
- * What the stack config does not allow: a home or pin naming no node, a pin to a node that is not
- * active. A home on a draining or revoked node is fine (the user waits to move), and so is a home
+ * What the stack config does not allow: a home, standby or pin naming no node, a standby on the
+ * home, a pin to a node that is not active. A home on a draining or revoked node is fine (the user waits to move), and so is a home
  * that differs from the user's pin (the next plan moves the user to it).
  */
 export function placementRecordProblems(rec: PlacementRecord, nodes: readonly RecordNode[]): string[] {
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const known = nodes.map((n) => n.name).join(", ") || "none";
   const problems: string[] = [];
-  for (const [user, u] of sortedEntries(rec.users)) if (!byName.has(u.home)) problems.push(`users.${user}.home: ${u.home} is not a node of the stack (nodes: ${known})`);
+  for (const [user, u] of sortedEntries(rec.users)) {
+    if (!byName.has(u.home)) problems.push(`users.${user}.home: ${u.home} is not a node of the stack (nodes: ${known})`);
+    if (u.standby === undefined) continue;
+    if (u.standby === u.home) problems.push(`users.${user}.standby: ${u.standby} is the user's home; a standby copy must be on another node`);
+    else if (!byName.has(u.standby)) problems.push(`users.${user}.standby: ${u.standby} is not a node of the stack (nodes: ${known})`);
+  }
   for (const [user, node] of sortedEntries(rec.pins)) {
     const n = byName.get(node);
     if (!n) problems.push(`pins.${user}: ${node} is not a node of the stack (nodes: ${known})`);

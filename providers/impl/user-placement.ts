@@ -16,7 +16,8 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { ldapiUrl } from "../../planning/mail/routing";
-import { DesiredPlacement, describeMove, movesBetween, placementProblems } from "../../planning/placement/moves";
+import { describeMove, movesBetween, placementProblems } from "../../planning/placement/moves";
+import { recordFromInputs, RecordInputs, RecordNode } from "../../planning/placement/record";
 import { copiesLeftBy, expiredOldCopies, OldCopy, placementWork, settleOldCopies, unrecordedCopies } from "../../planning/placement/carry-out";
 import { readDirectoryUsers, DirectoryUser } from "../../ops/directory-homes";
 import { holdsCopyOf, MoveNode, MoveReport, moveUser, removeOldCopy } from "../../ops/quantum-move";
@@ -25,16 +26,16 @@ import { sshConnection, SshTarget } from "../../transports/ssh";
 import { stableJson } from "./diff";
 import { known, sshTarget } from "./common";
 
-export interface PlacementNodeInput {
-  readonly name: string;
-  readonly state: "active" | "draining" | "revoked";
+/** Every node of the config, revoked ones too (a home may still name one). */
+export interface PlacementNodeInput extends RecordNode {
   /** Absent for revoked nodes: they are never contacted. */
   readonly ssh?: Omit<SshTarget, "node">;
   readonly vpnAddress: string;
   readonly storePath: string;
 }
 
-export interface UserPlacementInputs extends DesiredPlacement {
+/** The placement record (as RecordInputs: homes, sizes, pins, limits) and where to carry it out. */
+export interface UserPlacementInputs extends RecordInputs {
   readonly nodes: readonly PlacementNodeInput[];
   readonly master: string;
   readonly suffix: string;
@@ -57,15 +58,16 @@ export interface UserPlacementOutputs extends UserPlacementInputs {
 export async function check(olds: Partial<UserPlacementInputs>, news: UserPlacementInputs): Promise<pulumi.dynamic.CheckResult> {
   if (!known(news.homes) || !known(news.nodes)) return { inputs: news };
   const previous = olds.homes ?? {};
-  const problems = placementProblems(news, previous);
+  const rec = recordFromInputs(news);
+  const problems = placementProblems(rec, news.nodes, previous);
   if (problems.length > 0) return { inputs: news, failures: problems.map((reason) => ({ property: "homes", reason })) };
-  return { inputs: { ...news, moves: movesBetween(previous, news).map(describeMove) } };
+  return { inputs: { ...news, moves: movesBetween(previous, rec).map(describeMove) } };
 }
 
 export async function diff(_id: string, olds: UserPlacementOutputs, news: UserPlacementInputs): Promise<pulumi.dynamic.DiffResult> {
   const directory = olds.directory ?? {};
-  const desired = { ...news, homes: news.homes ?? {}, sizes: news.sizes ?? {} };
-  const missing = Object.keys(desired.homes).filter((u) => !(u in directory));
+  const desired = recordFromInputs(news);
+  const missing = Object.keys(desired.users).filter((u) => !(u in directory));
   if (missing.length > 0) {
     throw new Error(
       `the directory has no user ${missing.slice(0, 20).join(", ")}${missing.length > 20 ? ` (and ${missing.length - 20} more)` : ""} ` +

@@ -1,5 +1,6 @@
 /** The move rules and host-report parsing (planning/placement/moves.ts) and the provider's check/diff (no I/O). */
-import { activeDeliveries, copyDifferences, DesiredPlacement, describeMove, movesBetween, parseMailboxStatus, placementProblems } from "../../planning/placement/moves";
+import { activeDeliveries, copyDifferences, describeMove, movesBetween, parseMailboxStatus, placementProblems } from "../../planning/placement/moves";
+import { PlacementRecord, recordFromInputs } from "../../planning/placement/record";
 import { check, diff, UserPlacementOutputs } from "../../providers/impl/user-placement";
 import { moveChannelContribution } from "../../planning/mail/move-channel";
 import { renderDovecot } from "../../planning/mail/dovecot-config";
@@ -11,7 +12,7 @@ const nodes = [
   { name: "lab4", state: "revoked" as const },
 ];
 const limits = { maxBytesMoved: 1_000_000, concurrency: 2, graceSeconds: 60 };
-const desired = (homes: Record<string, string>, sizes: Record<string, number> = {}, pins: Record<string, string> = {}): DesiredPlacement => ({ homes, sizes, pins, limits, nodes });
+const desired = (homes: Record<string, string>, sizes: Record<string, number> = {}, pins: Record<string, string> = {}): PlacementRecord => recordFromInputs({ homes, sizes, pins, limits });
 
 describe("moves between the last placement and the desired one", () => {
   test("only users whose home changed move; new users are adopted where they are", () => {
@@ -22,7 +23,7 @@ describe("moves between the last placement and the desired one", () => {
 
   test("a move onto a draining or revoked node, off a revoked node, over the byte cap, or off a pin is refused — every problem at once", () => {
     const d = desired({ alice: "lab3", bob: "lab4", carol: "lab1", dave: "lab2", erin: "lab9" }, { dave: 2_000_000 }, { carol: "lab2" });
-    const p = placementProblems(d, { alice: "lab1", bob: "lab1", carol: "lab1", dave: "lab4", erin: "lab1" });
+    const p = placementProblems(d, nodes, { alice: "lab1", bob: "lab1", carol: "lab1", dave: "lab4", erin: "lab1" });
     expect(p).toEqual(
       expect.arrayContaining([
         "cannot move alice to lab3: lab3 is draining",
@@ -37,8 +38,8 @@ describe("moves between the last placement and the desired one", () => {
   });
 
   test("a user staying on a draining or revoked node is no problem (it waits to move); bad uids and limits are", () => {
-    expect(placementProblems(desired({ alice: "lab3", bob: "lab4" }), { alice: "lab3", bob: "lab4" })).toEqual([]);
-    const p = placementProblems({ ...desired({ "a;rm -rf /": "lab1" }), limits: { maxBytesMoved: 0, concurrency: 0, graceSeconds: -1 } }, {});
+    expect(placementProblems(desired({ alice: "lab3", bob: "lab4" }), nodes, { alice: "lab3", bob: "lab4" })).toEqual([]);
+    const p = placementProblems({ ...desired({ "a;rm -rf /": "lab1" }), limits: { maxBytesMoved: 0, concurrency: 0, graceSeconds: -1 } }, nodes, {});
     expect(p).toHaveLength(4);
     expect(p[3]).toMatch(/"a;rm -rf \/" is not a valid uid/);
   });
@@ -68,7 +69,7 @@ describe("what the hosts report", () => {
 
 describe("the UserPlacement provider without hosts", () => {
   const nodeInputs = nodes.map((n) => ({ ...n, vpnAddress: "198.18.0.1", storePath: "/srv/crypt/mail" }));
-  const inputs = (homes: Record<string, string>) => ({ ...desired(homes, { alice: 5000 }), nodes: nodeInputs, master: "lab1", suffix: "dc=x", ldapiSocket: "/run/slapd/ldapi" });
+  const inputs = (homes: Record<string, string>) => ({ homes, sizes: { alice: 5000 }, pins: {}, limits, nodes: nodeInputs, master: "lab1", suffix: "dc=x", ldapiSocket: "/run/slapd/ldapi" });
   const olds = (homes: Record<string, string>, extra: Partial<UserPlacementOutputs> = {}): UserPlacementOutputs => ({ ...inputs(homes), directory: homes, frozen: [], oldCopies: [], lastMoves: [], ...extra });
 
   test("check lists each move for the reviewer and refuses a bad one", async () => {

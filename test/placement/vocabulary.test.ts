@@ -1,0 +1,74 @@
+/**
+ * One placement vocabulary (planning/placement/record.ts): the record the file, the commands, the
+ * component, the provider and the moves' rules share, and the one form the UserPlacement resource's
+ * inputs carry it in — whose property names are in every stack's state and must not change.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { validateClusterConfig } from "../../planning/config";
+import { PlacementRecord, placementRecordProblems, recordAsInputs, recordFromInputs, parsePlacementRecord, DEFAULT_LIMITS } from "../../planning/placement";
+import { movesBetween, placementProblems } from "../../planning/placement/moves";
+import { rawConfig } from "../support/config-fixture";
+import { named, registerUnderMocks } from "../support/mock-components";
+
+const rec: PlacementRecord = {
+  users: { alice: { home: "n1", bytes: 2_000 }, bob: { home: "n2", bytes: 0 } },
+  pins: { bob: "n2" },
+  limits: { maxBytesMoved: 5_000, concurrency: 2, graceSeconds: 60 },
+};
+const nodes = [
+  { name: "n1", state: "active" as const },
+  { name: "n2", state: "active" as const },
+  { name: "n3", state: "revoked" as const },
+];
+
+describe("the record and the resource's inputs", () => {
+  test("the inputs carry homes, sizes, pins and limits — the names in every stack's state — and give the same record back", () => {
+    const inputs = recordAsInputs(rec);
+    expect(inputs).toEqual({ homes: { alice: "n1", bob: "n2" }, sizes: { alice: 2_000, bob: 0 }, pins: { bob: "n2" }, limits: rec.limits });
+    expect(Object.keys(inputs)).toEqual(["homes", "sizes", "pins", "limits"]);
+    expect(recordFromInputs(inputs)).toEqual(rec);
+    // A size the inputs lack is 0 bytes, as the moves always counted it.
+    expect(recordFromInputs({ ...inputs, sizes: {} }).users.alice).toEqual({ home: "n1", bytes: 0 });
+  });
+
+  test("the moves' rules read the record", () => {
+    const moved = { ...rec, users: { ...rec.users, alice: { home: "n2", bytes: 2_000 } } };
+    expect(movesBetween({ alice: "n1", bob: "n2" }, moved)).toEqual([{ user: "alice", from: "n1", to: "n2", bytes: 2_000 }]);
+    expect(placementProblems({ ...moved, users: { ...moved.users, alice: { home: "n3", bytes: 9_000 } } }, nodes, { alice: "n1", bob: "n2" })).toEqual([
+      "cannot move alice to n3: n3 is revoked",
+      expect.stringMatching(/^the moves copy 9\.0 kB, more than limits\.maxBytesMoved/),
+    ]);
+  });
+
+  test("room for a standby per user: not the home, a node of the stack; the file does not take one yet", () => {
+    const standby = (s: string): PlacementRecord => ({ ...rec, users: { ...rec.users, alice: { home: "n1", bytes: 2_000, standby: s } } });
+    expect(placementRecordProblems(standby("n2"), nodes)).toEqual([]);
+    expect(placementRecordProblems(standby("n1"), nodes)).toEqual(["users.alice.standby: n1 is the user's home; a standby copy must be on another node"]);
+    expect(placementRecordProblems(standby("n9"), nodes)).toEqual(["users.alice.standby: n9 is not a node of the stack (nodes: n1, n2, n3)"]);
+    expect(() => parsePlacementRecord("users:\n  alice: { home: n1, bytes: 1, standby: n2 }\n", "p.yaml", nodes)).toThrow(/users\.alice: unknown key "standby" \(known: home, bytes\)/);
+  });
+});
+
+test("the component registers the record under the same input names and values as before", async () => {
+  const cluster = validateClusterConfig(rawConfig());
+  const { regs } = await registerUnderMocks(() => {
+    const { UserPlacement } = require("../../components/user-placement");
+    const { ComponentResource } = require("@pulumi/pulumi") as typeof pulumi;
+    // Only what UserPlacement reads of the directory and mail components: the master, suffix and socket, what it depends on.
+    const entries = new ComponentResource("test:Entries", "entries");
+    const ldap = { plan: { master: "n1", suffix: "dc=example,dc=org", settings: { ldapiSocket: "/run/slapd/ldapi" } }, entries };
+    const placement = new UserPlacement("placement", { cluster, nodes: {}, ldap, mail: { daemons: {} }, record: { ...rec, limits: { ...DEFAULT_LIMITS } } });
+    return { result: placement, awaited: [placement.resource] };
+  });
+  const inputs = named(regs, "placement-homes").inputs;
+  expect(Object.keys(inputs).filter((k) => k !== "__provider").sort()).toEqual(["homes", "ldapiSocket", "limits", "master", "nodes", "pins", "sizes", "suffix"]);
+  expect(inputs.homes).toEqual({ alice: "n1", bob: "n2" });
+  expect(inputs.sizes).toEqual({ alice: 2_000, bob: 0 });
+  expect(inputs.pins).toEqual({ bob: "n2" });
+  expect(inputs.limits).toEqual({ ...DEFAULT_LIMITS });
+  expect(inputs.nodes.map((n: { name: string; state: string; storePath: string }) => [n.name, n.state, n.storePath])).toEqual([
+    ["n1", "active", "/srv/crypt/mail"],
+    ["n2", "active", "/srv/crypt/mail"],
+    ["n3", "active", "/srv/crypt/mail"],
+  ]);
+});
