@@ -17,6 +17,7 @@ import { sshConnection } from "../transports/ssh";
 import { measureLag } from "./ldap-lag";
 import { startWriter } from "./ldap-writer";
 import { runStack } from "../runner";
+import { LAB_STACK_FILES } from "../lab/stack-files";
 
 const SUFFIX = "dc=lab,dc=rplan,dc=test";
 
@@ -49,7 +50,7 @@ export async function benchLdap(writes: number): Promise<LdapBench> {
   };
   const up = async (master: string) => {
     // A failed run throws StackRunError with what was printed.
-    return runStack({ op: "up", stack: "lab", stateFile, configFile: configFor(master), env: { RPLAN_SSH_KEY: LAB_SSH_KEY } });
+    return runStack({ op: "up", stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile: configFor(master), env: { RPLAN_SSH_KEY: LAB_SSH_KEY } });
   };
   await up("lab1");
 

@@ -20,6 +20,7 @@ import { readClusterConfig } from "../stack-file/config";
 import { sleep } from "../transports/ldap";
 import { sshConnection } from "../transports/ssh";
 import { submitMany } from "./smtp-submit";
+import { LAB_STACK_FILES } from "../lab/stack-files";
 
 const SUFFIX = LAB_DOMAIN.split(".").map((p) => `dc=${p}`).join(",");
 /** The lab's nodes as they are (the bench never re-creates a lab other work may be using). */
@@ -104,7 +105,7 @@ export async function benchMail(messages = Number(process.env.RPLAN_BENCH_MAIL_M
   NODES = lab.nodes.map((n) => n.name).sort();
   USERS = NODES.map((home, i) => ({ uid: `bm${i + 1}`, home, mail: `bm${i + 1}@${LAB_DOMAIN}` }));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-bench-mail-"));
-  await runStack({ op: "up", stack: "lab", stateFile: path.join(work, "state.json"), configFile: labStackConfigPath(), env: { RPLAN_SSH_KEY: LAB_SSH_KEY } });
+  await runStack({ op: "up", stack: "lab", stackFiles: LAB_STACK_FILES, stateFile: path.join(work, "state.json"), configFile: labStackConfigPath(), env: { RPLAN_SSH_KEY: LAB_SSH_KEY } });
   process.env.RPLAN_SSH_KEY ??= LAB_SSH_KEY;
   const cluster = readClusterConfig({ stack: "lab", configFile: labStackConfigPath() });
   for (const u of USERS) await putUser(cluster, { uid: u.uid, mail: u.mail, home: u.home, passwordHash: sshaHash(`bench-${u.uid}`, `uid=${u.uid},ou=people,${SUFFIX}`) });

@@ -16,6 +16,7 @@ import { ensureLab, labSshTarget, labStackConfigPath } from "../lab";
 import { SSH_KEY as LAB_SSH_KEY } from "../lab/state";
 import { runStack, RunResult, RunStep } from "../runner";
 import { closeAllSsh, sshConnection } from "../transports/ssh";
+import { LAB_STACK_FILES } from "../lab/stack-files";
 
 export interface MeshUpRow {
   readonly nodes: number;
@@ -144,7 +145,7 @@ export async function benchMesh(opts: { sizes?: number[]; rounds?: number; log?:
     fs.writeFileSync(file, doc.toString());
     return file;
   };
-  const up = (n: number, stateFile: string, edits: Record<string, NodeEdit> = {}) => runStack({ op: "up", stack: "lab", stateFile, configFile: config(n, edits), env });
+  const up = (n: number, stateFile: string, edits: Record<string, NodeEdit> = {}) => runStack({ op: "up", stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile: config(n, edits), env });
 
   try {
     const meshUp: MeshUpRow[] = [];

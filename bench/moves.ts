@@ -41,6 +41,7 @@ import { RPLAN_PROJECT_DIR, runStack, RunResult, StackRunError } from "../runner
 import { readClusterConfig } from "../stack-file/config";
 import { sleep } from "../transports/ldap";
 import { sshConnection } from "../transports/ssh";
+import { LAB_STACK_FILES } from "../lab/stack-files";
 
 export interface MovesBench {
   readonly big?: {
@@ -186,7 +187,7 @@ export async function benchMoves(opts: { mb?: number; only?: "scale" | "moves" }
   const writePlacement = () => fs.writeFileSync(placementPath, YAML.stringify({ limits: { maxBytesMoved: 50_000_000_000, concurrency: 2, graceSeconds: 0 }, pins: {}, users: homes }));
   const stack = async (op: "up" | "preview" | "refresh", lines?: string[]): Promise<RunResult> => {
     try {
-      return await runStack({ op, stack: "lab", stateFile, configFile, env, log: (l) => lines?.push(l) });
+      return await runStack({ op, stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile, env, log: (l) => lines?.push(l) });
     } catch (e) {
       const printed = e instanceof StackRunError ? `\n${e.printed.split("\n").slice(-30).join("\n")}` : "";
       throw new Error(`${op} failed: ${(e as Error).message}${printed}`);

@@ -9,6 +9,7 @@ import * as path from "path";
 import { ensureLab } from "../lab";
 import { logSinceCommand } from "../planning/logs";
 import { KNOWN_HOSTS, SSH_KEY as LAB_SSH_KEY } from "../lab/state";
+import { LAB_STACK_FILES } from "../lab/stack-files";
 import { closeAllSsh } from "../transports/ssh";
 import { benchRunner, RunnerTimings } from "./runner";
 
@@ -33,7 +34,7 @@ export async function benchPlatform(nodes = 3): Promise<PlatformBench> {
   await closeAllSsh();
   const before = Object.fromEntries(lab.nodes.map((n) => [n.name, acceptedLogins(n.address)]));
   const stateFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rplan-bench-")), "state.json");
-  const runner = await benchRunner({ stack: "lab", stateFile, env: { RPLAN_SSH_KEY: LAB_SSH_KEY } });
+  const runner = await benchRunner({ stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, env: { RPLAN_SSH_KEY: LAB_SSH_KEY } });
   // after − before − 1: the "before" count's own login happened before it was counted.
   const connectionsPerNode = Object.fromEntries(lab.nodes.map((n) => [n.name, acceptedLogins(n.address) - before[n.name] - 1]));
   return { runner, connectionsPerNode };

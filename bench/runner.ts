@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { performance } from "node:perf_hooks";
+import { LAB_STACK_FILES } from "../lab/stack-files";
 import { FIXTURE_PROGRAM, runStack, RunStackOptions } from "../runner";
 
 export interface RunnerTimings {
@@ -25,7 +26,7 @@ export interface RunnerTimings {
 const seconds = (ms: number | undefined) => Number(((ms ?? 0) / 1000).toFixed(2));
 
 /** Time an `up` and then a no-op preview of a stack (default: the lab stack with its own state). */
-export async function benchRunner(opts: Omit<RunStackOptions, "op"> = { stack: "lab" }): Promise<RunnerTimings> {
+export async function benchRunner(opts: Omit<RunStackOptions, "op"> = { stack: "lab", stackFiles: LAB_STACK_FILES }): Promise<RunnerTimings> {
   let t = performance.now();
   const up = await runStack({ ...opts, op: "up" });
   const upSeconds = seconds(performance.now() - t);

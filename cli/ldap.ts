@@ -19,7 +19,7 @@ import { USER_STATES, UserSpec } from "../planning/ldap";
 import { readClusterConfig } from "../stack-file/config";
 import { sleep } from "../transports/ldap";
 import { closeAllSsh } from "../transports/ssh";
-import { optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
+import { LAB_STACK_FILES, optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
 import { askSecret } from "./prompt";
 import { mayBeHome } from "../planning/node-roles";
 
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     USAGE,
   );
   const stack = stackOf(args);
-  const cluster = readClusterConfig({ stack, configFile: optionValue(args, "--config") });
+  const cluster = readClusterConfig({ stack, configFile: optionValue(args, "--config"), stackFiles: LAB_STACK_FILES });
   if (!cluster.ldap) throw new Error("this stack has no rplan:ldap");
   const [cmd, sub, uid, ...extra] = args.positional;
   const takeOne = (name: string) => optionValue(args, name);

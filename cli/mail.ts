@@ -9,7 +9,7 @@
 import { collectMailLogs, formatTrace, traceMessages } from "../ops/mail-trace";
 import { readClusterConfig } from "../stack-file/config";
 import { closeAllSsh } from "../transports/ssh";
-import { optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
+import { LAB_STACK_FILES, optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
 
 const USAGE = "usage: npm run mail -- trace <message-id> [--days N] [--stack S] [--config F]";
 /** A Message-ID or an address: printable, no spaces, no shell or LDAP metacharacters needed. */
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const days = Number(optionValue(args, "--days") ?? 7);
   if (!(Number.isInteger(days) && days > 0 && days <= 366)) throw new Error(`--days needs a whole number of days (1-366)\n${USAGE}`);
   const stack = stackOf(args);
-  const cluster = readClusterConfig({ stack, configFile: optionValue(args, "--config") });
+  const cluster = readClusterConfig({ stack, configFile: optionValue(args, "--config"), stackFiles: LAB_STACK_FILES });
   useLabKeyFor(stack);
   const { lines, unreachable } = await collectMailLogs(cluster, days);
   const rows = traceMessages(lines, query);

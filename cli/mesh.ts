@@ -11,7 +11,7 @@
 import { checkMesh, checkSpecFromConfig, formatReport } from "../ops/mesh-check";
 import { readClusterConfig } from "../stack-file/config";
 import { closeAllSsh } from "../transports/ssh";
-import { optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
+import { LAB_STACK_FILES, optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
 
 const USAGE = "usage: npm run mesh -- status [--stack <stack>] [--config <file>] [--wait <seconds>] [--json]";
 
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const wait = Number(optionValue(args, "--wait") ?? 0);
   const json = args.flags.has("--json");
   if (args.positional.length !== 1 || args.positional[0] !== "status" || !(wait >= 0)) throw new Error(USAGE);
-  const spec = checkSpecFromConfig(readClusterConfig({ stack, configFile: optionValue(args, "--config") }));
+  const spec = checkSpecFromConfig(readClusterConfig({ stack, configFile: optionValue(args, "--config"), stackFiles: LAB_STACK_FILES }));
   useLabKeyFor(stack);
   const report = await checkMesh(spec, { timeoutMs: wait * 1000 });
   console.log(json ? JSON.stringify({ matrix: report.matrix, findings: report.findings, members: report.members.map((m) => ({ node: m.node, refusedAfterMs: m.refusedAfterMs })) }, null, 2) : formatReport(spec, report));

@@ -1,11 +1,13 @@
 /**
  * The one option parser of the admin commands (`npm run stack|ldap|mesh|unlock|lab`), and their
- * shared set-up: which stack, and the lab's own admin key when on the lab.
+ * shared set-up: which stack, the lab's own admin key when on the lab, and where the lab's stack
+ * keeps its files (LAB_STACK_FILES: its config, passphrase and state, when the project has none).
  */
 import * as fs from "fs";
 import { SSH_KEY as LAB_SSH_KEY } from "../lab/state";
+import { LAB_STACK_FILES } from "../lab/stack-files";
 
-export { LAB_SSH_KEY };
+export { LAB_SSH_KEY, LAB_STACK_FILES };
 
 export interface ParsedArgs {
   readonly positional: string[];

@@ -18,7 +18,7 @@ import { directoryHomes, measureUserBytes } from "../ops/placement";
 import { readClusterConfig } from "../stack-file/config";
 import { placementFilePath, readPlacementRecord, writePlacementRecord } from "../stack-file/placement";
 import { closeAllSsh } from "../transports/ssh";
-import { optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
+import { LAB_STACK_FILES, optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
 import { formatPlan, formatShow, formatSizes, formatSync, nextStep } from "./placement-report";
 
 const USAGE =
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), { valued: ["--stack", "--config", "--tolerance", "--max-bytes"], flags: ["--no-measure", "--adopt-directory-homes"] }, USAGE);
   const [cmd, op, node, ...extra] = args.positional;
   const stack = stackOf(args);
-  const cluster = readClusterConfig({ stack, configFile: optionValue(args, "--config") });
+  const cluster = readClusterConfig({ stack, configFile: optionValue(args, "--config"), stackFiles: LAB_STACK_FILES });
   const planOnly = (flag: string) => {
     if (cmd !== "plan" && (args.flags.has(flag) || args.values.has(flag))) throw new Error(`${flag} is only for plan\n${USAGE}`);
   };

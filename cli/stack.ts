@@ -6,7 +6,7 @@ import * as path from "path";
 import { RPLAN_PROJECT_DIR, runStack, StackOp, StackRunError } from "../runner";
 import { projectName } from "../runner/pass";
 import { fullKey, findStackConfigFile, setStackConfigValue } from "../stack-file/config";
-import { optionValue, parseArgs, ParsedArgs, useLabKeyFor } from "./options";
+import { LAB_STACK_FILES, optionValue, parseArgs, ParsedArgs, useLabKeyFor } from "./options";
 
 const USAGE = `usage: npm run stack -- <preview|up|refresh|destroy> [--stack NAME] [--state FILE] [--config FILE]
                                  [--policy-config FILE] [--diff] [--type-check]
@@ -41,12 +41,12 @@ function configSet(args: Args, stack: string): void {
   let file = str(args, "--config");
   if (!file) {
     try {
-      file = findStackConfigFile(RPLAN_PROJECT_DIR, stack);
+      file = findStackConfigFile(RPLAN_PROJECT_DIR, stack, undefined, LAB_STACK_FILES);
     } catch {
       file = path.join(RPLAN_PROJECT_DIR, `Pulumi.${stack}.yaml`);
     }
   }
-  setStackConfigValue({ file, project, stack, key, value, secret: args.flags.has("--secret") });
+  setStackConfigValue({ file, project, stack, key, value, secret: args.flags.has("--secret"), stackFiles: LAB_STACK_FILES });
   console.log(`set ${fullKey(project, key)}${args.flags.has("--secret") ? " (secret)" : ""} in ${file}`);
 }
 
@@ -82,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
     await runStack({
       op: op as StackOp,
       stack,
+      stackFiles: LAB_STACK_FILES,
       stateFile: str(args, "--state"),
       configFile: str(args, "--config"),
       policyConfig: str(args, "--policy-config"),

@@ -6,7 +6,7 @@ import { ensureLab } from "../lab";
 import { runStack } from "../runner";
 import { readClusterConfig } from "../stack-file/config";
 import { closeAllSsh } from "../transports/ssh";
-import { useLabKeyFor } from "./options";
+import { LAB_STACK_FILES, useLabKeyFor } from "./options";
 
 async function main(): Promise<void> {
   const nodes = Number(process.env.RPLAN_LAB_NODES ?? 3);
@@ -15,8 +15,8 @@ async function main(): Promise<void> {
   await closeAllSsh(); // the lab's own unlock connections; the stack opens its own
   const labSeconds = (Date.now() - t0) / 1000;
   useLabKeyFor("lab");
-  const result = await runStack({ op: "up", stack: "lab", log: (line) => console.log(line) });
-  const config = readClusterConfig({ stack: "lab" });
+  const result = await runStack({ op: "up", stack: "lab", stackFiles: LAB_STACK_FILES, log: (line) => console.log(line) });
+  const config = readClusterConfig({ stack: "lab", stackFiles: LAB_STACK_FILES });
   const facts = (result.outputs.nodeFacts ?? {}) as Record<string, { machineId?: string; mountFsType?: string }>;
   const counts = new Map<string, number>();
   for (const s of result.steps) counts.set(s.op, (counts.get(s.op) ?? 0) + 1);

@@ -12,7 +12,7 @@
 import { formatHostStatus, hostStatus, hostStatusOk } from "../ops/host-status";
 import { readClusterConfig } from "../stack-file/config";
 import { closeAllSsh } from "../transports/ssh";
-import { optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
+import { LAB_STACK_FILES, optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
 
 const USAGE = "usage: npm run status -- [--stack <stack>] [--config <file>] [--json]";
 
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), { valued: ["--stack", "--config"], flags: ["--json"] }, USAGE);
   if (args.positional.length > 0) throw new Error(`unknown arguments: ${args.positional.join(" ")}\n${USAGE}`);
   const stack = stackOf(args);
-  const cluster = readClusterConfig({ stack, configFile: optionValue(args, "--config") });
+  const cluster = readClusterConfig({ stack, configFile: optionValue(args, "--config"), stackFiles: LAB_STACK_FILES });
   useLabKeyFor(stack);
   const rows = await hostStatus(cluster);
   console.log(args.flags.has("--json") ? JSON.stringify(rows, null, 2) : formatHostStatus(cluster, rows));

@@ -6,7 +6,7 @@
 import { isUnlocked, unlockEncryptedMount } from "../ops/unlock";
 import { findNode, readClusterConfig } from "../stack-file/config";
 import { closeAllSsh } from "../transports/ssh";
-import { optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
+import { LAB_STACK_FILES, optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
 import { askSecret } from "./prompt";
 import { isLive } from "../planning/node-roles";
 
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const stack = stackOf(args);
   const [name, ...extra] = args.positional;
   if (!name || extra.length > 0) throw new Error(USAGE);
-  const node = findNode(readClusterConfig({ stack, configFile: optionValue(args, "--config") }), name);
+  const node = findNode(readClusterConfig({ stack, configFile: optionValue(args, "--config"), stackFiles: LAB_STACK_FILES }), name);
   if (!isLive(node)) throw new Error(`${node.name} is revoked: it is never contacted`);
   useLabKeyFor(stack);
   const target = { node: node.name, ...node.ssh };

@@ -14,21 +14,21 @@ import { PassKind, PassRequest, PassResult } from "./pass";
 import { maskMap } from "./props";
 import { defaultStateFile } from "./state";
 import { hasChanges, Step } from "./steps";
-import { RecordedResource, RunResult, RunStackOptions, RunStep, StackRunError } from "./types";
+import { stackFilesFor } from "../stack-file/stack-files";
+import { RecordedResource, RunnerStackFiles, RunResult, RunStackOptions, RunStep, StackRunError } from "./types";
 import type { WorkerMessage } from "./worker";
 
 export * from "./types";
 
 /**
- * The lab stack's nodes live at 198.51.100.0/24 behind the lab bridge. With the lab down those
- * addresses would be routed out of the machine, so nothing that touches hosts runs until every
- * node's address goes over the bridge.
+ * Nothing that touches hosts runs until the stack's guard accepts every live node's address. The
+ * lab's (LAB_STACK_FILES): its nodes live at 198.51.100.0/24 behind the lab bridge, and with the
+ * lab down those addresses would be routed out of the machine.
  */
-function assertLabReachable(configFile: string | undefined): void {
+function assertHostsReachable(configFile: string | undefined, files: RunnerStackFiles, assertHostReachable: (host: string) => void): void {
   const { readClusterConfig } = require("../stack-file/config") as typeof import("../stack-file/config");
-  const { assertRoutedThroughLab } = require("../lab/network-safety") as typeof import("../lab/network-safety");
   const { isLive } = require("../planning/node-roles") as typeof import("../planning/node-roles");
-  for (const n of readClusterConfig({ stack: "lab", configFile }).nodes) if (isLive(n)) assertRoutedThroughLab(n.ssh.host);
+  for (const n of readClusterConfig({ stack: files.stack, configFile, stackFiles: files }).nodes) if (isLive(n)) assertHostReachable(n.ssh.host);
 }
 
 /** The rplan checkout this runner belongs to. */
@@ -95,7 +95,8 @@ function recorded(p: PassResult): RecordedResource[] {
 export async function runStack(opts: RunStackOptions): Promise<RunResult> {
   const started = Date.now();
   const projectDir = path.resolve(opts.projectDir ?? RPLAN_PROJECT_DIR);
-  const stateFile = path.resolve(opts.stateFile ?? defaultStateFile(projectDir, opts.stack));
+  const files = stackFilesFor(opts.stack, opts.stackFiles);
+  const stateFile = path.resolve(opts.stateFile ?? defaultStateFile(projectDir, opts.stack, files));
   const printed: string[] = [];
   const log = (line: string) => {
     if (line.startsWith("note: ") && printed.includes(line)) return; // once per run, not per pass
@@ -109,11 +110,12 @@ export async function runStack(opts: RunStackOptions): Promise<RunResult> {
     configFile: opts.configFile && path.resolve(opts.configFile),
     stateFile,
     passphrase: opts.passphrase,
+    stackFiles: files && { stack: files.stack, configFile: files.configFile, passphraseFile: files.passphraseFile, stateFile: files.stateFile, missingConfigHint: files.missingConfigHint },
     policyConfig: opts.policyConfig && path.resolve(opts.policyConfig),
     program: opts.program ?? "index.ts",
     showDetail: opts.showDetail ?? false,
   });
-  if (opts.stack === "lab" && opts.op !== "preview") assertLabReachable(opts.configFile);
+  if (files?.assertHostReachable && opts.op !== "preview") assertHostsReachable(opts.configFile, files, files.assertHostReachable);
   const run = async (pass: PassKind) => {
     try {
       return await runPassInWorker(request(pass), log, opts.typeCheck ?? false, opts.env ?? {});

@@ -14,6 +14,7 @@ import { maskMap, PropertyMap } from "./props";
 import { header, outputLines, violationLines } from "./report";
 import { Registration } from "./registration";
 import { findPassphrase, requirePassphrase } from "../stack-file/secrets";
+import type { StackFiles } from "../stack-file/stack-files";
 import { StateStore } from "./state";
 import { lockState } from "./state-lock";
 import { Step } from "./steps";
@@ -28,6 +29,8 @@ export interface PassRequest {
   readonly configFile?: string;
   readonly stateFile: string;
   readonly passphrase?: string;
+  /** Where the stack's config and passphrase are when neither is given (sent over IPC: data only). */
+  readonly stackFiles?: StackFiles;
   readonly policyConfig?: string;
   readonly program: string;
   readonly showDetail: boolean;
@@ -68,8 +71,9 @@ function programEnvironment(req: PassRequest, project: string, config: StackConf
 export async function runPass(req: PassRequest, log: (line: string) => void): Promise<PassResult> {
   const started = Date.now();
   const project = projectName(req.projectDir);
-  const config = loadStackConfig({ projectDir: req.projectDir, project, stack: req.stack, configFile: req.configFile, passphrase: req.passphrase });
-  const passphrase = req.pass === "preview" ? findPassphrase(req.stack, req.passphrase) : requirePassphrase(req.stack, req.passphrase, `to ${req.pass} the stack`);
+  const config = loadStackConfig({ projectDir: req.projectDir, project, stack: req.stack, configFile: req.configFile, passphrase: req.passphrase, stackFiles: req.stackFiles });
+  const passphrase =
+    req.pass === "preview" ? findPassphrase(req.stack, req.passphrase, req.stackFiles) : requirePassphrase(req.stack, req.passphrase, `to ${req.pass} the stack`, req.stackFiles);
   const unlock = req.pass === "preview" ? () => undefined : lockState(req.stateFile, req.pass === "apply" ? "up" : req.pass, log);
   try {
     return await runLocked(req, project, config, passphrase, log, started);

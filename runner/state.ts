@@ -12,11 +12,11 @@
  * `{ <sig>: <secret sig>, ciphertext: "v1:…" }` (Pulumi's own checkpoint encoding), encrypted with
  * Pulumi's passphrase manager; the salt is kept in the file (`secretsProviders.state.salt`).
  */
-import { STACK_STATE } from "../lab/state";
 import * as fs from "fs";
 import * as path from "path";
 import { isPropertyObject, isSecret, PropertyMap, PropertyValue, SECRET_SIG, SIG_KEY } from "./props";
 import { Crypter, crypterFromSalt, newEncryptionSalt, PassphraseError } from "../stack-file/secrets";
+import { StackFiles, stackFilesFor } from "../stack-file/stack-files";
 
 export interface ResourceState {
   readonly urn: string;
@@ -349,7 +349,7 @@ function syncDirectory(dir: string): void {
   }
 }
 
-/** Default state location: the lab's fixed system path, otherwise inside the project. */
-export function defaultStateFile(projectDir: string, stack: string): string {
-  return stack === "lab" ? STACK_STATE : path.join(projectDir, ".rplan", "state", `${stack}.json`);
+/** Default state location: the state file of `stackFiles` when they belong to `stack` (the lab's fixed system path), otherwise inside the project. */
+export function defaultStateFile(projectDir: string, stack: string, stackFiles?: StackFiles): string {
+  return stackFilesFor(stack, stackFiles)?.stateFile ?? path.join(projectDir, ".rplan", "state", `${stack}.json`);
 }

@@ -1,4 +1,5 @@
 /** The stack runner's public types (see ./index.ts for runStack). */
+import type { StackFiles } from "../stack-file/stack-files";
 import type { PolicyViolation } from "./providers/policy-host";
 import type { StepOp } from "./steps";
 
@@ -6,17 +7,35 @@ export type { PolicyViolation, StepOp };
 
 export type StackOp = "preview" | "up" | "refresh" | "destroy";
 
+/**
+ * A stack's files kept outside the project (stack-file/stack-files.ts), and what must hold before
+ * the runner touches its hosts. The lab's stack "lab": LAB_STACK_FILES in lab/stack-files.ts.
+ */
+export interface RunnerStackFiles extends StackFiles {
+  /**
+   * Throws if the node at `host` must not be contacted now. Called for every live node's SSH host
+   * before an up, refresh or destroy of this stack starts anything (never for a preview).
+   */
+  readonly assertHostReachable?: (host: string) => void;
+}
+
 export interface RunStackOptions {
   readonly op: StackOp;
   readonly stack: string;
   /** The Pulumi project (where Pulumi.yaml is); default: the rplan checkout. */
   readonly projectDir?: string;
-  /** Default: Pulumi.<stack>.yaml in the project; for stack "lab", the lab's own file as fallback. */
+  /** Default: Pulumi.<stack>.yaml in the project, else `stackFiles.configFile`. */
   readonly configFile?: string;
-  /** Default: /var/lib/rplan-lab/stack-state.json for "lab", else .rplan/state/<stack>.json. */
+  /** Default: `stackFiles.stateFile`, else .rplan/state/<stack>.json. */
   readonly stateFile?: string;
-  /** Default: PULUMI_CONFIG_PASSPHRASE, PULUMI_CONFIG_PASSPHRASE_FILE, or the lab's passphrase file. */
+  /** Default: PULUMI_CONFIG_PASSPHRASE, PULUMI_CONFIG_PASSPHRASE_FILE, or `stackFiles.passphraseFile`. */
   readonly passphrase?: string;
+  /**
+   * Where this stack keeps its files outside the project, and its guard before hosts are touched;
+   * ignored unless `stackFiles.stack` is `stack`. Runs of the lab's stack pass LAB_STACK_FILES
+   * (lab/stack-files.ts): /var/lib/rplan-lab/{Pulumi.lab.yaml,stack-passphrase,stack-state.json}.
+   */
+  readonly stackFiles?: RunnerStackFiles;
   /** Policy pack config (the CLI's --policy-pack-config format); default policy/<stack>-config.json if present. */
   readonly policyConfig?: string;
   /** The program, relative to the project; default: index.ts. */

@@ -10,8 +10,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ClusterConfig, ConfigError, clusterConfigFromText, NodeConfig } from "../planning/config";
-import { STACK_CONFIG as LAB_CONFIG_FILE } from "../lab/state";
 import { Crypter, crypterFromSalt, newEncryptionSalt, requirePassphrase } from "./secrets";
+import { StackFiles, stackFilesFor } from "./stack-files";
 
 /** The project directory: where `Pulumi.yaml` and the checkout's stack files are. */
 export const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -34,19 +34,21 @@ export interface StackConfig {
   readonly encryptionSalt?: string;
 }
 
-/** Where the stack's config file is: explicit, the project's, or (stack "lab") the lab's. */
-export function findStackConfigFile(projectDir: string, stack: string, explicit?: string): string {
+/**
+ * Where the stack's config file is: explicit, the project's, or the one in `stackFiles` when they
+ * belong to `stack` (the lab's, for stack "lab": lab/stack-files.ts).
+ */
+export function findStackConfigFile(projectDir: string, stack: string, explicit?: string, stackFiles?: StackFiles): string {
   if (explicit) {
     if (!fs.existsSync(explicit)) throw new StackConfigError(`stack config ${explicit} does not exist`);
     return explicit;
   }
   const local = path.join(projectDir, `Pulumi.${stack}.yaml`);
   if (fs.existsSync(local)) return local;
-  if (stack === "lab" && fs.existsSync(LAB_CONFIG_FILE)) return LAB_CONFIG_FILE;
-  const looked = stack === "lab" ? `${local} or ${LAB_CONFIG_FILE}` : local;
-  throw new StackConfigError(
-    `no stack config for stack "${stack}": looked for ${looked}` + (stack === "lab" ? " (run `npm run lab -- up` to create the lab)" : ""),
-  );
+  const own = stackFilesFor(stack, stackFiles);
+  if (own && fs.existsSync(own.configFile)) return own.configFile;
+  const looked = own ? `${local} or ${own.configFile}` : local;
+  throw new StackConfigError(`no stack config for stack "${stack}": looked for ${looked}` + (own?.missingConfigHint ? ` (${own.missingConfigHint})` : ""));
 }
 
 /** Namespaced key as the CLI stores it: "nodes" in project "rplan" is "rplan:nodes". */
@@ -89,8 +91,8 @@ function decryptAll(v: unknown, decrypt: (ct: string) => string): unknown {
 }
 
 /** Load and decrypt a stack's config; every problem is one StackConfigError naming the file. */
-export function loadStackConfig(opts: { projectDir: string; project: string; stack: string; configFile?: string; passphrase?: string }): StackConfig {
-  const file = findStackConfigFile(opts.projectDir, opts.stack, opts.configFile);
+export function loadStackConfig(opts: { projectDir: string; project: string; stack: string; configFile?: string; passphrase?: string; stackFiles?: StackFiles }): StackConfig {
+  const file = findStackConfigFile(opts.projectDir, opts.stack, opts.configFile, opts.stackFiles);
   const top = parseDocument(file).toJS() as unknown;
   if (top === null || top === undefined) return { file, values: {}, secretKeys: [], parsed: {} };
   if (typeof top !== "object" || Array.isArray(top)) throw new StackConfigError(`malformed stack config ${file}: expected a mapping at the top level`);
@@ -103,7 +105,7 @@ export function loadStackConfig(opts: { projectDir: string; project: string; sta
   let crypter: Crypter | undefined;
   if (needsKey) {
     if (typeof encryptionsalt !== "string") throw new StackConfigError(`stack config ${file} has secure values but no encryptionsalt`);
-    crypter = crypterFromSalt(requirePassphrase(opts.stack, opts.passphrase, `to decrypt secure values in ${file}`), encryptionsalt, file);
+    crypter = crypterFromSalt(requirePassphrase(opts.stack, opts.passphrase, `to decrypt secure values in ${file}`, opts.stackFiles), encryptionsalt, file);
   }
   const values: Record<string, string> = {};
   const parsed: Record<string, unknown> = {};
@@ -133,13 +135,14 @@ export function setStackConfigValue(opts: {
   value: string;
   secret: boolean;
   passphrase?: string;
+  stackFiles?: StackFiles;
 }): void {
   const doc = fs.existsSync(opts.file) ? parseDocument(opts.file) : new YAML.Document({});
   const key = fullKey(opts.project, opts.key);
   if (!opts.secret) {
     doc.setIn(["config", key], opts.value);
   } else {
-    const passphrase = requirePassphrase(opts.stack, opts.passphrase, "to encrypt the value");
+    const passphrase = requirePassphrase(opts.stack, opts.passphrase, "to encrypt the value", opts.stackFiles);
     const existing = doc.get("encryptionsalt");
     let crypter: Crypter;
     if (typeof existing === "string") {
@@ -158,10 +161,10 @@ export function setStackConfigValue(opts: {
  * The cluster described by a stack's config file, validated (every problem in one ConfigError).
  * Secure values stay encrypted: the cluster's shape holds none, so no passphrase is asked for.
  */
-export function readClusterConfig(opts: { stack: string; configFile?: string; projectDir?: string }): ClusterConfig {
+export function readClusterConfig(opts: { stack: string; configFile?: string; projectDir?: string; stackFiles?: StackFiles }): ClusterConfig {
   let file: string;
   try {
-    file = findStackConfigFile(opts.projectDir ?? PROJECT_DIR, opts.stack, opts.configFile);
+    file = findStackConfigFile(opts.projectDir ?? PROJECT_DIR, opts.stack, opts.configFile, opts.stackFiles);
   } catch (e) {
     throw new ConfigError([(e as Error).message]);
   }

@@ -9,7 +9,7 @@
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
-import { STACK_PASSPHRASE } from "../lab/state";
+import { StackFiles, stackFilesFor } from "./stack-files";
 
 const ITERATIONS = 1_000_000;
 const keyCache = new Map<string, Buffer>();
@@ -79,24 +79,25 @@ export function crypterFromSalt(passphrase: string, state: string, where: string
   return crypter;
 }
 
-/** The lab's stack passphrase file (the lab generates it; real stacks never have one). */
-export const LAB_PASSPHRASE_FILE = STACK_PASSPHRASE;
-
-/** Where the stack runner looks for the passphrase, in order. */
-export function findPassphrase(stack: string, explicit?: string): string | undefined {
+/**
+ * Where the stack runner looks for the passphrase, in order: `explicit`, PULUMI_CONFIG_PASSPHRASE,
+ * PULUMI_CONFIG_PASSPHRASE_FILE, and the passphrase file of `stackFiles` when they belong to `stack`
+ * (the lab generates one for its stack; real stacks never have one).
+ */
+export function findPassphrase(stack: string, explicit?: string, stackFiles?: StackFiles): string | undefined {
   if (explicit !== undefined) return explicit;
   if (process.env.PULUMI_CONFIG_PASSPHRASE !== undefined) return process.env.PULUMI_CONFIG_PASSPHRASE;
-  const file = process.env.PULUMI_CONFIG_PASSPHRASE_FILE || (stack === "lab" ? LAB_PASSPHRASE_FILE : undefined);
+  const file = process.env.PULUMI_CONFIG_PASSPHRASE_FILE || stackFilesFor(stack, stackFiles)?.passphraseFile;
   if (file && fs.existsSync(file)) return fs.readFileSync(file, "utf8").trim();
   return undefined;
 }
 
-export function requirePassphrase(stack: string, explicit: string | undefined, why: string): string {
-  const p = findPassphrase(stack, explicit);
+export function requirePassphrase(stack: string, explicit: string | undefined, why: string, stackFiles?: StackFiles): string {
+  const p = findPassphrase(stack, explicit, stackFiles);
   if (p === undefined || p === "") {
+    const own = stackFilesFor(stack, stackFiles);
     throw new PassphraseError(
-      `no passphrase for stack "${stack}" (${why}): set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE` +
-        (stack === "lab" ? ` or create ${LAB_PASSPHRASE_FILE}` : ""),
+      `no passphrase for stack "${stack}" (${why}): set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE` + (own ? ` or create ${own.passphraseFile}` : ""),
     );
   }
   return p;

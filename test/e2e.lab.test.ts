@@ -16,6 +16,7 @@ import { runStack, RunResult } from "../runner";
 import { closeAllSsh, sshConnection } from "../transports/ssh";
 import { labSshTarget } from "../lab";
 import { kdigAll, serialOf, txt, zoneQueries } from "./support/dns";
+import { LAB_STACK_FILES } from "../lab/stack-files";
 
 const root = process.getuid?.() === 0;
 const maybe = root ? describe : describe.skip;
@@ -26,7 +27,7 @@ maybe("rplan on the lab, end to end", () => {
   const changedConfig = path.join(work, "Pulumi.lab.yaml");
   const env = { RPLAN_SSH_KEY: LAB_SSH_KEY };
   const run = (op: "preview" | "up" | "destroy", configFile = labStackConfigPath()): Promise<RunResult> =>
-    runStack({ op, stack: "lab", stateFile, configFile, env });
+    runStack({ op, stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile, env });
   let resourceCount = 0;
   let serialAtUp: unknown;
   const byOp = (r: RunResult, steps = r.steps) => steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name} ${s.diffs.join(" ")}`.trim());

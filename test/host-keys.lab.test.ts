@@ -16,6 +16,7 @@ import { RPLAN_PROJECT_DIR, runStack } from "../runner";
 import { closeAllSsh, sshConnection } from "../transports/ssh";
 import { newKeyPair } from "./support/fake-sshd";
 import { acceptedLogins, controlLogin } from "./support/lab-logins";
+import { LAB_STACK_FILES } from "../lab/stack-files";
 
 const maybe = process.getuid?.() === 0 ? describe : describe.skip;
 
@@ -39,7 +40,7 @@ maybe("host keys on the lab: status and refresh refuse a swapped key; a no-op up
     const lab = await ensureLab({ nodes: 3 });
     nodes = lab.nodes.map((n) => n.name);
     config = labStackConfigPath();
-    await runStack({ op: "up", stack: "lab", stateFile, configFile: config, env });
+    await runStack({ op: "up", stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile: config, env });
   }, 900_000);
   afterAll(() => closeAllSsh());
 
@@ -50,7 +51,7 @@ maybe("host keys on the lab: status and refresh refuse a swapped key; a no-op up
     for (const c of conns) await controlLogin(c, await acceptedLogins(c));
     const before = await Promise.all(conns.map(acceptedLogins));
     for (const b of before) expect(b).toBeGreaterThan(0);
-    const up = await runStack({ op: "up", stack: "lab", stateFile, configFile: config, env });
+    const up = await runStack({ op: "up", stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile: config, env });
     expect(up.changed).toBe(false);
     const after = await Promise.all(conns.map(acceptedLogins));
     expect(after).toEqual(before);
@@ -79,7 +80,7 @@ maybe("host keys on the lab: status and refresh refuse a swapped key; a no-op up
   }, 120_000);
 
   test("`refresh` reads every resource over SSH: it passes with the recorded keys and fails naming lab2 when its recorded key is swapped", async () => {
-    const ok = await runStack({ op: "refresh", stack: "lab", stateFile, configFile: config, env });
+    const ok = await runStack({ op: "refresh", stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile: config, env });
     expect(ok.steps.length).toBeGreaterThan(0);
     // Swap lab2's keys wherever the state records them (plaintext inputs and outputs).
     let text = fs.readFileSync(stateFile, "utf8");
@@ -94,7 +95,7 @@ maybe("host keys on the lab: status and refresh refuse a swapped key; a no-op up
     expect(replaced).toBeGreaterThan(0);
     const swappedState = path.join(work, "swapped-state.json");
     fs.writeFileSync(swappedState, text);
-    const err = await runStack({ op: "refresh", stack: "lab", stateFile: swappedState, configFile: config, env }).catch((e: Error) => e);
+    const err = await runStack({ op: "refresh", stack: "lab", stackFiles: LAB_STACK_FILES, stateFile: swappedState, configFile: config, env }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toContain("[lab2] host key mismatch");
   }, 600_000);

@@ -19,6 +19,7 @@ import { SSH_KEY as LAB_SSH_KEY } from "../lab/state";
 import { closeAllSsh, sshConnection } from "../transports/ssh";
 import { runStack, RunResult } from "../runner";
 import { labWithExactly } from "./support/lab";
+import { LAB_STACK_FILES } from "../lab/stack-files";
 
 const maybe = process.getuid?.() === 0 ? describe : describe.skip;
 const KEYS = "/srv/crypt/keys";
@@ -28,7 +29,7 @@ maybe("keys land only on the encrypted filesystem (lab, stack runner)", () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-landing-"));
   const stateFile = path.join(work, "state.json");
   const env = { RPLAN_SSH_KEY: LAB_SSH_KEY };
-  const run = (op: "preview" | "up" | "refresh", configFile = labStackConfigPath()): Promise<RunResult> => runStack({ op, stack: "lab", stateFile, configFile, env });
+  const run = (op: "preview" | "up" | "refresh", configFile = labStackConfigPath()): Promise<RunResult> => runStack({ op, stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile, env });
   const failure = (p: Promise<unknown>) =>
     p.then(
       () => "",

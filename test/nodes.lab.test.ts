@@ -17,6 +17,7 @@ import { closeAllSsh, sshConnection } from "../transports/ssh";
 import { runStack, RunResult } from "../runner";
 import { labWithExactly } from "./support/lab";
 import { kdigAll, serialOf, txt, zoneQueries } from "./support/dns";
+import { LAB_STACK_FILES } from "../lab/stack-files";
 
 const root = process.getuid?.() === 0;
 const maybe = root ? describe : describe.skip;
@@ -26,7 +27,7 @@ maybe("nodes on the lab", () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-nodes-"));
   const stateFile = path.join(work, "state.json");
   const env = { RPLAN_SSH_KEY: LAB_SSH_KEY };
-  const run = (op: "preview" | "up", configFile = labStackConfigPath()): Promise<RunResult> => runStack({ op, stack: "lab", stateFile, configFile, env });
+  const run = (op: "preview" | "up", configFile = labStackConfigPath()): Promise<RunResult> => runStack({ op, stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile, env });
   const changes = (r: RunResult, steps = r.steps) => steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`);
   /** The lab's stack config with `edit` applied to its nodes, written to `file` in the work directory. */
   const variant = (file: string, edit: (nodes: any) => void) => {

@@ -27,6 +27,7 @@ import { SSH_KEY as LAB_SSH_KEY } from "../lab/state";
 import { closeAllSsh, sshConnection } from "../transports/ssh";
 import { runStack, RunResult } from "../runner";
 import { labWithExactly } from "./support/lab";
+import { LAB_STACK_FILES } from "../lab/stack-files";
 
 const root = process.getuid?.() === 0;
 const maybe = root ? describe : describe.skip;
@@ -45,7 +46,7 @@ maybe("mail daemons' TLS keys on the lab", () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-tls-"));
   const stateFile = path.join(work, "state.json");
   const env = { RPLAN_SSH_KEY: LAB_SSH_KEY };
-  const run = (op: "preview" | "up" | "refresh", configFile = labStackConfigPath()): Promise<RunResult> => runStack({ op, stack: "lab", stateFile, configFile, env });
+  const run = (op: "preview" | "up" | "refresh", configFile = labStackConfigPath()): Promise<RunResult> => runStack({ op, stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile, env });
   const changes = (r: RunResult) => r.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`).sort();
   const host = (node: string) => labSshTarget(node).host;
   let fingerprints: Fingerprints;

@@ -22,6 +22,7 @@ import { RPLAN_PROJECT_DIR, runStack, RunResult } from "../../runner";
 import { labWithExactly } from "../support/lab";
 import { acceptedLogins, controlLogin } from "../support/lab-logins";
 import { startWriter } from "../../bench/ldap-writer";
+import { LAB_STACK_FILES } from "../../lab/stack-files";
 
 const maybe = process.getuid?.() === 0 ? describe : describe.skip;
 const SUFFIX = "dc=lab,dc=rplan,dc=test";
@@ -72,7 +73,7 @@ maybe("LDAP on the lab: replication, referrals, ring ACLs, master switch, revoca
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-ldap-lab-"));
   const stateFile = path.join(work, "state.json");
   const env = { RPLAN_SSH_KEY: LAB_SSH_KEY };
-  const run = (op: "preview" | "up", configFile: string): Promise<RunResult> => runStack({ op, stack: "lab", stateFile, configFile, env });
+  const run = (op: "preview" | "up", configFile: string): Promise<RunResult> => runStack({ op, stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile, env });
   const changes = (r: RunResult) => r.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`).sort();
   const variant = (file: string, edit: (doc: ReturnType<typeof parseDocument>) => void): string => {
     const doc = parseDocument(fs.readFileSync(labStackConfigPath(), "utf8"));

@@ -26,6 +26,7 @@ import { sleep } from "../../transports/ldap";
 import { closeAllSsh, sshConnection } from "../../transports/ssh";
 import { dkimResults, servedBy } from "../support/dns";
 import { labWithExactly } from "../support/lab";
+import { LAB_STACK_FILES } from "../../lab/stack-files";
 
 const maybe = process.getuid?.() === 0 ? describe : describe.skip;
 const NODES = ["lab1", "lab2", "lab3"];
@@ -81,7 +82,7 @@ maybe("mail routing on the lab", () => {
 
   beforeAll(async () => {
     await labWithExactly(3);
-    await runStack({ op: "up", stack: "lab", stateFile, configFile: labStackConfigPath(), env: { RPLAN_SSH_KEY: LAB_SSH_KEY } });
+    await runStack({ op: "up", stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile: labStackConfigPath(), env: { RPLAN_SSH_KEY: LAB_SSH_KEY } });
     for (const u of USERS) {
       const hash = sshaHash(u.password, `uid=${u.uid},ou=people,${SUFFIX}`);
       const put = await npmLdap(["user", "put", u.uid, "--mail", u.mail, "--home", u.home, "--password-hash", hash]);

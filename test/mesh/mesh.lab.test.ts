@@ -28,6 +28,7 @@ import { runStack, RunResult, RunStep } from "../../runner";
 import { readClusterConfig } from "../../stack-file/config";
 import { closeAllSsh, sshConnection, SshConnection } from "../../transports/ssh";
 import { acceptedLogins, controlLogin } from "../support/lab-logins";
+import { LAB_STACK_FILES } from "../../lab/stack-files";
 
 const maybe = process.getuid?.() === 0 ? describe : describe.skip;
 if (process.getuid?.() !== 0) console.warn("mesh lab tests SKIPPED: the lab needs root");
@@ -100,7 +101,7 @@ maybe("VpnMesh on the lab, through the real program", () => {
   const results: Record<string, unknown> = {};
   const conns: Record<string, SshConnection> = {};
   const conn = async (node: string) => (conns[node] ??= await sshConnection(labSshTarget(node)));
-  const run = (op: "preview" | "up" | "refresh", configFile: string): Promise<RunResult> => runStack({ op, stack: "lab", stateFile, configFile, env });
+  const run = (op: "preview" | "up" | "refresh", configFile: string): Promise<RunResult> => runStack({ op, stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile, env });
   const changes = (r: { steps: RunStep[] }) => r.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`).sort();
   const meshChanges = (r: { steps: RunStep[] }) => changes(r).filter((c) => / mesh-/.test(c));
   const step = (r: RunResult, name: string) => r.steps.find((s) => s.name === name)!;

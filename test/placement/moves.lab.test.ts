@@ -24,6 +24,7 @@ import { sleep } from "../../transports/ldap";
 import { closeAllSsh, sshConnection } from "../../transports/ssh";
 import { acceptedLogins, controlLogin } from "../support/lab-logins";
 import { labWithExactly } from "../support/lab";
+import { LAB_STACK_FILES } from "../../lab/stack-files";
 
 const maybe = process.getuid?.() === 0 ? describe : describe.skip;
 const NODES = ["lab1", "lab2", "lab3"];
@@ -59,7 +60,7 @@ maybe("moving users on the lab", () => {
     r.users[uid].home = home;
     writeRecord(r);
   };
-  const stack = (op: "up" | "preview" | "refresh", log?: (l: string) => void, configPath = configFile) => runStack({ op, stack: "lab", stateFile, configFile: configPath, env, log });
+  const stack = (op: "up" | "preview" | "refresh", log?: (l: string) => void, configPath = configFile) => runStack({ op, stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile: configPath, env, log });
   const cli = (args: string[]) => run("npx", ["ts-node", ...args, "--stack", "lab", "--config", configFile]);
 
   async function addUser(uid: string, home: string): Promise<void> {
