@@ -46,9 +46,9 @@ export function balance(w: Work, tolerance: number, fixed: (user: string) => boo
  * node, never past the destination's band — while such a move exists. Moving x bytes from a to c lowers Σ capacity·(fill − ideal)²
  * iff 0 < x < 2·x*, x* = (fill_a − fill_c) / (1/cap_a + 1/cap_c); the best user is the one whose
  * bytes are nearest x*. Found by the lab: after a drain, one 30 MB mailbox on one node and the
- * small users on another left the emptied node empty.
+ * small users on another left the emptied node empty. Exported for its property test.
  */
-function evenOut(w: Work, bands: Map<string, Band>, movable: (u: UserHome) => boolean): void {
+export function evenOut(w: Work, bands: Map<string, Band>, movable: (u: UserHome) => boolean): void {
   const cap = new Map(w.targets.map((n) => [n.name, n.capacity]));
   const fill = (n: string) => w.load.get(n)! / cap.get(n)!;
   for (;;) {
