@@ -11,11 +11,8 @@ import { meshConfig } from "../mesh/support";
 async function evaluateDns(cluster: ClusterConfig): Promise<Reg[]> {
   const { regs } = await registerUnderMocks(
     () => {
-      const { Node } = require("../../components/node");
-      const { Dns } = require("../../components/dns");
-      const nodes: Record<string, unknown> = {};
-      for (const n of cluster.nodes) if (n.state !== "revoked") nodes[n.name] = new Node(n.name, { config: n, domain: cluster.domain });
-      const dns = new Dns("dns", { cluster, nodes });
+      const { buildCluster } = require("../../components/cluster");
+      const { dns } = buildCluster({ cluster });
       return { result: dns, awaited: [dns.zone, ...Object.values(dns.knotConf), ...Object.values(dns.zoneFiles), dns.check] as any[] };
     },
     (type, _name, inputs) => {

@@ -11,11 +11,8 @@ import { meshConfig, fakeTincKey } from "./support";
 async function evaluateMesh(cluster: ClusterConfig): Promise<{ regs: Reg[]; ringCidrs: unknown; publicKeys: Record<string, string> }> {
   const { regs, result: mesh } = await registerUnderMocks(
     () => {
-      const { Node } = require("../../components/node");
-      const { VpnMesh } = require("../../components/vpn-mesh");
-      const nodes: Record<string, unknown> = {};
-      for (const n of cluster.nodes) if (n.state !== "revoked") nodes[n.name] = new Node(n.name, { config: n });
-      const mesh = new VpnMesh("mesh", { cluster, nodes });
+      const { buildCluster } = require("../../components/cluster");
+      const { mesh } = buildCluster({ cluster });
       return { result: mesh, awaited: [...Object.values(mesh.keys), ...Object.values(mesh.hostsFiles), ...Object.values(mesh.selfFiles), mesh.check] as pulumi.CustomResource[] };
     },
     (type, _name, inputs) => {

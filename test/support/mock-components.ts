@@ -4,6 +4,7 @@
  * on (e.g. the order a master switch or a key rotation relies on).
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { mockOutputs } from "./mock-program";
 
 export interface Registration {
   type: string;
@@ -49,7 +50,8 @@ export async function registerUnderMocks<T>(
         newResource: (args) => {
           const reg = [...regs].reverse().find((r) => r.name === args.name)!;
           reg.inputs = args.inputs;
-          return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs(args.type, args.name, args.inputs) } };
+          // What every provider of the cluster reports (mock-program.ts), unless the test says otherwise.
+          return { id: `${args.name}-id`, state: { ...args.inputs, ...mockOutputs(args.type, args.name), ...outputs(args.type, args.name, args.inputs) } };
         },
         call: () => ({}),
       },

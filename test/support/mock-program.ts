@@ -56,7 +56,7 @@ export function fakeTlsFingerprint(name: string): string {
 }
 
 /** What the providers would add to their inputs: node facts, a key's public half, a certificate. */
-function mockOutputs(type: string, name: string): Record<string, unknown> {
+export function mockOutputs(type: string, name: string): Record<string, unknown> {
   if (type.endsWith(":NodeHost")) return { facts: { machineId: "m", kernel: "k", os: "o", mountFsType: "f", mountSource: "s" } };
   if (type.endsWith(":NodeKey")) return { publicKey: fakeTincKey(name), fingerprint: `SHA256:${name}` };
   // a real RSA public key's base64 would do as well: the zone only checks it is base64
