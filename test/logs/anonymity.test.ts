@@ -141,6 +141,6 @@ describe("planLogAnonymity", () => {
     const stale = { journalRetentionSec: 3600, fileRetentionDays: 0.5 } as unknown as LogAnonymityInput;
     expect(logAnonymityProblems(stale)).toEqual(["unknown log anonymity setting journalRetentionSec (the journal keeps nothing: Storage=none)", "log file retention 0.5 must be whole days between 1 and 90"]);
     expect(() => planLogAnonymity(stale)).toThrow(/journalRetentionSec[\s\S]*log file retention/);
-    expect(planLogAnonymity({ fileRetentionDays: 3 }).files.find((f) => f.path.startsWith("/etc/logrotate.d/"))?.content).toMatch(/^\trotate 3$/m);
+    expect(planLogAnonymity({ fileRetentionDays: 3 }).files.find((f) => f.path.startsWith("/etc/logrotate.d/"))?.content).toMatch(/^\trotate 2$/m);
   });
 });
