@@ -66,6 +66,7 @@ export const POSTFIX_MAPS = {
   mailboxes: `${RPLAN}/ldap-mailboxes.cf`,
   route: `${RPLAN}/ldap-route.cf`,
   home: `${RPLAN}/ldap-home.cf`,
+  senders: `${RPLAN}/ldap-senders.cf`,
 } as const;
 const dovecotArgs = (home: string) => `/etc/dovecot/rplan/ldap-home-${home}.conf.ext`;
 const DOVECOT_USERDB = "/etc/dovecot/rplan/ldap-userdb.conf.ext";
@@ -103,6 +104,10 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
     { path: POSTFIX_MAPS.mailboxes, content: ldapTable(input, `(&${ACTIVE_USER}(mail=%s))`, "uid", "the cluster's users: an address not found here is refused at RCPT (5xx)") },
     { path: POSTFIX_MAPS.route, content: ldapTable(input, `(&${ACTIVE_USER}(mail=%s))`, "rplanMailRoute", "an explicit transport (e.g. retry: while the user's mailbox moves)") },
     { path: POSTFIX_MAPS.home, content: ldapTable(input, `(&${ACTIVE_USER}(mail=%s))`, "rplanHome", "the user's home node (the transport follows from it)") },
+    {
+      path: POSTFIX_MAPS.senders,
+      content: ldapTable(input, `(&${ACTIVE_USER}(|(mail=%s)(rplanMailAlias=%s)))`, "uid", "who may send as an address: the user it belongs to (mail or rplanMailAlias) → its login (uid)"),
+    },
   ];
   const submission: MasterService = {
     service: "submission",
@@ -119,6 +124,11 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
       smtpd_client_restrictions: "permit_sasl_authenticated,reject",
       smtpd_relay_restrictions: "permit_sasl_authenticated,reject",
       smtpd_recipient_restrictions: "reject_non_fqdn_recipient,reject_unlisted_recipient,permit",
+      // Nobody sends as someone else: the envelope sender must be an address of the logged-in user
+      // (its mail or an alias), read from this node's replica — else 553 at MAIL FROM, before
+      // anything is signed with the domain's key. The login is the uid (dovecot's passdb sets user=uid).
+      smtpd_sender_login_maps: `proxy:ldap:${POSTFIX_MAPS.senders}`,
+      smtpd_sender_restrictions: "reject_sender_login_mismatch,permit",
       // Its own cleanup strips the client's address and client headers (./anonymity.ts).
       ...submissionAnonymityOptions(),
       // Signed with the node's own DKIM key; opendkim not answering defers (4xx), never sends unsigned (./dkim.ts).

@@ -70,7 +70,7 @@ function runNode(script: string): string {
     put("etc/opendkim.conf", renderOpendkimConf(planDkim({ node: "n1", domain: DOMAIN, keyDir: "/srv/crypt/keys/opendkim", generation: 1 }), dkimRevision(dkimPublicKey)));
     const schema = rplanSchemaEntry();
     put("root/schema.ldif", ldif([{ dn: schema.dn, attributes: schema.attrs }]));
-    const users = [["alice", "n1", ["al@" + DOMAIN]], ["bob", "n2", []], ["carol", "n3", []]] as const;
+    const users = [["alice", "n1", ["al@" + DOMAIN]], ["bob", "n2", ["bobby@" + DOMAIN]], ["carol", "n3", []]] as const;
     put("root/users.ldif", ldif([{ dn: `ou=people,${SUFFIX}`, attributes: { objectClass: ["organizationalUnit"], ou: ["people"] } }, ...users.map(([uid, home, aliases]) => userEntry(SUFFIX, { uid, mail: `${uid}@${DOMAIN}`, home, aliases: [...aliases], passwordHash: sshaHash(`pw-${uid}`, `uid=${uid},ou=people,${SUFFIX}`) }))]));
     put(
       "root/run.sh",
@@ -123,6 +123,10 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
         `curl -sk --max-time 15 -u bob:pw-bob imaps://127.0.0.1/INBOX -X 'STATUS INBOX (MESSAGES)' >/dev/null; echo bobimap=$?`,
         // Submitted from a client address of its own, with the headers a mail client adds.
         `ip addr add ${CLIENT}/32 dev lo; swaks --server 127.0.0.1 --local-interface ${CLIENT} --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bob@${DOMAIN} --to alice@${DOMAIN} --body m-submitted --helo laptop.client.example --add-header 'User-Agent: Thunderbird/115.0' --add-header 'X-Mailer: Secret Mailer 1.0' --add-header 'X-Originating-IP: [${CLIENT}]' --timeout 15 --silent 2; echo submission=$?`,
+        // Sending as someone else (a user of the cluster, or any foreign address) is refused; as one's own alias, accepted.
+        reply("forged", `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from alice@${DOMAIN} --to alice@${DOMAIN} --helo c.example --timeout 15 --quit-after RCPT`),
+        reply("foreign", `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bob@example.net --to alice@${DOMAIN} --helo c.example --timeout 15 --quit-after RCPT`),
+        `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bobby@${DOMAIN} --to alice@${DOMAIN} --body m-ownalias --helo c.example --timeout 15 --silent 2; echo ownalias=$?`,
         reply("plain587", `swaks --server 127.0.0.1 --port 587 --from bob@${DOMAIN} --to alice@${DOMAIN} --helo c.example --timeout 15 --quit-after RCPT`),
         // Replicas disagreeing for a moment: a node whose stale replica homed bob here delivers over
         // the VPN to this node's LMTP; this node's replica says n2, so its LMTP must refuse him.
@@ -152,7 +156,8 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
     expect([out.alice, out.alias]).toEqual(["0", "0"]);
     expect(out.unknown).toMatch(/^<\*\* 550 /);
     expect(out.stored).toBe("m-alias,m-alice,m-submitted,");
-    expect(out.maildir).toBe("3 /srv/crypt/mail/alice/Maildir;");
+    // with the mail bob submitted as himself and as his alias
+    expect(out.maildir).toBe("4 /srv/crypt/mail/alice/Maildir;");
   });
 
   test("replicas that disagree for a moment: the node that is not the home refuses the LMTP delivery (550 5.1.1), and the sending side's internal transport defers any refusal (soft_bounce), so nothing loops or bounces", () => {
@@ -181,6 +186,12 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
   test("submission on 587: SASL through dovecot for a user homed elsewhere, delivered; without STARTTLS refused", () => {
     expect(out.submission).toBe("0");
     expect(out.plain587).toMatch(/^<\*\* 530 5\.7\.0 Must issue a STARTTLS command first/);
+  });
+
+  test("submission: the envelope sender must be the logged-in user's own address or alias — else 553 before anything is signed", () => {
+    expect(out.forged).toMatch(/^<~\* 553 5\.7\.1 <alice@lab\.rplan\.test>: Sender address rejected: not owned by user bob/);
+    expect(out.foreign).toMatch(/^<~\* 553 5\.7\.1 <bob@example\.net>: Sender address rejected: not owned by user bob/);
+    expect(out.ownalias).toBe("0");
   });
 
   test("submitted mail is signed by opendkim with the node's key (selector n1) and verifies against the record the zone publishes", async () => {

@@ -34,6 +34,8 @@ const SUFFIX = LAB_DOMAIN.split(".").map((p) => `dc=${p}`).join(",");
 /** One user homed on each node. */
 const USERS = NODES.map((home, i) => ({ uid: `mu${i + 1}`, home, password: `secret-of-mu${i + 1}`, mail: `mu${i + 1}@${LAB_DOMAIN}` }));
 const RUN = Date.now().toString(36);
+/** Each user's one further address (rplanMailAlias). */
+const aliasOf = (u: { uid: string }) => `${u.uid}-alias@${LAB_DOMAIN}`;
 
 async function sh(node: string, script: string): Promise<{ code: number; out: string }> {
   const r = await (await sshConnection(labSshTarget(node))).run(["sh", "-c", script], { allowFailure: true });
@@ -85,7 +87,7 @@ maybe("mail routing on the lab", () => {
     await runStack({ op: "up", stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile: labStackConfigPath(), env: { RPLAN_SSH_KEY: LAB_SSH_KEY } });
     for (const u of USERS) {
       const hash = sshaHash(u.password, `uid=${u.uid},ou=people,${SUFFIX}`);
-      const put = await npmLdap(["user", "put", u.uid, "--mail", u.mail, "--home", u.home, "--password-hash", hash]);
+      const put = await npmLdap(["user", "put", u.uid, "--mail", u.mail, "--alias", aliasOf(u), "--home", u.home, "--password-hash", hash]);
       if (put.code !== 0) throw new Error(`user put ${u.uid}: ${put.out}`);
     }
     // every replica has every user before any message is sent
@@ -150,6 +152,24 @@ maybe("mail routing on the lab", () => {
     for (const other of ["lab1", "lab2"]) expect(await filesWith(other, marker)).toEqual([]);
     expect((await client(`${auth} --auth-password wrong --quit-after AUTH`)).out).toMatch(/<~\* 535 /);
     expect((await client("--quit-after RCPT")).out).toMatch(/<\*\* 530 5\.7\.0 Must issue a STARTTLS command first/);
+  });
+
+  test("on every node, a user sending as another user is refused (553 at MAIL FROM/RCPT); as its own alias, accepted and signed with that node's key", async () => {
+    const [sender, other] = USERS;
+    for (const node of NODES) {
+      const clientNode = NODES[(NODES.indexOf(node) + 1) % NODES.length];
+      const submit = (from: string, rest: string) => sh(clientNode, `swaks --helo client.example.net --timeout 30 --server ${host(node)}:587 -tls --auth PLAIN --auth-user ${sender.uid} --auth-password '${sender.password}' --from ${from} --to ${other.mail} ${rest}`);
+      const forged = await submit(other.mail, "--quit-after RCPT");
+      expect({ node, refused: forged.out.split("\n").filter((l) => / 553 /.test(l)) }).toEqual({ node, refused: [`<~* 553 5.7.1 <${other.mail}>: Sender address rejected: not owned by user ${sender.uid}`] });
+      const marker = `own-alias-${RUN}-${node}`;
+      const sent = await submit(aliasOf(sender), `--header 'Subject: ${marker}' --body ${marker}`);
+      expect({ node, code: sent.code }).toEqual({ node, code: 0 });
+      const [file] = await until(`${marker} at its home`, async () => {
+        const f = await filesWith(other.home, marker);
+        return f.length > 0 ? f : undefined;
+      });
+      expect({ node, signed: (await sh(other.home, `awk '/^DKIM-Signature:/{h=1;print;next} h&&/^[ \\t]/{print;next} {h=0}' '${file}' | tr -d ' \\t\\n' | grep -o ';s=${node};' | wc -l`)).out.trim() }).toEqual({ node, signed: "1" });
+    }
   });
 
   test("mail submitted through every node arrives anonymised (the Received line rewritten to localhost, the client's address, name and client headers gone), and no node's logs keep the client's address or the sender's full address", async () => {
