@@ -30,13 +30,20 @@ export function requiredFlow(load: (n: string) => number, bands: Map<string, Ban
   return { excess, deficit };
 }
 
-/** Move users (never `fixed` ones, never anyone twice) until every target is within tolerance. */
-export function balance(w: Work, tolerance: number, fixed: (user: string) => boolean): void {
+/** Which target nodes may receive a balancing move (every target, unless a plan names one: planAddNode). */
+export type Onto = (node: string) => boolean;
+const anyTarget: Onto = () => true;
+
+/**
+ * Move users (never `fixed` ones, never anyone twice, only onto nodes `onto` allows) until every
+ * target is within tolerance, or no such move is left.
+ */
+export function balance(w: Work, tolerance: number, fixed: (user: string) => boolean, onto: Onto = anyTarget): void {
   const movable = (u: UserHome) => !fixed(u.user) && !w.hasMoved(u.user);
   for (let r = 0; r < MAX_ROUNDS && w.capLeft > 0; r++) {
-    if (round(w, w.bands(tolerance), movable) === 0) break;
+    if (round(w, w.bands(tolerance), movable, onto) === 0) break;
   }
-  if (!w.withinTolerance(tolerance)) evenOut(w, w.bands(tolerance), movable);
+  if (!w.withinTolerance(tolerance)) evenOut(w, w.bands(tolerance), movable, onto);
 }
 
 /**
@@ -48,12 +55,12 @@ export function balance(w: Work, tolerance: number, fixed: (user: string) => boo
  * bytes are nearest x*. Found by the lab: after a drain, one 30 MB mailbox on one node and the
  * small users on another left the emptied node empty. Exported for its property test.
  */
-export function evenOut(w: Work, bands: Map<string, Band>, movable: (u: UserHome) => boolean): void {
+export function evenOut(w: Work, bands: Map<string, Band>, movable: (u: UserHome) => boolean, onto: Onto = anyTarget): void {
   const cap = new Map(w.targets.map((n) => [n.name, n.capacity]));
   const fill = (n: string) => w.load.get(n)! / cap.get(n)!;
   for (;;) {
     let best: { u: UserHome; to: string; gain: number } | undefined;
-    for (const to of w.targets.map((n) => n.name).filter((n) => w.load.get(n)! < bands.get(n)!.lo)) {
+    for (const to of w.targets.map((n) => n.name).filter((n) => onto(n) && w.load.get(n)! < bands.get(n)!.lo)) {
       for (const from of w.targets.map((n) => n.name).filter((n) => fill(n) > fill(to))) {
         const ca = cap.get(from)!;
         const cc = cap.get(to)!;
@@ -69,19 +76,21 @@ export function evenOut(w: Work, bands: Map<string, Band>, movable: (u: UserHome
   }
 }
 
-function round(w: Work, bands: Map<string, Band>, movable: (u: UserHome) => boolean): number {
+function round(w: Work, bands: Map<string, Band>, movable: (u: UserHome) => boolean, onto: Onto): number {
   const load = (n: string) => w.load.get(n)!;
-  const { excess, deficit } = requiredFlow(load, bands);
-  if (excess <= 0 && deficit <= 0) return 0;
+  const { excess, deficit: anyDeficit } = requiredFlow(load, bands);
+  if (excess <= 0 && anyDeficit <= 0) return 0;
 
+  // Only nodes `onto` allows take anything: their deficits, and the surplus spread over their headroom.
   const give = new Map<string, number>();
   const take = new Map<string, number>();
   for (const [name, b] of bands) {
     give.set(name, Math.max(0, load(name) - b.hi));
-    take.set(name, Math.max(0, b.lo - load(name)));
+    take.set(name, onto(name) ? Math.max(0, b.lo - load(name)) : 0);
   }
+  const deficit = [...take.values()].reduce((s, t) => s + t, 0);
   if (excess >= deficit) {
-    spread(take, excess - deficit, (name, b) => b.hi - Math.max(load(name), b.lo), bands);
+    spread(take, excess - deficit, (name, b) => (onto(name) ? b.hi - Math.max(load(name), b.lo) : 0), bands);
   } else {
     spread(give, deficit - excess, (name, b) => Math.min(load(name), b.hi) - b.lo, bands);
   }

@@ -1,5 +1,5 @@
 /** The planners: drain a node, rebalance, add a node. Pure functions from state to plan. */
-import { balance, requiredFlow } from "./balance";
+import { balance, Onto, requiredFlow } from "./balance";
 import { bySizeDesc } from "./select";
 import { BalanceOptions, ClusterState, DrainOptions, MoveReason, Plan, UserHome } from "./types";
 import { Model, fail, readOptions, readState, show } from "./validate";
@@ -51,9 +51,12 @@ export function planRebalance(state: ClusterState, opts: BalanceOptions): Plan {
 
 /**
  * Plan the moves after adding `node` (already in the state, active, usually empty). This is a
- * rebalance that names the new node: starting from a balanced cluster the only node below its
- * band is the new one, so every balancing move goes onto it, and only as many bytes as bring it
- * within tolerance. Forced moves (draining nodes, pins) are included, as in planRebalance.
+ * rebalance that names the new node: every balancing move goes onto it, and only as many bytes as
+ * bring the cluster within tolerance. From a balanced cluster the new node is the only one below
+ * its band, but whole users can leave an old node above its new band once the new node is full
+ * (or evenOut can take an old node below its band): no old node takes a user to mend that — the
+ * plan says `withinTolerance: false` and `planRebalance` may move between old nodes. Forced moves
+ * (draining nodes, pins) are included, as in planRebalance.
  */
 export function planAddNode(state: ClusterState, node: string, opts: BalanceOptions): Plan {
   const problems: string[] = [];
@@ -62,10 +65,11 @@ export function planAddNode(state: ClusterState, node: string, opts: BalanceOpti
   const n = model.byName.get(node);
   if (n === undefined) problems.push(`cannot add ${show(node)}: put it in the node list first`);
   else if (!mayBeHome(n)) problems.push(`cannot add ${show(node)}: it is ${n.state}, not active`);
-  return rebalance(model, opts, problems);
+  return rebalance(model, opts, problems, (to) => to === node);
 }
 
-function rebalance(model: Model, opts: BalanceOptions, problems: string[]): Plan {
+/** Forced moves, then balancing moves onto the targets `onto` allows (every one, unless a plan names a node). */
+function rebalance(model: Model, opts: BalanceOptions, problems: string[], onto?: Onto): Plan {
   const targets = model.nodes.filter(mayBeHome);
   if (targets.length === 0) problems.push("there is no active node to place users on");
   fail(problems);
@@ -79,7 +83,7 @@ function rebalance(model: Model, opts: BalanceOptions, problems: string[]): Plan
     .map((u) => ({ u, reason: (active.has(u.node) ? "pin" : "drain") as MoveReason }));
   const minimum = lowerBound(w, forced.map((f) => f.u), opts.tolerance);
   relocate(w, forced);
-  balance(w, opts.tolerance, (user) => model.pins.has(user));
+  balance(w, opts.tolerance, (user) => model.pins.has(user), onto);
   return w.finish(minimum, opts.tolerance);
 }
 

@@ -145,6 +145,42 @@ describe("planAddNode", () => {
     );
   });
 
+  it("fills only the new node even when whole users leave an old node above its new band (fast-check seed 1425648035)", () => {
+    // Balanced on two nodes (constructor at 0.91 of its share, ch1 at 1.00); the new node lowers
+    // the ideal, so both end above their bands. ch1 can only give l, which takes zz-new exactly to
+    // the top of its band; constructor's excess (206 kB) then fits nowhere on zz-new. The old plan
+    // moved a constructor user to ch1; an add moves users onto the new node only, and says the
+    // band is not reached — what is left is a rebalance's.
+    const grown: ClusterState = {
+      nodes: [
+        { name: "constructor", capacity: 1785745063, state: "active" },
+        { name: "ch1", capacity: 35730518975, state: "active" },
+        { name: "zz-new", capacity: 10985408878, state: "active" },
+      ],
+      placement: [
+        { user: "f__-r.-", node: "ch1", bytes: 990583 },
+        { user: "0..", node: "constructor", bytes: 559316 },
+        { user: "l", node: "ch1", bytes: 17956423 },
+        { user: "c-..g.-_", node: "constructor", bytes: 472733 },
+        { user: "2.-q__", node: "constructor", bytes: 705917 },
+        { user: "a74_.", node: "constructor", bytes: 0 },
+        { user: "nq-05p_q.", node: "constructor", bytes: 959284 },
+        { user: "q8-_61_--", node: "constructor", bytes: 427924 },
+        { user: "82_..2jt-", node: "ch1", bytes: 49999996 },
+      ],
+      pins: { "f__-r.-": "ch1" },
+    };
+    const settled: ClusterState = { ...grown, nodes: grown.nodes.slice(0, 2) };
+    expect(planRebalance(settled, { tolerance: 0.1 }).withinTolerance).toBe(true);
+    const plan = planAddNode(grown, "zz-new", { tolerance: 0.1 });
+    expect(plan.moves.map((m) => [m.user, m.from, m.to])).toEqual([["l", "ch1", "zz-new"]]);
+    expect(plan.withinTolerance).toBe(false);
+    expect(plan.fill.constructor.ratio).toBeGreaterThan(1.1);
+    const rest = planRebalance(applyPlan(grown, plan), { tolerance: 0.1 });
+    expect(rest.moves.map((m) => [m.user, m.from, m.to])).toEqual([["q8-_61_--", "constructor", "ch1"]]);
+    expect(rest.withinTolerance).toBe(true);
+  });
+
   it("never exceeds the cap and is deterministic", () => {
     fc.assert(
       fc.property(arbAdd, fc.integer({ min: 0, max: 3e9 }), ({ grown, tolerance }, cap) => {
