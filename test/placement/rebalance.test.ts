@@ -175,7 +175,7 @@ describe("planAddNode", () => {
     const plan = planAddNode(grown, "zz-new", { tolerance: 0.1 });
     expect(plan.moves.map((m) => [m.user, m.from, m.to])).toEqual([["l", "ch1", "zz-new"]]);
     expect(plan.withinTolerance).toBe(false);
-    expect(plan.fill.constructor.ratio).toBeGreaterThan(1.1);
+    expect(plan.fill[grown.nodes[0].name].ratio).toBeGreaterThan(1.1); // constructor, above its band
     const rest = planRebalance(applyPlan(grown, plan), { tolerance: 0.1 });
     expect(rest.moves.map((m) => [m.user, m.from, m.to])).toEqual([["q8-_61_--", "constructor", "ch1"]]);
     expect(rest.withinTolerance).toBe(true);
