@@ -60,6 +60,12 @@ maybe("moving users on the lab", () => {
     r.users[uid].home = home;
     writeRecord(r);
   };
+  /** How long a moved user's old copy is kept (limits.graceSeconds; 30 s unless a test needs otherwise). */
+  const setGrace = (seconds: number) => {
+    const r = record();
+    r.limits.graceSeconds = seconds;
+    writeRecord(r);
+  };
   const stack = (op: "up" | "preview" | "refresh", log?: (l: string) => void, configPath = configFile) => runStack({ op, stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile: configPath, env, log });
   const cli = (args: string[]) => run("npx", ["ts-node", ...args, "--stack", "lab", "--config", configFile]);
 
@@ -200,8 +206,13 @@ maybe("moving users on the lab", () => {
     });
   }
 
-  test("a runner killed after the bulk copy, and again during the freeze: the rerun converges, nothing lost, nobody frozen", async () => {
+  test("a runner killed after the bulk copy, and again during the freeze: the rerun converges, nothing lost, nobody frozen; its old copy goes after its grace", async () => {
     await fill("kl1", "lab1", 300, `kl-${RUN}`);
+    // The no-op preview at the end must not depend on how long the reruns and the preview take: the
+    // last rerun leaves an old copy (kl1 on lab2), and once its grace has passed removing it is
+    // work an update must do, so a preview later than 30 s after the rerun would rightly show an
+    // update. A grace longer than the test while it runs; the file's 30 s again for the removal.
+    setGrace(3600);
     setHome("kl1", "lab2");
     await upKilledAt(/\[move\] kl1 lab1 → lab2: freeze/);
     const between = await directory("kl1");
@@ -214,12 +225,24 @@ maybe("moving users on the lab", () => {
     await upKilledAt(/\[move\] kl1 lab2 → lab1: switch home/);
     expect(await directory("kl1")).toMatch(/rplanUserState: frozen/);
     await stack("up");
+    const rerunDone = Date.now();
     expect(await directory("kl1")).toBe("rplanHome: lab1");
     expect((await subjects("lab1", "kl1", `kl-${RUN}-`)).size).toBe(300);
     const after: string[] = [];
     await stack("preview", (l) => after.push(l));
     expect(after.join("\n")).toMatch(/\d+ unchanged/);
     expect(after.join("\n")).not.toMatch(/placement-homes\s+update/);
+
+    // The rerun recorded the copy it left on lab2 (the killed run could not): with the file's 30 s
+    // grace, the first up after that grace removes it; the mailbox on lab1 stays whole.
+    expect((await sh("lab2", "test -d /srv/crypt/mail/kl1 && echo kept")).out.trim()).toBe("kept");
+    setGrace(30);
+    await sleep(Math.max(0, rerunDone + 31_000 - Date.now()));
+    const later: string[] = [];
+    await stack("up", (l) => later.push(l));
+    expect(later.join("\n")).toMatch(/old copy of kl1 on lab2: removed/);
+    expect((await sh("lab2", "test -d /srv/crypt/mail/kl1 && echo kept || echo gone")).out.trim()).toBe("gone");
+    expect((await subjects("lab1", "kl1", `kl-${RUN}-`)).size).toBe(300);
   }, 1_200_000);
 
   test("drain lab3 with one plan, preview and up; then a rebalance fills the empty node", async () => {
