@@ -153,6 +153,12 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
       smtpd_helo_required: "yes",
       disable_vrfy_command: "yes",
       smtpd_recipient_restrictions: "reject_non_fqdn_recipient, reject_unlisted_recipient",
+      // International mail is delivered or refused in the dialogue, never accepted and then stuck:
+      // dovecot's LMTP (2.3) does not announce SMTPUTF8, so a message whose client asked for it would
+      // wait in the queue for good ("SMTPUTF8 is required, but was not offered"). Without SMTPUTF8,
+      // such a client gets 555 at MAIL FROM on every MX alike; a UTF-8 sender or UTF-8 headers
+      // without it are delivered as 8-bit, which dovecot stores as they are.
+      smtputf8_enable: "no",
       // Internal hops use [address] nexthops: no DNS needed.
       lmtp_host_lookup: "native",
       // A deferred message is retried within a minute or two, not five (homes come back quickly).

@@ -128,6 +128,14 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
         reply("foreign", `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bob@example.net --to alice@${DOMAIN} --helo c.example --timeout 15 --quit-after RCPT`),
         `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bobby@${DOMAIN} --to alice@${DOMAIN} --body m-ownalias --helo c.example --timeout 15 --silent 2; echo ownalias=$?`,
         reply("plain587", `swaks --server 127.0.0.1 --port 587 --from bob@${DOMAIN} --to alice@${DOMAIN} --helo c.example --timeout 15 --quit-after RCPT`),
+        // International mail, by hand (swaks cannot ask for SMTPUTF8): a UTF-8 sender with and without
+        // the SMTPUTF8 parameter, and UTF-8 only in the headers. Each must be delivered or refused in
+        // the dialogue, never accepted and then left in the queue.
+        ...[
+          ["utf8param", "MAIL FROM:<j\u00fcrgen@example.net> SMTPUTF8", "m-utf8param"],
+          ["utf8sender", "MAIL FROM:<j\u00fcrgen@example.net>", "m-utf8sender"],
+          ["utf8header", "MAIL FROM:<juergen@example.net>", "m-utf8header"],
+        ].map(([name, from, body]) => `printf 'EHLO client.example\\r\\n${from}\\r\\nRCPT TO:<alice@${DOMAIN}>\\r\\nDATA\\r\\nFrom: J\u00fcrgen <juergen@example.net>\\r\\nSubject: gr\u00fc\u00dfe\\r\\n\\r\\n${body}\\r\\n.\\r\\nQUIT\\r\\n' | nc -q 5 127.0.0.1 25 | tr -d '\\r' | grep -E '^[0-9]{3} ' | tr '\\n' '|' | sed 's/^/${name}=/'; echo`),
         // Replicas disagreeing for a moment: a node whose stale replica homed bob here delivers over
         // the VPN to this node's LMTP; this node's replica says n2, so its LMTP must refuse him.
         reply("stale", `swaks --protocol LMTP --server 127.0.0.11 --port 24 --from x@example.net --to bob@${DOMAIN} --helo c.example --timeout 15 --quit-after RCPT`),
@@ -143,6 +151,8 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
         "sleep 1",
         `echo unsigned=$(grep -rl '^m-unsigned' /srv/crypt/mail | wc -l)$(postqueue -j | grep -c '"sender": "bob@')`,
         `echo queued=$(postqueue -j | grep -c 'bob@${DOMAIN}')`,
+        `echo utf8queued=$(postqueue -j | grep -c 'rgen@example.net')`,
+        `echo utf8stored=$(grep -rhE '^m-utf8' /srv/crypt/mail | sort | tr '\\n' ,)`,
         `echo bobreason=$(postqueue -j | grep -o '"delay_reason": "[^"]*"' | head -1)`,
         // a bounce would wait in the queue with the null sender (the sender's domain cannot be reached from here)
         `echo bounced=$(postqueue -j | grep -c '"sender": ""')`,
@@ -156,8 +166,8 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
     expect([out.alice, out.alias]).toEqual(["0", "0"]);
     expect(out.unknown).toMatch(/^<\*\* 550 /);
     expect(out.stored).toBe("m-alias,m-alice,m-submitted,");
-    // with the mail bob submitted as himself and as his alias
-    expect(out.maildir).toBe("4 /srv/crypt/mail/alice/Maildir;");
+    // with the mail bob submitted as himself and as his alias, and the two international messages
+    expect(out.maildir).toBe("6 /srv/crypt/mail/alice/Maildir;");
   });
 
   test("replicas that disagree for a moment: the node that is not the home refuses the LMTP delivery (550 5.1.1), and the sending side's internal transport defers any refusal (soft_bounce), so nothing loops or bounces", () => {
@@ -186,6 +196,15 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
   test("submission on 587: SASL through dovecot for a user homed elsewhere, delivered; without STARTTLS refused", () => {
     expect(out.submission).toBe("0");
     expect(out.plain587).toMatch(/^<\*\* 530 5\.7\.0 Must issue a STARTTLS command first/);
+  });
+
+  test("international mail: a UTF-8 sender and UTF-8 headers are delivered; a client asking for SMTPUTF8 is refused at MAIL FROM (the home's LMTP cannot take it) — nothing accepted and left in the queue", () => {
+    expect(out.utf8param).toMatch(/\|555 5\.5\.4 Unsupported option: SMTPUTF8\|/);
+    expect(out.utf8param).not.toMatch(/queued/);
+    expect(out.utf8sender).toMatch(/\|250 2\.0\.0 Ok: queued as /);
+    expect(out.utf8header).toMatch(/\|250 2\.0\.0 Ok: queued as /);
+    expect(out.utf8stored).toBe("m-utf8header,m-utf8sender,");
+    expect(out.utf8queued).toBe("0");
   });
 
   test("submission: the envelope sender must be the logged-in user's own address or alias — else 553 before anything is signed", () => {
