@@ -6,6 +6,7 @@
  * provider is asked to change anything (Check and Diff only); in an update every mutation is
  * journaled before it starts and recorded when it ends (./state.ts).
  */
+import { AliasError, Aliases } from "./aliases";
 import { changeLines, diffKeys, PropertyChange, propertyChanges, propertyLines, stepLine } from "./display";
 import { deepEqual, markSecretKeys, PropertyMap } from "./props";
 import { EngineProvider, InitError, Target } from "./providers/plugin";
@@ -36,6 +37,9 @@ export interface StepResult {
 
 export interface DeploymentOptions {
   readonly preview: boolean;
+  /** The stack and project, for the URNs aliases name (default: those of the registrations' URNs). */
+  readonly stack?: string;
+  readonly project?: string;
   readonly state: StateStore;
   readonly providers: ProviderSource;
   /** Started alongside the program (loading a pack takes seconds); undefined when there is none. */
@@ -53,8 +57,40 @@ export class Deployment {
   /** Old halves of this run's create-before-delete replacements. */
   private readonly replaced: ResourceState[] = [];
   private queue: Promise<unknown> = Promise.resolve();
+  /** URNs registered this run (the step generator's `urns`). */
+  private readonly registered = new Set<string>();
+  /** Live URNs in state when the run started (the engine's `Olds()`), for alias look-ups. */
+  private readonly olds: Set<string>;
+  private aliasesValue: Aliases | undefined;
 
-  constructor(private readonly o: DeploymentOptions) {}
+  constructor(private readonly o: DeploymentOptions) {
+    this.olds = new Set(o.state.all().filter((r) => !r.delete).map((r) => r.urn));
+  }
+
+  /** Alias resolution, for this run's stack and project (from the first URN when not given). */
+  private aliases(reg: Registration): Aliases {
+    if (!this.aliasesValue) {
+      const [prefix, project] = reg.urn.split("::");
+      this.aliasesValue = new Aliases(this.o.stack ?? prefix.slice("urn:pulumi:".length), this.o.project ?? project);
+    }
+    return this.aliasesValue;
+  }
+
+  /**
+   * The old resource a registration continues: the one at its URN, else the first alias with an old
+   * resource (./aliases.ts); `from` is set when it is taken over from another URN.
+   */
+  private findOld(reg: Registration): { old?: ResourceState; from?: string } {
+    let urn: string | undefined;
+    try {
+      urn = this.aliases(reg).resolve(reg, (u) => this.olds.has(u), (u) => this.registered.has(u));
+    } catch (e) {
+      if (e instanceof AliasError) this.fail(`${reg.type} ${reg.name}: ${e.message}`);
+      throw e;
+    }
+    const old = urn === undefined ? undefined : this.o.state.live(urn);
+    return urn !== undefined && urn !== reg.urn ? { old, from: urn } : { old };
+  }
 
   /** Steps run one at a time in arrival order, which respects dependencies (see ./steps.ts). */
   register(reg: Registration): Promise<StepResult> {
@@ -103,13 +139,14 @@ export class Deployment {
     if (this.errors.length > 0 && !this.o.preview) {
       throw new Error(`${reg.type} ${reg.name}: not applied because an earlier step failed`);
     }
-    if (this.results.has(reg.urn)) this.fail(`duplicate resource URN ${reg.urn}: two resources have the same type and name`);
+    if (this.registered.has(reg.urn)) this.fail(`duplicate resource URN ${reg.urn}: two resources have the same type and name`);
     if (reg.importId) this.fail(`${reg.type} ${reg.name}: importing resources is not supported by the stack runner`);
-    if (reg.aliases > 0) this.o.log(`warning: ${reg.type} ${reg.name}: aliases are ignored by the stack runner (a renamed resource is replaced)`);
+    const found = this.findOld(reg);
+    this.registered.add(reg.urn);
     this.registrations.push(reg);
     try {
-      if (!reg.custom || reg.type.startsWith("pulumi:providers:")) return this.plain(reg);
-      return await this.custom(reg);
+      if (!reg.custom || reg.type.startsWith("pulumi:providers:")) return this.plain(reg, found);
+      return await this.custom(reg, found);
     } catch (e) {
       const message = (e as Error).message;
       if (!this.errors.includes(message)) this.errors.push(message);
@@ -120,7 +157,7 @@ export class Deployment {
   /** Keep the step; in an update, report it as done (a preview prints all steps at the end). */
   private note(step: Step, started: number): void {
     this.steps.push({ ...step, startedAt: started, endedAt: Date.now() });
-    if (!this.o.preview && step.op !== "same") this.o.log(`${stepLine(step, true)} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+    if (!this.o.preview && (step.op !== "same" || step.aliasOf)) this.o.log(`${stepLine(step, true)} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
   }
 
   private record(step: Step, state: ResourceState, started: number): void {
@@ -146,20 +183,19 @@ export class Deployment {
   }
 
   /** Components, the stack and explicit providers: no plugin, the engine just records them. */
-  private plain(reg: Registration): StepResult {
-    const old = this.o.state.live(reg.urn);
+  private plain(reg: Registration, { old, from }: { old?: ResourceState; from?: string }): StepResult {
     const id = reg.custom ? (old?.id ?? (this.o.preview ? "" : `${reg.name}-${Date.now().toString(36)}`)) : "";
     const state = this.newState(reg, id, reg.inputs, reg.custom ? reg.inputs : (old?.outputs ?? {}));
     const op = !old ? "create" : deepEqual(old.inputs, reg.inputs) ? "same" : "update";
     const changes = old ? propertyChanges(old.inputs, reg.inputs) : [];
-    this.record({ op, type: reg.type, name: reg.name, urn: reg.urn, diffs: diffKeys(changes), detail: changeLines(changes) }, state, Date.now());
-    if (!this.o.preview && op === "same") this.o.state.putQuiet(state);
-    else if (!this.o.preview) this.o.state.put(state);
+    this.record({ op, type: reg.type, name: reg.name, urn: reg.urn, aliasOf: from, diffs: diffKeys(changes), detail: changeLines(changes) }, state, Date.now());
+    // Taking over an old URN is journaled even when nothing else changed: the old record goes.
+    if (!this.o.preview && op === "same" && !from) this.o.state.putQuiet(state);
+    else if (!this.o.preview) this.o.state.put(state, undefined, from);
     return { urn: reg.urn, id, outputs: reg.custom ? reg.inputs : {} };
   }
 
-  private async custom(reg: Registration): Promise<StepResult> {
-    const old = this.o.state.live(reg.urn);
+  private async custom(reg: Registration, { old, from }: { old?: ResourceState; from?: string }): Promise<StepResult> {
     const provider = await this.o.providers.forType(reg.type, reg.name);
     const t: Target = { urn: reg.urn, type: reg.type, name: reg.name };
     const news = old ? applyIgnoreChanges(reg.inputs, old.inputs, reg.ignoreChanges) : reg.inputs;
@@ -173,25 +209,26 @@ export class Deployment {
     const diff = await provider.diff(t, old.id, old.inputs, old.outputs, inputs, reg.ignoreChanges);
     const changed = diff.changes === "some" || (diff.changes === "unknown" && !deepEqual(old.inputs, inputs));
     const changes = changed ? displayedChanges(old, inputs) : [];
-    const base = { type: reg.type, name: reg.name, urn: reg.urn, diffs: diffKeys(changes) };
+    const base = { type: reg.type, name: reg.name, urn: reg.urn, aliasOf: from, diffs: diffKeys(changes) };
     // An object that failed to initialize is updated even when nothing changed, to retry (the step
     // generator's hasInitErrors); one deleted by an unfinished delete-before-replace must be created.
     const uninitialized = (old.initErrors?.length ?? 0) > 0;
     if (!changed && !uninitialized && !old.pendingReplacement) {
       const state = this.newState(reg, old.id, inputs, old.outputs);
       this.record({ ...base, op: "same" }, state, Date.now());
-      if (!this.o.preview) this.o.state.putQuiet(state);
+      if (!this.o.preview && from) this.o.state.put(state, undefined, from);
+      else if (!this.o.preview) this.o.state.putQuiet(state);
       return { urn: reg.urn, id: old.id, outputs: state.outputs };
     }
     const replaceKeys = [...diff.replaces, ...reg.replaceOnChanges.filter((k) => matchesReplaceOnChanges(k, changes))].filter(() => changed);
     if (replaceKeys.length === 0 && !old.pendingReplacement) {
       const detail = changed ? changeLines(changes) : [`(retrying initialization: ${old.initErrors?.join("; ")})`];
-      return this.update(reg, t, provider, old, inputs, { ...base, op: "update", detail });
+      return this.update(reg, t, provider, old, inputs, { ...base, op: "update", detail }, from);
     }
     if (old.protect) this.fail(`${reg.type} ${reg.name} must be replaced (${replaceKeys.join(", ")}) but is protected: remove the protect option first`);
     const dbr = old.pendingReplacement || diff.deleteBeforeReplace || reg.deleteBeforeReplace;
     const step: Step = { ...base, op: "replace", replaceKeys, deleteBeforeReplace: dbr, detail: changeLines(changes, replaceKeys) };
-    return this.replace(reg, t, provider, old, inputs, step);
+    return this.replace(reg, t, provider, old, inputs, step, from);
   }
 
   /** Policies see the checked inputs; a remediation may rewrite them. */
@@ -226,21 +263,22 @@ export class Deployment {
     return { ...this.newState(reg, id, inputs, e.outputs), initErrors: e.reasons.length > 0 ? e.reasons : [e.message] };
   }
 
-  private async update(reg: Registration, t: Target, provider: EngineProvider, old: ResourceState, inputs: PropertyMap, step: Step): Promise<StepResult> {
+  /** `from`: the old URN this resource takes over (an alias); the record moves to the new URN. */
+  private async update(reg: Registration, t: Target, provider: EngineProvider, old: ResourceState, inputs: PropertyMap, step: Step, from?: string): Promise<StepResult> {
     const started = Date.now();
     if (!this.o.preview) this.o.state.begin(reg, "updating");
     // A partial failure keeps the old inputs with the new outputs: the object exists, but was not
     // updated to those inputs (pkg/engine/update.go, pulumi/pulumi#2011).
     const outputs = await this.mutate(reg, "updating", () => provider.update(t, old.id, old.inputs, old.outputs, inputs, this.o.preview), (e) => {
-      this.o.state.put(this.uninitialized(reg, old.id, old.inputs, e), "updating");
+      this.o.state.put(this.uninitialized(reg, old.id, old.inputs, e), "updating", from);
     });
     const state = this.newState(reg, old.id, inputs, outputs);
-    if (!this.o.preview) this.o.state.put(state, "updating");
+    if (!this.o.preview) this.o.state.put(state, "updating", from);
     this.record(step, state, started);
     return { urn: reg.urn, id: old.id, outputs: state.outputs };
   }
 
-  private async replace(reg: Registration, t: Target, provider: EngineProvider, old: ResourceState, inputs: PropertyMap, step: Step): Promise<StepResult> {
+  private async replace(reg: Registration, t: Target, provider: EngineProvider, old: ResourceState, inputs: PropertyMap, step: Step, from?: string): Promise<StepResult> {
     const started = Date.now();
     if (!this.o.preview) {
       // Delete-before-replace: once deleted, the old one stays in state as pending replacement until
@@ -250,9 +288,10 @@ export class Deployment {
     }
     // Create-before-delete: the old one is doomed only once the new one exists (CreateStep.Apply);
     // a failed create leaves it live and unchanged.
+    // An aliased old one is retired (or, already deleted, dropped) under its own URN.
     const recordNew = (s: ResourceState) => {
-      if (step.deleteBeforeReplace) return this.o.state.put(s, "creating");
-      const oldHalf = this.o.state.putReplacement(s, "creating");
+      if (step.deleteBeforeReplace) return this.o.state.put(s, "creating", from);
+      const oldHalf = this.o.state.putReplacement(s, "creating", from);
       if (oldHalf) this.replaced.push(oldHalf); // deleted at the end of the run
     };
     const made = await this.mutate(reg, "creating", () => provider.create(t, inputs, this.o.preview), (e) => recordNew(this.uninitialized(reg, e.id, inputs, e)));
@@ -284,8 +323,11 @@ export class Deployment {
   async finish(): Promise<void> {
     await this.queue;
     if (this.errors.length > 0) return;
-    const registered = new Set(this.registrations.map((r) => r.urn));
-    const gone = this.o.state.all().filter((r) => (r.delete && !this.replaced.includes(r)) || (!r.delete && !registered.has(r.urn)));
+    // An old URN taken over by an alias is not deleted (in an update its record has already moved).
+    const aliases = this.aliasesValue;
+    const gone = this.o.state
+      .all()
+      .filter((r) => (r.delete && !this.replaced.includes(r)) || (!r.delete && !this.registered.has(r.urn) && !aliases?.isClaimed(r.urn)));
     const refusal = protectedIn(gone);
     if (refusal) this.fail(refusal);
     for (const r of deletionOrder([...gone, ...this.replaced])) {

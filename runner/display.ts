@@ -4,6 +4,7 @@
  * serialized dynamic provider (`__provider`) is never shown.
  */
 import { deepEqual, isPropertyObject, isSecret, mask, PropertyMap, PropertyValue } from "./props";
+import { shortUrn } from "./aliases";
 import { countSteps, Step, StepOp } from "./steps";
 
 const HIDDEN = new Set(["__provider"]);
@@ -84,17 +85,23 @@ export function propertyLines(sign: "+" | "-", props: PropertyMap): string[] {
 
 const SYMBOL: Record<StepOp, string> = { create: "+", update: "~", replace: "+-", delete: "-", same: " ", read: "~" };
 
+/**
+ * One step: symbol, type, name, what happens, the changed properties, and — for a resource that took
+ * over an old URN through an alias — the URN it had ("[aliased: was <type>::<name>]"; the Pulumi CLI
+ * shows nothing for a rename, pulumi/pulumi#9412).
+ */
 export function stepLine(step: Step, done = false): string {
   const verb = done ? { create: "created", update: "updated", replace: "replaced", delete: "deleted", same: "same", read: "read" }[step.op] : step.op;
   const diff = step.diffs.length > 0 ? `  [diff: ${step.diffs.join(", ")}]` : "";
-  return `  ${SYMBOL[step.op].padEnd(2)} ${step.type}  ${step.name}  ${verb}${diff}`;
+  const alias = step.aliasOf ? `  [aliased: was ${shortUrn(step.aliasOf)}]` : "";
+  return `  ${SYMBOL[step.op].padEnd(2)} ${step.type}  ${step.name}  ${verb}${diff}${alias}`;
 }
 
-/** Step lines with their detail, skipping unchanged resources. */
+/** Step lines with their detail, skipping unchanged resources (a renamed one is shown, on one line). */
 export function formatSteps(steps: readonly Step[], opts: { showDetail: boolean; done?: boolean }): string[] {
   const lines: string[] = [];
   for (const s of steps) {
-    if (s.op === "same" || (s.op === "read" && s.diffs.length === 0)) continue;
+    if ((s.op === "same" && !s.aliasOf) || (s.op === "read" && s.diffs.length === 0)) continue;
     lines.push(stepLine(s, opts.done));
     const showAll = s.op === "update" || s.op === "replace" || s.op === "read";
     if (s.detail && (showAll || opts.showDetail)) lines.push(...s.detail.map((l) => "        " + l));

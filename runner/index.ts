@@ -76,7 +76,7 @@ function runPassInWorker(req: PassRequest, log: (line: string) => void, typeChec
 }
 
 function runStep(s: Step): RunStep {
-  return { op: s.op, type: s.type, name: s.name, urn: s.urn, diffs: s.diffs, detail: s.detail ?? [], startedAt: s.startedAt, endedAt: s.endedAt };
+  return { op: s.op, type: s.type, name: s.name, urn: s.urn, aliasOf: s.aliasOf, diffs: s.diffs, detail: s.detail ?? [], startedAt: s.startedAt, endedAt: s.endedAt };
 }
 
 function recorded(p: PassResult): RecordedResource[] {

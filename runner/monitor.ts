@@ -4,9 +4,10 @@
  * name, parent, inputs, dependencies, property dependencies and options — and, unlike Pulumi's
  * MockMonitor, answers each with the outcome of a real engine step (./deployment.ts).
  *
- * Features it declares to the SDK: secrets (so secrets reach the engine as secrets), no resource
- * references and no output values (so inputs arrive as plain values, as a provider that accepts
- * neither receives them from the engine), no transforms or hooks (not implemented here).
+ * Features it declares to the SDK: secrets (so secrets reach the engine as secrets), alias specs (as
+ * the CLI does), no resource references and no output values (so inputs arrive as plain values, as a
+ * provider that accepts neither receives them from the engine), no transforms or hooks (not
+ * implemented here).
  */
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import * as resproto from "@pulumi/pulumi/proto/resource_pb";
@@ -16,7 +17,9 @@ import { fromRequest } from "./registration";
 
 type Callback<T> = (err: Error | null, res?: T) => void;
 
-const SUPPORTED = new Set(["secrets"]);
+// "aliasSpecs": the SDK sends aliases as specs and leaves collapsing them to URNs, and the aliases a
+// child inherits from its parent, to the engine — as it does with the CLI (./aliases.ts).
+const SUPPORTED = new Set(["secrets", "aliasSpecs"]);
 
 export class RunnerMonitor {
   constructor(

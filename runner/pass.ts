@@ -151,7 +151,7 @@ async function deploy(
   // Loaded only now: the Pulumi SDK reads its settings from the environment set above.
   const { Deployment } = await import("./deployment");
   const { evaluateProgram } = await import("./evaluate");
-  const deployment = new Deployment({ preview: req.pass === "preview", state, providers, policy, log });
+  const deployment = new Deployment({ preview: req.pass === "preview", stack: req.stack, project, state, providers, policy, log });
   const programErrors = await evaluateProgram({ projectDir: req.projectDir, program: req.program, project, stack: req.stack, preview: req.pass === "preview", config, deployment });
   // The engine's own errors say more than the program's echo of them ("failed to register …").
   result.errors.push(...(deployment.errors.length > 0 ? deployment.errors : programErrors));

@@ -54,7 +54,7 @@ export interface PendingOperation {
 type JournalEntry =
   | { seq: number; kind: "begin"; urn: string; type: string; operation: Operation }
   | { seq: number; kind: "abort"; urn: string; operation: Operation }
-  | { seq: number; kind: "put"; resource: ResourceState; ends?: Operation; retires?: boolean }
+  | { seq: number; kind: "put"; resource: ResourceState; ends?: Operation; retires?: boolean; from?: string }
   | { seq: number; kind: "drop"; key: string; urn: string; ends?: Operation }
   | { seq: number; kind: "retire"; urn: string } // written by earlier runners; still replayed
   | { seq: number; kind: "salt"; salt: string };
@@ -143,8 +143,12 @@ export class StateStore {
     this.append({ seq: 0, kind: "abort", urn, operation });
   }
 
-  put(resource: ResourceState, ends?: Operation): void {
-    this.append({ seq: 0, kind: "put", resource, ends });
+  /**
+   * Record a resource. `from`: the live resource at that other URN is this one, taken over through an
+   * alias — its record goes, and every reference to its URN (parent, dependencies) now names the new one.
+   */
+  put(resource: ResourceState, ends?: Operation, from?: string): void {
+    this.append({ seq: 0, kind: "put", resource, ends, from: from !== resource.urn ? from : undefined });
   }
 
   /**
@@ -159,11 +163,12 @@ export class StateStore {
    * The new half of a create-before-delete replacement exists: record it and turn the live resource
    * into an old half awaiting deletion, in one journal line — the engine marks the old one Delete
    * only once the create has succeeded (CreateStep.Apply), and a crash must never leave the new one
-   * unrecorded while the old one is already doomed. Returns the old half.
+   * unrecorded while the old one is already doomed. Returns the old half. `from`: the old one's URN,
+   * when the new one took it over through an alias (the old half keeps its own URN).
    */
-  putReplacement(resource: ResourceState, ends: Operation): ResourceState | undefined {
-    const live = this.resources.get(resource.urn);
-    this.append({ seq: 0, kind: "put", resource, ends, retires: true });
+  putReplacement(resource: ResourceState, ends: Operation, from?: string): ResourceState | undefined {
+    const live = this.resources.get(from ?? resource.urn);
+    this.append({ seq: 0, kind: "put", resource, ends, retires: true, from: from !== resource.urn ? from : undefined });
     return live && this.resources.get(stateKey({ ...live, delete: true }));
   }
 
@@ -231,7 +236,8 @@ export class StateStore {
         this.pending.delete(`${e.urn}|${e.operation}`);
         break;
       case "put":
-        if (e.retires) this.retireLive(e.resource.urn);
+        if (e.retires) this.retireLive(e.from ?? e.resource.urn);
+        else if (e.from) this.moveLive(e.from, e.resource.urn);
         this.resources.delete(stateKey(e.resource)); // re-insert at the end: recorded order follows steps
         this.resources.set(stateKey(e.resource), e.resource);
         if (e.ends) this.pending.delete(`${e.resource.urn}|${e.ends}`);
@@ -246,6 +252,26 @@ export class StateStore {
       case "retire":
         this.retireLive(e.urn);
         break;
+    }
+  }
+
+  /**
+   * A live resource continues under a new URN (an alias): its record goes, and references to its old
+   * URN are rewritten, as the engine's snapshot does for aliased URNs — a resource recorded before it
+   * still names it as parent or dependency until it registers again.
+   */
+  private moveLive(from: string, to: string): void {
+    this.resources.delete(from);
+    const rename = (u: string) => (u === from ? to : u);
+    for (const [key, r] of this.resources) {
+      const mentions = r.parent === from || r.dependencies.includes(from) || Object.values(r.propertyDependencies).some((d) => d.includes(from));
+      if (!mentions) continue;
+      this.resources.set(key, {
+        ...r,
+        parent: rename(r.parent),
+        dependencies: r.dependencies.map(rename),
+        propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, d]) => [k, d.map(rename)])),
+      });
     }
   }
 

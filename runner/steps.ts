@@ -11,6 +11,8 @@ export interface Step {
   readonly type: string;
   readonly name: string;
   readonly urn: string;
+  /** The old URN this resource took over through an alias (renamed, re-parented or re-typed). */
+  readonly aliasOf?: string;
   /** Changed top-level properties, e.g. "~hostname", "+port", "-legacy". */
   readonly diffs: string[];
   /** Properties that force the replacement (replace steps only). */

@@ -55,6 +55,11 @@ export interface RunStep {
   readonly type: string;
   readonly name: string;
   readonly urn: string;
+  /**
+   * The old URN this resource took over through an alias (renamed, re-parented or re-typed): it keeps
+   * that resource's ID and outputs, and the old URN is not deleted.
+   */
+  readonly aliasOf?: string;
   /** Changed top-level properties: "~hostname", "+port", "-legacy". */
   readonly diffs: string[];
   /** The per-property lines printed under the step. */

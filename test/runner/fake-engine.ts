@@ -77,7 +77,7 @@ export function reg(name: string, inputs: PropertyMap, extra: Partial<Registrati
     retainOnDelete: false,
     provider: "",
     importId: "",
-    aliases: 0,
+    aliases: [],
     ...extra,
   };
 }
