@@ -166,11 +166,17 @@ export function judgeDnsProbe(input: ZoneInput, serial: number, from: string, se
   }
   // DKIM: a live node's selector serves exactly its current key; a withdrawn node's selector is
   // gone (NXDOMAIN), so mail signed with a seized key stops verifying.
+  // Every selector is asked (dnsQueries): a reply missing from the probe is no proof of anything.
+  const signing = input.nodes.some((n) => n.dkimPublicKey);
   for (const n of [...senders, ...dead]) {
     const owner = `${dkimSelector(n.name)}._domainkey.${d}`;
     const a = get(owner, "TXT");
-    if (!a) continue; // not asked (a probe from before selectors were checked)
     const isDead = dead.includes(n);
+    if (!isDead && signing && !n.dkimPublicKey) bad(`${owner} TXT: ${n.name} has no DKIM key in the plan while other nodes sign`);
+    if (!a) {
+      bad(`${owner} TXT: no answer`, isDead ? n.name : undefined);
+      continue;
+    }
     const want = !isDead && n.dkimPublicKey ? [dkimRecord(n.dkimPublicKey)] : [];
     const got = a.records.map(txtValue);
     if (a.code !== 0) bad(`${owner} TXT: no answer`);

@@ -99,6 +99,31 @@ describe("the DNS probe and its judge", () => {
     expect(at(r.text, { ...z, nodes: rotated }).map((f) => f.message)).toContain("lab2._domainkey.lab.rplan.test TXT: serves another DKIM key, expected the node's current key");
   });
 
+  test("a live node's DKIM selector that is not served, or not answered, is a finding; so is a withdrawn name answering NOERROR with no records", () => {
+    const key = () => generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ type: "spki", format: "der" }).toString("base64");
+    const z = zone(REVOKED.map((n) => ({ ...n, dkimPublicKey: key() })));
+    const q = dnsQueries(z);
+    const r = renderZone(z);
+    const at = (stdout: string) => judgeDnsProbe(z, r.serial, "lab1", "198.51.100.12", parseDnsProbe(stdout).get("198.51.100.12"));
+    expect(at(served("198.51.100.12", r.text, q))).toEqual([]);
+    // lab2's selector missing from the zone the server loaded
+    const withoutSelector = r.text.split("\n").filter((l) => !l.startsWith("lab2._domainkey")).join("\n");
+    expect(at(served("198.51.100.12", withoutSelector, q)).map((f) => f.message)).toEqual(["lab2._domainkey.lab.rplan.test TXT: serves no DKIM key, expected the node's current key"]);
+    // the reply to lab2's selector missing from the probe's output (dig gave up on that question)
+    const unanswered = served("198.51.100.12", r.text, q.filter((x) => x.name !== "lab2._domainkey.lab.rplan.test"));
+    expect(at(unanswered).map((f) => f.message)).toEqual(["lab2._domainkey.lab.rplan.test TXT: no answer"]);
+    // a live node without a key in the plan while the others sign: its mail would go out unsigned
+    const unkeyed = { ...z, nodes: z.nodes.map((n) => (n.name === "lab2" ? { ...n, dkimPublicKey: undefined } : n)) };
+    expect(judgeDnsProbe(unkeyed, r.serial, "lab1", "198.51.100.12", parseDnsProbe(served("198.51.100.12", r.text, q)).get("198.51.100.12")).map((f) => f.message)).toContain(
+      "lab2._domainkey.lab.rplan.test TXT: lab2 has no DKIM key in the plan while other nodes sign",
+    );
+    // the revoked lab3's name still exists (another record left at it): NOERROR with no A record
+    const leftOver = `${r.text}lab3 IN TXT "left behind"\n`;
+    expect(at(served("198.51.100.12", leftOver, q))).toContainEqual(expect.objectContaining({ revoked: "lab3", message: "lab3.lab.rplan.test A: NOERROR nothing (a withdrawn node must be NXDOMAIN)" }));
+    const leftSelector = `${r.text}lab3._domainkey IN A 192.0.2.1\n`;
+    expect(at(served("198.51.100.12", leftSelector, q))).toContainEqual(expect.objectContaining({ revoked: "lab3", message: "lab3._domainkey.lab.rplan.test TXT: NOERROR nothing (a withdrawn node's DKIM selector must be NXDOMAIN)" }));
+  });
+
   test("a node dropped from the config must be gone as a revoked one", () => {
     const without = zone([ACTIVE[0], ACTIVE[1]]);
     const r = renderZone(without);
