@@ -31,3 +31,11 @@ export function replaceOffMount(d: pulumi.dynamic.DiffResult, olds: { readonly l
   if (!Array.isArray(olds.landedOn) || !olds.landedOn.some((l) => l.encrypted === false)) return d;
   return { ...d, changes: true, replaces: [...(d.replaces ?? []), "landedOn"] };
 }
+
+/**
+ * A check that a refresh found failing (its `drift`) runs again at the next `up`, even though its
+ * inputs did not change: that `up` repairs what drifted and must prove it.
+ */
+export function withDrift(drift: readonly string[] | undefined, d: pulumi.dynamic.DiffResult): pulumi.dynamic.DiffResult {
+  return Array.isArray(drift) && drift.length > 0 ? { ...d, changes: true } : d;
+}

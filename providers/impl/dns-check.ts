@@ -10,7 +10,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { checkDns, DnsCheckSpec, describeDnsFailure } from "../../ops/dns-check";
 import type { ZoneNode } from "../../planning/dns";
-import { diffKeys } from "./diff";
+import { diffKeys, withDrift } from "./diff";
 
 export interface DnsCheckInputs extends Omit<DnsCheckSpec, "gone"> {
   readonly timeoutMs: number;
@@ -20,6 +20,8 @@ export interface DnsCheckOutputs extends DnsCheckInputs {
   /** Withdrawn node → prober → ms from the start of the check until it was gone there. */
   readonly goneAfterMs: Record<string, Record<string, number | null>>;
   readonly checkedMs: number;
+  /** What a refresh found wrong since (`[prober → server] finding`); the next `up` checks again. */
+  readonly drift?: string[];
 }
 
 const BUSINESS = ["zone", "serial", "probes", "servers"];
@@ -29,7 +31,7 @@ export async function check(_olds: unknown, news: DnsCheckInputs): Promise<pulum
 }
 
 export async function diff(_id: string, olds: DnsCheckOutputs, news: DnsCheckInputs): Promise<pulumi.dynamic.DiffResult> {
-  return diffKeys(olds as any, news as any, BUSINESS);
+  return withDrift(olds.drift, diffKeys(olds as any, news as any, BUSINESS));
 }
 
 export async function create(inputs: DnsCheckInputs): Promise<pulumi.dynamic.CreateResult> {
@@ -43,8 +45,16 @@ export async function update(_id: string, olds: DnsCheckOutputs, news: DnsCheckI
   return { outs: await verify(news, gone) };
 }
 
+/**
+ * A refresh checks again, once (no waiting: the zone was loaded long ago): a server that serves a
+ * withdrawn node again, or no longer the current zone, shows as drift naming prober, server and
+ * what is wrong; the next `up` (after the zone files are rewritten) verifies again.
+ */
 export async function read(id: string, props: DnsCheckOutputs): Promise<pulumi.dynamic.ReadResult> {
-  return { id, props };
+  const { drift: _old, goneAfterMs, checkedMs, ...inputs } = props;
+  const report = await checkDns({ ...inputs, gone: [] }, { timeoutMs: 0 });
+  const drift = report.findings.map((f) => `[${f.from} → ${f.server}] ${f.message}${f.revoked ? ` (serves the withdrawn ${f.revoked})` : ""}`);
+  return { id, props: { ...inputs, goneAfterMs, checkedMs, ...(drift.length > 0 ? { drift } : {}) } };
 }
 
 export async function delete_(): Promise<void> {

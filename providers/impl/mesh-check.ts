@@ -10,7 +10,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { acceptsRevoked, departedNodes, describeFinding, RevokedNode } from "../../planning/mesh";
 import { CheckMember, checkMesh, CheckReport, formatMatrix } from "../../ops/mesh-check";
-import { diffKeys } from "./diff";
+import { diffKeys, withDrift } from "./diff";
 
 export interface MeshCheckMember extends CheckMember {
   /** The member's key fingerprint: a rotation changes it, which re-runs the check. */
@@ -33,6 +33,8 @@ export interface MeshCheckOutputs extends MeshCheckInputs {
   /** Revoked/departed node → member → ms from the start of the check until it was refused there. */
   readonly refusedBy: Record<string, Record<string, number | null>>;
   readonly checkedMs: number;
+  /** What a refresh found wrong since (one line per finding, naming the member); the next `up` checks again. */
+  readonly drift?: string[];
 }
 
 const BUSINESS = ["confDir", "port", "systemdUnit", "members", "revoked"];
@@ -42,7 +44,7 @@ export async function check(_olds: unknown, news: MeshCheckInputs): Promise<pulu
 }
 
 export async function diff(_id: string, olds: MeshCheckOutputs, news: MeshCheckInputs): Promise<pulumi.dynamic.DiffResult> {
-  return diffKeys(olds as any, news as any, BUSINESS);
+  return withDrift(olds.drift, diffKeys(olds as any, news as any, BUSINESS));
 }
 
 export async function create(inputs: MeshCheckInputs): Promise<pulumi.dynamic.CreateResult> {
@@ -53,8 +55,17 @@ export async function update(_id: string, olds: MeshCheckOutputs, news: MeshChec
   return { outs: await verify(news, departedNodes(olds, news)) };
 }
 
+/**
+ * A refresh checks again, once: a member that accepts a revoked node's key again (a hosts/ file put
+ * back, a connection, a route), or no longer reaches another, shows as drift naming the member and
+ * what it accepts; the next `up` (after the tinc files are repaired) verifies again. The recorded
+ * matrix and timings stay those of the last `up`, so a clean refresh shows no change.
+ */
 export async function read(id: string, props: MeshCheckOutputs): Promise<pulumi.dynamic.ReadResult> {
-  return { id, props };
+  const { drift: _old, matrix, refusedBy, checkedMs, ...inputs } = props;
+  const report = await checkMesh(inputs, { timeoutMs: 0, revoked: inputs.revoked });
+  const drift = report.findings.map((f) => `${describeFinding(f)}${acceptsRevoked(f) ? " (a REVOKED node is accepted)" : ""}`);
+  return { id, props: { ...inputs, matrix, refusedBy, checkedMs, ...(drift.length > 0 ? { drift } : {}) } };
 }
 
 export async function delete_(): Promise<void> {
