@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { OldCopy, UserPlacementInputs } from "./impl/user-placement";
-import type { MoveReport } from "../ops/quantum-move";
+import type { MoveReport } from "../ops/quantum/move";
 import { ThinResource } from "./thin";
 
 export type UserPlacementResourceArgs = { readonly [K in keyof UserPlacementInputs]: pulumi.Input<UserPlacementInputs[K]> };

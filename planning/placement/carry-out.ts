@@ -1,32 +1,11 @@
 /**
- * The decisions of carrying a placement out, apart from the hosts that carry them out: where a
- * user's move stands by its directory entry (the journal), which users an update moves, and which
- * old copies an update keeps, removes or forgets. Pure — no I/O, no clock (`now` comes in) — so
- * every state a killed run can leave is tested without a host.
- * The hosts' side is ops/quantum-move.ts; the provider is providers/impl/user-placement.ts.
+ * The decisions of carrying a placement out, apart from the hosts that carry them out: which users
+ * an update moves, and which old copies an update keeps, removes or forgets. Pure — no I/O, no
+ * clock (`now` comes in) — so every state a killed run can leave is tested without a host. Where
+ * one user's move stands, and what it does next, is the move protocol's (planning/quantum/protocol.ts);
+ * the hosts' side is ops/quantum/; the provider is providers/impl/user-placement.ts.
  */
-
-/** A user's entry as the directory holds it: the move's journal. */
-export interface JournalEntry {
-  readonly uid: string;
-  readonly home: string;
-  readonly frozen: boolean;
-}
-
-/**
- * Where a move from `from` to `to` stands, read from the user's entry: "no" (not started: bulk
- * copy first), frozen at the old home (go on from the freeze), frozen at the new home (only the
- * unfreeze is left; also when `from` = `to`, the work item of a user frozen where the placement
- * wants it), or already done. A home that is neither means someone else moved the user: refused.
- */
-export type MoveStage = "no" | "frozen-at-old-home" | "frozen-at-new-home" | "already-done";
-
-export function moveStage(entry: Pick<JournalEntry, "home" | "frozen">, from: string, to: string): MoveStage {
-  if (entry.home === to && !entry.frozen) return "already-done";
-  if (entry.home !== from && entry.home !== to) throw new Error(`the directory says the home is ${entry.home} (someone else moved the user; refresh and plan again)`);
-  if (entry.home === from && from !== to) return entry.frozen ? "frozen-at-old-home" : "no";
-  return "frozen-at-new-home";
-}
+import type { JournalEntry, MoveStage } from "../quantum/protocol";
 
 /** One user an update moves (or finishes moving). */
 export interface MoveWork {
@@ -55,7 +34,7 @@ export interface OldCopy {
   readonly path?: string;
 }
 
-/** What a finished move says about the copies it left (ops/quantum-move.ts MoveReport). */
+/** What a finished move says about the copies it left (ops/quantum/move.ts MoveReport). */
 export interface FinishedMove {
   readonly user: string;
   readonly from: string;
@@ -78,7 +57,7 @@ export function copiesLeftBy(moves: readonly FinishedMove[], now: number): OldCo
  * run killed after a move's switch (or after its moves, before the engine saved its outputs) leaves
  * the directory moved and the state not; its rerun has nothing left to move, or only the unfreeze
  * (`from` = `to`), and no move of its own says where the old copy is. A candidate is only a copy if
- * its mailbox is the home's (ops/quantum-move.ts `holdsCopyOf`): a home changed by hand without
+ * its mailbox is the home's (ops/quantum/mail-store.ts `holdsCopyOf`): a home changed by hand without
  * its mail leaves the mail where it was, and that is never an old copy.
  */
 export function unrecordedCopies(lastSeen: Readonly<Record<string, string>>, homes: Readonly<Record<string, string>>, known: readonly OldCopy[]): { user: string; node: string }[] {

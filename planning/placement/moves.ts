@@ -1,9 +1,10 @@
 /**
  * What an update of the placement will do, read from the old and new desired homes: the moves a
  * reviewer sees in the preview, and the rules a move must obey (checked at preview, before any host
- * is touched). Pure — no Pulumi, no I/O. The move itself is ops/quantum-move.ts.
+ * is touched). Pure — no Pulumi, no I/O. One user's move is the quantum's (planning/quantum, ops/quantum).
  */
 import { NODE_NAME, USER_ID } from "../names";
+import { isRevoked, mayBeHome } from "../node-roles";
 import type { PlacementRecord, RecordNode } from "./record";
 import type { Move } from "./types";
 
@@ -66,53 +67,14 @@ export function placementProblems(rec: PlacementRecord, stackNodes: readonly Rec
   const moves = movesBetween(previous, rec).filter((m) => nodes.has(m.to));
   for (const m of moves) {
     const target = nodes.get(m.to)!;
-    if (target.state !== "active") problems.push(`cannot move ${m.user} to ${m.to}: ${m.to} is ${target.state}`);
+    if (!mayBeHome(target)) problems.push(`cannot move ${m.user} to ${m.to}: ${m.to} is ${target.state}`);
     // A revoked node is cut off: its mailboxes cannot be copied from it (standby copies will bring them back).
-    if (nodes.get(m.from)?.state === "revoked") problems.push(`cannot move ${m.user} off ${m.from}: ${m.from} is revoked and its data cannot be read`);
+    const source = nodes.get(m.from);
+    if (source && isRevoked(source)) problems.push(`cannot move ${m.user} off ${m.from}: ${m.from} is revoked and its data cannot be read`);
   }
   const total = moves.reduce((s, m) => s + m.bytes, 0);
   if (total > l.maxBytesMoved) {
     problems.push(`the moves copy ${humanBytes(total)}, more than limits.maxBytesMoved (${humanBytes(l.maxBytesMoved)}): plan again with the cap (npm run placement -- plan …) and move the rest in a later update`);
   }
   return problems;
-}
-
-// ----------------------------------------------------------------- what the hosts report
-
-/** `doveadm -f tab mailbox status -u U "messages vsize" "*"` → folder → "messages/vsize". */
-export function parseMailboxStatus(tab: string): Record<string, string> {
-  const lines = tab.split("\n").filter((l) => l.trim() !== "");
-  const out: Record<string, string> = {};
-  if (lines.length === 0) return out;
-  const head = lines[0].split("\t");
-  const [iName, iMsgs, iSize] = ["mailbox", "messages", "vsize"].map((h) => head.indexOf(h));
-  if (iName < 0 || iMsgs < 0 || iSize < 0) throw new Error(`unexpected doveadm mailbox status header: ${lines[0]}`);
-  for (const l of lines.slice(1)) {
-    const f = l.split("\t");
-    out[f[iName]] = `${f[iMsgs]}/${f[iSize]}`;
-  }
-  return out;
-}
-
-/** Folders whose message count or size differ between two copies ("INBOX: 120/3400 vs 119/3300"). */
-export function copyDifferences(a: Record<string, string>, b: Record<string, string>): string[] {
-  const folders = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  return folders.filter((f) => a[f] !== b[f]).map((f) => `${f}: ${a[f] ?? "missing"} vs ${b[f] ?? "missing"}`);
-}
-
-/**
- * Queue IDs of messages for `addresses` that a queue manager is delivering right now (`postqueue -j`,
- * one JSON object per line, queue_name "active"): a delivery in flight to the old home must land
- * before the final sync, or it would be left behind in the old copy.
- */
-export function activeDeliveries(postqueueJson: string, addresses: readonly string[]): string[] {
-  const wanted = new Set(addresses.map((a) => a.toLowerCase()));
-  const ids: string[] = [];
-  for (const line of postqueueJson.split("\n")) {
-    if (line.trim() === "") continue;
-    const m = JSON.parse(line) as { queue_name?: string; queue_id?: string; recipients?: { address?: string }[] };
-    if (m.queue_name !== "active") continue;
-    if ((m.recipients ?? []).some((r) => wanted.has(String(r.address ?? "").toLowerCase()))) ids.push(String(m.queue_id));
-  }
-  return ids;
 }

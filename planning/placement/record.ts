@@ -6,6 +6,7 @@
  */
 import * as YAML from "yaml";
 import { NODE_NAME, USER_ID } from "../names";
+import { mayBeHome } from "../node-roles";
 import { ClusterState, NodeState, PlacementInputError, Plan } from "./types";
 import { cmp, isBytes, show } from "./validate";
 
@@ -173,7 +174,7 @@ export function placementRecordProblems(rec: PlacementRecord, nodes: readonly Re
   for (const [user, node] of sortedEntries(rec.pins)) {
     const n = byName.get(node);
     if (!n) problems.push(`pins.${user}: ${node} is not a node of the stack (nodes: ${known})`);
-    else if (n.state !== "active") problems.push(`pins.${user}: ${node} is ${n.state}; a pin must name an active node (unpin or re-pin first)`);
+    else if (!mayBeHome(n)) problems.push(`pins.${user}: ${node} is ${n.state}; a pin must name an active node (unpin or re-pin first)`);
   }
   return problems;
 }

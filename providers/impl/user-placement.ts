@@ -9,9 +9,10 @@
  *   (`directory`); a user the directory did not have is refused; expired old copies (not on the
  *   user's home: that copy is the mailbox) and users an interrupted move left frozen are changes too.
  * - create/update: reads the directory on the master, then moves every user whose home differs
- *   (or who is frozen) with ops/quantum-move.ts, at most `limits.concurrency` at once, and removes
- *   old copies whose grace period is over. read: the directory's homes (refresh shows drift). The
- *   decisions are planning/placement/carry-out.ts; `carryOut` is the update on connected nodes.
+ *   (or who is frozen) with the move protocol (ops/quantum/move.ts), at most `limits.concurrency` at
+ *   once, and removes old copies whose grace period is over. read: the directory's homes (refresh
+ *   shows drift). The update's decisions are planning/placement/carry-out.ts, one move's
+ *   planning/quantum/protocol.ts; `carryOut` is the update on connected nodes.
  * - delete: nothing on the hosts (users and their mail stay where they are).
  */
 import type * as pulumi from "@pulumi/pulumi";
@@ -19,8 +20,10 @@ import { ldapiUrl } from "../../planning/mail/routing";
 import { describeMove, movesBetween, placementProblems } from "../../planning/placement/moves";
 import { recordFromInputs, RecordInputs, RecordNode } from "../../planning/placement/record";
 import { copiesLeftBy, expiredOldCopies, OldCopy, placementWork, settleOldCopies, unrecordedCopies } from "../../planning/placement/carry-out";
-import { readDirectoryUsers, DirectoryUser } from "../../ops/directory-homes";
-import { holdsCopyOf, MoveNode, MoveReport, moveUser, removeOldCopy } from "../../ops/quantum-move";
+import { readDirectoryUsers, DirectoryUser } from "../../ops/quantum/journal";
+import { holdsCopyOf, removeOldCopy } from "../../ops/quantum/mail-store";
+import { MoveNode, MoveReport, moveUser } from "../../ops/quantum/move";
+import { isLive } from "../../planning/node-roles";
 import { SlapdControl } from "../../ops/slapd-control";
 import { sshConnection, SshTarget } from "../../transports/ssh";
 import { stableJson } from "./diff";
@@ -129,7 +132,7 @@ function directoryOutputs(users: ReadonlyMap<string, DirectoryUser>): { director
 }
 
 async function connect(inputs: UserPlacementInputs): Promise<Map<string, MoveNode>> {
-  const live = inputs.nodes.filter((n) => n.state !== "revoked" && n.ssh);
+  const live = inputs.nodes.filter((n) => isLive(n) && n.ssh);
   const conns = await Promise.all(live.map((n) => sshConnection(sshTarget({ node: n.name, ssh: n.ssh! }))));
   return new Map(live.map((n, i) => [n.name, { name: n.name, vpnAddress: n.vpnAddress, storePath: n.storePath, conn: conns[i], slapd: new SlapdControl(n.name, conns[i], ldapiUrl(inputs.ldapiSocket)) }]));
 }

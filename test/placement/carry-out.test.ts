@@ -1,7 +1,7 @@
 /**
  * Carrying the placement out when runs are killed: the UserPlacement provider's check, diff and
  * update (`carryOut`, the update's work once the nodes are connected) and the real move protocol
- * (ops/quantum-move.ts), against a cluster in memory (./fake-cluster.ts) whose runs can be killed
+ * (ops/quantum/move.ts), against a cluster in memory (./fake-cluster.ts) whose runs can be killed
  * before any command. The engine's part is played as the runner plays it (docs/stack-runner.md): a
  * killed update leaves the state as it was; an update that did nothing keeps the old outputs.
  *
@@ -13,7 +13,7 @@
  * preview is a no-op until the old copies left behind reach the end of their grace; then they go.
  */
 import { check, diff, carryOut, readOn, UserPlacementInputs, UserPlacementOutputs } from "../../providers/impl/user-placement";
-import { copiesLeftBy, expiredOldCopies, moveStage, OldCopy, placementWork, settleOldCopies, unrecordedCopies } from "../../planning/placement/carry-out";
+import { copiesLeftBy, expiredOldCopies, OldCopy, placementWork, settleOldCopies, unrecordedCopies } from "../../planning/placement/carry-out";
 import { FakeCluster, STORE, SUFFIX } from "./fake-cluster";
 
 const NODES = ["lab1", "lab2", "lab3"];
@@ -294,16 +294,7 @@ describe("a home changed by hand", () => {
   });
 });
 
-describe("the decisions, one by one", () => {
-  test("where a move stands, by the user's entry", () => {
-    expect(moveStage({ home: "a", frozen: false }, "a", "b")).toBe("no");
-    expect(moveStage({ home: "a", frozen: true }, "a", "b")).toBe("frozen-at-old-home");
-    expect(moveStage({ home: "b", frozen: true }, "a", "b")).toBe("frozen-at-new-home");
-    expect(moveStage({ home: "b", frozen: true }, "b", "b")).toBe("frozen-at-new-home");
-    expect(moveStage({ home: "b", frozen: false }, "a", "b")).toBe("already-done");
-    expect(() => moveStage({ home: "c", frozen: false }, "a", "b")).toThrow(/the directory says the home is c \(someone else moved the user/);
-  });
-
+describe("the decisions, one by one (where one move stands: test/quantum/protocol.test.ts)", () => {
   test("the work: users off their file home, and users left frozen (finished where they are when the file does not name them)", () => {
     const dir = [
       { uid: "a", home: "n1", frozen: false },

@@ -1,5 +1,5 @@
 /**
- * A cluster in memory for the move protocol (ops/quantum-move.ts) and the UserPlacement provider's
+ * A cluster in memory for the move protocol (ops/quantum/move.ts) and the UserPlacement provider's
  * update (providers/impl/user-placement.ts `carryOut`): every command they run over SSH is answered
  * here — the directory (ldapsearch/ldapmodify on the master, replicas that follow it and can be held
  * back), the mail stores (doveadm backup copies one, mailbox status reads one, du, mv, rm), postfix's
@@ -8,7 +8,7 @@
  * returns, as when the runner is SIGKILLed. No process, no network, no lab.
  */
 import { SlapdControl } from "../../ops/slapd-control";
-import type { MoveNode } from "../../ops/quantum-move";
+import type { MoveNode } from "../../ops/quantum/node";
 import type { ExecOptions, ExecResult, SshConnection } from "../../transports/ssh";
 
 export const SUFFIX = "dc=rplan,dc=test";
@@ -47,6 +47,12 @@ export class FakeCluster {
   private readonly queue: { uid: string; msg: string }[] = [];
   /** A replica that may not apply master version `v` yet (replication held back). */
   hold?: (node: string, v: number) => boolean;
+  /** How many more `doveadm backup` runs while the user is frozen copy every message but the last (a sync that misses one). */
+  lossyFrozenBackups = 0;
+  /** Every command a host ran: node, argv, stdin. */
+  readonly ran: { node: string; argv: readonly string[]; stdin?: string }[] = [];
+  /** Every `doveadm backup` that copied: whose, where to, from which dsync state, whether the user was frozen. */
+  readonly backups: { uid: string; to: string; state: string; frozen: boolean }[] = [];
   private guids = 0;
 
   constructor(
@@ -92,6 +98,12 @@ export class FakeCluster {
   /** The user's home changed on the master, as an admin would by hand (nothing else happens). */
   setHome(uid: string, home: string): void {
     this.write(uid, { home });
+  }
+
+  /** The user frozen (or not) on the master, as an interrupted move leaves it. */
+  setFrozen(uid: string, frozen: boolean): void {
+    this.write(uid, { frozen });
+    this.flush();
   }
 
   /** A user with `count` messages in its home's store. */
@@ -140,6 +152,7 @@ export class FakeCluster {
             return new Promise<ExecResult>(() => undefined);
           }
           sent++;
+          this.ran.push({ node: name, argv, ...(opts.stdin !== undefined ? { stdin: String(opts.stdin) } : {}) });
           let r: ExecResult;
           try {
             r = this.exec(name, argv, opts);
@@ -189,7 +202,11 @@ export class FakeCluster {
           if (!mb) return { code: 1, stdout: "", stderr: "no mailbox" };
           // dsync cannot delete an INBOX to recreate it: another GUID asks for another round, for ever.
           if (there && there.guid !== mb.guid) return { code: 2, stdout: "", stderr: "INBOX can't be deleted" };
-          this.stores.get(to)!.set(`${STORE}/${uid}`, { guid: mb.guid, msgs: [...mb.msgs] });
+          const frozen = this.entries().get(uid)!.frozen;
+          this.backups.push({ uid, to, state: arg("-s"), frozen });
+          const lossy = this.lossyFrozenBackups > 0 && frozen;
+          if (lossy) this.lossyFrozenBackups--;
+          this.stores.get(to)!.set(`${STORE}/${uid}`, { guid: mb.guid, msgs: lossy ? mb.msgs.slice(0, -1) : [...mb.msgs] });
           return ok(`state-${this.version}\n`);
         }
         if (argv[1] === "kick") return ok();

@@ -76,7 +76,7 @@ maybe("moving users on the lab", () => {
   }
   /**
    * Writes `count` messages straight into the user's Maildir on its home (as a long-time user has).
-   * Each write is retried: the lab's gocryptfs 2.3 fails about 1 creation in 100 (ops/quantum-move.ts).
+   * Each write is retried: the lab's gocryptfs 2.3 fails about 1 creation in 100 (planning/mail/doveadm.ts, DSYNC_TEMPFAIL).
    */
   async function fill(uid: string, home: string, count: number, marker: string): Promise<void> {
     const dir = `/srv/crypt/mail/${uid}/Maildir`;

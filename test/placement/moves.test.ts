@@ -1,5 +1,5 @@
-/** The move rules and host-report parsing (planning/placement/moves.ts) and the provider's check/diff (no I/O). */
-import { activeDeliveries, copyDifferences, describeMove, movesBetween, parseMailboxStatus, placementProblems } from "../../planning/placement/moves";
+/** The move rules (planning/placement/moves.ts), the provider's check/diff (no I/O) and the move channel. What doveadm and postqueue report during a move: test/mail/doveadm.test.ts, test/mail/postqueue.test.ts. */
+import { describeMove, movesBetween, placementProblems } from "../../planning/placement/moves";
 import { PlacementRecord, recordFromInputs } from "../../planning/placement/record";
 import { check, diff, UserPlacementOutputs } from "../../providers/impl/user-placement";
 import { moveChannelContribution } from "../../planning/mail/move-channel";
@@ -42,28 +42,6 @@ describe("moves between the last placement and the desired one", () => {
     const p = placementProblems({ ...desired({ "a;rm -rf /": "lab1" }), limits: { maxBytesMoved: 0, concurrency: 0, graceSeconds: -1 } }, nodes, {});
     expect(p).toHaveLength(4);
     expect(p[3]).toMatch(/"a;rm -rf \/" is not a valid uid/);
-  });
-});
-
-describe("what the hosts report", () => {
-  test("doveadm mailbox status (tab) and the comparison of two copies", () => {
-    const a = parseMailboxStatus("mailbox\tmessages\tvsize\nINBOX\t120\t34000\nSent\t3\t900\n");
-    const b = parseMailboxStatus("mailbox\tmessages\tvsize\nINBOX\t119\t33700\nSent\t3\t900\nJunk\t0\t0\n");
-    expect(a).toEqual({ INBOX: "120/34000", Sent: "3/900" });
-    expect(copyDifferences(a, a)).toEqual([]);
-    expect(copyDifferences(a, b)).toEqual(["INBOX: 120/34000 vs 119/33700", "Junk: missing vs 0/0"]);
-    expect(() => parseMailboxStatus("name\tcount\nINBOX\t1\n")).toThrow(/unexpected doveadm mailbox status header/);
-  });
-
-  test("postqueue -j: only messages being delivered (active queue) to one of the user's addresses count", () => {
-    const lines = [
-      { queue_name: "active", queue_id: "A1", recipients: [{ address: "Alice@Example.org" }] },
-      { queue_name: "deferred", queue_id: "D1", recipients: [{ address: "alice@example.org" }] },
-      { queue_name: "active", queue_id: "A2", recipients: [{ address: "bob@example.org" }] },
-      { queue_name: "active", queue_id: "A3", recipients: [{ address: "bob@example.org" }, { address: "al@example.org" }] },
-    ].map((l) => JSON.stringify(l));
-    expect(activeDeliveries(lines.join("\n") + "\n", ["alice@example.org", "al@example.org"])).toEqual(["A1", "A3"]);
-    expect(activeDeliveries("", ["alice@example.org"])).toEqual([]);
   });
 });
 

@@ -1,20 +1,19 @@
 /**
- * Users' homes and move state as the directory holds them: read from any node's replica, written on
- * the master, with `ldapsearch`/`ldapmodify -Y EXTERNAL` over SSH (ops/slapd-control.ts). The
- * directory is what postfix and dovecot read, so it is the truth of where a user lives now.
+ * The move's journal in the directory: users' homes and move state, read from any node's replica,
+ * written on the master, with `ldapsearch`/`ldapmodify -Y EXTERNAL` over SSH (ops/slapd-control.ts).
+ * The directory is what postfix and dovecot read, so it is the truth of where a user lives now; what
+ * a move does from each state of it is planning/quantum/protocol.ts.
  */
-import { userDn, valuesOf } from "../planning/ldap";
-import type { LdifEntry } from "../planning/ldap";
-import { SlapdControl } from "./slapd-control";
-import { sleep } from "../transports/ldap";
+import { userDn, valuesOf } from "../../planning/ldap";
+import type { LdifEntry } from "../../planning/ldap";
+import type { JournalEntry } from "../../planning/quantum/protocol";
+import { SlapdControl } from "../slapd-control";
+import { sleep } from "../../transports/ldap";
 
 /** The route a moving user's mail takes: postfix's `retry` transport (error(8)) defers it, 4xx. */
 export const FROZEN_ROUTE = "retry:mailbox-moving";
 
-export interface DirectoryUser {
-  readonly uid: string;
-  readonly home: string;
-  readonly frozen: boolean;
+export interface DirectoryUser extends JournalEntry {
   /** Every address postfix delivers to the user (mail + aliases), lower-case. */
   readonly addresses: readonly string[];
 }
