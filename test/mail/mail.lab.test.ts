@@ -298,29 +298,46 @@ maybe("mail routing on the lab", () => {
     });
   });
 
-  test("the home's dovecot stopped: the message waits in the accepting node's queue and is delivered when it returns; nothing bounced", async () => {
+  test("the home's dovecot stopped: every MX answers 4xx at RCPT for its users (the sender keeps the message); once it is back, accepted and delivered; nothing bounced or queued", async () => {
     const to = USERS[2]; // home lab3
-    const marker = `queued-${RUN}`;
+    const marker = `after-dovecot-${RUN}`;
     const since = (await sh("lab1", "date +%s")).out.trim();
     await sh("lab3", "systemctl stop dovecot");
     try {
-      const r = swaks(["--server", `${host("lab1")}:25`, "--from", "sender@example.net", "--to", to.mail, "--header", `Subject: ${marker}`, "--body", marker]);
-      expect({ code: r.code, out: r.code === 0 ? "" : r.out }).toEqual({ code: 0, out: "" });
-      const queued = await until("the message deferred on lab1", async () => {
-        const q = await sh("lab1", "postqueue -j");
-        const items = q.out.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { queue_name: string; recipients: { address: string; delay_reason?: string }[] });
-        return items.find((i) => i.recipients.some((x) => x.address === to.mail && x.delay_reason));
-      });
-      expect(queued.queue_name).toBe("deferred");
-      expect(await filesWith("lab3", marker)).toEqual([]);
+      for (const mx of NODES) {
+        const r = swaks(["--server", `${host(mx)}:25`, "--from", "sender@example.net", "--to", to.mail, "--quit-after", "RCPT"]);
+        expect({ mx, refused: r.out.split("\n").filter((l) => /^<\*\* \d{3} /.test(l)).map((l) => l.slice(0, 8)) }).toEqual({ mx, refused: ["<** 451 "] });
+      }
     } finally {
       await sh("lab3", "systemctl start dovecot");
     }
-    await sh("lab1", "postqueue -f");
-    expect(await until("the queued message at its home", async () => ((await filesWith("lab3", marker)).length > 0 ? true : undefined))).toBe(true);
-    // the sender side: no bounce was generated for it, and lab1's queue holds nothing of it
+    const r = await until("the home's quota answer again", async () => {
+      const x = swaks(["--server", `${host("lab1")}:25`, "--from", "sender@example.net", "--to", to.mail, "--header", `Subject: ${marker}`, "--body", marker]);
+      return x.code === 0 ? x : undefined;
+    }, 30_000);
+    expect(r.code).toBe(0);
+    expect(await until("the message at its home", async () => ((await filesWith("lab3", marker)).length > 0 ? true : undefined))).toBe(true);
     const log = await sh("lab1", `${logSinceCommand(`@${since}`)} | grep -E 'status=bounced|sender non-delivery notification' || true`);
     expect(log.out.trim()).toBe("");
     expect((await sh("lab1", "postqueue -j")).out).not.toContain(to.mail);
+  });
+
+  test("a user over quota: every MX answers 552 at RCPT; at 90 % mail is still delivered", async () => {
+    const uid = `mq${RUN}`.slice(0, 20);
+    const mail = `${uid}@${LAB_DOMAIN}`;
+    const put = await npmLdap(["user", "put", uid, "--mail", mail, "--home", "lab2", "--quota", "10000", "--password-hash", sshaHash("pw", `uid=${uid},ou=people,${SUFFIX}`)]);
+    expect({ code: put.code, out: put.code === 0 ? "" : put.out }).toEqual({ code: 0, out: "" });
+    for (const node of NODES) await until(`${uid} on ${node}'s replica`, async () => ((await sh(node, `ldapsearch -Q -LLL -Y EXTERNAL -H ldapi:/// -b ou=people,${SUFFIX} '(uid=${uid})' uid | grep -c '^uid:'`)).out.trim() === "1" ? true : undefined));
+    // ~9 KB, then ~1.5 KB: both fit when asked (the second takes the grace), then the mailbox is full
+    for (const [i, size] of [[1, 8800], [2, 1200]]) {
+      const body = `quota-${RUN}-${i} ${"x".repeat(size)}`;
+      const sent = swaks(["--server", `${host("lab1")}:25`, "--from", "sender@example.net", "--to", mail, "--body", body]);
+      expect({ i, code: sent.code }).toEqual({ i, code: 0 });
+      expect(await until(`message ${i} at its home`, async () => ((await filesWith("lab2", `quota-${RUN}-${i}`)).length > 0 ? true : undefined))).toBe(true);
+    }
+    for (const mx of NODES) {
+      const r = swaks(["--server", `${host(mx)}:25`, "--from", "sender@example.net", "--to", mail, "--quit-after", "RCPT"]);
+      expect({ mx, refused: r.out.split("\n").filter((l) => /^<\*\* \d{3} /.test(l)) }).toEqual({ mx, refused: [`<** 552 5.2.2 <${mail}>: Recipient address rejected: Mailbox is full`] });
+    }
   });
 });
