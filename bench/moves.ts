@@ -34,7 +34,7 @@ import * as YAML from "yaml";
 import { ensureLab, labSshTarget, labStackConfigPath, readLabState } from "../lab";
 import { LAB_DOMAIN } from "../lab/stack-config";
 import { SSH_KEY as LAB_SSH_KEY } from "../lab/state";
-import type { MoveReport } from "../ops/quantum-move";
+import type { MoveReport } from "../ops/quantum/move";
 import { planLdap, renderEntry, userEntry } from "../planning/ldap";
 import { thinProviderSource } from "../providers/thin";
 import { RPLAN_PROJECT_DIR, runStack, RunResult, StackRunError } from "../runner";
@@ -85,7 +85,7 @@ async function dirBytes(node: string, dir: string): Promise<number> {
 /**
  * Writes `count` messages of about 100 KB (random base64 bodies, so the VPN's compression gets no
  * easy ride) into the user's Maildir on `node`, as the mail user (as dovecot would), retrying each
- * creation: the lab's gocryptfs 2.3 fails about 1 in 100 (ops/quantum-move.ts).
+ * creation: the lab's gocryptfs 2.3 fails about 1 in 100 (ops/quantum/move.ts).
  */
 async function fill(node: string, uid: string, count: number): Promise<void> {
   const perl = String.raw`
