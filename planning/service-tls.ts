@@ -7,13 +7,10 @@ import { X509Certificate } from "crypto";
 import { isIP } from "net";
 import { EncryptedMount, isInsideMount, normalizePosix } from "./encrypted-mount";
 import type { DaemonContribution } from "./mail/contribution";
-import { serviceTls, TLS_SERVICES, type TlsService } from "./services";
+import { serviceTls, TLS_ALGORITHMS, TLS_SERVICES, type TlsAlgorithm, type TlsService } from "./services";
 
-export { TLS_SERVICES, type TlsService };
+export { TLS_ALGORITHMS, TLS_SERVICES, type TlsAlgorithm, type TlsService };
 
-/** Key types the generator knows (`openssl req -newkey`). */
-export const TLS_ALGORITHMS = ["rsa-3072", "ec-p256"] as const;
-export type TlsAlgorithm = (typeof TLS_ALGORITHMS)[number];
 
 /** What the certificate names: CN, and the subjectAltName entries. */
 export interface TlsSubject {

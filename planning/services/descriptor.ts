@@ -7,15 +7,24 @@
  * descriptors (./index.ts), so adding a daemon is one descriptor plus its renderer.
  * Pure: no Pulumi, no I/O.
  */
-import type { ServiceTlsPlan, TlsAlgorithm } from "../service-tls";
 import type { DaemonContribution } from "../mail/contribution";
+
+/** Key types the generator knows (`openssl req -newkey`; planning/service-tls.ts). */
+export const TLS_ALGORITHMS = ["rsa-3072", "ec-p256"] as const;
+export type TlsAlgorithm = (typeof TLS_ALGORITHMS)[number];
+
+/** Where a service's key and certificate are, as its daemon's settings name them. */
+export interface TlsFiles {
+  readonly privateKeyPath: string;
+  readonly certPath: string;
+}
 
 /** A service that terminates TLS with a key and certificate of its own, born in its key directory. */
 export interface ServiceTls {
   /** The key type its certificate gets. */
   readonly algorithm: TlsAlgorithm;
   /** What its key contributes to the mail daemons' configuration (which settings name the key and certificate). */
-  readonly contribution: (plan: ServiceTlsPlan, note: string) => Omit<DaemonContribution, "feature">;
+  readonly contribution: (files: TlsFiles, note: string) => Omit<DaemonContribution, "feature">;
 }
 
 export interface ServiceDescriptor {

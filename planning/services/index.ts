@@ -15,7 +15,8 @@ import { slapd } from "./slapd";
 import { sshd } from "./sshd";
 import { tinc } from "./tinc";
 
-export type { ServiceDescriptor, ServiceTls } from "./descriptor";
+export type { ServiceDescriptor, ServiceTls, TlsAlgorithm, TlsFiles } from "./descriptor";
+export { TLS_ALGORITHMS } from "./descriptor";
 export { postfixTlsSettings } from "./postfix";
 
 /** In the order their key directories and units are listed (and stopped at a lock). */

@@ -1,8 +1,7 @@
-import type { ServiceDescriptor } from "./descriptor";
-import type { ServiceTlsPlan } from "../service-tls";
+import type { ServiceDescriptor, TlsFiles } from "./descriptor";
 
 /** postfix's main.cf settings for its key (STARTTLS offered, not required: other MTAs may lack it). */
-export function postfixTlsSettings(plan: Pick<ServiceTlsPlan, "privateKeyPath" | "certPath">): [string, string][] {
+export function postfixTlsSettings(plan: TlsFiles): [string, string][] {
   return [
     ["smtpd_tls_cert_file", plan.certPath],
     ["smtpd_tls_key_file", plan.privateKeyPath],
