@@ -322,22 +322,22 @@ maybe("mail routing on the lab", () => {
     expect((await sh("lab1", "postqueue -j")).out).not.toContain(to.mail);
   });
 
-  test("a user over quota: every MX answers 552 at RCPT; at 90 % mail is still delivered", async () => {
+  test("a mailbox at 90 % still takes mail; one that would not fit is refused with 552 at RCPT by every MX", async () => {
     const uid = `mq${RUN}`.slice(0, 20);
     const mail = `${uid}@${LAB_DOMAIN}`;
     const put = await npmLdap(["user", "put", uid, "--mail", mail, "--home", "lab2", "--quota", "10000", "--password-hash", sshaHash("pw", `uid=${uid},ou=people,${SUFFIX}`)]);
     expect({ code: put.code, out: put.code === 0 ? "" : put.out }).toEqual({ code: 0, out: "" });
     for (const node of NODES) await until(`${uid} on ${node}'s replica`, async () => ((await sh(node, `ldapsearch -Q -LLL -Y EXTERNAL -H ldapi:/// -b ou=people,${SUFFIX} '(uid=${uid})' uid | grep -c '^uid:'`)).out.trim() === "1" ? true : undefined));
-    // ~9 KB, then ~1.5 KB: both fit when asked (the second takes the grace), then the mailbox is full
-    for (const [i, size] of [[1, 8800], [2, 1200]]) {
-      const body = `quota-${RUN}-${i} ${"x".repeat(size)}`;
-      const sent = swaks(["--server", `${host("lab1")}:25`, "--from", "sender@example.net", "--to", mail, "--body", body]);
-      expect({ i, code: sent.code }).toEqual({ i, code: 0 });
-      expect(await until(`message ${i} at its home`, async () => ((await filesWith("lab2", `quota-${RUN}-${i}`)).length > 0 ? true : undefined))).toBe(true);
-    }
+    // ~9 KB: it fits, and the mailbox is then at ~90 %
+    const body = `quota-${RUN} ${"x".repeat(8800)}`;
+    const sent = swaks(["--server", `${host("lab1")}:25`, "--from", "sender@example.net", "--to", mail, "--body", body]);
+    expect(sent.code).toBe(0);
+    expect(await until("the message at its home", async () => ((await filesWith("lab2", `quota-${RUN}`)).length > 0 ? true : undefined))).toBe(true);
+    // The next message declares its size, as sending MTAs do (dovecot 2.3's quota-status can judge
+    // only a declared size: docs/mail.md); every MX asks lab2 and refuses it at RCPT.
     for (const mx of NODES) {
-      const r = swaks(["--server", `${host(mx)}:25`, "--from", "sender@example.net", "--to", mail, "--quit-after", "RCPT"]);
-      expect({ mx, refused: r.out.split("\n").filter((l) => /^<\*\* \d{3} /.test(l)) }).toEqual({ mx, refused: [`<** 552 5.2.2 <${mail}>: Recipient address rejected: Mailbox is full`] });
+      const r = await sh(mx, `printf 'EHLO client.example.net\\r\\nMAIL FROM:<sender@example.net> SIZE=2000\\r\\nRCPT TO:<${mail}>\\r\\nQUIT\\r\\n' | nc -q 5 ${host(mx)} 25 | tr -d '\\r' | grep -E '^[45][0-9][0-9] '`);
+      expect({ mx, refused: r.out.trim() }).toEqual({ mx, refused: `552 5.2.2 <${mail}>: Recipient address rejected: Mailbox is full` });
     }
   });
 });
