@@ -9,7 +9,7 @@ import { fullKey, findStackConfigFile, setStackConfigValue } from "../stack-file
 import { LAB_STACK_FILES, optionValue, parseArgs, ParsedArgs, useLabKeyFor } from "./options";
 
 const USAGE = `usage: npm run stack -- <preview|up|refresh|destroy> [--stack NAME] [--state FILE] [--config FILE]
-                                 [--policy-config FILE] [--diff] [--type-check]
+                                 [--policy-config FILE] [--diff] [--type-check] [--parallel N]
        npm run stack -- config set [--secret] <key> <value> [--stack NAME] [--config FILE]
 
 The stack runner is a TEST TOOL THAT STANDS IN FOR THE PULUMI CLI, which cannot be installed on this
@@ -27,11 +27,13 @@ is its own. Where Pulumi is installed, use \`pulumi preview|up|refresh|destroy\`
   --config FILE  default: Pulumi.<stack>.yaml (for lab, /var/lib/rplan-lab/Pulumi.lab.yaml as fallback)
   --diff         also print every property of created and deleted resources
   --type-check   type-check the program while loading it, as Pulumi's language host does
+  --parallel N   run up to N resource operations at once (1: one at a time); default: $PULUMI_PARALLEL,
+                 else 4 × the CPUs. Dependents always wait for what they depend on
 Passphrase: PULUMI_CONFIG_PASSPHRASE, PULUMI_CONFIG_PASSPHRASE_FILE, or for lab /var/lib/rplan-lab/stack-passphrase.`;
 
 type Args = ParsedArgs;
 const parse = (argv: string[]) =>
-  parseArgs(argv, { valued: ["--stack", "--state", "--config", "--policy-config"], flags: ["--diff", "--type-check", "--secret", "--help"] }, "");
+  parseArgs(argv, { valued: ["--stack", "--state", "--config", "--policy-config", "--parallel"], flags: ["--diff", "--type-check", "--secret", "--help"] }, "");
 const str = optionValue;
 
 function configSet(args: Args, stack: string): void {
@@ -78,6 +80,11 @@ async function main(argv: string[]): Promise<number> {
     console.error(`unknown command ${args.positional.join(" ")}\n\n${USAGE}`);
     return 2;
   }
+  const parallel = str(args, "--parallel");
+  if (parallel !== undefined && !/^[1-9][0-9]*$/.test(parallel)) {
+    console.error(`--parallel needs a positive integer (got ${parallel})\n\n${USAGE}`);
+    return 2;
+  }
   try {
     await runStack({
       op: op as StackOp,
@@ -88,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
       policyConfig: str(args, "--policy-config"),
       showDetail: args.flags.has("--diff"),
       typeCheck: args.flags.has("--type-check"),
+      parallel: parallel === undefined ? undefined : Number(parallel),
       log: (line) => console.log(line),
     });
     return 0;

@@ -5,6 +5,10 @@
  * replacements, are deleted when the program has finished, dependents first. In a preview no
  * provider is asked to change anything (Check and Diff only); in an update every mutation is
  * journaled before it starts and recorded when it ends (./state.ts).
+ *
+ * Scheduling, as the engine's step generator and executor (docs/stack-runner.md, "Scheduling"): up to
+ * `parallel` steps at once, each taken up in arrival order; Check, policy and Diff — deciding the
+ * step — one registration at a time in that order, the provider's Create/Update/Delete side by side.
  */
 import { AliasError, Aliases } from "./aliases";
 import { changeLines, diffKeys, PropertyChange, propertyChanges, propertyLines, stepLine } from "./display";
@@ -14,7 +18,8 @@ import { PolicyHost, PolicyViolation } from "./providers/policy-host";
 import { ProviderSource } from "./providers/registry";
 import { Registration, ROOT_STACK_TYPE } from "./registration";
 import { ResourceState, StateStore } from "./state";
-import { deletionOrder, Step } from "./steps";
+import { defaultParallel, Pool, runGraph } from "./scheduler";
+import { deletionPlan, Step } from "./steps";
 import { applyIgnoreChanges, matchesReplaceOnChanges } from "./options";
 import { deleteResource, protectedIn } from "./operations";
 
@@ -45,10 +50,14 @@ export interface DeploymentOptions {
   /** Started alongside the program (loading a pack takes seconds); undefined when there is none. */
   readonly policy: Promise<PolicyHost | undefined>;
   readonly log: (line: string) => void;
+  /** Steps at once (`--parallel`); default as the CLI's (./scheduler.ts). */
+  readonly parallel?: number;
 }
 
+/** A step refused because an earlier one failed: not an error of its own. */
+class NotApplied extends Error {}
+
 export class Deployment {
-  readonly steps: Step[] = [];
   readonly registrations: Registration[] = [];
   readonly violations: PolicyViolation[] = [];
   readonly errors: string[] = [];
@@ -56,7 +65,16 @@ export class Deployment {
   private readonly results = new Map<string, ResourceState>();
   /** Old halves of this run's create-before-delete replacements. */
   private readonly replaced: ResourceState[] = [];
-  private queue: Promise<unknown> = Promise.resolve();
+  /** The engine's workers: a step holds one from when it is taken up until it is done. */
+  private readonly workers: Pool;
+  private readonly parallel: number;
+  /** The step generator: deciding steps (Check, policy, Diff), one registration at a time. */
+  private readonly generator = new Pool(1);
+  /** Steps not yet settled. */
+  private readonly running = new Set<Promise<unknown>>();
+  /** Finished steps, with their place: registrations in arrival order, then deletes in deletion order. */
+  private readonly finished: { place: number; step: Step }[] = [];
+  private readonly places = new Map<string, number>();
   /** URNs registered this run (the step generator's `urns`). */
   private readonly registered = new Set<string>();
   /** Live URNs in state when the run started (the engine's `Olds()`), for alias look-ups. */
@@ -65,6 +83,13 @@ export class Deployment {
 
   constructor(private readonly o: DeploymentOptions) {
     this.olds = new Set(o.state.all().filter((r) => !r.delete).map((r) => r.urn));
+    this.parallel = o.parallel ?? defaultParallel();
+    this.workers = new Pool(this.parallel);
+  }
+
+  /** The steps, in registration order whatever order they finished in; deletes last, in deletion order. */
+  get steps(): Step[] {
+    return [...this.finished].sort((a, b) => a.place - b.place).map((f) => f.step);
   }
 
   /** Alias resolution, for this run's stack and project (from the first URN when not given). */
@@ -92,11 +117,32 @@ export class Deployment {
     return urn !== undefined && urn !== reg.urn ? { old, from: urn } : { old };
   }
 
-  /** Steps run one at a time in arrival order, which respects dependencies (see ./steps.ts). */
+  /**
+   * A registration's step, answered when it is done. It waits for a worker, then for the step
+   * generator, both in arrival order; the program registers a resource only once everything it
+   * depends on is done (the SDK awaits its inputs and the URNs of its `dependsOn`), so nothing here
+   * waits for dependencies — as in the engine, which trusts the program for that.
+   */
   register(reg: Registration): Promise<StepResult> {
-    const run = this.queue.then(() => this.step(reg));
-    this.queue = run.catch(() => undefined);
+    const run = this.workers.run(async () => {
+      try {
+        const apply = await this.generator.run(() => this.generate(reg));
+        return await apply();
+      } catch (e) {
+        const message = (e as Error).message;
+        if (!(e instanceof NotApplied) && !this.errors.includes(message)) this.errors.push(message);
+        throw e;
+      }
+    });
+    const settled = run.catch(() => undefined);
+    this.running.add(settled);
+    void settled.then(() => this.running.delete(settled));
     return run;
+  }
+
+  /** Resolves when no step is under way or waiting. */
+  private async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
   }
 
   /**
@@ -109,10 +155,14 @@ export class Deployment {
       // unref: this watch must never be what keeps a finished pass alive
       await new Promise((r) => setTimeout(r, pollMs).unref());
       if (this.errors.length === 0) continue;
-      const tail = this.queue;
-      await tail;
-      if (tail === this.queue) return;
+      await this.idle();
+      return;
     }
+  }
+
+  /** After a failure an update starts no further step (the engine cancels its workers' context). */
+  private refuseAfterFailure(reg: { type: string; name: string }): void {
+    if (this.errors.length > 0 && !this.o.preview) throw new NotApplied(`${reg.type} ${reg.name}: not applied because an earlier step failed`);
   }
 
   /** Component (and stack) outputs, sent when the component calls registerOutputs. */
@@ -125,9 +175,9 @@ export class Deployment {
     if (!this.o.preview) this.o.state.putQuiet(updated);
   }
 
-  /** Every resource as registered this run, with its new state (for stack policies and results). */
+  /** Every resource as registered this run, in registration order, with its new state (for stack policies and results). */
   resources(): ResourceState[] {
-    return [...this.results.values()];
+    return this.registrations.flatMap((r) => this.results.get(r.urn) ?? []);
   }
 
   private fail(message: string): never {
@@ -135,28 +185,28 @@ export class Deployment {
     throw new Error(message);
   }
 
-  private async step(reg: Registration): Promise<StepResult> {
-    if (this.errors.length > 0 && !this.o.preview) {
-      throw new Error(`${reg.type} ${reg.name}: not applied because an earlier step failed`);
-    }
+  /** The step generator's part: decide the step; what it returns applies it. */
+  private async generate(reg: Registration): Promise<() => Promise<StepResult>> {
+    this.refuseAfterFailure(reg);
     if (this.registered.has(reg.urn)) this.fail(`duplicate resource URN ${reg.urn}: two resources have the same type and name`);
     if (reg.importId) this.fail(`${reg.type} ${reg.name}: importing resources is not supported by the stack runner`);
     const found = this.findOld(reg);
     this.registered.add(reg.urn);
+    this.places.set(reg.urn, this.places.size);
     this.registrations.push(reg);
-    try {
-      if (!reg.custom || reg.type.startsWith("pulumi:providers:")) return this.plain(reg, found);
-      return await this.custom(reg, found);
-    } catch (e) {
-      const message = (e as Error).message;
-      if (!this.errors.includes(message)) this.errors.push(message);
-      throw e;
+    if (!reg.custom || reg.type.startsWith("pulumi:providers:")) {
+      const done = this.plain(reg, found);
+      return async () => done;
     }
+    return this.custom(reg, found);
   }
 
-  /** Keep the step; in an update, report it as done (a preview prints all steps at the end). */
-  private note(step: Step, started: number): void {
-    this.steps.push({ ...step, startedAt: started, endedAt: Date.now() });
+  /**
+   * Keep the step in its place (a registration's, or `place` for a delete); in an update, report it
+   * as done, one line as it finishes (a preview prints all steps at the end).
+   */
+  private note(step: Step, started: number, place = this.places.get(step.urn)!): void {
+    this.finished.push({ place, step: { ...step, startedAt: started, endedAt: Date.now() } });
     if (!this.o.preview && (step.op !== "same" || step.aliasOf)) this.o.log(`${stepLine(step, true)} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
   }
 
@@ -195,7 +245,7 @@ export class Deployment {
     return { urn: reg.urn, id, outputs: reg.custom ? reg.inputs : {} };
   }
 
-  private async custom(reg: Registration, { old, from }: { old?: ResourceState; from?: string }): Promise<StepResult> {
+  private async custom(reg: Registration, { old, from }: { old?: ResourceState; from?: string }): Promise<() => Promise<StepResult>> {
     const provider = await this.o.providers.forType(reg.type, reg.name);
     const t: Target = { urn: reg.urn, type: reg.type, name: reg.name };
     const news = old ? applyIgnoreChanges(reg.inputs, old.inputs, reg.ignoreChanges) : reg.inputs;
@@ -204,7 +254,7 @@ export class Deployment {
       this.fail(`${reg.type} ${reg.name}: invalid inputs:\n` + checked.failures.map((f) => `  - ${f.property}: ${f.reason}`).join("\n"));
     }
     const inputs = await this.analyze(reg, checked.inputs);
-    if (!old) return this.create(reg, t, provider, inputs);
+    if (!old) return () => this.create(reg, t, provider, inputs);
 
     const diff = await provider.diff(t, old.id, old.inputs, old.outputs, inputs, reg.ignoreChanges);
     const changed = diff.changes === "some" || (diff.changes === "unknown" && !deepEqual(old.inputs, inputs));
@@ -218,17 +268,17 @@ export class Deployment {
       this.record({ ...base, op: "same" }, state, Date.now());
       if (!this.o.preview && from) this.o.state.put(state, undefined, from);
       else if (!this.o.preview) this.o.state.putQuiet(state);
-      return { urn: reg.urn, id: old.id, outputs: state.outputs };
+      return async () => ({ urn: reg.urn, id: old.id, outputs: state.outputs });
     }
     const replaceKeys = [...diff.replaces, ...reg.replaceOnChanges.filter((k) => matchesReplaceOnChanges(k, changes))].filter(() => changed);
     if (replaceKeys.length === 0 && !old.pendingReplacement) {
       const detail = changed ? changeLines(changes) : [`(retrying initialization: ${old.initErrors?.join("; ")})`];
-      return this.update(reg, t, provider, old, inputs, { ...base, op: "update", detail }, from);
+      return () => this.update(reg, t, provider, old, inputs, { ...base, op: "update", detail }, from);
     }
     if (old.protect) this.fail(`${reg.type} ${reg.name} must be replaced (${replaceKeys.join(", ")}) but is protected: remove the protect option first`);
     const dbr = old.pendingReplacement || diff.deleteBeforeReplace || reg.deleteBeforeReplace;
     const step: Step = { ...base, op: "replace", replaceKeys, deleteBeforeReplace: dbr, detail: changeLines(changes, replaceKeys) };
-    return this.replace(reg, t, provider, old, inputs, step, from);
+    return () => this.replace(reg, t, provider, old, inputs, step, from);
   }
 
   /** Policies see the checked inputs; a remediation may rewrite them. */
@@ -246,6 +296,7 @@ export class Deployment {
   }
 
   private async create(reg: Registration, t: Target, provider: EngineProvider, inputs: PropertyMap): Promise<StepResult> {
+    this.refuseAfterFailure(reg);
     const step: Step = { op: "create", type: reg.type, name: reg.name, urn: reg.urn, diffs: [], detail: propertyLines("+", inputs) };
     const started = Date.now();
     if (!this.o.preview) this.o.state.begin(reg, "creating");
@@ -265,6 +316,7 @@ export class Deployment {
 
   /** `from`: the old URN this resource takes over (an alias); the record moves to the new URN. */
   private async update(reg: Registration, t: Target, provider: EngineProvider, old: ResourceState, inputs: PropertyMap, step: Step, from?: string): Promise<StepResult> {
+    this.refuseAfterFailure(reg);
     const started = Date.now();
     if (!this.o.preview) this.o.state.begin(reg, "updating");
     // A partial failure keeps the old inputs with the new outputs: the object exists, but was not
@@ -279,6 +331,7 @@ export class Deployment {
   }
 
   private async replace(reg: Registration, t: Target, provider: EngineProvider, old: ResourceState, inputs: PropertyMap, step: Step, from?: string): Promise<StepResult> {
+    this.refuseAfterFailure(reg);
     const started = Date.now();
     if (!this.o.preview) {
       // Delete-before-replace: once deleted, the old one stays in state as pending replacement until
@@ -317,11 +370,13 @@ export class Deployment {
   }
 
   /**
-   * After the program: delete what it no longer declares (and old halves of replacements), dependents
-   * first; nothing is deleted if anything failed, since then the program's intent is unknown.
+   * After the program: delete what it no longer declares (and old halves of replacements), each once
+   * its dependents are gone, independent ones side by side (./steps.ts deletionPlan); nothing is
+   * deleted if anything failed, since then the program's intent is unknown, and after a failed delete
+   * no further one starts.
    */
   async finish(): Promise<void> {
-    await this.queue;
+    await this.idle();
     if (this.errors.length > 0) return;
     // An old URN taken over by an alias is not deleted (in an update its record has already moved).
     const aliases = this.aliasesValue;
@@ -330,20 +385,22 @@ export class Deployment {
       .filter((r) => (r.delete && !this.replaced.includes(r)) || (!r.delete && !this.registered.has(r.urn) && !aliases?.isClaimed(r.urn)));
     const refusal = protectedIn(gone);
     if (refusal) this.fail(refusal);
-    for (const r of deletionOrder([...gone, ...this.replaced])) {
+    const { order, after } = deletionPlan([...gone, ...this.replaced]);
+    const first = this.places.size;
+    await runGraph(order, after, this.parallel, async (r, i) => {
       const started = Date.now();
       if (r.pendingReplacement) {
         // Already gone from its host: only the record goes (the engine's RemovePendingReplaceStep, not shown).
         if (!this.o.preview) this.o.state.drop(r);
-        continue;
+        return;
       }
       if (!this.o.preview) await deleteResource(r, this.o.state, this.o.providers);
       if (this.replaced.includes(r)) {
         this.o.log(`  -  ${r.type}  ${r.name}  deleted original (${((Date.now() - started) / 1000).toFixed(1)}s)`);
       } else {
-        this.note({ op: "delete", type: r.type, name: r.name, urn: r.urn, diffs: [], detail: propertyLines("-", r.inputs) }, started);
+        this.note({ op: "delete", type: r.type, name: r.name, urn: r.urn, diffs: [], detail: propertyLines("-", r.inputs) }, started, first + i);
       }
-    }
+    });
     const policy = await this.o.policy;
     if (policy) {
       const resources = this.resources().map((r) => ({ ...r, properties: r.outputs }));

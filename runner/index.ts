@@ -12,6 +12,7 @@ import * as path from "path";
 import * as readline from "readline";
 import { PassKind, PassRequest, PassResult } from "./pass";
 import { maskMap } from "./props";
+import { defaultParallel } from "./scheduler";
 import { defaultStateFile } from "./state";
 import { hasChanges, Step } from "./steps";
 import { stackFilesFor } from "../stack-file/stack-files";
@@ -97,6 +98,8 @@ export async function runStack(opts: RunStackOptions): Promise<RunResult> {
   const projectDir = path.resolve(opts.projectDir ?? RPLAN_PROJECT_DIR);
   const files = stackFilesFor(opts.stack, opts.stackFiles);
   const stateFile = path.resolve(opts.stateFile ?? defaultStateFile(projectDir, opts.stack, files));
+  const parallel = opts.parallel ?? defaultParallel(opts.env?.PULUMI_PARALLEL ?? process.env.PULUMI_PARALLEL);
+  if (!Number.isInteger(parallel) || parallel < 1) throw new StackRunError(`parallel must be a positive integer (got ${parallel})`, "");
   const printed: string[] = [];
   const log = (line: string) => {
     if (line.startsWith("note: ") && printed.includes(line)) return; // once per run, not per pass
@@ -114,6 +117,7 @@ export async function runStack(opts: RunStackOptions): Promise<RunResult> {
     policyConfig: opts.policyConfig && path.resolve(opts.policyConfig),
     program: opts.program ?? "index.ts",
     showDetail: opts.showDetail ?? false,
+    parallel,
   });
   if (files?.assertHostReachable && opts.op !== "preview") assertHostsReachable(opts.configFile, files, files.assertHostReachable);
   const run = async (pass: PassKind) => {

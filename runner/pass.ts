@@ -34,6 +34,8 @@ export interface PassRequest {
   readonly policyConfig?: string;
   readonly program: string;
   readonly showDetail: boolean;
+  /** Steps at once (`--parallel`). */
+  readonly parallel: number;
 }
 
 export interface PassResult {
@@ -62,6 +64,7 @@ function programEnvironment(req: PassRequest, project: string, config: StackConf
     PULUMI_NODEJS_STACK: req.stack,
     PULUMI_NODEJS_ORGANIZATION: "organization",
     PULUMI_NODEJS_DRY_RUN: String(req.pass === "preview"),
+    PULUMI_NODEJS_PARALLEL: String(req.parallel), // as the language host passes --parallel (this SDK does not read it back)
     PULUMI_NODEJS_ROOT_DIRECTORY: req.projectDir,
     PULUMI_CONFIG: JSON.stringify(config.values),
     PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(config.secretKeys),
@@ -95,7 +98,7 @@ async function runLocked(req: PassRequest, project: string, config: StackConfig,
   try {
     if (req.pass === "refresh" || req.pass === "destroy") {
       const { refreshStack, destroyStack } = await import("./operations");
-      result.steps = await (req.pass === "refresh" ? refreshStack : destroyStack)(state, providers, log);
+      result.steps = await (req.pass === "refresh" ? refreshStack : destroyStack)(state, providers, log, req.parallel);
     } else {
       policy = PolicyHost.startIfPresent({ projectDir: req.projectDir, project, stack: req.stack, preview: req.pass === "preview", configValues: config.values, policyConfig: req.policyConfig, log });
       policy.catch(() => undefined); // its failure is reported where it is awaited, not as a stray rejection
@@ -151,7 +154,7 @@ async function deploy(
   // Loaded only now: the Pulumi SDK reads its settings from the environment set above.
   const { Deployment } = await import("./deployment");
   const { evaluateProgram } = await import("./evaluate");
-  const deployment = new Deployment({ preview: req.pass === "preview", stack: req.stack, project, state, providers, policy, log });
+  const deployment = new Deployment({ preview: req.pass === "preview", stack: req.stack, project, state, providers, policy, log, parallel: req.parallel });
   const programErrors = await evaluateProgram({ projectDir: req.projectDir, program: req.program, project, stack: req.stack, preview: req.pass === "preview", config, deployment });
   // The engine's own errors say more than the program's echo of them ("failed to register …").
   result.errors.push(...(deployment.errors.length > 0 ? deployment.errors : programErrors));

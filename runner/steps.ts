@@ -1,8 +1,8 @@
 /**
- * Steps and the order they run in. Creates and updates run in registration order (a resource is
- * registered only after every input it depends on has resolved, so that order respects
+ * Steps and the order they run in. A registration's step starts when it arrives (the program
+ * registers a resource only once every resource it depends on is done, so that respects
  * dependencies); deletes — removed resources and the old halves of replacements — run after them,
- * dependents first, as the engine does.
+ * each once its dependents are gone, as the engine does (./scheduler.ts says how many at once).
  */
 export type StepOp = "create" | "update" | "replace" | "delete" | "same" | "read";
 
@@ -41,25 +41,27 @@ function prerequisites(n: GraphNode): Set<string> {
   return deps;
 }
 
+/** For each node, the indices of the others it must come after (as given; same-URN entries alike). */
+export function prerequisiteIndices<T extends GraphNode>(nodes: readonly T[]): number[][] {
+  const byUrn = new Map<string, number[]>();
+  nodes.forEach((n, i) => byUrn.set(n.urn, [...(byUrn.get(n.urn) ?? []), i]));
+  return nodes.map((n, i) => [...prerequisites(n)].flatMap((urn) => byUrn.get(urn) ?? []).filter((j) => j !== i));
+}
+
 /**
  * Order nodes so each comes after everything it depends on (its parent, dependencies and property
  * dependencies); ties keep the given order. A cycle cannot come from a real program; if state
  * held one, the remaining nodes keep their given order rather than being dropped.
  */
 export function dependencyOrder<T extends GraphNode>(nodes: readonly T[]): T[] {
-  const byUrn = new Map<string, number[]>();
-  nodes.forEach((n, i) => byUrn.set(n.urn, [...(byUrn.get(n.urn) ?? []), i]));
   const waitingOn = nodes.map(() => 0);
   const dependents: number[][] = nodes.map(() => []);
-  nodes.forEach((n, i) => {
-    for (const urn of prerequisites(n)) {
-      for (const j of byUrn.get(urn) ?? []) {
-        if (j === i) continue;
-        waitingOn[i]++;
-        dependents[j].push(i);
-      }
-    }
-  });
+  prerequisiteIndices(nodes).forEach((pre, i) =>
+    pre.forEach((j) => {
+      waitingOn[i]++;
+      dependents[j].push(i);
+    }),
+  );
   // Kahn's algorithm; the ready set is a min-heap of indices so ties keep the given order.
   const ready = new MinHeap();
   waitingOn.forEach((w, i) => w === 0 && ready.push(i));
@@ -113,6 +115,17 @@ class MinHeap {
 /** Deletion order: dependents before what they depend on. */
 export function deletionOrder<T extends GraphNode>(nodes: readonly T[]): T[] {
   return dependencyOrder(nodes).reverse();
+}
+
+/**
+ * The deletes to run (./scheduler.ts runGraph): in deletion order, each after its dependents (indices
+ * in that order). Independent ones may run side by side; one at a time, they run in deletion order.
+ */
+export function deletionPlan<T extends GraphNode>(nodes: readonly T[]): { order: T[]; after: number[][] } {
+  const order = deletionOrder(nodes);
+  const after: number[][] = order.map(() => []);
+  prerequisiteIndices(order).forEach((pre, i) => pre.forEach((j) => after[j].push(i)));
+  return { order, after };
 }
 
 export interface StepCounts {

@@ -48,6 +48,11 @@ export interface RunStackOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Type-check the program while loading it, as the Pulumi language host does (slower). */
   readonly typeCheck?: boolean;
+  /**
+   * Steps at once (`--parallel`; 1: one at a time). Default, as the CLI's: PULUMI_PARALLEL (from `env`,
+   * else this process's environment) if a positive integer, else 4 × the CPUs.
+   */
+  readonly parallel?: number;
 }
 
 export interface RunStep {
@@ -66,8 +71,9 @@ export interface RunStep {
   readonly detail: string[];
   /**
    * Wall clock (epoch ms): when the step's provider call started and when the step was done (for a
-   * "same" step both are when it was decided) — in a preview or an up; not for refresh and destroy.
-   * Steps run one at a time, in registration order.
+   * "same" step both are when it was decided). Independent steps may overlap (docs/stack-runner.md,
+   * "Scheduling"); `steps` lists them in registration order (deletes after, in deletion order;
+   * refresh in dependency order), not in the order they finished.
    */
   readonly startedAt?: number;
   readonly endedAt?: number;

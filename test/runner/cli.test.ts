@@ -28,6 +28,11 @@ describe("npm run stack", () => {
     const r = cli(["preview", "--bogus"]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/unknown option --bogus/);
+    for (const bad of ["0", "-1", "two", "1.5"]) {
+      const p = cli(["preview", "--parallel", bad]);
+      expect(p.code).toBe(2);
+      expect(p.err).toContain(`--parallel needs a positive integer (got ${bad})`);
+    }
   });
 
   it("a missing config file is one clear error line (exit 1)", () => {
