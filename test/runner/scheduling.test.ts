@@ -6,12 +6,14 @@
  * never by timing: the fake plugin holds a call open until the test lets it go.
  */
 import * as fs from "fs";
+import * as path from "path";
 import { Deployment } from "../../runner/deployment";
 import { destroyStack, refreshStack } from "../../runner/operations";
 import { EngineProvider } from "../../runner/providers/plugin";
 import { runGraph } from "../../runner/scheduler";
 import { StateStore } from "../../runner/state";
 import { FakePlugin, freshStateFile, newDeployment, openState, reg, runDeployment, urn } from "./fake-engine";
+import { env, Env, ops, stack, writeConfig } from "./fixture-stack";
 
 /** Lets the event loop run until `cond` holds (no clock involved; fails if it never does). */
 async function until(cond: () => boolean, what = "the condition"): Promise<void> {
@@ -236,3 +238,42 @@ describe("runGraph", () => {
   });
 });
 
+/**
+ * The same through the SDK and the real dynamic-provider host (runner/fixture-program): the trace
+ * hook records each file's create and delete as they start and end; FIXTURE_MEET makes the calls on
+ * a.txt and b.txt wait (at most 2 s) for each other, so they are seen side by side when they may be.
+ */
+describe("scheduling: the fixture program end to end", () => {
+  jest.setTimeout(120_000);
+  const trace = (e: Env, name: string) => path.join(e.dir, name);
+  const events = (file: string) => fs.readFileSync(file, "utf8").split("\n").filter(Boolean);
+  const config = { "fixture:greeting": "hello", "fixture:extraFiles": '["a.txt","b.txt"]' };
+
+  it("up: independent files side by side, the secret only once the greeting (dependsOn) is written; destroy: dependents first, independent ones side by side", async () => {
+    const e = env();
+    writeConfig(e, config);
+    const up = trace(e, "up.trace");
+    await stack(e, "up", { env: { FIXTURE_TRACE: up, FIXTURE_MEET: "create:a.txt,b.txt" } });
+    expect(overlaps(events(up))).toContain("create a.txt | create b.txt");
+    expect(events(up).indexOf("end create greeting.txt")).toBeLessThan(events(up).indexOf("start create secret.txt"));
+    expect(fs.readdirSync(e.out).sort()).toEqual(["a.txt", "b.txt", "greeting.txt", "secret.txt"]);
+
+    const down = trace(e, "destroy.trace");
+    const r = await stack(e, "destroy", { env: { FIXTURE_TRACE: down, FIXTURE_MEET: "delete:a.txt,b.txt" } });
+    expect(overlaps(events(down))).toContain("delete a.txt | delete b.txt");
+    expect(events(down).indexOf("end delete secret.txt")).toBeLessThan(events(down).indexOf("start delete greeting.txt"));
+    expect(r.steps.map((s) => s.name).slice(-1)).toEqual(["fixture-test"]);
+    expect(fs.readdirSync(e.out)).toEqual([]);
+  });
+
+  it("--parallel 1: no two provider calls at once, the same resources and outputs", async () => {
+    const e = env();
+    writeConfig(e, config);
+    const up = trace(e, "up.trace");
+    const r = await stack(e, "up", { parallel: 1, env: { FIXTURE_TRACE: up, FIXTURE_MEET: "create:a.txt,b.txt" } });
+    expect(overlaps(events(up))).toEqual([]);
+    expect(events(up).filter((l) => l.startsWith("start"))).toHaveLength(4);
+    expect(ops(r).sort()).toEqual(["create db-password", "create extras", "create extras-a.txt", "create extras-b.txt", "create fixture-test", "create greeting", "create secret"]);
+    expect(r.outputs).toMatchObject({ greetingSize: 5, secretSize: 24 });
+  });
+});
