@@ -104,13 +104,13 @@ export class Dns extends pulumi.ComponentResource {
           files: serving ? [{ path: KNOT_CONF, content: renderKnotConf(knot), mode: "0644" }] : [],
           reload: serving ? knotReload(knot, "config") : [[...KNOT_STOP]],
         },
-        { parent: this, dependsOn: [node.host] },
+        { parent: this, dependsOn: [...node.daemonsAfter] },
       );
       if (!serving) continue;
       zoneFiles[n.name] = new HostFiles(
         `${name}-${n.name}-zone`,
         { node: n.name, ssh: node.ssh, files: [{ path: zoneFilePath(knot), content: this.zone.text, mode: "0644" }], reload: knotReload(knot, "zone") },
-        { parent: this, dependsOn: [node.host, knotConf[n.name]] },
+        { parent: this, dependsOn: [...node.daemonsAfter, knotConf[n.name]] },
       );
     }
     this.knotConf = knotConf;

@@ -116,7 +116,7 @@ export class LdapReplica extends pulumi.ComponentResource {
           revoked: [...plan.revoked],
           switchTimeoutMs: args.switchTimeoutMs ?? DEFAULT_SWITCH_TIMEOUT_MS,
         },
-        { parent: this, dependsOn: [args.nodes[n.node].host, secretFiles[n.node], args.mesh.check, ...dependsOn] },
+        { parent: this, dependsOn: [...args.nodes[n.node].daemonsAfter, secretFiles[n.node], args.mesh.check, ...dependsOn] },
       );
 
     const masterPlan = plan.nodes.find((n) => n.node === plan.master)!;

@@ -63,7 +63,7 @@ export class MailDaemons extends pulumi.ComponentResource {
       return new HostFiles(
         `${c.name}-${which}-config`,
         { node: c.name, ssh, encryptedMount: c.encryptedMount, files, prune: rendered.prune, reload: rendered.reload },
-        { parent: this, dependsOn: [args.node.host, ...(args.dependsOn ?? [])] },
+        { parent: this, dependsOn: [...args.node.daemonsAfter, ...(args.dependsOn ?? [])] },
       );
     };
     // Rendered now, not in an apply: a conflict must stop the preview, not wait for known values.

@@ -99,7 +99,7 @@ export class MailRouting extends pulumi.ComponentResource {
       const opendkim = new HostFiles(
         `${node}-opendkim-config`,
         { node, ssh: n.ssh, files: [{ path: OPENDKIM_CONF, content: opendkimConf, mode: "0644" }], reload: OPENDKIM_RELOAD.map((c) => [...c]) },
-        { parent: this, dependsOn: [n.host, dkimKeys[node]] },
+        { parent: this, dependsOn: [...n.daemonsAfter, dkimKeys[node]] },
       );
       const secretPath = `${n.keyDirs.dovecot}/doveadm.secret`;
       moveSecretFiles[node] = new HostFiles(

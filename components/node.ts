@@ -34,6 +34,11 @@ export class Node extends pulumi.ComponentResource {
   public readonly host: NodeHost;
   /** journald keeping nothing, rsyslog writing the one anonymised file, login records to /dev/null. */
   public readonly logAnonymity: HostFiles;
+  /**
+   * What a resource that starts or reloads a daemon on this node waits for: the host, and logs that
+   * keep no client address (else, with steps side by side, a daemon could log before the mask exists).
+   */
+  public readonly daemonsAfter: readonly pulumi.Resource[];
   public readonly facts: pulumi.Output<NodeFacts>;
   /** Per TLS service: its key and self-signed certificate, generated in its key directory. */
   public readonly tlsKeys: Readonly<Record<TlsService, ServiceTlsKey>>;
@@ -70,6 +75,7 @@ export class Node extends pulumi.ComponentResource {
     // still logs mail it hands on.
     const logs = planLogAnonymity();
     this.logAnonymity = new HostFiles(`${name}-log-anonymity`, { node: c.name, ssh, files: logs.files, reload: logs.commands }, { parent: this, dependsOn: [this.host] });
+    this.daemonsAfter = [this.host, this.logAnonymity];
 
     const keys = {} as Record<TlsService, ServiceTlsKey>;
     const revisions = {} as Record<TlsService, pulumi.Output<string>>;

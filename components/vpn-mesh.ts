@@ -99,7 +99,7 @@ export class VpnMesh extends pulumi.ComponentResource {
       return new HostFiles(
         `${name}-${m.node}-tinc-hosts`,
         { node: m.node, ssh: ssh(m), encryptedMount: mount(m), files: l.peers.map(fill), prune: [...l.prunePeers], reload: l.reloadPeers.map((c) => [...c]) },
-        { parent: this, dependsOn: [args.nodes[m.node].host] },
+        { parent: this, dependsOn: [...args.nodes[m.node].daemonsAfter] },
       );
     });
     const selfList: HostFiles[] = plan.members.map((m) => {
@@ -107,7 +107,7 @@ export class VpnMesh extends pulumi.ComponentResource {
       return new HostFiles(
         `${name}-${m.node}-tinc-self`,
         { node: m.node, ssh: ssh(m), encryptedMount: mount(m), files: l.self.map(fill), reload: l.reloadSelf.map((c) => [...c]) },
-        { parent: this, dependsOn: [args.nodes[m.node].host, keys[m.node], ...hostsList] },
+        { parent: this, dependsOn: [...args.nodes[m.node].daemonsAfter, keys[m.node], ...hostsList] },
       );
     });
 

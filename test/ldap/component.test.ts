@@ -69,9 +69,9 @@ describe("LdapReplica under mocks", () => {
 
   test("order: master's slapd, then the entries, then every consumer; all after the VPN check and their secret file", async () => {
     const { regs } = await evaluate(ldapConfig());
-    expect(named(regs, "ldap-n1-slapd").deps).toEqual(["ldap-n1-secret", "ldap-n1-secret-file", "mesh-check", "n1-host"]);
+    expect(named(regs, "ldap-n1-slapd").deps).toEqual(["ldap-n1-secret", "ldap-n1-secret-file", "mesh-check", "n1-host", "n1-log-anonymity"]);
     expect(named(regs, "ldap-entries").deps).toEqual(["ldap-n1-secret", "ldap-n1-slapd", "ldap-n2-secret", "ldap-n3-secret", "ldap-n4-secret", "ldap-n5-secret"]);
-    for (const n of ["n2", "n3", "n4", "n5"]) expect(named(regs, `ldap-${n}-slapd`).deps).toEqual(["ldap-entries", "ldap-n1-slapd", `ldap-${n}-secret`, `ldap-${n}-secret-file`, "mesh-check", `${n}-host`]);
+    for (const n of ["n2", "n3", "n4", "n5"]) expect(named(regs, `ldap-${n}-slapd`).deps).toEqual(["ldap-entries", "ldap-n1-slapd", `ldap-${n}-secret`, `ldap-${n}-secret-file`, "mesh-check", `${n}-host`, `${n}-log-anonymity`]);
     expect(named(regs, "ldap-n3-secret-file").deps).toEqual(["ldap-n3-secret", "n3-host"]);
   });
 
