@@ -181,9 +181,16 @@ export async function carryOut(inputs: UserPlacementInputs, olds: CarriedOut, no
   // A move an interrupted update did but the state never recorded: its old copy is found, not forgotten.
   left.push(...(await unrecordedOldCopies(olds.directory ?? {}, after.directory, [...oldCopies, ...left], nodes, now)));
   const copies = settleOldCopies(oldCopies, left, { homes: after.directory, live: (n) => nodes.has(n), graceSeconds: inputs.limits.graceSeconds, now });
+  // A copy whose removal cannot be decided now (its node's replica does not answer) is kept and
+  // tried again by the next update: the moves are done and recorded, nothing is lost by waiting.
+  const kept = [...copies.keep];
   for (const c of copies.remove) {
-    log(`[move] old copy of ${c.user} on ${c.node}${c.path ? ` (${c.path})` : ""}: ${await removeOldCopy(nodes.get(c.node)!, inputs.suffix, c.user, c.path)}`);
+    const outcome = await removeOldCopy(nodes.get(c.node)!, inputs.suffix, c.user, c.path).catch((e: Error) => {
+      kept.push(c);
+      return `kept until the next update (${e.message.split("\n")[0]})`;
+    });
+    log(`[move] old copy of ${c.user} on ${c.node}${c.path ? ` (${c.path})` : ""}: ${outcome}`);
   }
   if (failures.length > 0) throw new Error(`${failures.length} of ${work.length} moves failed (each user is at one home and not frozen):\n${failures.map((f) => `  - ${f}`).join("\n")}`);
-  return { ...inputs, ...after, oldCopies: copies.keep, lastMoves: reports };
+  return { ...inputs, ...after, oldCopies: kept, lastMoves: reports };
 }

@@ -276,6 +276,29 @@ describe("a replica behind the master", () => {
   });
 });
 
+describe("a replica that does not answer", () => {
+  test("an old copy due for removal on a node whose replica is down is kept and removed by a later update; the update itself succeeds", async () => {
+    jest.setSystemTime(T0);
+    const c = new FakeCluster(NODES, MASTER);
+    c.addUser("kl1", "lab1", 30);
+    let s = await create(c, { kl1: "lab1" });
+    s = (await leg(c, s, "kl1", { to: "lab2" })).state;
+    jest.advanceTimersByTime(2 * GRACE_S * 1000);
+    c.downReplicas.add("lab1");
+    const left = c.mailbox("lab1", "kl1")!.msgs.length;
+    logged = [];
+    s = (await up(c, s, { kl1: "lab2" })).state;
+    expect(logged.join("")).toMatch(/old copy of kl1 on lab1: kept until the next update \(\[lab1\] ldapsearch .*Can't contact LDAP server/);
+    expect(s.outputs.oldCopies).toEqual([expect.objectContaining({ user: "kl1", node: "lab1" })]);
+    expect(c.mailbox("lab1", "kl1")?.msgs.length).toBe(left);
+    c.downReplicas.delete("lab1");
+    s = (await up(c, s, { kl1: "lab2" })).state;
+    expect(logged.join("")).toMatch(/old copy of kl1 on lab1: removed/);
+    expect(s.outputs.oldCopies).toEqual([]);
+    expect(c.mailbox("lab1", "kl1")).toBeUndefined();
+  });
+});
+
 describe("a home changed by hand", () => {
   test("without its mail: the mail left where it was is never taken for an old copy", async () => {
     jest.setSystemTime(T0);

@@ -47,6 +47,8 @@ export class FakeCluster {
   private readonly queue: { uid: string; msg: string }[] = [];
   /** A replica that may not apply master version `v` yet (replication held back). */
   hold?: (node: string, v: number) => boolean;
+  /** Nodes whose slapd does not answer (ldapsearch there fails as with no socket). */
+  readonly downReplicas = new Set<string>();
   /** How many more `doveadm backup` runs while the user is frozen copy every message but the last (a sync that misses one). */
   lossyFrozenBackups = 0;
   /** Every command a host ran: node, argv, stdin. */
@@ -174,6 +176,7 @@ export class FakeCluster {
     const store = this.stores.get(node)!;
     switch (argv[0]) {
       case "ldapsearch": {
+        if (this.downReplicas.has(node)) return { code: 255, stdout: "", stderr: "ldap_sasl_interactive_bind: Can't contact LDAP server (-1)" };
         const base = arg("-b");
         const dir = this.view(node);
         if (base === PEOPLE && arg("-s") === "one") return ok([...dir].map(([uid, e]) => ldif(uid, e)).join(""));
