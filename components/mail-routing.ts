@@ -6,10 +6,9 @@ import { HostFiles } from "../providers/host-files";
 import { dkimRevision, OPENDKIM_CONF, OPENDKIM_RELOAD, planDkim, renderOpendkimConf } from "../planning/mail/dkim";
 import { moveChannelContribution } from "../planning/mail/move-channel";
 import { planMailAnonymity } from "../planning/mail/anonymity";
-import { planQuota } from "../planning/mail/quota";
 import type { ClusterConfig } from "../planning/config";
 import type { DaemonContribution } from "../planning/mail/contribution";
-import { MailNode, planMailRouting, POSTFIX_MAPS } from "../planning/mail/routing";
+import { MailNode, planMailRouting } from "../planning/mail/routing";
 import { LdapReplica } from "./ldap-replica";
 import { MailDaemons } from "./mail-daemons";
 import type { Node } from "./node";
@@ -114,7 +113,7 @@ export class MailRouting extends pulumi.ComponentResource {
         {
           node: n,
           domain: args.cluster.domain,
-          contributions: [n.tlsContribution, routing, channel, anonymity, planQuota(nodes, self, POSTFIX_MAPS.quotaHome)],
+          contributions: [n.tlsContribution, routing, channel, anonymity],
           revisions: { postfix: [n.tlsRevisions.postfix], dovecot: [n.tlsRevisions.dovecot, moveSecretDigest] },
           dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node], moveSecretFiles[node], opendkim],
         },

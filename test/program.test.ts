@@ -83,7 +83,6 @@ describe("the program under Pulumi's mocks", () => {
       "/etc/postfix/rplan/ldap-aliases.cf",
       "/etc/postfix/rplan/ldap-home.cf",
       "/etc/postfix/rplan/ldap-mailboxes.cf",
-      "/etc/postfix/rplan/ldap-quota-home.cf",
       "/etc/postfix/rplan/ldap-route.cf",
       "/etc/postfix/rplan/ldap-senders.cf",
       "/etc/postfix/rplan/outbound-header-checks.pcre",

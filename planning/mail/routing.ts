@@ -20,7 +20,6 @@ import type { DaemonContribution, DaemonFile, DovecotSection, MasterService } fr
 import { submissionAnonymityOptions } from "./anonymity";
 import { dkimSubmissionOptions } from "./dkim";
 import { isLive, servesMail } from "../node-roles";
-import { QUOTA_CHECK, QUOTA_USER_ATTR } from "./quota";
 
 export interface MailNode {
   readonly name: string;
@@ -68,7 +67,6 @@ export const POSTFIX_MAPS = {
   route: `${RPLAN}/ldap-route.cf`,
   home: `${RPLAN}/ldap-home.cf`,
   senders: `${RPLAN}/ldap-senders.cf`,
-  quotaHome: `${RPLAN}/ldap-quota-home.cf`,
 } as const;
 const dovecotArgs = (home: string) => `/etc/dovecot/rplan/ldap-home-${home}.conf.ext`;
 const DOVECOT_USERDB = "/etc/dovecot/rplan/ldap-userdb.conf.ext";
@@ -107,10 +105,6 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
     { path: POSTFIX_MAPS.route, content: ldapTable(input, `(&${ACTIVE_USER}(mail=%s))`, "rplanMailRoute", "an explicit transport (e.g. retry: while the user's mailbox moves)") },
     { path: POSTFIX_MAPS.home, content: ldapTable(input, `(&${ACTIVE_USER}(mail=%s))`, "rplanHome", "the user's home node (the transport follows from it)") },
     {
-      path: POSTFIX_MAPS.quotaHome,
-      content: ldapTable(input, `(&${ACTIVE_USER}(|(mail=%s)(rplanMailAlias=%s)))`, "rplanHome", "the home to ask about a recipient's quota (mail or alias → rplanHome; planning/mail/quota.ts)"),
-    },
-    {
       path: POSTFIX_MAPS.senders,
       content: ldapTable(input, `(&${ACTIVE_USER}(|(mail=%s)(rplanMailAlias=%s)))`, "uid", "who may send as an address: the user it belongs to (mail or rplanMailAlias) → its login (uid)"),
     },
@@ -129,8 +123,7 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
       smtpd_sasl_path: AUTH_SOCKET,
       smtpd_client_restrictions: "permit_sasl_authenticated,reject",
       smtpd_relay_restrictions: "permit_sasl_authenticated,reject",
-      // A full mailbox of the cluster is refused here too, as on port 25 (./quota.ts).
-      smtpd_recipient_restrictions: `reject_non_fqdn_recipient,reject_unlisted_recipient,${QUOTA_CHECK},permit`,
+      smtpd_recipient_restrictions: "reject_non_fqdn_recipient,reject_unlisted_recipient,permit",
       // Nobody sends as someone else: the envelope sender must be an address of the logged-in user
       // (its mail or an alias), read from this node's replica — else 553 at MAIL FROM, before
       // anything is signed with the domain's key. The login is the uid (dovecot's passdb sets user=uid).
@@ -159,8 +152,7 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
       // Antispam that needs no outside lookup (antispam runs locally).
       smtpd_helo_required: "yes",
       disable_vrfy_command: "yes",
-      // Then the recipient's home is asked about its quota (./quota.ts): 552 when full, 4xx when it cannot answer.
-      smtpd_recipient_restrictions: `reject_non_fqdn_recipient, reject_unlisted_recipient, ${QUOTA_CHECK}`,
+      smtpd_recipient_restrictions: "reject_non_fqdn_recipient, reject_unlisted_recipient",
       // International mail is delivered or refused in the dialogue, never accepted and then stuck:
       // dovecot's LMTP (2.3) does not announce SMTPUTF8, so a message whose client asked for it would
       // wait in the queue for good ("SMTPUTF8 is required, but was not offered"). Without SMTPUTF8,
@@ -225,9 +217,8 @@ function dovecotPart(input: MailRoutingInput, self: MailNode) {
       `uris = ${ldapiUrl(input.ldapiSocket)}\nldap_version = 3\nbase = ou=people,${input.suffix}\nscope = onelevel\n` +
       // A user whose mailbox is moving is refused too: a delivery that a stale route sends here
       // after the final sync is deferred (soft_bounce on the sender) instead of left in the old copy.
-      // An alias too: quota-status asks about the address given at RCPT.
-      `user_filter = (&${ACTIVE_USER}(rplanHome=${self.name})(!(rplanUserState=frozen))(|(uid=%u)(mail=%u)(rplanMailAlias=%u)))\n` +
-      `user_attrs = uid=user, =home=${self.storePath}/%{ldap:uid}, =uid=${MAIL_USER}, =gid=${MAIL_USER}, ${QUOTA_USER_ATTR}\n` +
+      `user_filter = (&${ACTIVE_USER}(rplanHome=${self.name})(!(rplanUserState=frozen))(|(uid=%u)(mail=%u)))\n` +
+      `user_attrs = uid=user, =home=${self.storePath}/%{ldap:uid}, =uid=${MAIL_USER}, =gid=${MAIL_USER}\n` +
       `iterate_filter = (&${ACTIVE_USER}(rplanHome=${self.name}))\niterate_attrs = uid=user\n`,
   };
   const postfixListener = (path: string): DovecotSection => ({ name: `unix_listener /var/spool/postfix/${path}`, settings: { mode: "0600", user: "postfix", group: "postfix" } });
