@@ -254,15 +254,21 @@ async function freezeCommand(): Promise<number> {
   }
 }
 
+/** kl1 moved lab1 → lab2, its old copy on lab1 now past its grace. */
+async function movedAwayLongAgo(): Promise<{ c: FakeCluster; s: StackState }> {
+  jest.setSystemTime(T0);
+  const c = new FakeCluster(NODES, MASTER);
+  c.addUser("kl1", "lab1", 30);
+  const s = (await leg(c, await create(c, { kl1: "lab1" }), "kl1", { to: "lab2" })).state;
+  jest.advanceTimersByTime(2 * GRACE_S * 1000);
+  return { c, s };
+}
+
 describe("a replica behind the master", () => {
   test("a move back to a node whose replica lags past the move's wait never makes the update remove the user's mailbox there", async () => {
-    jest.setSystemTime(T0);
-    const c = new FakeCluster(NODES, MASTER);
-    c.addUser("kl1", "lab1", 30);
-    let s = await create(c, { kl1: "lab1" });
-    s = (await leg(c, s, "kl1", { to: "lab2" })).state;
     // The old copy on lab1 is past its grace when kl1 moves back there, and lab1's replica misses the switch.
-    jest.advanceTimersByTime(2 * GRACE_S * 1000);
+    const { c, s: moved } = await movedAwayLongAgo();
+    let s = moved;
     const from = c.version;
     c.hold = (node, v) => node === "lab1" && v > from && c.at(v).get("kl1")!.home === "lab1";
     s = (await leg(c, s, "kl1", { to: "lab1" })).state;
@@ -278,12 +284,8 @@ describe("a replica behind the master", () => {
 
 describe("a replica that does not answer", () => {
   test("an old copy due for removal on a node whose replica is down is kept and removed by a later update; the update itself succeeds", async () => {
-    jest.setSystemTime(T0);
-    const c = new FakeCluster(NODES, MASTER);
-    c.addUser("kl1", "lab1", 30);
-    let s = await create(c, { kl1: "lab1" });
-    s = (await leg(c, s, "kl1", { to: "lab2" })).state;
-    jest.advanceTimersByTime(2 * GRACE_S * 1000);
+    const { c, s: moved } = await movedAwayLongAgo();
+    let s = moved;
     c.downReplicas.add("lab1");
     const left = c.mailbox("lab1", "kl1")!.msgs.length;
     logged = [];
