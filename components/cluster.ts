@@ -1,4 +1,3 @@
-import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig } from "../planning/config";
 import { planLdap } from "../planning/ldap";
 import { isLive } from "../planning/node-roles";
@@ -68,7 +67,3 @@ export function buildCluster(args: ClusterArgs): Cluster {
   return { nodes, mesh, ldap, mail, dns, users };
 }
 
-/** Every resource the cluster's components register directly: what a test waits for. */
-export function clusterResources(c: Cluster): pulumi.Resource[] {
-  return [...Object.values(c.nodes), c.mesh, ...(c.ldap ? [c.ldap] : []), ...(c.mail ? [c.mail] : []), c.dns, ...(c.users ? [c.users] : [])];
-}

@@ -17,7 +17,6 @@ import { tinc } from "./tinc";
 
 export type { ServiceDescriptor, ServiceTls, TlsAlgorithm, TlsFiles } from "./descriptor";
 export { TLS_ALGORITHMS } from "./descriptor";
-export { postfixTlsSettings } from "./postfix";
 
 /** In the order their key directories and units are listed (and stopped at a lock). */
 export const SERVICES = [sshd, tinc, slapd, postfix, dovecot, knot, opendkim, rsyslog] as const satisfies readonly ServiceDescriptor[];
