@@ -48,7 +48,7 @@ export function applySizes(rec: PlacementRecord, measured: readonly NodeMeasurem
       .map((m) => ({ node: m.node, bytes: m.sizes.get(user)! }))
       .sort((a, b) => b.bytes - a.bytes || cmp(a.node, b.node))[0];
     const found = atHome !== undefined ? { node: u.home, bytes: atHome } : elsewhere;
-    users[user] = { home: u.home, bytes: found?.bytes ?? u.bytes };
+    users[user] = { ...u, bytes: found?.bytes ?? u.bytes };
     if (!found) notFound.push(user);
     else if (found.bytes !== u.bytes) changed.push({ user, node: found.node, before: u.bytes, after: found.bytes });
   }

@@ -25,9 +25,11 @@ export interface PlacedUser {
   home: string;
   bytes: number;
   /**
-   * A second node keeping a standby copy of the user (docs/ARCHITECTURE.md: not built yet). Room in
-   * the vocabulary only: the file does not take it, nothing carries it out; a record that names one
-   * is checked (a node of the stack, not the home).
+   * The second node keeping a standby copy of the user, promoted to home when the home is revoked
+   * (./standby.ts chooses it and replaces one that is no longer valid; the program carries it out).
+   * Checked here only for what no plan can mend: a node of the stack, not the home. A standby on a
+   * draining or revoked node is allowed in the file: the program replaces it (and a revoked home's
+   * standby is what the user is promoted onto).
    */
   standby?: string;
 }
@@ -53,19 +55,29 @@ export interface RecordInputs {
   readonly homes: Readonly<Record<string, string>>;
   /** uid → bytes of the user's data as last measured (what a move will copy). */
   readonly sizes: Readonly<Record<string, number>>;
+  /** uid → standby node (users without one are absent). Optional: stacks deployed before standbys lack it. */
+  readonly standbys?: Readonly<Record<string, string>>;
   readonly pins: Readonly<Record<string, string>>;
   readonly limits: PlacementLimits;
 }
 
+/** The record as inputs; `standbys` always present ({} when nobody has one), so its absence means an older program wrote them. */
 export function recordAsInputs(rec: PlacementRecord): RecordInputs {
   const users = Object.entries(rec.users);
-  return { homes: Object.fromEntries(users.map(([u, p]) => [u, p.home])), sizes: Object.fromEntries(users.map(([u, p]) => [u, p.bytes])), pins: rec.pins, limits: rec.limits };
+  return {
+    homes: Object.fromEntries(users.map(([u, p]) => [u, p.home])),
+    sizes: Object.fromEntries(users.map(([u, p]) => [u, p.bytes])),
+    standbys: Object.fromEntries(users.flatMap(([u, p]) => (p.standby === undefined ? [] : [[u, p.standby]]))),
+    pins: rec.pins,
+    limits: rec.limits,
+  };
 }
 
-/** The record the inputs carry (a user without a size has 0 bytes). */
+/** The record the inputs carry (a user without a size has 0 bytes; without `standbys`, nobody has a standby). */
 export function recordFromInputs(i: RecordInputs): PlacementRecord {
+  const standby = (u: string) => (Object.hasOwn(i.standbys ?? {}, u) ? { standby: i.standbys![u] } : {});
   return {
-    users: Object.fromEntries(Object.entries(i.homes ?? {}).map(([u, home]) => [u, { home, bytes: i.sizes?.[u] ?? 0 }])),
+    users: Object.fromEntries(Object.entries(i.homes ?? {}).map(([u, home]) => [u, { home, ...standby(u), bytes: i.sizes?.[u] ?? 0 }])),
     pins: { ...(i.pins ?? {}) },
     limits: i.limits,
   };
@@ -80,7 +92,7 @@ export interface RecordNode {
 }
 
 const TOP_KEYS = ["limits", "pins", "users"];
-const USER_KEYS = ["home", "bytes"];
+const USER_KEYS = ["home", "standby", "bytes"];
 const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS);
 
 export function emptyPlacementRecord(): PlacementRecord {
@@ -139,17 +151,20 @@ export function parsePlacementRecord(text: string, where: string, nodes?: readon
     if (!uid(k, "user")) continue;
     const fields = entriesOf(v);
     if (!fields) {
-      bad(`users.${k} must be a map {home, bytes}`);
+      bad(`users.${k} must be a map {home, standby?, bytes}`);
       continue;
     }
     const u = new Map(fields);
     for (const f of u.keys()) if (!USER_KEYS.includes(f as string)) bad(`users.${k}: unknown key ${show(f)} (known: ${USER_KEYS.join(", ")})`);
     const home = u.get("home");
+    const standby = u.get("standby");
     const bytes = u.get("bytes");
     const goodHome = typeof home === "string" && NODE_NAME.test(home);
+    const goodStandby = standby === undefined || (typeof standby === "string" && NODE_NAME.test(standby));
     if (!goodHome) bad(`users.${k}.home must be a node name, got ${show(home)}`);
+    if (!goodStandby) bad(`users.${k}.standby must be a node name, got ${show(standby)}`);
     if (!isBytes(bytes)) bad(`users.${k}.bytes must be a non-negative whole number of bytes, got ${show(bytes)}`);
-    else if (goodHome) rec.users[k] = { home, bytes };
+    else if (goodHome && goodStandby) rec.users[k] = { home, ...(standby === undefined ? {} : { standby: standby as string }), bytes };
   }
   if (nodes) problems.push(...placementRecordProblems(rec, nodes).map((p) => `${where}: ${p}`));
   if (problems.length > 0) throw new PlacementInputError(problems);
@@ -158,8 +173,10 @@ export function parsePlacementRecord(text: string, where: string, nodes?: readon
 
 /**
  * What the stack config does not allow: a home, standby or pin naming no node, a standby on the
- * home, a pin to a node that is not active. A home on a draining or revoked node is fine (the user waits to move), and so is a home
- * that differs from the user's pin (the next plan moves the user to it).
+ * home, a pin to a node that is not active. A home on a draining or revoked node is fine (the user
+ * waits to move, or is promoted onto its standby), and so is a home that differs from the user's pin
+ * (the next plan moves the user to it), and a standby on a draining or revoked node (the program
+ * chooses another: ./standby.ts).
  */
 export function placementRecordProblems(rec: PlacementRecord, nodes: readonly RecordNode[]): string[] {
   const byName = new Map(nodes.map((n) => [n.name, n]));
@@ -195,7 +212,7 @@ export function renderPlacementRecord(rec: PlacementRecord): string {
     `limits: ${flow(LIMIT_KEYS.map((k) => [k, rec.limits[k as keyof PlacementLimits]]))}`,
     `pins: ${flow(sortedEntries(rec.pins))}`,
     users.length === 0 ? "users: {}" : "users:",
-    ...users.map(([user, u]) => `  ${scalar(user)}: ${flow([["home", u.home], ["bytes", u.bytes]])}`),
+    ...users.map(([user, u]) => `  ${scalar(user)}: ${flow([["home", u.home], ...(u.standby === undefined ? [] : [["standby", u.standby] as [string, string]]), ["bytes", u.bytes]])}`),
     "",
   ].join("\n");
 }

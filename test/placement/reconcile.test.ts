@@ -21,6 +21,11 @@ describe("sizes", () => {
     expect(out.record.pins).toEqual({ alice: "lab1" });
     expect(r.users.alice.bytes).toBe(5); // the input is not changed
   });
+
+  test("measuring keeps each user's standby", () => {
+    const out = applySizes(rec({ alice: { home: "lab1", standby: "lab2", bytes: 5 } }), [m("lab1", { alice: 100 }), m("lab2", { alice: 90 })]);
+    expect(out.record.users.alice).toEqual({ home: "lab1", standby: "lab2", bytes: 100 });
+  });
 });
 
 describe("sync with the directory", () => {

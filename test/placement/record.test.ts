@@ -45,6 +45,31 @@ describe("placement record", () => {
     expect(renderPlacementRecord(parsePlacementRecord(text, "p.yaml"))).toBe(text);
   });
 
+  test("a standby is written between home and bytes, only when set, and read back the same", () => {
+    const rec: PlacementRecord = { ...sample, users: { ...sample.users, alice: { home: "lab2", standby: "lab1", bytes: 123456 } } };
+    const text = renderPlacementRecord(rec);
+    expect(text).toContain("\n  alice: { home: lab2, standby: lab1, bytes: 123456 }\n  bob: { home: lab3, bytes: 0 }\n");
+    expect(parsePlacementRecord(text, "p.yaml", nodes)).toEqual(rec);
+    expect(parsePlacementRecord(text, "p.yaml", nodes).users.bob).not.toHaveProperty("standby");
+    expect(renderPlacementRecord(parsePlacementRecord(text, "p.yaml"))).toBe(text);
+  });
+
+  test("a standby on a draining or revoked node parses (the program replaces it); on the home, on no node, or not a name, it does not", () => {
+    // lab3 is draining, lab4 revoked: carol's home is revoked too, and her standby is what she is promoted onto.
+    const text = "users:\n  alice: { home: lab1, standby: lab3, bytes: 1 }\n  bob: { home: lab2, standby: lab4, bytes: 2 }\n  carol: { home: lab4, standby: lab2, bytes: 3 }\n";
+    expect(parsePlacementRecord(text, "p.yaml", nodes).users).toEqual({
+      alice: { home: "lab1", standby: "lab3", bytes: 1 },
+      bob: { home: "lab2", standby: "lab4", bytes: 2 },
+      carol: { home: "lab4", standby: "lab2", bytes: 3 },
+    });
+    const p = problems(() => parsePlacementRecord("users:\n  a: { home: lab1, standby: lab1, bytes: 1 }\n  b: { home: lab1, standby: lab9, bytes: 1 }\n  c: { home: lab1, standby: 5, bytes: 1 }\n", "p.yaml", nodes));
+    expect(p).toEqual([
+      'p.yaml: users.c.standby must be a node name, got 5',
+      "p.yaml: users.a.standby: lab1 is the user's home; a standby copy must be on another node",
+      "p.yaml: users.b.standby: lab9 is not a node of the stack (nodes: lab1, lab2, lab3, lab4)",
+    ]);
+  });
+
   test("ids and node names YAML would read as numbers or booleans survive the round trip", () => {
     const odd: PlacementRecord = { limits: { ...DEFAULT_LIMITS }, pins: {}, users: { "123": { home: "true", bytes: 1 }, "1e3": { home: "null", bytes: 2 } } };
     expect(parsePlacementRecord(renderPlacementRecord(odd), "p.yaml")).toEqual(odd);

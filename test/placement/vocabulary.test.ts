@@ -22,13 +22,19 @@ const nodes = [
 ];
 
 describe("the record and the resource's inputs", () => {
-  test("the inputs carry homes, sizes, pins and limits — the names in every stack's state — and give the same record back", () => {
+  test("the inputs carry homes, sizes, standbys, pins and limits — the names in every stack's state — and give the same record back", () => {
     const inputs = recordAsInputs(rec);
-    expect(inputs).toEqual({ homes: { alice: "n1", bob: "n2" }, sizes: { alice: 2_000, bob: 0 }, pins: { bob: "n2" }, limits: rec.limits });
-    expect(Object.keys(inputs)).toEqual(["homes", "sizes", "pins", "limits"]);
+    expect(inputs).toEqual({ homes: { alice: "n1", bob: "n2" }, sizes: { alice: 2_000, bob: 0 }, standbys: {}, pins: { bob: "n2" }, limits: rec.limits });
+    expect(Object.keys(inputs)).toEqual(["homes", "sizes", "standbys", "pins", "limits"]);
     expect(recordFromInputs(inputs)).toEqual(rec);
     // A size the inputs lack is 0 bytes, as the moves always counted it.
     expect(recordFromInputs({ ...inputs, sizes: {} }).users.alice).toEqual({ home: "n1", bytes: 0 });
+    // Standbys: one per user that has one; inputs written before standbys (no `standbys`) mean none.
+    const withStandby = { ...rec, users: { ...rec.users, alice: { home: "n1", standby: "n2", bytes: 2_000 } } };
+    expect(recordAsInputs(withStandby).standbys).toEqual({ alice: "n2" });
+    expect(recordFromInputs(recordAsInputs(withStandby))).toEqual(withStandby);
+    const { standbys: _none, ...older } = recordAsInputs(withStandby);
+    expect(recordFromInputs(older)).toEqual(rec);
   });
 
   test("the moves' rules read the record", () => {
@@ -40,12 +46,13 @@ describe("the record and the resource's inputs", () => {
     ]);
   });
 
-  test("room for a standby per user: not the home, a node of the stack; the file does not take one yet", () => {
+  test("a standby per user: not the home, a node of the stack; the file takes it", () => {
     const standby = (s: string): PlacementRecord => ({ ...rec, users: { ...rec.users, alice: { home: "n1", bytes: 2_000, standby: s } } });
     expect(placementRecordProblems(standby("n2"), nodes)).toEqual([]);
     expect(placementRecordProblems(standby("n1"), nodes)).toEqual(["users.alice.standby: n1 is the user's home; a standby copy must be on another node"]);
     expect(placementRecordProblems(standby("n9"), nodes)).toEqual(["users.alice.standby: n9 is not a node of the stack (nodes: n1, n2, n3)"]);
-    expect(() => parsePlacementRecord("users:\n  alice: { home: n1, bytes: 1, standby: n2 }\n", "p.yaml", nodes)).toThrow(/users\.alice: unknown key "standby" \(known: home, bytes\)/);
+    expect(parsePlacementRecord("users:\n  alice: { home: n1, bytes: 1, standby: n2 }\n", "p.yaml", nodes).users.alice).toEqual({ home: "n1", standby: "n2", bytes: 1 });
+    expect(() => parsePlacementRecord("users:\n  alice: { home: n1, bytes: 1, spare: n2 }\n", "p.yaml", nodes)).toThrow(/users\.alice: unknown key "spare" \(known: home, standby, bytes\)/);
   });
 });
 
@@ -61,9 +68,10 @@ test("the component registers the record under the same input names and values a
     return { result: placement, awaited: [placement.resource] };
   });
   const inputs = named(regs, "placement-homes").inputs;
-  expect(Object.keys(inputs).filter((k) => k !== "__provider").sort()).toEqual(["homes", "ldapiSocket", "limits", "master", "nodes", "pins", "sizes", "suffix"]);
+  expect(Object.keys(inputs).filter((k) => k !== "__provider").sort()).toEqual(["homes", "ldapiSocket", "limits", "master", "nodes", "pins", "sizes", "standbys", "suffix"]);
   expect(inputs.homes).toEqual({ alice: "n1", bob: "n2" });
   expect(inputs.sizes).toEqual({ alice: 2_000, bob: 0 });
+  expect(inputs.standbys).toEqual({});
   expect(inputs.pins).toEqual({ bob: "n2" });
   expect(inputs.limits).toEqual({ ...DEFAULT_LIMITS });
   expect(inputs.nodes.map((n: { name: string; state: string; storePath: string }) => [n.name, n.state, n.storePath])).toEqual([
