@@ -24,6 +24,18 @@ export {
   type RecordInputs,
   type RecordNode,
 } from "./record";
+export {
+  completeRecord,
+  describePromotion,
+  describeStandbyChange,
+  planStandbys,
+  promoteRevoked,
+  type Promotion,
+  type StandbyChange,
+  type StandbyNode,
+  type StandbyOptions,
+  type StandbyReason,
+} from "./standby";
 export { applySizes, syncWithDirectory, type Drift, type NodeMeasurement, type SizeChange, type SizesResult, type SyncResult } from "./reconcile";
 export {
   PlacementInputError,
