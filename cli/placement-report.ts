@@ -3,7 +3,8 @@
  * sizes in decimal units as `du` and disk vendors count). Pure, so every report is unit-tested.
  */
 import { humanBytes } from "../planning/placement/moves";
-import type { NodeState, Plan, PlacementRecord, NodeMeasurement, SizesResult, SyncResult } from "../planning/placement";
+import { cmp } from "../planning/placement/validate";
+import { describePromotion, type NodeState, type Plan, type PlacementRecord, type NodeMeasurement, type Promotion, type SizesResult, type StandbyChange, type SyncResult } from "../planning/placement";
 
 /** "1.2 GB": decimal units, one decimal below 10. */
 export { humanBytes };
@@ -34,13 +35,13 @@ function nodeTotals(rec: PlacementRecord, nodes: readonly ReportNode[]): string 
   return table(["node", "state", "users", "bytes", "capacity", "fill"], rows, [2, 3, 4, 5]);
 }
 
-/** `show`: every user (home, size, pin), then each node's totals against its capacity. */
+/** `show`: every user (home, standby, size, pin), then each node's totals against its capacity. */
 export function formatShow(rec: PlacementRecord, nodes: readonly ReportNode[]): string {
   const users = Object.entries(rec.users).sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  const rows = users.map(([user, u]) => [user, u.home, humanBytes(u.bytes), rec.pins[user] ?? ""]);
+  const rows = users.map(([user, u]) => [user, u.home, u.standby ?? "", humanBytes(u.bytes), rec.pins[user] ?? ""]);
   const total = users.reduce((s, [, u]) => s + u.bytes, 0);
   return [
-    users.length === 0 ? "no users in the placement file (add them with `npm run placement -- sync`)" : table(["user", "home", "bytes", "pin"], rows, [2]),
+    users.length === 0 ? "no users in the placement file (add them with `npm run placement -- sync`)" : table(["user", "home", "standby", "bytes", "pin"], rows, [3]),
     "",
     nodeTotals(rec, nodes),
     `${users.length} users, ${humanBytes(total)}; limits: ${humanBytes(rec.limits.maxBytesMoved)} per update, ${rec.limits.concurrency} moves at once, old copies kept ${days(rec.limits.graceSeconds)}`,
@@ -87,6 +88,18 @@ export function formatPlan(plan: Plan, nodes: readonly ReportNode[], cap: number
   });
   lines.push("", "after the moves:", table(["node", "state", "bytes", "capacity", "fill", "fill/ideal"], rows, [2, 3, 4, 5]));
   lines.push(plan.withinTolerance ? "every active node within tolerance" : "NOT every active node within tolerance (users too lumpy, the cap, or pins): see docs/placement.md");
+  return lines.join("\n");
+}
+
+/**
+ * After a plan: users promoted off revoked nodes (one line each, saying whether mail was kept), then
+ * every standby that changes or cannot be had, as a table sorted by user.
+ */
+export function formatStandbys(promotions: readonly Promotion[], changes: readonly StandbyChange[]): string {
+  const lines = promotions.map(describePromotion);
+  if (lines.length > 0) lines.push("");
+  const rows = [...changes].sort((a, b) => cmp(a.user, b.user)).map((c) => [c.user, c.from ?? "-", c.to ?? "-", c.reason]);
+  lines.push(rows.length === 0 ? "no standby changes" : `standbys:\n${table(["user", "from", "to", "reason"], rows)}`);
   return lines.join("\n");
 }
 

@@ -1,11 +1,12 @@
 /**
  * `npm run placement -- <command> [--stack lab] [--config Pulumi.x.yaml]`
  *
- *   show                                   every user (home, size, pin), then each node's fill
+ *   show                                   every user (home, standby, size, pin), then each node's fill
  *   sizes                                  measure every user's data on every live node (du over SSH); update bytes
  *   sync [--adopt-directory-homes]         add directory users missing from the file; report drift, never fix it silently
  *   plan add <node> | drain <node> | rebalance [--tolerance 0.03] [--max-bytes N] [--no-measure]
- *                                          measure, plan, print the plan and write the planned homes into the file
+ *                                          measure, plan, print the plan and write the planned homes into the file,
+ *                                          with users off revoked nodes promoted and every user's standby (planning/placement/standby.ts)
  *
  * The placement file (`rplan:placement`, docs/move-users.md) is the only thing written; nothing
  * moves until `pulumi up`. Every argument and the file are checked before any host is contacted.
@@ -13,13 +14,27 @@
  */
 import * as fs from "fs";
 import type { ClusterConfig } from "../planning/config";
-import { applyPlan, applySizes, DEFAULT_TOLERANCE, emptyPlacementRecord, planAddNode, planDrain, planRebalance, PlacementRecord, syncWithDirectory, toClusterState } from "../planning/placement";
+import {
+  applyPlan,
+  applySizes,
+  completeRecord,
+  DEFAULT_TOLERANCE,
+  emptyPlacementRecord,
+  PlacementInputError,
+  planAddNode,
+  planDrain,
+  planRebalance,
+  PlacementRecord,
+  promoteRevoked,
+  syncWithDirectory,
+  toClusterState,
+} from "../planning/placement";
 import { directoryHomes, measureUserBytes } from "../ops/placement";
 import { readClusterConfig } from "../stack-file/config";
 import { placementFilePath, readPlacementRecord, writePlacementRecord } from "../stack-file/placement";
 import { closeAllSsh } from "../transports/ssh";
 import { LAB_STACK_FILES, optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
-import { formatPlan, formatShow, formatSizes, formatSync, nextStep } from "./placement-report";
+import { formatPlan, formatShow, formatSizes, formatStandbys, formatSync, nextStep } from "./placement-report";
 
 const USAGE =
   "usage: npm run placement -- show | sizes | sync [--adopt-directory-homes] | plan add <node> | plan drain <node> | plan rebalance  [--tolerance T] [--max-bytes N] [--no-measure]  [--stack S] [--config F]";
@@ -87,15 +102,25 @@ async function main(): Promise<void> {
   let rec = recordOf(cluster);
   const cap = numberOption(optionValue(args, "--max-bytes"), "--max-bytes", (n) => Number.isSafeInteger(n) && n >= 0, "a whole number of bytes") ?? rec.limits.maxBytesMoved;
   if (!args.flags.has("--no-measure")) rec = await measure(cluster, rec);
-  const state = toClusterState(rec, cluster.nodes);
+  // Users on revoked nodes are promoted first (onto their standby copy when there is one), so the
+  // planner never plans a copy off a node that cannot be read.
+  const { record: promoted, promotions } = promoteRevoked(rec, cluster.nodes);
+  const state = toClusterState(promoted, cluster.nodes);
   const plan =
     op === "add" ? planAddNode(state, node!, { tolerance, maxBytesMoved: cap })
     : op === "drain" ? planDrain(state, node!, { maxBytesMoved: cap })
     : planRebalance(state, { tolerance, maxBytesMoved: cap });
   console.log(formatPlan(plan, cluster.nodes, cap));
-  if (plan.moves.length === 0 && args.flags.has("--no-measure")) return void console.log("the placement file is unchanged");
-  const file = writePlacementRecord(cluster, applyPlan(rec, plan));
-  console.log(plan.moves.length === 0 ? `wrote the new sizes to ${file}; no home changed` : nextStep(cluster.placementFile ?? file, stack));
+  // Standbys after the moves: a user moved onto its standby gets a new one, preferably its old home.
+  const previousHomes = Object.fromEntries(Object.entries(promoted.users).map(([u, p]) => [u, p.home]));
+  const done = completeRecord(applyPlan(promoted, plan), cluster.nodes, { previousHomes });
+  if (done.problems.length > 0) throw new PlacementInputError(done.problems);
+  console.log(`\n${formatStandbys(promotions, done.changes)}`);
+  const homesChanged = plan.moves.length > 0 || promotions.length > 0;
+  const standbysChanged = done.changes.some((c) => c.from !== c.to);
+  if (!homesChanged && !standbysChanged && args.flags.has("--no-measure")) return void console.log("the placement file is unchanged");
+  const file = writePlacementRecord(cluster, done.record);
+  console.log(!homesChanged && !standbysChanged ? `wrote the new sizes to ${file}; no home changed` : nextStep(cluster.placementFile ?? file, stack));
 }
 
 main()

@@ -3,9 +3,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { formatPlan, formatShow, formatSizes, formatSync, humanBytes, nextStep, table } from "../../cli/placement-report";
+import { formatPlan, formatShow, formatSizes, formatStandbys, formatSync, humanBytes, nextStep, table } from "../../cli/placement-report";
 import { duProblems, duScript, mailStoreOf, parseDu } from "../../ops/placement";
-import { applySizes, emptyPlacementRecord, PlacementRecord, planDrain, syncWithDirectory, toClusterState } from "../../planning/placement";
+import { applySizes, completeRecord, emptyPlacementRecord, PlacementRecord, planDrain, syncWithDirectory, toClusterState } from "../../planning/placement";
 
 const nodes = [
   { name: "lab1", state: "active" as const, capacity: 10_000_000_000 },
@@ -27,9 +27,9 @@ describe("placement reports", () => {
     expect(table(["a", "n"], [["xyz", "5"], ["q", "123"]], [1])).toBe("a      n\nxyz    5\nq    123");
   });
 
-  test("show: a sorted user table with pins, then each node's users, bytes and fill", () => {
-    const out = formatShow(rec, nodes).split("\n");
-    expect(out.slice(0, 4)).toEqual(["user   home   bytes  pin", "alice  lab1  1.5 GB", "bob    lab2   512 B  lab2", "carol  lab3  3.0 GB"]);
+  test("show: a sorted user table with standbys and pins, then each node's users, bytes and fill", () => {
+    const out = formatShow({ ...rec, users: { ...rec.users, alice: { home: "lab1", standby: "lab2", bytes: 1_500_000_000 } } }, nodes).split("\n");
+    expect(out.slice(0, 4)).toEqual(["user   home  standby   bytes  pin", "alice  lab1  lab2     1.5 GB", "bob    lab2            512 B  lab2", "carol  lab3           3.0 GB"]);
     expect(out).toContain("lab1  active        1  1.5 GB     10 GB  15.0%");
     expect(out).toContain("lab3  draining      1  3.0 GB     30 GB  10.0%");
     expect(out[out.length - 1]).toBe("3 users, 4.5 GB; limits: 50 GB per update, 2 moves at once, old copies kept 7 days");
@@ -63,6 +63,24 @@ describe("placement reports", () => {
     ]);
     expect(formatSync(syncWithDirectory(rec, directory, nodes, { adoptDirectoryHomes: true }))).toMatch(/^added dave .*\nadopted alice: home lab1 → lab2 \(the directory's\)\n/);
     expect(formatSync(syncWithDirectory(rec, new Map([["alice", "lab1"], ["bob", "lab2"], ["carol", "lab3"]]), nodes))).toBe("the file and the directory agree");
+  });
+
+  test("standbys: promotions in words, then every standby change as a table sorted by user", () => {
+    const lab = [...nodes.map((n) => ({ ...n, country: "NL" })), { name: "lab4", state: "revoked" as const, capacity: 1, country: "SE" }];
+    const r = completeRecord({ ...rec, users: { ...rec.users, dave: { home: "lab4", standby: "lab1", bytes: 1 }, erin: { home: "lab4", bytes: 1 } } }, lab);
+    expect(formatStandbys(r.promotions, r.changes).split("\n")).toEqual([
+      "dave: lab4 (revoked) → lab1, promoted from its standby copy",
+      "erin: lab4 (revoked) → lab2, NEW EMPTY MAILBOX: no standby copy; older mail only from a backup",
+      "",
+      "standbys:",
+      "user   from  to    reason",
+      "alice  -     lab2  new",
+      "bob    -     lab1  new",
+      "carol  -     lab2  new",
+      "dave   lab1  lab2  home moved onto it",
+      "erin   -     lab1  new",
+    ]);
+    expect(formatStandbys([], [])).toBe("no standby changes");
   });
 
   test("plan: moves, totals against the minimum and the cap, deferred users and the fill after", () => {

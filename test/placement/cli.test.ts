@@ -16,7 +16,7 @@ describe("npm run placement (example prod stack)", () => {
   test("show prints the users and each node's fill", async () => {
     const r = await placement(["show"]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^user +home +bytes +pin\n/);
+    expect(r.out).toMatch(/^user +home +standby +bytes +pin\n/);
     expect(r.out).toMatch(/\ncarol +is1 +13 GB +is1\n/);
     expect(r.out).toMatch(/\nnode +state +users +bytes +capacity +fill\n/);
   }, 60_000);
