@@ -73,13 +73,15 @@ export function unrecordedCopies(lastSeen: Readonly<Record<string, string>>, hom
  * record is forgotten — never kept to expire later, never handed to a removal. Set-aside copies lie
  * elsewhere and always count.
  */
-export function isOldCopy(c: OldCopy, homes: Readonly<Record<string, string>>): boolean {
-  return c.path !== undefined || homes[c.user] !== c.node;
+export function isOldCopy(c: OldCopy, homes: Readonly<Record<string, string>>, standbys: Readonly<Record<string, string>> = {}): boolean {
+  // The user's own directory on its standby node is the standby copy (a move onto the standby made
+  // the old home the new standby): never an old copy to remove.
+  return c.path !== undefined || (homes[c.user] !== c.node && standbys[c.user] !== c.node);
 }
 
 /** Expired copies that are still old copies: the work they give the next update. */
-export function expiredOldCopies(copies: readonly OldCopy[], homes: Readonly<Record<string, string>>, graceSeconds: number, now: number): OldCopy[] {
-  return copies.filter((c) => isOldCopy(c, homes) && c.since + graceSeconds * 1000 <= now);
+export function expiredOldCopies(copies: readonly OldCopy[], homes: Readonly<Record<string, string>>, graceSeconds: number, now: number, standbys: Readonly<Record<string, string>> = {}): OldCopy[] {
+  return copies.filter((c) => isOldCopy(c, homes, standbys) && c.since + graceSeconds * 1000 <= now);
 }
 
 /**
@@ -92,7 +94,7 @@ export function expiredOldCopies(copies: readonly OldCopy[], homes: Readonly<Rec
 export function settleOldCopies(
   previous: readonly OldCopy[],
   left: readonly OldCopy[],
-  o: { readonly homes: Readonly<Record<string, string>>; readonly live: (node: string) => boolean; readonly graceSeconds: number; readonly now: number },
+  o: { readonly homes: Readonly<Record<string, string>>; readonly standbys?: Readonly<Record<string, string>>; readonly live: (node: string) => boolean; readonly graceSeconds: number; readonly now: number },
 ): { keep: OldCopy[]; remove: OldCopy[] } {
   const byCopy = new Map<string, OldCopy>();
   for (const c of [...previous, ...left]) {
@@ -103,7 +105,7 @@ export function settleOldCopies(
   const keep: OldCopy[] = [];
   const remove: OldCopy[] = [];
   for (const c of byCopy.values()) {
-    if (!o.live(c.node) || !isOldCopy(c, o.homes)) continue;
+    if (!o.live(c.node) || !isOldCopy(c, o.homes, o.standbys)) continue;
     (c.since + o.graceSeconds * 1000 > o.now ? keep : remove).push(c);
   }
   return { keep, remove };

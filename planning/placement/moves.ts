@@ -31,9 +31,16 @@ export function humanBytes(n: number): string {
   return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
-/** What the preview shows for each move: `alice: lab1 → lab3, 1.2 GB`. */
-export function describeMove(m: PlannedMove): string {
-  return `${m.user}: ${m.from} → ${m.to}, ${humanBytes(m.bytes)}`;
+/**
+ * What the preview shows for each move: `alice: lab1 → lab3, 1.2 GB`. A move off a revoked node copies
+ * nothing (the node is never contacted): it is a promotion, onto the user's standby copy when `to` was
+ * its standby, else onto an empty mailbox, and the line says which.
+ */
+export function describeMove(m: PlannedMove, from?: { readonly revoked: boolean; readonly standby?: string }): string {
+  if (!from?.revoked) return `${m.user}: ${m.from} → ${m.to}, ${humanBytes(m.bytes)}`;
+  return from.standby === m.to
+    ? `${m.user}: ${m.from} (revoked) → ${m.to}, promoted: its standby copy there becomes the mailbox`
+    : `${m.user}: ${m.from} (revoked) → ${m.to}, NEW EMPTY MAILBOX: no standby copy there; older mail comes back only from a backup`;
 }
 
 /**
@@ -68,11 +75,9 @@ export function placementProblems(rec: PlacementRecord, stackNodes: readonly Rec
   for (const m of moves) {
     const target = nodes.get(m.to)!;
     if (!mayBeHome(target)) problems.push(`cannot move ${m.user} to ${m.to}: ${m.to} is ${target.state}`);
-    // A revoked node is cut off: its mailboxes cannot be copied from it (standby copies will bring them back).
-    const source = nodes.get(m.from);
-    if (source && isRevoked(source)) problems.push(`cannot move ${m.user} off ${m.from}: ${m.from} is revoked and its data cannot be read`);
   }
-  const total = moves.reduce((s, m) => s + m.bytes, 0);
+  // A promotion off a revoked node copies nothing: it does not count against the cap.
+  const total = moves.filter((m) => !isRevoked(nodes.get(m.from) ?? { state: "active" })).reduce((s, m) => s + m.bytes, 0);
   if (total > l.maxBytesMoved) {
     problems.push(`the moves copy ${humanBytes(total)}, more than limits.maxBytesMoved (${humanBytes(l.maxBytesMoved)}): plan again with the cap (npm run placement -- plan …) and move the rest in a later update`);
   }

@@ -27,7 +27,7 @@ interface StackState {
 }
 
 /** What the program registers for a placement file (components/user-placement.ts). */
-function programInputs(c: FakeCluster, homes: Record<string, string>): UserPlacementInputs {
+function programInputs(c: FakeCluster, homes: Record<string, string>, standbys?: Record<string, string>): UserPlacementInputs {
   return {
     nodes: NODES.map((n) => ({ name: n, state: "active" as const, ssh: { host: c.vpn[n], port: 22, user: "root", hostKeys: [] }, vpnAddress: c.vpn[n], storePath: STORE })),
     master: MASTER,
@@ -37,6 +37,7 @@ function programInputs(c: FakeCluster, homes: Record<string, string>): UserPlace
     sizes: Object.fromEntries(Object.keys(homes).map((u) => [u, 0])),
     pins: {},
     limits: { maxBytesMoved: 5_000_000_000, concurrency: 2, graceSeconds: GRACE_S },
+    ...(standbys ? { standbys } : {}),
   };
 }
 
@@ -53,8 +54,8 @@ async function drive<T>(p: Promise<T>, killed: Promise<void>): Promise<{ value?:
   return outcome;
 }
 
-async function create(c: FakeCluster, homes: Record<string, string>): Promise<StackState> {
-  const checked = await check({}, programInputs(c, homes));
+async function create(c: FakeCluster, homes: Record<string, string>, standbys?: Record<string, string>): Promise<StackState> {
+  const checked = await check({}, programInputs(c, homes, standbys));
   const inputs = checked.inputs as UserPlacementInputs;
   const run = c.connect();
   const { value } = await drive(carryOut(inputs, {}, run.nodes), run.killed);
@@ -65,8 +66,8 @@ async function create(c: FakeCluster, homes: Record<string, string>): Promise<St
  * `up` as the runner does it: check against the old inputs, diff against the old outputs, update if
  * there are changes. Killed: the state stays as it was (the pending operation is dropped by the next run).
  */
-async function up(c: FakeCluster, s: StackState, homes: Record<string, string>, killBefore?: number): Promise<{ state: StackState; killed: boolean; changed: boolean; commands: number }> {
-  const checked = await check(s.inputs, programInputs(c, homes));
+async function up(c: FakeCluster, s: StackState, homes: Record<string, string>, killBefore?: number, standbys?: Record<string, string>): Promise<{ state: StackState; killed: boolean; changed: boolean; commands: number }> {
+  const checked = await check(s.inputs, programInputs(c, homes, standbys));
   expect(checked.failures).toBeUndefined();
   const inputs = checked.inputs as UserPlacementInputs;
   const d = await diff("placement", s.outputs, inputs);
@@ -77,8 +78,8 @@ async function up(c: FakeCluster, s: StackState, homes: Record<string, string>, 
 }
 
 /** Whether a preview at `at` (ms since the epoch) would show an update of the placement. */
-async function previewChanges(c: FakeCluster, s: StackState, homes: Record<string, string>, at: number): Promise<boolean> {
-  const checked = await check(s.inputs, programInputs(c, homes));
+async function previewChanges(c: FakeCluster, s: StackState, homes: Record<string, string>, at: number, standbys?: Record<string, string>): Promise<boolean> {
+  const checked = await check(s.inputs, programInputs(c, homes, standbys));
   const spy = jest.spyOn(Date, "now").mockReturnValue(at);
   try {
     return (await diff("placement", s.outputs, checked.inputs as UserPlacementInputs)).changes === true;
@@ -319,6 +320,57 @@ describe("a home changed by hand", () => {
   });
 });
 
+describe("standby copies (planning/quantum/standby-sync.ts keeps them; a move never takes one for an old copy)", () => {
+  test("a move onto the standby, the old home becoming the standby: the old home's directory is the standby copy, never recorded, never removed", async () => {
+    jest.setSystemTime(T0);
+    const c = new FakeCluster(NODES, MASTER);
+    c.addUser("kl1", "lab1", 30);
+    let s = await create(c, { kl1: "lab1" }, { kl1: "lab2" });
+    const r = await up(c, s, { kl1: "lab2" }, undefined, { kl1: "lab1" });
+    expect(r.changed).toBe(true);
+    s = r.state;
+    expect(c.entries().get("kl1")).toEqual({ home: "lab2", frozen: false });
+    expect(s.outputs.oldCopies).toEqual([]);
+    // Long after any grace: no preview shows work, and an update (standbys unchanged) removes nothing.
+    jest.advanceTimersByTime(10 * GRACE_S * 1000);
+    expect(await previewChanges(c, s, { kl1: "lab2" }, Date.now(), { kl1: "lab1" })).toBe(false);
+    const forced = await drive(carryOut(s.inputs, s.outputs, c.connect().nodes), new Promise<void>(() => undefined));
+    expect(forced.value!.oldCopies).toEqual([]);
+    expect(c.mailbox("lab1", "kl1")?.msgs.length).toBe(c.accepted.length);
+    expect(logged.join("")).not.toMatch(/old copy of kl1 on lab1/);
+  });
+
+  test("a record of an old copy on what is now the standby is forgotten; a copy on a node that is neither home nor standby is removed when its grace ends, and the standby's is not", async () => {
+    jest.setSystemTime(T0);
+    const c = new FakeCluster(NODES, MASTER);
+    c.addUser("kl1", "lab1", 30);
+    // lab1 → lab2 with lab3 standing by: lab1's directory is an old copy, recorded.
+    let s = await create(c, { kl1: "lab1" }, { kl1: "lab3" });
+    s = (await up(c, s, { kl1: "lab2" }, undefined, { kl1: "lab3" })).state;
+    expect(s.outputs.oldCopies).toEqual([{ user: "kl1", node: "lab1", since: expect.any(Number) }]);
+    // Within its grace lab1 becomes the standby: the record names the standby copy now, and is
+    // forgotten; lab3, given up as standby, is the old copy now.
+    jest.advanceTimersByTime(1_000);
+    s = (await up(c, s, { kl1: "lab2" }, undefined, { kl1: "lab1" })).state;
+    expect(s.outputs.oldCopies).toEqual([{ user: "kl1", node: "lab3", since: expect.any(Number) }]);
+    // kl1 moves on to lab3 (that record names its mailbox now: forgotten), lab1 still standing by: lab2's directory is the old copy.
+    jest.advanceTimersByTime(1_000);
+    s = (await up(c, s, { kl1: "lab3" }, undefined, { kl1: "lab1" })).state;
+    expect(s.outputs.oldCopies).toEqual([{ user: "kl1", node: "lab2", since: expect.any(Number) }]);
+    const moved = s.outputs.oldCopies[0].since;
+    expect(await previewChanges(c, s, { kl1: "lab3" }, moved + GRACE_S * 1000 - 1, { kl1: "lab1" })).toBe(false);
+    expect(await previewChanges(c, s, { kl1: "lab3" }, moved + GRACE_S * 1000, { kl1: "lab1" })).toBe(true);
+    jest.setSystemTime(moved + GRACE_S * 1000);
+    const after = await up(c, s, { kl1: "lab3" }, undefined, { kl1: "lab1" });
+    expect(after.changed).toBe(true);
+    expect(after.state.outputs.oldCopies).toEqual([]);
+    expect(logged.join("")).toMatch(/old copy of kl1 on lab2: removed/);
+    expect(c.mailbox("lab2", "kl1")).toBeUndefined();
+    expect(c.mailbox("lab1", "kl1")?.msgs.length).toBeGreaterThan(0);
+    expect(c.mailbox("lab3", "kl1")?.msgs.length).toBe(c.accepted.length);
+  });
+});
+
 describe("the decisions, one by one (where one move stands: test/quantum/protocol.test.ts)", () => {
   test("the work: users off their file home, and users left frozen (finished where they are when the file does not name them)", () => {
     const dir = [
@@ -370,6 +422,47 @@ describe("the decisions, one by one (where one move stands: test/quantum/protoco
     });
     // The diff counts the same: an expired record of the user's home is no work.
     expect(expiredOldCopies(previous, homes, 10, now)).toEqual([{ user: "f", node: "n9", since: now - 99_000 }, { user: "g", node: "n2", since: now - 10_000 }]);
+  });
+
+  test("old copies and standbys: the user's own directory on its standby is the standby copy (forgotten, neither kept nor removed); a copy on a node that is neither home nor standby is removed after its grace; a set-aside copy always counts", () => {
+    const now = 1_000_000;
+    const previous: OldCopy[] = [
+      { user: "a", node: "n1", since: now - 20_000 }, // a's standby: the standby copy, forgotten though past its grace
+      { user: "a", node: "n3", since: now - 20_000 }, // neither home nor standby: removed
+      { user: "b", node: "n2", since: now - 5_000 }, // b's standby, within the grace: forgotten, not kept
+      { user: "b", node: "n3", since: now - 5_000 }, // neither, within the grace: kept
+      { user: "c", node: "n2", since: now - 20_000, path: "/s/.c.old-1" }, // set aside on c's standby: still an old copy
+    ];
+    const homes = { a: "n2", b: "n1", c: "n1" };
+    const standbys = { a: "n1", b: "n2", c: "n2" };
+    expect(settleOldCopies(previous, [], { homes, standbys, live: () => true, graceSeconds: 10, now })).toEqual({
+      keep: [{ user: "b", node: "n3", since: now - 5_000 }],
+      remove: [
+        { user: "a", node: "n3", since: now - 20_000 },
+        { user: "c", node: "n2", since: now - 20_000, path: "/s/.c.old-1" },
+      ],
+    });
+    // The same records as a copy a move leaves now: the one on the standby is forgotten at once.
+    expect(settleOldCopies([], [{ user: "a", node: "n1", since: now }, { user: "a", node: "n3", since: now }], { homes, standbys, live: () => true, graceSeconds: 10, now })).toEqual({
+      keep: [{ user: "a", node: "n3", since: now }],
+      remove: [],
+    });
+    // Without standbys (a state written before them) every copy off the home counts.
+    expect(settleOldCopies(previous, [], { homes, live: () => true, graceSeconds: 10, now }).remove).toHaveLength(3);
+    // The diff counts the same.
+    expect(expiredOldCopies(previous, homes, 10, now, standbys)).toEqual([
+      { user: "a", node: "n3", since: now - 20_000 },
+      { user: "c", node: "n2", since: now - 20_000, path: "/s/.c.old-1" },
+    ]);
+    expect(expiredOldCopies(previous, homes, 10, now)).toEqual([
+      { user: "a", node: "n1", since: now - 20_000 },
+      { user: "a", node: "n3", since: now - 20_000 },
+      { user: "c", node: "n2", since: now - 20_000, path: "/s/.c.old-1" },
+    ]);
+    expect(expiredOldCopies(previous, homes, 10, now, { a: "n3" })).toEqual([
+      { user: "a", node: "n1", since: now - 20_000 },
+      { user: "c", node: "n2", since: now - 20_000, path: "/s/.c.old-1" },
+    ]);
   });
 
   test("copies a killed update may have left unrecorded: the home the state last saw, unless a record names it", () => {
