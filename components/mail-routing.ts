@@ -5,6 +5,9 @@ import { DkimKey } from "../providers/dkim-key";
 import { HostFiles } from "../providers/host-files";
 import { dkimRevision, OPENDKIM_CONF, OPENDKIM_RELOAD, planDkim, renderOpendkimConf } from "../planning/mail/dkim";
 import { moveChannelContribution } from "../planning/mail/move-channel";
+import { renderStandbySync, standbyNotifyContribution } from "../planning/quantum/standby-sync";
+import * as fs from "fs";
+import * as path from "path";
 import { planMailAnonymity } from "../planning/mail/anonymity";
 import type { ClusterConfig } from "../planning/config";
 import type { DaemonContribution } from "../planning/mail/contribution";
@@ -81,6 +84,10 @@ export class MailRouting extends pulumi.ComponentResource {
     const revoked = args.cluster.nodes.filter(isRevoked).map((n) => n.name).join(",");
     const moveSecret = new random.RandomPassword(`${name}-move-secret`, { length: 40, special: false, keepers: { revoked } }, { parent: this, additionalSecretOutputs: ["result", "bcryptHash"] });
     const moveSecretDigest = moveSecret.result.apply((s) => `move channel ${crypto.createHash("sha256").update(`rplan-move\0${s}`).digest("hex").slice(0, 16)}`);
+    // Every change of a mailbox is reported to the home's standby replicator, which dovecot runs
+    // (planning/quantum/standby-sync.ts): its files are in place before dovecot is told to run it.
+    const standbyNotify = standbyNotifyContribution();
+    const standbyScript = fs.readFileSync(path.join(__dirname, "..", "planning", "quantum", "standby-sync.sh"), "utf8");
     const daemons: Record<string, MailDaemons> = {};
     const moveSecretFiles: Record<string, HostFiles> = {};
     const dkimKeys: Record<string, DkimKey> = {};
@@ -107,15 +114,17 @@ export class MailRouting extends pulumi.ComponentResource {
         { parent: this, dependsOn: [n.host] },
       );
       const self = nodes.find((m) => m.name === node)!;
+      const replicator = renderStandbySync({ self: node, suffix: ldap.suffix, ldapiSocket: ldap.settings.ldapiSocket, stateDir: `${self.mountPath}/standby`, storePath: self.storePath, vpnAddresses: {}, script: standbyScript });
+      const standbyReplicator = new HostFiles(`${node}-standby-replicator`, { node, ssh: n.ssh, files: replicator.files, reload: replicator.reload }, { parent: this, dependsOn: [n.host] });
       const channel = moveChannelContribution({ vpnAddress: self.vpnAddress, storePath: self.storePath, suffix: ldap.suffix, ldapiSocket: ldap.settings.ldapiSocket, secretPath });
       daemons[node] = new MailDaemons(
         `${node}-mail-daemons`,
         {
           node: n,
           domain: args.cluster.domain,
-          contributions: [n.tlsContribution, routing, channel, anonymity],
+          contributions: [n.tlsContribution, routing, channel, anonymity, standbyNotify],
           revisions: { postfix: [n.tlsRevisions.postfix], dovecot: [n.tlsRevisions.dovecot, moveSecretDigest] },
-          dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node], moveSecretFiles[node], opendkim],
+          dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node], moveSecretFiles[node], opendkim, standbyReplicator],
         },
         { parent: this },
       );
