@@ -55,5 +55,7 @@ export const dkimPublicKeys = mail ? pulumi.output(mail.dkimPublicKeys) : undefi
 // Placement: the preview lists every move.
 /** What the last update moved ("alice: lab1 → lab3, 1.2 MB"). */
 export const placementMoves = users?.resource.moves;
+/** The standbys the last update gave or changed ("alice: standby lab3 (new)"): docs/seizure.md. */
+export const placementStandbyChanges = users?.resource.standbyChanges;
 /** uid → home as the directory has it. */
 export const placementHomes = users?.resource.directory;

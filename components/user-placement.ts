@@ -2,6 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig } from "../planning/config";
 import { placementProblems } from "../planning/placement/moves";
 import { PlacementRecord, recordAsInputs } from "../planning/placement/record";
+import { completeRecord, describeStandbyChange } from "../planning/placement/standby";
+import { renderStandbyMap, STANDBY_MAP } from "../planning/quantum/standby-sync";
+import { isLive } from "../planning/node-roles";
+import { HostFiles } from "../providers/host-files";
 import { UserPlacementResource } from "../providers/user-placement";
 import type { LdapReplica } from "./ldap-replica";
 import { MailRouting, storePathOf } from "./mail-routing";
@@ -31,12 +35,20 @@ export interface UserPlacementArgs {
  */
 export class UserPlacement extends pulumi.ComponentResource {
   public readonly resource: UserPlacementResource;
+  /** Node → the map of standbys its replicator reads (planning/quantum/standby-sync.ts). */
+  public readonly standbyMaps: Readonly<Record<string, HostFiles>>;
+  /** The record carried out: the file's, with revoked homes promoted and every standby valid (planning/placement/standby.ts). */
+  public readonly carriedOut: PlacementRecord;
 
   constructor(name: string, args: UserPlacementArgs, opts?: pulumi.ComponentResourceOptions) {
     const nodeRefs = args.cluster.nodes.map((n) => ({ name: n.name, state: n.state }));
-    const problems = placementProblems(args.record, nodeRefs, {});
+    // A seized (revoked) home's users are promoted onto their standby, and every user gets a valid
+    // standby, in this very update: the file catches up with `npm run placement -- plan`.
+    const complete = completeRecord(args.record, args.cluster.nodes);
+    const problems = [...complete.problems, ...placementProblems(complete.record, nodeRefs, {})];
     if (problems.length > 0) throw new Error(`invalid placement (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     super("rplan:placement:UserPlacement", name, {}, opts);
+    this.carriedOut = complete.record;
     const ldap = args.ldap.plan;
     this.resource = new UserPlacementResource(
       `${name}-homes`,
@@ -51,10 +63,22 @@ export class UserPlacement extends pulumi.ComponentResource {
         master: ldap.master,
         suffix: ldap.suffix,
         ldapiSocket: ldap.settings.ldapiSocket,
-        ...recordAsInputs(args.record),
+        ...recordAsInputs(complete.record),
+        ...(complete.changes.length > 0 ? { standbyChanges: complete.changes.map(describeStandbyChange) } : {}),
+        ...(complete.promotions.length > 0 ? { promotedFrom: Object.fromEntries(complete.promotions.map((p) => [p.user, p.from])) } : {}),
       },
       { parent: this, dependsOn: [...Object.values(args.mail.daemons).flatMap((d) => [d.postfix, d.dovecot]), args.ldap.entries] },
     );
+    // Every live node's replicator reads who stands by for whom (it acts for the users the directory homes there).
+    const standbys = recordAsInputs(complete.record).standbys ?? {};
+    const vpnAddresses = Object.fromEntries(args.cluster.nodes.filter(isLive).map((n) => [n.name, n.vpnAddress]));
+    const map = renderStandbyMap({ standbys: Object.fromEntries(Object.entries(standbys).filter(([, n]) => Object.hasOwn(vpnAddresses, n))), vpnAddresses });
+    const standbyMaps: Record<string, HostFiles> = {};
+    for (const n of args.cluster.nodes.filter(isLive)) {
+      if (!args.nodes[n.name]) throw new Error(`UserPlacement: live node ${n.name} has no Node component`);
+      standbyMaps[n.name] = new HostFiles(`${n.name}-standby-map`, { node: n.name, ssh: args.nodes[n.name].ssh, files: [{ path: STANDBY_MAP, content: map }] }, { parent: this, dependsOn: [args.mail.daemons[n.name].dovecot] });
+    }
+    this.standbyMaps = standbyMaps;
     this.registerOutputs({ directory: this.resource.directory, moves: this.resource.moves });
   }
 }

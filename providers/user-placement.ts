@@ -16,8 +16,10 @@ export class UserPlacementResource extends ThinResource {
   declare public readonly oldCopies: pulumi.Output<OldCopy[]>;
   declare public readonly lastMoves: pulumi.Output<MoveReport[]>;
   declare public readonly moves: pulumi.Output<string[]>;
+  /** The standbys this update gives or changes ("alice: standby lab3 → lab2 (lab3 is revoked)"). */
+  declare public readonly standbyChanges: pulumi.Output<string[] | undefined>;
 
   constructor(name: string, args: UserPlacementResourceArgs, opts?: pulumi.CustomResourceOptions) {
-    super("user-placement", "UserPlacement", name, { directory: undefined, frozen: undefined, oldCopies: undefined, lastMoves: undefined, moves: undefined, ...args }, opts);
+    super("user-placement", "UserPlacement", name, { directory: undefined, frozen: undefined, oldCopies: undefined, lastMoves: undefined, moves: undefined, standbyChanges: undefined, ...args }, opts);
   }
 }

@@ -21,9 +21,10 @@ import { describeMove, movesBetween, placementProblems } from "../../planning/pl
 import { recordFromInputs, RecordInputs, RecordNode } from "../../planning/placement/record";
 import { copiesLeftBy, expiredOldCopies, OldCopy, placementWork, settleOldCopies, unrecordedCopies } from "../../planning/placement/carry-out";
 import { readDirectoryUsers, DirectoryUser } from "../../ops/quantum/journal";
-import { holdsCopyOf, removeOldCopy } from "../../ops/quantum/mail-store";
+import { holdsCopyOf, removeOldCopy, setAsideStaleCopy } from "../../ops/quantum/mail-store";
 import { MoveNode, MoveReport, moveUser } from "../../ops/quantum/move";
-import { isLive } from "../../planning/node-roles";
+import { isLive, isRevoked } from "../../planning/node-roles";
+import { promoteUsers, PromotionReport } from "../../ops/quantum/promote";
 import { SlapdControl } from "../../ops/slapd-control";
 import { sshConnection, SshTarget } from "../../transports/ssh";
 import { stableJson } from "./diff";
@@ -45,6 +46,10 @@ export interface UserPlacementInputs extends RecordInputs {
   readonly ldapiSocket: string;
   /** Set by check: what this update moves, for reviewers. */
   readonly moves?: readonly string[];
+  /** Set by the component: users the file homes on a revoked node, promoted onto their standby (uid → the revoked node). */
+  readonly promotedFrom?: Readonly<Record<string, string>>;
+  /** Set by the component: the standbys this update gives or changes, for reviewers (planning/placement/standby.ts). */
+  readonly standbyChanges?: readonly string[];
 }
 
 export type { OldCopy };
@@ -56,6 +61,8 @@ export interface UserPlacementOutputs extends UserPlacementInputs {
   readonly frozen: string[];
   readonly oldCopies: OldCopy[];
   readonly lastMoves: MoveReport[];
+  /** Users the last update promoted off a revoked home (absent in states written before standbys). */
+  readonly lastPromotions?: PromotionReport[];
 }
 
 export async function check(olds: Partial<UserPlacementInputs>, news: UserPlacementInputs): Promise<pulumi.dynamic.CheckResult> {
@@ -63,8 +70,16 @@ export async function check(olds: Partial<UserPlacementInputs>, news: UserPlacem
   const previous = olds.homes ?? {};
   const rec = recordFromInputs(news);
   const problems = placementProblems(rec, news.nodes, previous);
+  // A home the file puts on a revoked node is a promotion only for a user who lived there: for anyone
+  // else it is a move onto a revoked node, refused like any other.
+  for (const [u, from] of Object.entries(news.promotedFrom ?? {})) {
+    if (previous[u] !== undefined && previous[u] !== from && previous[u] !== news.homes[u]) problems.push(`cannot move ${u} to ${from}: ${from} is revoked`);
+  }
   if (problems.length > 0) return { inputs: news, failures: problems.map((reason) => ({ property: "homes", reason })) };
-  return { inputs: { ...news, moves: movesBetween(previous, rec).map(describeMove) } };
+  const state = new Map(news.nodes.map((n) => [n.name, n]));
+  const standbys = olds.standbys ?? {};
+  const lines = movesBetween(previous, rec).map((m) => describeMove(m, { revoked: isRevoked(state.get(m.from) ?? { state: "active" }), standby: standbys[m.user] }));
+  return { inputs: { ...news, moves: lines } };
 }
 
 export async function diff(_id: string, olds: UserPlacementOutputs, news: UserPlacementInputs): Promise<pulumi.dynamic.DiffResult> {
@@ -78,9 +93,9 @@ export async function diff(_id: string, olds: UserPlacementOutputs, news: UserPl
     );
   }
   // An old copy on the user's home is the user's mailbox, not work (planning/placement/carry-out.ts).
-  const work = movesBetween(directory, desired).length + (olds.frozen ?? []).length + expiredOldCopies(olds.oldCopies ?? [], directory, news.limits?.graceSeconds ?? 0, Date.now()).length;
+  const work = movesBetween(directory, desired).length + (olds.frozen ?? []).length + expiredOldCopies(olds.oldCopies ?? [], directory, news.limits?.graceSeconds ?? 0, Date.now(), news.standbys ?? {}).length;
   // Inputs that only describe (sizes, limits, moves) never cause host work by themselves.
-  const changes = work > 0 || stableJson(olds.homes) !== stableJson(news.homes);
+  const changes = work > 0 || stableJson(olds.homes) !== stableJson(news.homes) || stableJson(olds.standbys ?? {}) !== stableJson(news.standbys ?? {});
   return { changes, replaces: [], deleteBeforeReplace: false };
 }
 
@@ -140,7 +155,7 @@ async function connect(inputs: UserPlacementInputs): Promise<Map<string, MoveNod
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** What an update reads from the state: the old copies recorded, and the homes the directory had then. */
-export type CarriedOut = Partial<Pick<UserPlacementOutputs, "oldCopies" | "directory">>;
+export type CarriedOut = Partial<Pick<UserPlacementOutputs, "oldCopies" | "directory" | "standbys">>;
 
 async function apply(inputs: UserPlacementInputs, olds: CarriedOut): Promise<UserPlacementOutputs> {
   return carryOut(inputs, olds, await connect(inputs));
@@ -155,9 +170,13 @@ export async function carryOut(inputs: UserPlacementInputs, olds: CarriedOut, no
   const missing = Object.keys(inputs.homes).filter((u) => !users.has(u));
   if (missing.length > 0) throw new Error(`the directory has no user ${missing.join(", ")}: nothing was moved`);
 
-  // Every user not where the placement wants it, and every user an interrupted move left frozen.
-  const work = placementWork(users.values(), inputs.homes);
+  // Every user not where the placement wants it, and every user an interrupted move left frozen. A
+  // user whose home is no longer live (revoked) is promoted, never copied from it: first, so the mail
+  // waiting for those users flows while the moves run.
+  const all = placementWork(users.values(), inputs.homes);
   const ctx = { nodes, master: inputs.master, suffix: inputs.suffix, log };
+  const promotions = await promoteUsers(ctx, all.filter((w) => !nodes.has(w.from) && w.from !== w.to));
+  const work = all.filter((w) => nodes.has(w.from) || w.from === w.to);
   const reports: MoveReport[] = [];
   const failures: string[] = [];
   let next = 0;
@@ -177,10 +196,11 @@ export async function carryOut(inputs: UserPlacementInputs, olds: CarriedOut, no
   // The homes after the moves, from the master: a record of a copy on the user's home again (moved
   // back within the grace period) names the user's mailbox, and is forgotten, not left to expire.
   const after = directoryOutputs(await readDirectoryUsers(master.slapd, inputs.suffix));
-  const left = copiesLeftBy(reports, now);
+  const standbys = inputs.standbys ?? {};
+  const left = [...copiesLeftBy(reports, now), ...(await prepareStandbys(olds.standbys ?? {}, standbys, after.directory, nodes, now))];
   // A move an interrupted update did but the state never recorded: its old copy is found, not forgotten.
   left.push(...(await unrecordedOldCopies(olds.directory ?? {}, after.directory, [...oldCopies, ...left], nodes, now)));
-  const copies = settleOldCopies(oldCopies, left, { homes: after.directory, live: (n) => nodes.has(n), graceSeconds: inputs.limits.graceSeconds, now });
+  const copies = settleOldCopies(oldCopies, left, { homes: after.directory, standbys, live: (n) => nodes.has(n), graceSeconds: inputs.limits.graceSeconds, now });
   // A copy whose removal cannot be decided now (its node's replica does not answer) is kept and
   // tried again by the next update: the moves are done and recorded, nothing is lost by waiting.
   const kept = [...copies.keep];
@@ -192,5 +212,25 @@ export async function carryOut(inputs: UserPlacementInputs, olds: CarriedOut, no
     log(`[move] old copy of ${c.user} on ${c.node}${c.path ? ` (${c.path})` : ""}: ${outcome}`);
   }
   if (failures.length > 0) throw new Error(`${failures.length} of ${work.length} moves failed (each user is at one home and not frozen):\n${failures.map((f) => `  - ${f}`).join("\n")}`);
-  return { ...inputs, ...after, oldCopies: kept, lastMoves: reports };
+  return { ...inputs, ...after, oldCopies: kept, lastMoves: reports, lastPromotions: promotions };
+}
+
+/**
+ * Before the home's replicator writes a new standby (planning/quantum/standby-sync.ts): a copy the
+ * standby node already holds that is not of this mailbox (left by an earlier move, other GUIDs) is
+ * set aside, as a move does, since dsync cannot replace an INBOX; a standby given up on a live node
+ * leaves its copy to be removed when its grace ends. Returns those copies.
+ */
+async function prepareStandbys(before: Readonly<Record<string, string>>, standbys: Readonly<Record<string, string>>, homes: Readonly<Record<string, string>>, nodes: ReadonlyMap<string, MoveNode>, now: number): Promise<OldCopy[]> {
+  const left: OldCopy[] = [];
+  for (const user of Object.keys(standbys).sort()) {
+    const [was, is, home] = [before[user], standbys[user], homes[user]];
+    if (was === is) continue;
+    if (was !== undefined && was !== home && nodes.has(was)) left.push({ user, node: was, since: now });
+    const [h, s] = [nodes.get(home ?? ""), nodes.get(is)];
+    if (!h || !s || is === home) continue;
+    const path = await setAsideStaleCopy(h, s, user, (line) => log(`[standby] ${user}: ${line}`)).catch((e: Error) => (log(`[standby] ${user}: cannot check ${is}'s copy: ${e.message}`), undefined));
+    if (path) left.push({ user, node: is, since: now, path });
+  }
+  return left;
 }

@@ -7,6 +7,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { validateClusterConfig } from "../../planning/config";
 import { PlacementRecord, placementRecordProblems, recordAsInputs, recordFromInputs, parsePlacementRecord, DEFAULT_LIMITS } from "../../planning/placement";
 import { movesBetween, placementProblems } from "../../planning/placement/moves";
+import { completeRecord } from "../../planning/placement/standby";
+import { renderStandbyMap, STANDBY_MAP } from "../../planning/quantum/standby-sync";
 import { rawConfig } from "../support/config-fixture";
 import { named, registerUnderMocks } from "../support/mock-components";
 
@@ -56,22 +58,42 @@ describe("the record and the resource's inputs", () => {
   });
 });
 
-test("the component registers the record under the same input names and values as before", async () => {
+test("the component registers the record under the same input names and values as before (every user given a standby, and what changed in standbyChanges); each live node gets the map of standbys", async () => {
   const cluster = validateClusterConfig(rawConfig());
   const { regs } = await registerUnderMocks(() => {
     const { UserPlacement } = require("../../components/user-placement");
-    const { ComponentResource } = require("@pulumi/pulumi") as typeof pulumi;
-    // Only what UserPlacement reads of the directory and mail components: the master, suffix and socket, what it depends on.
+    const { ComponentResource, CustomResource } = require("@pulumi/pulumi") as typeof pulumi;
+    // Only what UserPlacement reads of the directory, node and mail components: the master, suffix and
+    // socket, each node's SSH endpoint, what it depends on.
     const entries = new ComponentResource("test:Entries", "entries");
     const ldap = { plan: { master: "n1", suffix: "dc=example,dc=org", settings: { ldapiSocket: "/run/slapd/ldapi" } }, entries };
-    const placement = new UserPlacement("placement", { cluster, nodes: {}, ldap, mail: { daemons: {} }, record: { ...rec, limits: { ...DEFAULT_LIMITS } } });
-    return { result: placement, awaited: [placement.resource] };
+    const nodes = Object.fromEntries(cluster.nodes.map((n) => [n.name, { ssh: n.ssh }]));
+    class Daemon extends CustomResource {
+      constructor(name: string) {
+        super("test:index:Daemon", name, {});
+      }
+    }
+    const daemons = Object.fromEntries(cluster.nodes.map((n) => [n.name, { postfix: new Daemon(`${n.name}-postfix`), dovecot: new Daemon(`${n.name}-dovecot`) }]));
+    const placement = new UserPlacement("placement", { cluster, nodes, ldap, mail: { daemons }, record: { ...rec, limits: { ...DEFAULT_LIMITS } } });
+    return { result: placement, awaited: [placement.resource, ...Object.values(placement.standbyMaps as Record<string, pulumi.CustomResource>)] };
   });
   const inputs = named(regs, "placement-homes").inputs;
-  expect(Object.keys(inputs).filter((k) => k !== "__provider").sort()).toEqual(["homes", "ldapiSocket", "limits", "master", "nodes", "pins", "sizes", "standbys", "suffix"]);
+  expect(Object.keys(inputs).filter((k) => k !== "__provider").sort()).toEqual(["homes", "ldapiSocket", "limits", "master", "nodes", "pins", "sizes", "standbyChanges", "standbys", "suffix"]);
   expect(inputs.homes).toEqual({ alice: "n1", bob: "n2" });
   expect(inputs.sizes).toEqual({ alice: 2_000, bob: 0 });
-  expect(inputs.standbys).toEqual({});
+  // The record names no standby: the program gives each user one (planning/placement/standby.ts), not its home.
+  const standbys = completeRecord({ ...rec, limits: { ...DEFAULT_LIMITS } }, cluster.nodes).record.users;
+  expect(inputs.standbys).toEqual({ alice: standbys.alice.standby, bob: standbys.bob.standby });
+  expect(inputs.standbys.alice).not.toBe("n1");
+  expect(inputs.standbys.bob).not.toBe("n2");
+  expect(inputs.standbyChanges).toHaveLength(2);
+  // Every live node's replicator reads the same map, written once dovecot is configured.
+  for (const n of ["n1", "n2", "n3"]) {
+    const map = named(regs, `${n}-standby-map`);
+    expect(map.inputs.node).toBe(n);
+    expect(map.inputs.files).toEqual([{ path: STANDBY_MAP, content: renderStandbyMap({ standbys: inputs.standbys, vpnAddresses: { n1: "198.18.0.11", n2: "198.18.0.12", n3: "198.18.0.13" } }) }]);
+    expect(map.deps).toContain(`${n}-dovecot`);
+  }
   expect(inputs.pins).toEqual({ bob: "n2" });
   expect(inputs.limits).toEqual({ ...DEFAULT_LIMITS });
   expect(inputs.nodes.map((n: { name: string; state: string; storePath: string }) => [n.name, n.state, n.storePath])).toEqual([
