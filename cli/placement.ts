@@ -29,15 +29,16 @@ import {
   syncWithDirectory,
   toClusterState,
 } from "../planning/placement";
-import { directoryHomes, measureUserBytes } from "../ops/placement";
+import { directoryHomes, measureUserBytes, readStandbyStatus } from "../ops/placement";
+import { standbyRows } from "../planning/quantum/standby-status";
 import { readClusterConfig } from "../stack-file/config";
 import { placementFilePath, readPlacementRecord, writePlacementRecord } from "../stack-file/placement";
 import { closeAllSsh } from "../transports/ssh";
 import { LAB_STACK_FILES, optionValue, parseArgs, stackOf, useLabKeyFor } from "./options";
-import { formatPlan, formatShow, formatSizes, formatStandbys, formatSync, nextStep } from "./placement-report";
+import { formatPlan, formatShow, formatSizes, formatStandbys, formatSync, nextStep, table } from "./placement-report";
 
 const USAGE =
-  "usage: npm run placement -- show | sizes | sync [--adopt-directory-homes] | plan add <node> | plan drain <node> | plan rebalance  [--tolerance T] [--max-bytes N] [--no-measure]  [--stack S] [--config F]";
+  "usage: npm run placement -- show | standby | sizes | sync [--adopt-directory-homes] | plan add <node> | plan drain <node> | plan rebalance  [--tolerance T] [--max-bytes N] [--no-measure]  [--stack S] [--config F]";
 
 /** The record, or one clear error when the stack names no placement file. */
 function recordOf(cluster: ClusterConfig, allowMissing = false): PlacementRecord {
@@ -78,6 +79,18 @@ async function main(): Promise<void> {
   if (cmd !== "sync" && args.flags.has("--adopt-directory-homes")) throw new Error(`--adopt-directory-homes is only for sync\n${USAGE}`);
   useLabKeyFor(stack);
 
+  if (cmd === "standby") {
+    if (op !== undefined) throw new Error(`unknown arguments: ${args.positional.slice(1).join(" ")}\n${USAGE}`);
+    if (!cluster.ldap) throw new Error("this stack has no rplan:ldap: homes live in the directory");
+    const [{ statuses, errors }, homes] = await Promise.all([readStandbyStatus(cluster), directoryHomes(cluster)]);
+    const rows = standbyRows(statuses, Object.fromEntries(homes), Date.now());
+    console.log(rows.length === 0 ? "no standby status yet" : table(["user", "home", "standby", "state", "lag now", "last lag", "message"], rows));
+    const missing = [...homes.keys()].filter((u) => !rows.some((r) => r[0] === u)).sort();
+    if (missing.length > 0) console.log(`no status on its home (no standby, or no change copied yet): ${missing.join(", ")}`);
+    for (const e of errors) console.error(e);
+    if (errors.length > 0 || rows.some((r) => r[3] !== "ok")) process.exitCode = 1;
+    return;
+  }
   if (cmd === "show" || cmd === "sizes" || cmd === "sync") {
     if (op !== undefined) throw new Error(`unknown arguments: ${args.positional.slice(1).join(" ")}\n${USAGE}`);
     if (cmd === "show") return void console.log(formatShow(recordOf(cluster), cluster.nodes));

@@ -10,6 +10,7 @@ import type { NodeMeasurement } from "../planning/placement";
 import { sshStreamOpener, withRootLdap } from "../transports/ldap";
 import { shellQuote, sshConnection } from "../transports/ssh";
 import { isLive } from "../planning/node-roles";
+import { parseStandbyStatus, type StandbyStatus } from "../planning/quantum/standby-status";
 
 /**
  * Where a node's Maildirs live: MailRouting's default store, `<encrypted mount>/mail`
@@ -92,4 +93,22 @@ export async function directoryHomes(cluster: ClusterConfig): Promise<Map<string
     }
     return homes;
   });
+}
+
+/** Every live node's standby status lines (planning/quantum/standby-status.ts); a node that cannot be read is named in `errors`. */
+export async function readStandbyStatus(cluster: ClusterConfig): Promise<{ statuses: StandbyStatus[]; errors: string[] }> {
+  const live = cluster.nodes.filter(isLive);
+  const results = await Promise.all(
+    live.map(async (n) => {
+      try {
+        const conn = await sshConnection({ node: n.name, ...n.ssh });
+        const dir = `${n.encryptedMount.path}/standby`;
+        const r = await conn.exec(`cat ${shellQuote(dir)}/*.status 2>/dev/null; true`, { label: "standby status" });
+        return { statuses: parseStandbyStatus(n.name, r.stdout), error: undefined };
+      } catch (e) {
+        return { statuses: [], error: `[${n.name}] ${(e as Error).message}` };
+      }
+    }),
+  );
+  return { statuses: results.flatMap((r) => r.statuses), errors: results.flatMap((r) => (r.error ? [r.error] : [])) };
 }
