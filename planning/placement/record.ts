@@ -27,7 +27,7 @@ export interface PlacedUser {
   /**
    * The second node keeping a standby copy of the user, promoted to home when the home is revoked
    * (./standby.ts chooses it and replaces one that is no longer valid; the program carries it out).
-   * Checked here only for what no plan can mend: a node of the stack, not the home. A standby on a
+   * Checked here only for what no plan can mend: a node of the stack. A standby on a
    * draining or revoked node is allowed in the file: the program replaces it (and a revoked home's
    * standby is what the user is promoted onto).
    */
@@ -172,8 +172,8 @@ export function parsePlacementRecord(text: string, where: string, nodes?: readon
 }
 
 /**
- * What the stack config does not allow: a home, standby or pin naming no node, a standby on the
- * home, a pin to a node that is not active. A home on a draining or revoked node is fine (the user
+ * What the stack config does not allow: a home, standby or pin naming no node, a pin to a node that
+ * is not active. A standby equal to the home is a move onto the standby (./standby.ts gives a new one). A home on a draining or revoked node is fine (the user
  * waits to move, or is promoted onto its standby), and so is a home that differs from the user's pin
  * (the next plan moves the user to it), and a standby on a draining or revoked node (the program
  * chooses another: ./standby.ts).
@@ -185,8 +185,9 @@ export function placementRecordProblems(rec: PlacementRecord, nodes: readonly Re
   for (const [user, u] of sortedEntries(rec.users)) {
     if (!byName.has(u.home)) problems.push(`users.${user}.home: ${u.home} is not a node of the stack (nodes: ${known})`);
     if (u.standby === undefined) continue;
-    if (u.standby === u.home) problems.push(`users.${user}.standby: ${u.standby} is the user's home; a standby copy must be on another node`);
-    else if (!byName.has(u.standby)) problems.push(`users.${user}.standby: ${u.standby} is not a node of the stack (nodes: ${known})`);
+    // A home set to the standby is a move onto the standby (an admin's natural edit): the program
+    // gives the user a new standby (planning/placement/standby.ts "home moved onto it").
+    if (!byName.has(u.standby)) problems.push(`users.${user}.standby: ${u.standby} is not a node of the stack (nodes: ${known})`);
   }
   for (const [user, node] of sortedEntries(rec.pins)) {
     const n = byName.get(node);

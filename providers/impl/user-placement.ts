@@ -70,10 +70,11 @@ export async function check(olds: Partial<UserPlacementInputs>, news: UserPlacem
   const previous = olds.homes ?? {};
   const rec = recordFromInputs(news);
   const problems = placementProblems(rec, news.nodes, previous);
-  // A home the file puts on a revoked node is a promotion only for a user who lived there: for anyone
-  // else it is a move onto a revoked node, refused like any other.
+  // A home the file puts on a revoked node is a promotion only for a user who lived there (or whom an
+  // earlier update already promoted off it, the file not rewritten yet): for anyone else it is a move
+  // onto a revoked node, refused like any other.
   for (const [u, from] of Object.entries(news.promotedFrom ?? {})) {
-    if (previous[u] !== undefined && previous[u] !== from && previous[u] !== news.homes[u]) problems.push(`cannot move ${u} to ${from}: ${from} is revoked`);
+    if (previous[u] !== undefined && previous[u] !== from && olds.promotedFrom?.[u] !== from) problems.push(`cannot move ${u} to ${from}: ${from} is revoked`);
   }
   if (problems.length > 0) return { inputs: news, failures: problems.map((reason) => ({ property: "homes", reason })) };
   const state = new Map(news.nodes.map((n) => [n.name, n]));

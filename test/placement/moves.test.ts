@@ -82,6 +82,9 @@ describe("the UserPlacement provider without hosts", () => {
     // From a draining home too: only the revoked node the user lived on makes a promotion.
     const other = await check(inputs({ alice: "lab3" }), { ...inputs({ alice: "lab1" }), promotedFrom: { alice: "lab4" } });
     expect(other.failures).toEqual([{ property: "homes", reason: "cannot move alice to lab4: lab4 is revoked" }]);
+    // Even when the program's promotion lands where she already lives (the lab: her standby was the revoked node).
+    const same = await check(inputs({ alice: "lab1" }), { ...inputs({ alice: "lab1" }), promotedFrom: { alice: "lab4" } });
+    expect(same.failures).toEqual([{ property: "homes", reason: "cannot move alice to lab4: lab4 is revoked" }]);
   });
 
   test("check: a user who lived on the revoked node is promoted; the line says 'promoted' when the last standby is the new home, 'NEW EMPTY MAILBOX' when not", async () => {

@@ -48,10 +48,11 @@ describe("the record and the resource's inputs", () => {
     ]);
   });
 
-  test("a standby per user: not the home, a node of the stack; the file takes it", () => {
+  test("a standby per user: a node of the stack (the home too: a move onto the standby); the file takes it", () => {
     const standby = (s: string): PlacementRecord => ({ ...rec, users: { ...rec.users, alice: { home: "n1", bytes: 2_000, standby: s } } });
     expect(placementRecordProblems(standby("n2"), nodes)).toEqual([]);
-    expect(placementRecordProblems(standby("n1"), nodes)).toEqual(["users.alice.standby: n1 is the user's home; a standby copy must be on another node"]);
+    // A home set to its standby is a move onto the standby, not an error: the program picks a new standby.
+    expect(placementRecordProblems(standby("n1"), nodes)).toEqual([]);
     expect(placementRecordProblems(standby("n9"), nodes)).toEqual(["users.alice.standby: n9 is not a node of the stack (nodes: n1, n2, n3)"]);
     expect(parsePlacementRecord("users:\n  alice: { home: n1, bytes: 1, standby: n2 }\n", "p.yaml", nodes).users.alice).toEqual({ home: "n1", standby: "n2", bytes: 1 });
     expect(() => parsePlacementRecord("users:\n  alice: { home: n1, bytes: 1, spare: n2 }\n", "p.yaml", nodes)).toThrow(/users\.alice: unknown key "spare" \(known: home, standby, bytes\)/);
