@@ -35,11 +35,13 @@ export async function holdsCopyOf(n: MoveNode, home: MoveNode, uid: string): Pro
  * A copy the new home already holds is either an interrupted bulk copy of this move (same mailbox
  * GUIDs: dsync goes on from it) or a copy left by an earlier move away from this node (other GUIDs:
  * dsync would have to delete the INBOX, which it cannot). The latter is set aside, not deleted: it
- * is kept like any old copy until its grace period ends. Returns where it went.
+ * is kept like any old copy until its grace period ends. Returns where it went. `evenIfSameMailbox`:
+ * also a copy of this mailbox that dsync cannot bring level (it diverged: a copy left on a node that
+ * was revoked and came back, a tampered standby); before the switch the new copy is never the mailbox.
  */
-export async function setAsideStaleCopy(src: MoveNode, dst: MoveNode, uid: string, say: (s: string) => void): Promise<string | undefined> {
+export async function setAsideStaleCopy(src: MoveNode, dst: MoveNode, uid: string, say: (s: string) => void, opts: { readonly evenIfSameMailbox?: boolean } = {}): Promise<string | undefined> {
   const there = await inboxGuid(dst, uid);
-  if (there === undefined || there === (await inboxGuid(src, uid))) return undefined;
+  if (there === undefined || (!opts.evenIfSameMailbox && there === (await inboxGuid(src, uid)))) return undefined;
   const aside = `${dst.storePath}/.${uid}.old-${Date.now()}`;
   await dst.conn.run(["mv", "-T", "--", mailDir(dst.storePath, uid), aside], { label: `set aside the old copy of ${uid}` });
   say(`an older copy on ${dst.name} was set aside (${aside})`);

@@ -70,8 +70,9 @@ export async function bulkCopy(src: MoveNode, dst: MoveNode, uid: string, say: (
     }
   })();
   try {
-    // Before the switch nothing but this move writes the new copy: a stale one can be set aside safely.
-    return await syncUntilClean(src, dst, uid, say, "bulk copy", "", async () => (await setAsideStaleCopy(src, dst, uid, say)) !== undefined);
+    // Before the switch the new copy is not the mailbox: one dsync cannot bring level is set aside (kept
+    // until its grace ends) and the next round copies in full.
+    return await syncUntilClean(src, dst, uid, say, "bulk copy", "", async () => (await setAsideStaleCopy(src, dst, uid, say, { evenIfSameMailbox: true })) !== undefined);
   } finally {
     copying = false;
     await progress;
