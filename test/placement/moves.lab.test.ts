@@ -53,7 +53,7 @@ maybe("moving users on the lab", () => {
   const stateFile = path.join(work, "state.json");
   const configFile = path.join(work, "Pulumi.lab.yaml");
   const placementPath = path.join(RPLAN_PROJECT_DIR, PLACEMENT);
-  const record = () => YAML.parse(fs.readFileSync(placementPath, "utf8")) as { limits: Record<string, number>; pins: Record<string, string>; users: Record<string, { home: string; bytes: number }> };
+  const record = () => YAML.parse(fs.readFileSync(placementPath, "utf8")) as { limits: Record<string, number>; pins: Record<string, string>; users: Record<string, { home: string; standby?: string; bytes: number }> };
   const writeRecord = (r: ReturnType<typeof record>) => fs.writeFileSync(placementPath, YAML.stringify(r));
   const setHome = (uid: string, home: string) => {
     const r = record();
@@ -118,6 +118,11 @@ maybe("moving users on the lab", () => {
     const sync = await cli(["cli/placement.ts", "sync"]);
     if (sync.code !== 0) throw new Error(`placement sync: ${sync.out}`);
     expect(Object.keys(record().users)).toEqual(expect.arrayContaining(["dr1", "dr2", "dr3", "dr4", "kl1", "mv1"]));
+    // The users moved between lab1 and lab2 keep their standby on lab3, so the copy a move leaves is
+    // an old copy (removed after its grace), never the standby (docs/seizure.md).
+    const standbys = record();
+    for (const uid of ["mv1", "kl1"]) standbys.users[uid].standby = "lab3";
+    writeRecord(standbys);
     // The stack learns of users created in the directory since its last up by a refresh (a preview
     // refuses users it has not seen there); then the up adopts them where they are: no move.
     await stack("refresh");
