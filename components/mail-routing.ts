@@ -5,7 +5,7 @@ import { DkimKey } from "../providers/dkim-key";
 import { HostFiles } from "../providers/host-files";
 import { dkimRevision, OPENDKIM_CONF, OPENDKIM_RELOAD, planDkim, renderOpendkimConf } from "../planning/mail/dkim";
 import { moveChannelContribution } from "../planning/mail/move-channel";
-import { renderStandbySync, standbyNotifyContribution } from "../planning/quantum/standby-sync";
+import { renderStandbySync, STANDBY_STATE_DIR, standbyNotifyContribution } from "../planning/quantum/standby-sync";
 import * as fs from "fs";
 import * as path from "path";
 import { planMailAnonymity } from "../planning/mail/anonymity";
@@ -114,7 +114,7 @@ export class MailRouting extends pulumi.ComponentResource {
         { parent: this, dependsOn: [n.host] },
       );
       const self = nodes.find((m) => m.name === node)!;
-      const replicator = renderStandbySync({ self: node, suffix: ldap.suffix, ldapiSocket: ldap.settings.ldapiSocket, stateDir: `${self.mountPath}/standby`, storePath: self.storePath, vpnAddresses: {}, script: standbyScript });
+      const replicator = renderStandbySync({ self: node, suffix: ldap.suffix, ldapiSocket: ldap.settings.ldapiSocket, stateDir: STANDBY_STATE_DIR, storePath: self.storePath, vpnAddresses: {}, script: standbyScript });
       const standbyReplicator = new HostFiles(`${node}-standby-replicator`, { node, ssh: n.ssh, files: replicator.files, reload: replicator.reload }, { parent: this, dependsOn: [n.host] });
       const channel = moveChannelContribution({ vpnAddress: self.vpnAddress, storePath: self.storePath, suffix: ldap.suffix, ldapiSocket: ldap.settings.ldapiSocket, secretPath });
       daemons[node] = new MailDaemons(

@@ -11,6 +11,7 @@ import { sshStreamOpener, withRootLdap } from "../transports/ldap";
 import { shellQuote, sshConnection } from "../transports/ssh";
 import { isLive } from "../planning/node-roles";
 import { parseStandbyStatus, type StandbyStatus } from "../planning/quantum/standby-status";
+import { STANDBY_STATE_DIR } from "../planning/quantum/standby-sync";
 
 /**
  * Where a node's Maildirs live: MailRouting's default store, `<encrypted mount>/mail`
@@ -102,7 +103,7 @@ export async function readStandbyStatus(cluster: ClusterConfig): Promise<{ statu
     live.map(async (n) => {
       try {
         const conn = await sshConnection({ node: n.name, ...n.ssh });
-        const dir = `${n.encryptedMount.path}/standby`;
+        const dir = STANDBY_STATE_DIR;
         const r = await conn.exec(`cat ${shellQuote(dir)}/*.status 2>/dev/null; true`, { label: "standby status" });
         return { statuses: parseStandbyStatus(n.name, r.stdout), error: undefined };
       } catch (e) {

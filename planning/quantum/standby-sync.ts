@@ -22,6 +22,8 @@ import { NODE_NAME, USER_ID } from "../names";
 export const STANDBY_SCRIPT = "/usr/local/lib/rplan/standby-sync";
 export const STANDBY_CONF = "/etc/rplan/standby.conf";
 export const STANDBY_MAP = "/etc/rplan/standby.map";
+/** dsync states and status lines: in memory (planning/quantum/standby-sync.sh says why). */
+export const STANDBY_STATE_DIR = "/run/rplan-standby";
 /** dovecot's base_dir (Debian) and the plugin's fixed name in it. */
 export const NOTIFY_FIFO = "/run/dovecot/replication-notify-fifo";
 /** Seconds between passes over every user homed here. */
@@ -59,7 +61,7 @@ export interface StandbySyncInput {
   readonly self: string;
   readonly suffix: string;
   readonly ldapiSocket: string;
-  /** Where the replicator keeps dsync states and status lines: inside the encrypted mount. */
+  /** Where the replicator keeps dsync states and status lines (STANDBY_STATE_DIR, a tmpfs). */
   readonly stateDir: string;
   /** Where users' mailboxes are on this node (`<store>/<uid>`). */
   readonly storePath: string;

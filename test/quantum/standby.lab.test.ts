@@ -88,7 +88,7 @@ maybe("standby copies on the lab", () => {
   const searchIds = (uid: string, node: string, subject: string) => (/^\* SEARCH(.*)$/m.exec(imap(uid, node, `SEARCH SUBJECT "${subject}"`))?.[1] ?? "").trim().split(/\s+/).filter(Boolean);
   /** The replicator's status line of `uid` on its home: [standby, state, lastOk, pendingSince, lastLag, message]. */
   async function status(home: string, uid: string): Promise<string[]> {
-    return (await sh(home, `cat /srv/crypt/standby/${uid}.status 2>/dev/null`)).out.trim().split("\t").slice(1);
+    return (await sh(home, `cat /run/rplan-standby/${uid}.status 2>/dev/null`)).out.trim().split("\t").slice(1);
   }
 
   beforeAll(async () => {
