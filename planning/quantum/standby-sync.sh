@@ -45,10 +45,23 @@ homed_here() {
     "(&(objectClass=rplanUser)(rplanHome=$SELF)(!(rplanUserState=disabled))(!(rplanUserState=frozen)))" uid 2>/dev/null |
     sed -n 's/^uid: //p'
 }
+# Who the directory homes here, read at most every 2 s (one search, not one per round: under load the
+# replica is asked once, however many users change).
+declare -A homed=()
+homed_at=0
 homed_one() {
-  ldapsearch -Q -LLL -Y EXTERNAL -H "$LDAPI" -b "uid=$1,ou=people,$SUFFIX" -s base \
-    "(&(rplanHome=$SELF)(!(rplanUserState=disabled))(!(rplanUserState=frozen)))" dn 2>/dev/null | grep -q '^dn:'
+  local t
+  t=$(now_ms)
+  if [ $(( t - homed_at )) -ge 2000 ]; then
+    homed=()
+    for h in $(homed_here); do homed[$h]=1; done
+    homed_at=$t
+  fi
+  [ -n "${homed[$1]:-}" ]
 }
+# A move of this user is copying its mailbox right now (ops/quantum/mailbox-copy.ts, on this node):
+# its dsync and ours would read and lock the same files at once; the standby waits for it.
+moving() { pgrep -f -- "doveadm backup .*-u $1 tcp:" >/dev/null; }
 
 # One status file per user: uid standby state last-ok-ms pending-since-ms last-lag-ms message
 status() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" > "$STATE_DIR/$1.status.new" && mv -f "$STATE_DIR/$1.status.new" "$STATE_DIR/$1.status"; }
@@ -69,6 +82,7 @@ backup() {
   read -r _ name addr <<< "$line"
   # No standby to write (moved onto it, or the mailbox is not here): nothing to do.
   if [ "$name" = "$SELF" ] || [ ! -d "$STORE/$u" ] || ! homed_one "$u"; then done_with "$u"; return; fi
+  if moving "$u"; then retry_at[$u]=$(( $(now_ms) + 2000 )); return; fi
   state=$(cat "$STATE_DIR/$u.$name.dsync" 2>/dev/null)
   start=$(now_ms)
   out=$(timeout 900 doveadm backup -s "$state" -u "$u" "tcp:$addr:$PORT" 2>"$STATE_DIR/.err"); rc=$?
