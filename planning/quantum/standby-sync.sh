@@ -95,9 +95,10 @@ backup() {
     done_with "$u"
   else
     # Under steady delivery a round often meets the mailbox changing or locked: dsync says "run again"
-    # (2) or fails for now (75). Soon again, ten times — unless the standby cannot be reached at all.
+    # (2) or fails for now (75); a user just created may not be in the standby's replica yet (67).
+    # Soon again, ten times — unless the standby cannot be reached at all.
     again[$u]=$(( ${again[$u]:-0} + 1 ))
-    if { [ $rc = 2 ] || { [ $rc = 75 ] && [[ "$err" != *"connect("* ]]; }; } && [ "${again[$u]}" -le 10 ]; then
+    if [[ "$err" != *"connect("* ]] && [ "${again[$u]}" -le 10 ]; then
       retry_at[$u]=$(( end + 200 * ${again[$u]} ))
       return
     fi

@@ -45,11 +45,11 @@ function run(cmd: string, args: string[]): Promise<{ code: number; out: string }
   });
 }
 /** Until `probe` returns true (polling every 250 ms); the ms it took. */
-async function within(ms: number, what: string, probe: () => Promise<boolean>): Promise<number> {
+async function within(ms: number, what: string, probe: () => Promise<boolean>, explain?: () => Promise<string>): Promise<number> {
   const start = Date.now();
   for (;;) {
     if (await probe()) return Date.now() - start;
-    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
+    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms${explain ? ` (${await explain()})` : ""}`);
     await sleep(250);
   }
 }
@@ -189,7 +189,7 @@ maybe("standby copies on the lab", () => {
     const map = await standbyMap("lab1");
     const subject = `seize-${RUN}`;
     for (const uid of [U.a1, U.a2]) for (let i = 0; i < 3; i++) expect(await send(uid, `${subject}-${uid}-${i}`, "lab1")).toBe(true);
-    for (const uid of [U.a1, U.a2]) await within(60_000, `${uid}'s mail on its standby`, async () => (await copies(map[uid], uid, `${subject}-${uid}`)).length === 3);
+    for (const uid of [U.a1, U.a2]) await within(60_000, `${uid}'s mail on its standby`, async () => (await copies(map[uid], uid, `${subject}-${uid}`)).length === 3, async () => `home: ${(await copies("lab3", uid, `${subject}-${uid}`)).length} there; replicator: ${(await status("lab3", uid)).join(" | ")}`);
     const flagged = searchIds(U.a2, "lab3", `${subject}-${U.a2}-0`)[0];
     expect(imap(U.a2, "lab3", `STORE ${flagged} +FLAGS (\\Flagged)`)).not.toMatch(/NO|BAD/);
     await within(20_000, "the flag on the standby", async () => (await copies(map[U.a2], U.a2, `${subject}-${U.a2}-0`)).some((f) => f.includes("F")));
