@@ -37,8 +37,6 @@ export class UserPlacement extends pulumi.ComponentResource {
   public readonly resource: UserPlacementResource;
   /** Node → the map of standbys its replicator reads (planning/quantum/standby-sync.ts). */
   public readonly standbyMaps: Readonly<Record<string, HostFiles>>;
-  /** The record carried out: the file's, with revoked homes promoted and every standby valid (planning/placement/standby.ts). */
-  public readonly carriedOut: PlacementRecord;
 
   constructor(name: string, args: UserPlacementArgs, opts?: pulumi.ComponentResourceOptions) {
     const nodeRefs = args.cluster.nodes.map((n) => ({ name: n.name, state: n.state }));
@@ -48,7 +46,6 @@ export class UserPlacement extends pulumi.ComponentResource {
     const problems = [...complete.problems, ...placementProblems(complete.record, nodeRefs, {})];
     if (problems.length > 0) throw new Error(`invalid placement (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     super("rplan:placement:UserPlacement", name, {}, opts);
-    this.carriedOut = complete.record;
     const ldap = args.ldap.plan;
     this.resource = new UserPlacementResource(
       `${name}-homes`,

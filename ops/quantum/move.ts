@@ -156,11 +156,11 @@ async function kick(ctx: MoveContext, uid: string): Promise<void> {
  * deliveries to the old home 20 s after the switch). A reload restarts qmgr and trivial-rewrite;
  * connections in progress are not dropped.
  */
-async function forgetRoutes(ctx: MoveContext): Promise<void> {
+export async function forgetRoutes(ctx: MoveContext): Promise<void> {
   await Promise.all([...ctx.nodes.values()].map((n) => n.conn.run(["postfix", "reload"], { allowFailure: true, label: "postfix reload" })));
 }
 
 /** `postqueue -f` on every node: what was deferred during the freeze goes out now, not in minutes. */
-async function flushQueues(ctx: MoveContext): Promise<void> {
+export async function flushQueues(ctx: MoveContext): Promise<void> {
   await Promise.all([...ctx.nodes.values()].map((n) => n.conn.run(["postqueue", "-f"], { allowFailure: true, label: "postqueue -f" })));
 }

@@ -7,6 +7,7 @@
  */
 import { readDirectoryUser, setFrozen, setHome, waitReplicas } from "./journal";
 import { dirBytes } from "./mail-store";
+import { flushQueues, forgetRoutes } from "./move";
 import type { MoveContext } from "./node";
 
 export interface PromotionReport {
@@ -41,9 +42,9 @@ export async function promoteUsers(ctx: MoveContext, work: readonly { uid: strin
   if (work.length === 0) return reports;
   const replicas = [...ctx.nodes.values()].map((n) => n.slapd);
   await Promise.all(work.map((w) => waitReplicas(replicas, ctx.suffix, w.uid, { home: w.to, frozen: false }).catch((e: Error) => ctx.log(`[promote] ${e.message}; mail for ${w.uid} on those nodes waits in their queues`))));
-  // Routes are cached for 30 s by each postfix (ops/quantum/move.ts forgetRoutes says why); then the queues go out.
-  await Promise.all([...ctx.nodes.values()].map((n) => n.conn.run(["postfix", "reload"], { allowFailure: true, label: "postfix reload" })));
-  await Promise.all([...ctx.nodes.values()].map((n) => n.conn.run(["postqueue", "-f"], { allowFailure: true, label: "postqueue -f" })));
+  // Routes are cached for 30 s by each postfix (forgetRoutes says why); then the queues go out.
+  await forgetRoutes(ctx);
+  await flushQueues(ctx);
   ctx.log(`[promote] ${work.length} user(s) on their new homes in ${Date.now() - started} ms`);
   return reports;
 }
