@@ -224,10 +224,12 @@ export async function carryOut(inputs: UserPlacementInputs, olds: CarriedOut, no
  */
 async function prepareStandbys(before: Readonly<Record<string, string>>, standbys: Readonly<Record<string, string>>, homes: Readonly<Record<string, string>>, nodes: ReadonlyMap<string, MoveNode>, now: number): Promise<OldCopy[]> {
   const left: OldCopy[] = [];
-  for (const user of Object.keys(standbys).sort()) {
+  // Users whose standby was dropped (no node may hold it now) leave their old copy too.
+  for (const user of [...new Set([...Object.keys(standbys), ...Object.keys(before)])].sort()) {
     const [was, is, home] = [before[user], standbys[user], homes[user]];
     if (was === is) continue;
     if (was !== undefined && was !== home && nodes.has(was)) left.push({ user, node: was, since: now });
+    if (is === undefined) continue;
     const [h, s] = [nodes.get(home ?? ""), nodes.get(is)];
     if (!h || !s || is === home) continue;
     const path = await setAsideStaleCopy(h, s, user, (line) => log(`[standby] ${user}: ${line}`)).catch((e: Error) => (log(`[standby] ${user}: cannot check ${is}'s copy: ${e.message}`), undefined));

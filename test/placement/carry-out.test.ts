@@ -471,3 +471,23 @@ describe("the decisions, one by one (where one move stands: test/quantum/protoco
     expect(unrecordedCopies(lastSeen, homes, [{ user: "c", node: "n1", since: 1 }])).toEqual([{ user: "a", node: "n1" }]);
   });
 });
+
+describe("standbys carried out (providers/impl/user-placement.ts prepareStandbys)", () => {
+  test("a new standby holding a stale copy of another mailbox has it set aside; a standby given up (changed, or dropped) leaves its copy recorded as an old copy", async () => {
+    const c = new FakeCluster(NODES, MASTER);
+    c.addUser("k", "lab1", 3);
+    // lab3 holds a copy of another mailbox of k's (other GUID: left by an earlier life of the user).
+    c.stores.get("lab3")!.set(`${STORE}/k`, { guid: "stale", msgs: ["old"] });
+    let s = await create(c, { k: "lab1" }, { k: "lab2" });
+    expect(s.outputs.oldCopies).toEqual([]);
+    // The standby moves to lab3: lab3's stale copy is set aside (kept, with its path), lab2's copy becomes an old copy.
+    s = (await up(c, s, { k: "lab1" }, undefined, { k: "lab3" })).state;
+    expect(c.mailbox("lab3", "k")).toBeUndefined();
+    expect(s.outputs.oldCopies.map((o) => [o.node, o.path === undefined ? "own dir" : "set aside"]).sort()).toEqual([["lab2", "own dir"], ["lab3", "set aside"]]);
+    // The standby is dropped (no node may hold it): lab3's copy is left as an old copy too.
+    s = (await up(c, s, { k: "lab1" }, undefined, {})).state;
+    expect(s.outputs.oldCopies.filter((o) => o.node === "lab3" && o.path === undefined)).toHaveLength(1);
+    // The home's mailbox is never touched.
+    expect(c.mailbox("lab1", "k")!.msgs).toHaveLength(3);
+  });
+});
