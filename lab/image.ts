@@ -69,7 +69,30 @@ postfix postfix/main_mailer_type select Internet Site
 postfix postfix/mailname string ${LAB_DOMAIN}
 `;
 
-const INSTALL_SCRIPT = (pkgs: string[]) => `set -eu
+/**
+ * The lab's gocryptfs: Debian 12's 2.3 (Go 1.19, x/sys >= 0.1) switches the credentials of ALL its
+ * threads while it creates a file for another user (-allow_other as root), so a write slapd makes
+ * at that moment fails: "mdb_modify: txn_commit failed: Permission denied", then MDB_PANIC and
+ * slapd exits (rfjakob/gocryptfs#892, fixed in 2.5.2). Measured on the lab: 4 users creating
+ * files while 1 500 LDAP modifies ran killed slapd within a second on 2.3 and never on 2.6.1.
+ * So the image diverts Debian's binary and installs trixie-backports' (it runs on bookworm's libc
+ * and libcrypto.so.3; the package itself wants trixie's libssl3t64, hence no dpkg -i). This is
+ * the lab's stand-in for LUKS only: production nodes use dm-crypt and never run gocryptfs.
+ */
+export const LAB_GOCRYPTFS = {
+  pool: "pool/main/g/gocryptfs/gocryptfs_2.6.1-1~bpo13+1_amd64.deb",
+  sha256: "10e98494c613a0b5c5348b51e4e233fbb3e6f3da1cfd0f2fdc23736c8390dc58",
+};
+
+const INSTALL_GOCRYPTFS = (mirror: string) => `d=/root/gocryptfs.deb
+curl -fsS -o $d '${mirror.replace(/\/$/, "")}/${LAB_GOCRYPTFS.pool}' || { echo "cannot fetch ${LAB_GOCRYPTFS.pool} from ${mirror}: the lab needs gocryptfs >= 2.5.2 (see lab/image.ts)" >&2; exit 1; }
+echo '${LAB_GOCRYPTFS.sha256}  '$d | sha256sum -c --quiet
+dpkg-divert --local --rename --add /usr/bin/gocryptfs >/dev/null
+dpkg-deb --fsys-tarfile $d | tar -xO ./usr/bin/gocryptfs > /usr/bin/gocryptfs.new
+chmod 755 /usr/bin/gocryptfs.new && mv /usr/bin/gocryptfs.new /usr/bin/gocryptfs && rm -f $d
+gocryptfs --version | grep -q '^gocryptfs 2\.6\.1;'`;
+
+const INSTALL_SCRIPT = (pkgs: string[], mirror: string) => `set -eu
 export DEBIAN_FRONTEND=noninteractive
 printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
 debconf-set-selections /root/rplan-preseed
@@ -78,6 +101,7 @@ mkdir -p /etc/default && cp /root/rplan-slapd-defaults /etc/default/slapd
 apt-get update -q
 apt-get install -y -q -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef ${pkgs.join(" ")}
 systemctl disable ${DISABLED_UNTIL_CONFIGURED.join(" ")}
+${INSTALL_GOCRYPTFS(mirror)}
 rm -f /usr/sbin/policy-rc.d /root/rplan-preseed /root/rplan-slapd-defaults /etc/ssh/ssh_host_*
 apt-get clean && rm -rf /var/lib/apt/lists/*
 : > /etc/machine-id && rm -f /var/lib/dbus/machine-id
@@ -90,7 +114,7 @@ export async function ensureImage(log: (m: string) => void = () => undefined): P
   const mirror = hostMirror();
   const baseSpec = { SUITE, BASE_PACKAGES, mirror };
   const base = path.join(CACHE_DIR, `base-${hash(baseSpec)}`);
-  const serviceSpec = { base: path.basename(base), IMAGE_PACKAGES, PRESEED, PREINSTALL_SLAPD_DEFAULTS, INSTALL_SCRIPT: INSTALL_SCRIPT(IMAGE_PACKAGES) };
+  const serviceSpec = { base: path.basename(base), IMAGE_PACKAGES, PRESEED, PREINSTALL_SLAPD_DEFAULTS, INSTALL_SCRIPT: INSTALL_SCRIPT(IMAGE_PACKAGES, mirror) };
   const service = path.join(CACHE_DIR, `service-${hash(serviceSpec)}`);
   if (fs.existsSync(service)) return service;
 
@@ -106,7 +130,7 @@ export async function ensureImage(log: (m: string) => void = () => undefined): P
     await run("cp", ["-a", "--reflink=auto", `${base}/.`, tmp]);
     fs.writeFileSync(path.join(tmp, "root", "rplan-preseed"), PRESEED);
     fs.writeFileSync(path.join(tmp, "root", "rplan-slapd-defaults"), PREINSTALL_SLAPD_DEFAULTS);
-    await nspawnOnce(tmp, INSTALL_SCRIPT(IMAGE_PACKAGES));
+    await nspawnOnce(tmp, INSTALL_SCRIPT(IMAGE_PACKAGES, mirror));
     // Per-node host keys are written at node creation; list them so sshd doesn't look for others.
     const keys = ["ed25519", "ecdsa"].map((t) => `HostKey /etc/ssh/ssh_host_${t}_key`).join("\n");
     fs.writeFileSync(path.join(tmp, "etc/ssh/sshd_config.d/rplan-lab.conf"), `${keys}\nUseDNS no\n`);
