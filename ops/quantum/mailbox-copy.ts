@@ -5,7 +5,7 @@
  * both copies, whose outcome the protocol decides (planning/quantum/protocol.ts). What doveadm and
  * postqueue print is read by planning/mail/doveadm.ts and planning/mail/postqueue.ts.
  */
-import { backupComplaint, backupOutcome, BackupOutcome, backupState, copyDifferences, parseMailboxStatus } from "../../planning/mail/doveadm";
+import { backupComplaint, backupOutcome, BackupOutcome, backupState, COPY_IDENTITY_FIELDS, copyDifferences, parseMailboxStatus } from "../../planning/mail/doveadm";
 import { DOVEADM_PORT } from "../../planning/mail/move-channel";
 import { activeDeliveries } from "../../planning/mail/postqueue";
 import { humanBytes } from "../../planning/placement/moves";
@@ -97,7 +97,7 @@ export async function waitDeliveries(ctx: MoveContext, user: DirectoryUser, time
 }
 
 async function mailboxStatus(n: MoveNode, uid: string): Promise<Record<string, string>> {
-  const r = await n.conn.run(["doveadm", "-f", "tab", "mailbox", "status", "-u", uid, "messages vsize", "*"], { allowFailure: true, label: `doveadm mailbox status ${uid}` });
+  const r = await n.conn.run(["doveadm", "-f", "tab", "mailbox", "status", "-u", uid, COPY_IDENTITY_FIELDS.join(" "), "*"], { allowFailure: true, label: `doveadm mailbox status ${uid}` });
   if (r.code !== 0) throw new Error(`[${n.name}] cannot read ${uid}'s folders (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
   return parseMailboxStatus(r.stdout);
 }

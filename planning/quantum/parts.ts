@@ -32,7 +32,7 @@ export const MAIL: QuantumPart = {
   name: "mail",
   what: "the user's mail directory on its home: <store>/<uid> (dovecot's home, the Maildir below it; the store is <encrypted mount>/mail)",
   copiedBy: "`doveadm backup` (dsync) from the old home to the new one's doveadm server over the VPN (planning/mail/move-channel.ts), flags and UIDs kept, repeated until clean; the final sync goes on from the state the bulk copy printed",
-  comparedBy: "`doveadm mailbox status` on both copies: messages and size per folder (planning/mail/doveadm.ts)",
+  comparedBy: "`doveadm mailbox status` on both copies: messages, UIDNEXT, UIDVALIDITY and GUID per folder, from the index alone (planning/mail/doveadm.ts)",
   idleWhen: "no queue manager on any node is delivering to the user (`postqueue -j`, planning/mail/postqueue.ts) and the user's IMAP/POP sessions are ended",
   built: true,
 };

@@ -25,12 +25,23 @@ describe("doveadm mailbox status", () => {
     expect(parseInboxGuid("")).toBeUndefined();
   });
 
-  test("messages and vsize (tab) per folder, and the comparison of two copies", () => {
-    const a = parseMailboxStatus("mailbox\tmessages\tvsize\nINBOX\t120\t34000\nSent\t3\t900\n");
-    const b = parseMailboxStatus("mailbox\tmessages\tvsize\nINBOX\t119\t33700\nSent\t3\t900\nJunk\t0\t0\n");
-    expect(a).toEqual({ INBOX: "120/34000", Sent: "3/900" });
+  test("the index-only identity of each folder (tab), and the comparison of two copies", () => {
+    const head = "mailbox\tmessages\tuidnext\tuidvalidity\tguid\n";
+    const a = parseMailboxStatus(`${head}INBOX\t120\t121\t1700000000\tg1\nSent\t3\t4\t1700000001\tg2\n`);
+    expect(a).toEqual({ INBOX: "messages=120,uidnext=121,uidvalidity=1700000000,guid=g1", Sent: "messages=3,uidnext=4,uidvalidity=1700000001,guid=g2" });
     expect(copyDifferences(a, a)).toEqual([]);
-    expect(copyDifferences(a, b)).toEqual(["INBOX: 120/34000 vs 119/33700", "Junk: missing vs 0/0"]);
-    expect(() => parseMailboxStatus("name\tcount\nINBOX\t1\n")).toThrow(/unexpected doveadm mailbox status header/);
+    // one message missing; a folder only on one side
+    const b = parseMailboxStatus(`${head}INBOX\t119\t120\t1700000000\tg1\nSent\t3\t4\t1700000001\tg2\nJunk\t0\t1\t1700000002\tg3\n`);
+    expect(copyDifferences(a, b)).toEqual([
+      "INBOX: messages=120,uidnext=121,uidvalidity=1700000000,guid=g1 vs messages=119,uidnext=120,uidvalidity=1700000000,guid=g1",
+      "Junk: missing vs messages=0,uidnext=1,uidvalidity=1700000002,guid=g3",
+    ]);
+    // each field alone tells the copies apart: one expunged and one new message (same count), a folder recreated
+    for (const row of ["INBOX\t120\t122\t1700000000\tg1", "INBOX\t120\t121\t1700000009\tg1", "INBOX\t120\t121\t1700000000\tg9"]) {
+      expect(copyDifferences(a, parseMailboxStatus(`${head}${row}\nSent\t3\t4\t1700000001\tg2\n`))).toHaveLength(1);
+    }
+    // columns in any order; a missing one is an error naming what was expected
+    expect(parseMailboxStatus("guid\tuidvalidity\tmailbox\tuidnext\tmessages\ng1\t1700000000\tINBOX\t121\t120\n")).toEqual({ INBOX: a.INBOX });
+    expect(() => parseMailboxStatus("mailbox\tmessages\tvsize\nINBOX\t1\t2\n")).toThrow(/unexpected doveadm mailbox status header: .*expected mailbox, messages, uidnext, uidvalidity, guid/);
   });
 });
