@@ -7,10 +7,10 @@ import { closeAllSsh } from "../transports/ssh";
 import { benchLab } from "./lab";
 import { benchLdap } from "./ldap";
 import { benchMail, benchSubmissionOnly, SubmissionBench, SubmissionPhase } from "./mail";
-import { benchMesh, meshBenchRows, revocationBreakdownRows, revocationSummaryRows } from "./mesh";
+import { benchMesh, meshBenchRows, parallelismRows, revocationBreakdownRows, revocationSummaryRows } from "./mesh";
 import { benchMoves } from "./moves";
 import { benchPlacement } from "./placement";
-import { benchPlatform } from "./platform";
+import { benchPlatform, benchStartParallelism, startParallelismRows } from "./platform";
 import { benchSeizure, percentile } from "./seizure";
 
 function table(rows: Array<string[]>): string {
@@ -50,6 +50,8 @@ async function main(): Promise<void> {
       ]),
     );
     await closeAllSsh();
+    console.log("\n### npm start's apply and a no-op preview: default parallelism against `--parallel 1` (a fresh lab for each, alternating)\n");
+    console.log(table(startParallelismRows(await benchStartParallelism(Number(process.env.RPLAN_BENCH_START_ROUNDS ?? 2)))));
     await labDown();
   }
   if (!only || only === "mesh") {
@@ -58,10 +60,13 @@ async function main(): Promise<void> {
     const mesh = await benchMesh({ rounds });
     console.log(table([["measure", "value"], ...meshBenchRows(mesh)]));
     const revoked = [...new Set(mesh.revocation.map((r) => r.revoked))].join(", ");
-    console.log(`\n### Revocation of ${revoked}, ${mesh.revocation.length} rounds (re-admitted between them): per survivor, median / max from the start of the survivors' updates\n`);
-    console.log(table(revocationSummaryRows(mesh.revocation)));
-    console.log("\n### Where the time went: the last survivor's VPN refusal and zone reload per round, by step (the runner applies one step at a time)\n");
-    console.log(table(revocationBreakdownRows(mesh.revocation)));
+    const byDefault = mesh.revocation.filter((r) => r.parallel === "default");
+    console.log(`\n### Revocation of ${revoked}, ${byDefault.length} rounds under the default parallelism (re-admitted between them): per survivor, median / max from the start of the survivors' updates\n`);
+    console.log(table(revocationSummaryRows(byDefault)));
+    console.log("\n### The same revocation, default parallelism against `--parallel 1` (alternating in each round)\n");
+    console.log(table(parallelismRows(mesh.revocation)));
+    console.log("\n### Where the time went (default parallelism): the last survivor's VPN refusal and zone reload per round, by step\n");
+    console.log(table(revocationBreakdownRows(byDefault)));
     await labDown(); // it grew to 5 nodes
   }
   if (!only || only === "ldap") await ldapSection();

@@ -62,6 +62,8 @@ export interface TimelineStep {
 
 export interface RevocationRow {
   readonly round: number;
+  /** The runner's `--parallel` for this revocation's up ("default": 4 × CPUs, as `pulumi up`). */
+  readonly parallel: number | "default";
   readonly revoked: string;
   readonly upMs: number;
   readonly perSurvivor: Record<string, SurvivorTimes>;
@@ -145,7 +147,8 @@ export async function benchMesh(opts: { sizes?: number[]; rounds?: number; log?:
     fs.writeFileSync(file, doc.toString());
     return file;
   };
-  const up = (n: number, stateFile: string, edits: Record<string, NodeEdit> = {}) => runStack({ op: "up", stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile: config(n, edits), env });
+  const up = (n: number, stateFile: string, edits: Record<string, NodeEdit> = {}, parallel?: number) =>
+    runStack({ op: "up", stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile: config(n, edits), env, ...(parallel ? { parallel } : {}) });
 
   try {
     const meshUp: MeshUpRow[] = [];
@@ -181,18 +184,22 @@ export async function benchMesh(opts: { sizes?: number[]; rounds?: number; log?:
       rotation.push(row);
       log(`rotation #${round}: ${JSON.stringify(row)}`);
 
-      edits[revoked] = { state: "revoked" };
-      const rev = await up(n, stateFile, edits);
-      const survivors = nodes.filter((x) => x !== revoked);
-      const refusedBy = checkOutputs(stateFile, "mesh-check").refusedBy?.[revoked] ?? {};
-      const goneAfterMs = checkOutputs(stateFile, "dns-check").goneAfterMs?.[revoked] ?? {};
-      const { perSurvivor, timeline } = revocationTimes(rev, survivors, refusedBy, goneAfterMs);
-      revocation.push({ round, revoked, upMs: rev.timings.totalMs, perSurvivor, timeline });
-      log(`revocation #${round} of ${revoked}: ${JSON.stringify(perSurvivor)}`);
-      log(`revocation #${round} steps (ms from the start of the survivors' updates: start +duration): ${timeline.map((t) => `${t.name} ${t.op} ${t.startMs} +${t.ms}`).join(", ")}`);
+      // The same revocation under the engine's default parallelism and one step at a time, side by side.
+      for (const parallel of [undefined, 1]) {
+        edits[revoked] = { state: "revoked" };
+        const rev = await up(n, stateFile, edits, parallel);
+        const survivors = nodes.filter((x) => x !== revoked);
+        const refusedBy = checkOutputs(stateFile, "mesh-check").refusedBy?.[revoked] ?? {};
+        const goneAfterMs = checkOutputs(stateFile, "dns-check").goneAfterMs?.[revoked] ?? {};
+        const { perSurvivor, timeline } = revocationTimes(rev, survivors, refusedBy, goneAfterMs);
+        const label = parallel ?? "default";
+        revocation.push({ round, parallel: label, revoked, upMs: rev.timings.totalMs, perSurvivor, timeline });
+        log(`revocation #${round} of ${revoked} (--parallel ${label}): ${JSON.stringify(perSurvivor)}`);
+        log(`revocation #${round} (--parallel ${label}) steps (ms from the start of the survivors' updates: start +duration): ${timeline.map((t) => `${t.name} ${t.op} ${t.startMs} +${t.ms}`).join(", ")}`);
 
-      edits[revoked] = { state: "active" };
-      await up(n, stateFile, edits); // re-admitted with a new key (not timed)
+        edits[revoked] = { state: "active" };
+        await up(n, stateFile, edits); // re-admitted with a new key (not timed)
+      }
     }
     return { meshUp, rotation, revocation };
   } finally {
@@ -234,6 +241,28 @@ export function revocationSummaryRows(rows: readonly RevocationRow[], goalMs = 2
   return [
     ["survivor", "tinc reloaded", `VPN refusal verified (goal max ≤ ${goalMs / 1000} s)`, `DNS withdrawn: zone reloaded (goal max ≤ ${goalMs / 1000} s)`, "DNS gone in dig from it (every server)"],
     ...survivors.map((s) => [s, cell(pick(s, "reloadedMs")), cell(pick(s, "verifiedMs")), cell(pick(s, "dnsReloadedMs")), cell(pick(s, "dnsVerifiedMs"))]),
+  ];
+}
+
+/**
+ * The revocation under the default parallelism against `--parallel 1`: the last survivor's times
+ * (median over rounds) and the whole up, with the ratio default / one at a time (< 1: faster).
+ */
+export function parallelismRows(rows: readonly RevocationRow[]): string[][] {
+  const lastOf = (r: RevocationRow, k: keyof SurvivorTimes) => maxOf(Object.values(r.perSurvivor).map((v) => v[k]));
+  const measures: Array<[string, (r: RevocationRow) => number | null]> = [
+    ["last survivor's VPN refusal verified", (r) => lastOf(r, "verifiedMs")],
+    ["last survivor's zone reloaded", (r) => lastOf(r, "dnsReloadedMs")],
+    ["last survivor's name gone in dig", (r) => lastOf(r, "dnsVerifiedMs")],
+    ["whole up (preview + apply)", (r) => r.upMs],
+  ];
+  const of = (p: RevocationRow["parallel"], f: (r: RevocationRow) => number | null) => median(rows.filter((r) => r.parallel === p).map(f));
+  return [
+    ["revocation, median of rounds", "default parallelism", "--parallel 1", "ratio"],
+    ...measures.map(([name, f]) => {
+      const [d, one] = [of("default", f), of(1, f)];
+      return [name, seconds(d), seconds(one), d !== null && one ? (d / one).toFixed(2) : "n/a"];
+    }),
   ];
 }
 
@@ -298,7 +327,7 @@ export function meshBenchRows(b: MeshBench): Array<[string, string]> {
     ...b.rotation.map((r): [string, string] => [`rotation #${r.round}: new key / distribute + restart / verified`, `${seconds(r.keyGenerationMs)} / ${seconds(r.distributeAndRestartMs)} / ${seconds(r.verifyMs)} (whole up ${seconds(r.upMs)})`]),
     ...b.revocation.flatMap((r) =>
       Object.entries(r.perSurvivor).map(([s, v]): [string, string] => [
-        `revocation #${r.round} of ${r.revoked}, survivor ${s}: tinc reloaded / refusal verified / zone reloaded / gone in dig`,
+        `revocation #${r.round} of ${r.revoked} (--parallel ${r.parallel}), survivor ${s}: tinc reloaded / refusal verified / zone reloaded / gone in dig`,
         `${seconds(v.reloadedMs)} / ${seconds(v.verifiedMs)} / ${seconds(v.dnsReloadedMs)} / ${seconds(v.dnsVerifiedMs)}`,
       ]),
     ),

@@ -1,5 +1,6 @@
 /** The mesh benchmark's arithmetic on a made-up revocation (no lab): what each number is measured from. */
-import { breakdownUntil, median, revocationBreakdownRows, revocationSummaryRows, revocationTimes, RevocationRow } from "../bench/mesh";
+import { startParallelismRows } from "../bench/platform";
+import { breakdownUntil, median, parallelismRows, revocationBreakdownRows, revocationSummaryRows, revocationTimes, RevocationRow } from "../bench/mesh";
 import type { RunStep } from "../runner";
 
 const T0 = 1_000_000;
@@ -63,10 +64,11 @@ test("median and the tables: NEVER when a round never verified, over-goal maxima
   expect(median([3, 1, 2])).toBe(2);
   expect(median([4, 1, 2, 3])).toBe(2.5);
   expect(median([1, null])).toBeNull();
-  const row = (round: number, verified: number | null): RevocationRow => ({
+  const row = (round: number, verified: number | null, parallel: RevocationRow["parallel"] = "default", upMs = 9000): RevocationRow => ({
     round,
+    parallel,
     revoked: "lab3",
-    upMs: 9000,
+    upMs,
     perSurvivor: { lab1: { reloadedMs: 300, verifiedMs: verified, dnsReloadedMs: 1200, dnsVerifiedMs: 2000 } },
     timeline: revocationTimes({ steps }, ["lab1", "lab2"], {}, {}).timeline,
   });
@@ -76,4 +78,40 @@ test("median and the tables: NEVER when a round never verified, over-goal maxima
   const breakdown = revocationBreakdownRows([row(1, 1000)]);
   expect(breakdown[0]).toEqual(["where the time went (s)", "#1 last VPN refusal", "#1 last zone reload"]);
   expect(breakdown[breakdown.length - 1]).toEqual(["total", "1.00 s", "1.20 s"]);
+});
+
+test("default parallelism against --parallel 1: medians of each, ratio default / one at a time", () => {
+  const row = (round: number, parallel: RevocationRow["parallel"], verifiedMs: number, upMs: number): RevocationRow => ({
+    round,
+    parallel,
+    revoked: "lab3",
+    upMs,
+    perSurvivor: {
+      lab1: { reloadedMs: 100, verifiedMs, dnsReloadedMs: 500, dnsVerifiedMs: 800 },
+      lab2: { reloadedMs: 200, verifiedMs: verifiedMs / 2, dnsReloadedMs: 400, dnsVerifiedMs: 700 },
+    },
+    timeline: [],
+  });
+  const rows = parallelismRows([row(1, "default", 1000, 8000), row(1, 1, 2000, 16000), row(2, "default", 1200, 9000), row(2, 1, 3000, 15000), row(3, "default", 1100, 10000), row(3, 1, 2500, 14000)]);
+  expect(rows[0]).toEqual(["revocation, median of rounds", "default parallelism", "--parallel 1", "ratio"]);
+  // the last survivor (lab1), median over the rounds of each parallelism: 1.1 s against 2.5 s
+  expect(rows[1]).toEqual(["last survivor's VPN refusal verified", "1.10 s", "2.50 s", "0.44"]);
+  expect(rows[2]).toEqual(["last survivor's zone reloaded", "0.50 s", "0.50 s", "1.00"]);
+  expect(rows[4]).toEqual(["whole up (preview + apply)", "9.00 s", "15.00 s", "0.60"]);
+  // a parallelism never measured: no ratio
+  expect(parallelismRows([row(1, "default", 1000, 8000)])[1]).toEqual(["last survivor's VPN refusal verified", "1.00 s", "NEVER", "n/a"]);
+});
+
+test("npm start's parallelism table: medians per parallelism, ratio default / one at a time", () => {
+  const timings = (upSeconds: number, applySeconds: number, noop: number) => ({ resources: 70, upSeconds, upPreviewSeconds: upSeconds - applySeconds, upApplySeconds: applySeconds, noopPreviewSeconds: noop, noopPreviewChanged: false });
+  const rows = startParallelismRows([
+    { round: 1, parallel: "default", runner: timings(30, 25, 4) },
+    { round: 1, parallel: 1, runner: timings(60, 55, 5) },
+    { round: 2, parallel: "default", runner: timings(34, 27, 4) },
+    { round: 2, parallel: 1, runner: timings(56, 51, 5) },
+  ]);
+  expect(rows[0]).toEqual(["npm start (70 resources), median of 2 rounds", "default parallelism", "--parallel 1", "ratio"]);
+  expect(rows[1]).toEqual(["first up on a fresh lab (preview + apply)", "32.00 s", "58.00 s", "0.55"]);
+  expect(rows[2]).toEqual(["  of which the apply", "26.00 s", "53.00 s", "0.49"]);
+  expect(rows[3]).toEqual(["no-op preview", "4.00 s", "5.00 s", "0.80"]);
 });
