@@ -1,0 +1,36 @@
+/** test/side-by-side.js, npm test's jest part: two runs that together cover every test file once, and one merged report. */
+import { spawnSync } from "child_process";
+import * as path from "path";
+const { LAB, merge, parse } = require("./side-by-side.js");
+
+const root = path.resolve(__dirname, "..");
+const list = (args: string[]) =>
+  spawnSync(process.execPath, [require.resolve("jest/bin/jest"), "--listTests", ...args], { cwd: root, encoding: "utf8" })
+    .stdout.split("\n")
+    .filter(Boolean)
+    .map((f) => path.relative(root, f))
+    .sort();
+
+test("the lab run and the other run split the test files: each file in exactly one, every lab suite in the lab run", () => {
+  const all = list([]);
+  const lab = list(["--testPathPattern", LAB]);
+  const other = list(["--testPathIgnorePatterns", "/node_modules/", LAB]);
+  expect([...lab, ...other].sort()).toEqual(all);
+  expect(lab.filter((f) => other.includes(f))).toEqual([]);
+  for (const f of all.filter((x) => x.endsWith(".lab.test.ts") || x.startsWith("test/lab/"))) expect({ f, lab: lab.includes(f) }).toEqual({ f, lab: true });
+  // the ones that merely run real daemons without the lab stay beside it
+  expect(other).toContain("test/mail/mail-local.test.ts");
+  expect(all.length).toBeGreaterThan(100);
+}, 60_000);
+
+test("CI's report arguments are taken apart; anything else means a chosen few (one plain run)", () => {
+  expect(parse(["--json", "--outputFile=.ci-jest.json"])).toEqual({ rest: [], json: true, outputFile: ".ci-jest.json" });
+  expect(parse(["--outputFile", "r.json", "test/mail"])).toEqual({ rest: ["test/mail"], json: false, outputFile: "r.json" });
+});
+
+test("the merged report adds the counts, joins the results, fails when either failed, starts at the earlier start", () => {
+  const a = { numPassedTests: 2, numFailedTests: 0, numPendingTests: 1, success: true, startTime: 5, testResults: [{ name: "a" }] };
+  const b = { numPassedTests: 3, numFailedTests: 1, numPendingTests: 0, success: false, startTime: 3, testResults: [{ name: "b" }, { name: "c" }] };
+  expect(merge([a, b])).toEqual({ numPassedTests: 5, numFailedTests: 1, numPendingTests: 1, success: false, startTime: 3, testResults: [{ name: "a" }, { name: "b" }, { name: "c" }] });
+  expect(merge([a, { ...a, testResults: [] }]).success).toBe(true);
+});
