@@ -50,6 +50,10 @@ export interface PostfixContribution {
   readonly main?: Readonly<Record<string, string>>;
   readonly master?: readonly MasterService[];
   readonly files?: readonly DaemonFile[];
+  /** argv lists run after the files change, before `postfix check` and the reload (e.g. move the queue). */
+  readonly commands?: readonly (readonly string[])[];
+  /** systemd drop-ins for postfix's instance unit (`/etc/systemd/system/postfix@-.service.d/*.conf`). */
+  readonly dropIns?: readonly DaemonFile[];
 }
 
 export interface DovecotContribution {

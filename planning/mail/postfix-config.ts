@@ -107,6 +107,9 @@ const FIELD = /^[-yn]$|^\d+\??$|^-$/;
 const ONE_LINE = /^[^\r\n]*$/;
 const OPTION_VALUE = /^[^\s]*$/;
 const FILE = /^\/etc\/postfix\/rplan\/[A-Za-z0-9._-]{1,64}$/;
+/** Where postfix's systemd drop-ins go: Debian's per-instance unit. */
+const DROP_IN_DIR = "/etc/systemd/system/postfix@-.service.d";
+const DROP_IN = /^\/etc\/systemd\/system\/postfix@-\.service\.d\/[A-Za-z0-9_-]{1,64}\.conf$/;
 
 function masterProblems(feature: string, s: MasterService): string[] {
   const p: string[] = [];
@@ -179,11 +182,13 @@ export function renderPostfix(node: PostfixNode, contributions: readonly DaemonC
       if (!ONE_LINE.test(v)) problems.push(`${c.feature}: main.cf ${k} must be one line`);
     }
     for (const f of c.postfix?.files ?? []) if (!FILE.test(f.path)) problems.push(`${c.feature}: ${f.path} must be a file directly in ${POSTFIX_RPLAN_DIR}`);
+    for (const f of c.postfix?.dropIns ?? []) if (!DROP_IN.test(f.path)) problems.push(`${c.feature}: ${f.path} must be a .conf file directly in ${DROP_IN_DIR}`);
   }
   const main = mergeSettings("main.cf", postfixDefaults(node), withPostfix.map((c) => ({ feature: c.feature, settings: c.postfix?.main })), problems);
   const master = mergeMaster(withPostfix, problems);
-  const extra = mergeFiles("postfix", withPostfix.map((c) => ({ feature: c.feature, files: c.postfix?.files })), problems);
+  const extra = mergeFiles("postfix", withPostfix.map((c) => ({ feature: c.feature, files: [...(c.postfix?.files ?? []), ...(c.postfix?.dropIns ?? [])] })), problems);
   if (problems.length > 0) throw new DaemonConfigError(problems);
+  const hasDropIns = withPostfix.some((c) => (c.postfix?.dropIns ?? []).length > 0);
   return {
     files: [
       { path: POSTFIX_MAIN_CF, content: renderMainCf(node.name, main, withPostfix), mode: "0644", owner: "root:root" },
@@ -193,6 +198,8 @@ export function renderPostfix(node: PostfixNode, contributions: readonly DaemonC
     prune: [POSTFIX_RPLAN_DIR],
     reload: [
       ["rm", "-f", "--", ...POSTFIX_RETIRED_FILES],
+      ...(hasDropIns ? [["systemctl", "daemon-reload"]] : []),
+      ...withPostfix.flatMap((c) => (c.postfix?.commands ?? []).map((argv) => [...argv])),
       // `postfix check` refuses a configuration postfix could not run with, before the reload.
       ["postfix", "check"],
       ["systemctl", "reload-or-restart", "postfix"],

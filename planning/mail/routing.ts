@@ -20,6 +20,7 @@ import type { DaemonContribution, DaemonFile, DovecotSection, MasterService } fr
 import { submissionAnonymityOptions } from "./anonymity";
 import { dkimSubmissionOptions } from "./dkim";
 import { isLive, servesMail } from "../node-roles";
+import { postfixDropIn, queueCommand, queueDirOf, queuePrivateDirCommand } from "./queue";
 
 export interface MailNode {
   readonly name: string;
@@ -52,7 +53,7 @@ export const POSTFIX_DEFAULT_PROXY_READ_MAPS =
 
 /** The postfix transport name of internal deliveries (lmtp with soft_bounce). */
 export const INTERNAL_LMTP = "rplan-lmtp";
-/** dovecot's LMTP socket inside postfix's queue directory (postfix's lmtp client is chrooted there). */
+/** dovecot's LMTP socket inside postfix's queue directory (postfix's lmtp client is chrooted there; the queue is in the encrypted mount, ./queue.ts). */
 export const LMTP_SOCKET = "private/dovecot-lmtp";
 export const AUTH_SOCKET = "private/auth";
 export const LMTP_PORT = 24;
@@ -136,9 +137,16 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
     },
   };
   const lmtp: MasterService = { service: INTERNAL_LMTP, type: "unix", chroot: "y", command: "lmtp", options: { syslog_name: `postfix/${INTERNAL_LMTP}`, soft_bounce: "yes" } };
+  const queueDir = queueDirOf(self.mountPath);
   return {
-    notes: [`every node is an MX for ${input.domain}; mail goes to the home node's dovecot LMTP over the VPN (docs/mail.md)`],
+    notes: [
+      `every node is an MX for ${input.domain}; mail goes to the home node's dovecot LMTP over the VPN (docs/mail.md)`,
+      `the queue is inside the encrypted mount (${queueDir}): no message text on the plain disk (docs/seizure.md)`,
+    ],
+    commands: [queueCommand(self.mountPath, queueDir)],
+    dropIns: [{ ...postfixDropIn(self.mountPath, self.name), mode: "0644", owner: "root:root" }],
     main: {
+      queue_directory: queueDir,
       virtual_mailbox_domains: input.domain,
       virtual_alias_maps: `proxy:ldap:${POSTFIX_MAPS.aliases}`,
       virtual_mailbox_maps: `proxy:ldap:${POSTFIX_MAPS.mailboxes}`,
@@ -221,13 +229,14 @@ function dovecotPart(input: MailRoutingInput, self: MailNode) {
       `user_attrs = uid=user, =home=${self.storePath}/%{ldap:uid}, =uid=${MAIL_USER}, =gid=${MAIL_USER}\n` +
       `iterate_filter = (&${ACTIVE_USER}(rplanHome=${self.name}))\niterate_attrs = uid=user\n`,
   };
-  const postfixListener = (path: string): DovecotSection => ({ name: `unix_listener /var/spool/postfix/${path}`, settings: { mode: "0600", user: "postfix", group: "postfix" } });
+  const queueDir = queueDirOf(self.mountPath);
+  const postfixListener = (path: string): DovecotSection => ({ name: `unix_listener ${queueDir}/${path}`, settings: { mode: "0600", user: "postfix", group: "postfix" } });
   return {
     notes: [`IMAP/POP on any node, proxied over the VPN to the user's home; Maildirs in ${self.storePath}`],
     removesDefaults: ["passdb"],
     // LMTP listens on the VPN address, which exists once the VPN is up.
     startAfter: [input.vpnUnit],
-    commands: [storeCommand(self)],
+    commands: [storeCommand(self), queuePrivateDirCommand(self.mountPath, queueDir)],
     settings: {
       mail_location: "maildir:~/Maildir",
       first_valid_uid: String(MAIL_UID),
@@ -269,6 +278,7 @@ export function mailRoutingProblems(input: MailRoutingInput): string[] {
     // dovecot's auth_proxy_self, so a login arriving on it is never proxied to this node itself).
     if (!IPV4.test(n.vpnAddress)) problems.push(`node ${n.name}: VPN address ${JSON.stringify(n.vpnAddress)} must be IPv4`);
     if (isIP(n.publicAddress) === 0) problems.push(`node ${n.name}: public address ${JSON.stringify(n.publicAddress)} is not an IP address`);
+    if (!PATH.test(n.mountPath) || n.mountPath === "/" || n.mountPath.split("/").includes("..")) problems.push(`node ${n.name}: encrypted mount ${JSON.stringify(n.mountPath)} is not a safe absolute path`);
     if (!PATH.test(n.storePath) || n.storePath.split("/").includes("..")) problems.push(`node ${n.name}: mail store ${JSON.stringify(n.storePath)} is not a safe absolute path`);
     else if (!n.storePath.startsWith(`${n.mountPath}/`)) problems.push(`node ${n.name}: the mail store ${n.storePath} must lie inside the encrypted mount ${n.mountPath}`);
   }

@@ -16,7 +16,7 @@ import * as os from "os";
 import * as path from "path";
 import { labSshTarget, labStackConfigPath } from "../../lab";
 import { LAB_DOMAIN } from "../../lab/stack-config";
-import { SSH_KEY as LAB_SSH_KEY } from "../../lab/state";
+import { nodeDir, SSH_KEY as LAB_SSH_KEY } from "../../lab/state";
 import { sshaHash } from "../../planning/ldap";
 import { logSinceCommand } from "../../planning/logs";
 import { RPLAN_PROJECT_DIR, runStack } from "../../runner";
@@ -313,6 +313,15 @@ maybe("mail routing on the lab", () => {
       });
       expect(queued.queue_name).toBe("deferred");
       expect(await filesWith("lab3", marker)).toEqual([]);
+      // The queue is inside lab1's encrypted mount: read through the mount it holds the message...
+      expect((await sh("lab1", `postconf -h queue_directory; grep -rl -- '${marker}' /srv/crypt/postfix/deferred | wc -l`)).out.trim().split("\n")).toEqual(["/srv/crypt/postfix", "1"]);
+      // ...and no byte of it is on lab1's plain disk (everything the node wrote: its overlay's upper
+      // layer, read from this machine, where the mount is not visible), while a control file is found.
+      const control = `/root/plain-control-${RUN}`;
+      await sh("lab1", `echo '${marker}' > ${control}`);
+      const plain = spawnSync("grep", ["-rl", "--binary-files=text", "--", marker, path.join(nodeDir("lab1"), "upper")], { encoding: "utf8" });
+      await sh("lab1", `rm -f ${control}`);
+      expect(plain.stdout.split("\n").filter(Boolean).map((f) => f.slice(path.join(nodeDir("lab1"), "upper").length))).toEqual([control]);
     } finally {
       await sh("lab3", "systemctl start dovecot");
     }
@@ -321,6 +330,38 @@ maybe("mail routing on the lab", () => {
     // the sender side: no bounce was generated for it, and lab1's queue holds nothing of it
     const log = await sh("lab1", `${logSinceCommand(`@${since}`)} | grep -E 'status=bounced|sender non-delivery notification' || true`);
     expect(log.out.trim()).toBe("");
+    expect((await sh("lab1", "postqueue -j")).out).not.toContain(to.mail);
+  });
+
+  test("mail waiting in a queue on the plain disk (a node set up before the queue moved) is carried into the mount by the next up, then delivered once", async () => {
+    const to = USERS[2]; // home lab3
+    const marker = `oldqueue-${RUN}`;
+    const stack = (op: "refresh" | "up") => runStack({ op, stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile: labStackConfigPath(), env: { RPLAN_SSH_KEY: LAB_SSH_KEY } });
+    await sh("lab3", "systemctl stop dovecot");
+    try {
+      // lab1 as an older rplan left it: Debian's queue on the plain disk, a message deferred there
+      await sh("lab1", "postconf -e queue_directory=/var/spool/postfix && systemctl restart postfix");
+      const r = swaks(["--server", `${host("lab1")}:25`, "--from", "sender@example.net", "--to", to.mail, "--header", `Subject: ${marker}`, "--body", marker]);
+      expect({ code: r.code, out: r.code === 0 ? "" : r.out }).toEqual({ code: 0, out: "" });
+      await until("the message deferred in the plain-disk queue", async () => ((await sh("lab1", `grep -rl -- '${marker}' /var/spool/postfix/deferred | wc -l`)).out.trim() === "1" ? true : undefined));
+      // the positive control of the plain-disk search below: there it is, in the old queue's file
+      const before = spawnSync("grep", ["-rl", "--binary-files=text", "--", marker, path.join(nodeDir("lab1"), "upper")], { encoding: "utf8" });
+      expect(before.stdout.split("\n").filter(Boolean).map((f) => f.slice(path.join(nodeDir("lab1"), "upper").length))).toEqual([expect.stringMatching(/^\/var\/spool\/postfix\/deferred\//)]);
+      // the next up (after a refresh saw main.cf drift) writes main.cf back and moves the queue's mail
+      await stack("refresh");
+      const up = await stack("up");
+      expect(up.steps.find((st) => st.name === "lab1-postfix-config")?.op).toBe("update");
+      const after = await sh("lab1", `postconf -h queue_directory; grep -rl -- '${marker}' /var/spool/postfix | wc -l; grep -rl -- '${marker}' /srv/crypt/postfix/deferred | wc -l`);
+      expect(after.out.trim().split("\n")).toEqual(["/srv/crypt/postfix", "0", "1"]);
+      const plain = spawnSync("grep", ["-rl", "--binary-files=text", "--", marker, path.join(nodeDir("lab1"), "upper")], { encoding: "utf8" });
+      expect(plain.stdout).toBe("");
+    } finally {
+      await sh("lab3", "systemctl start dovecot");
+    }
+    await sh("lab1", "postqueue -f");
+    expect(await until("the carried-over message at its home", async () => ((await filesWith("lab3", marker)).length > 0 ? true : undefined))).toBe(true);
+    await sleep(2000);
+    expect(await filesWith("lab3", marker)).toHaveLength(1);
     expect((await sh("lab1", "postqueue -j")).out).not.toContain(to.mail);
   });
 });

@@ -3,6 +3,7 @@ import { DaemonContribution } from "../../planning/mail/contribution";
 import { renderDovecot } from "../../planning/mail/dovecot-config";
 import { renderPostfix } from "../../planning/mail/postfix-config";
 import { homeTransport, MailNode, MailRoutingInput, planMailRouting, storeCommand } from "../../planning/mail/routing";
+import { PLAIN_QUEUE_DIR, POSTFIX_DROP_IN, queueCommand, queuePrivateDirCommand } from "../../planning/mail/queue";
 import { planServiceTls, tlsContribution } from "../../planning/service-tls";
 
 const node = (i: number, state: MailNode["state"] = "active"): MailNode => ({
@@ -103,8 +104,42 @@ describe("planMailRouting", () => {
     expect(renderDovecot("n1", [plan.n1]).reload).toContainEqual(argv);
   });
 
+  test("postfix's queue is inside the encrypted mount: main.cf, dovecot's sockets, the move of an old queue, postfix kept down while unmounted", () => {
+    const postfix = renderPostfix({ name: "n1", domain: "example.org" }, [plan.n1]);
+    const main = fileOf(postfix.files, "/etc/postfix/main.cf");
+    expect(main).toMatch(/^queue_directory = \/srv\/crypt\/postfix$/m);
+    expect(main).not.toContain(PLAIN_QUEUE_DIR);
+    // dovecot's LMTP and auth sockets where postfix (chrooted in its queue) finds them: private/…
+    const dovecot = renderDovecot("n1", [plan.n1]);
+    const conf = fileOf(dovecot.files, "/etc/dovecot/dovecot.conf");
+    expect(conf).toContain("unix_listener /srv/crypt/postfix/private/dovecot-lmtp {");
+    expect(conf).toContain("unix_listener /srv/crypt/postfix/private/auth {");
+    expect(conf).not.toContain(PLAIN_QUEUE_DIR);
+    expect(dovecot.reload).toContainEqual(queuePrivateDirCommand("/srv/crypt", "/srv/crypt/postfix"));
+    // the queue is set up (and an old queue's mail carried over) after main.cf changes, before the check and the reload
+    const move = queueCommand("/srv/crypt", "/srv/crypt/postfix");
+    const at = (argv: string[]) => postfix.reload.findIndex((r) => JSON.stringify(r) === JSON.stringify(argv));
+    expect(at(move)).toBeGreaterThan(at(["systemctl", "daemon-reload"]));
+    expect(at(["systemctl", "daemon-reload"])).toBeGreaterThanOrEqual(0);
+    expect(at(["postfix", "check"])).toBeGreaterThan(at(move));
+    expect(move.slice(3)).toEqual(["sh", "/srv/crypt", "/srv/crypt/postfix", PLAIN_QUEUE_DIR]);
+    expect(move[2]).toMatch(/^set -eu\nmount=\$1 q=\$2 old=\$3\nmountpoint -q "\$mount" \|\| \{/);
+    // mail is removed from the old queue only after it was copied and renamed
+    const script = move[2];
+    expect(script.indexOf("-delete")).toBeGreaterThan(script.indexOf("postsuper -s"));
+    expect(script.indexOf("postsuper -s")).toBeGreaterThan(script.indexOf("cp -a --parents"));
+    // postfix does not start while the mount is not mounted; the check runs before Debian's own step
+    const dropIn = fileOf(postfix.files, POSTFIX_DROP_IN);
+    expect(dropIn.split("\n").filter((l) => l.startsWith("ExecStartPre="))).toEqual(["ExecStartPre=", "ExecStartPre=/usr/bin/mountpoint -q /srv/crypt", "ExecStartPre=/usr/lib/postfix/configure-instance.sh %i"]);
+  });
+
+  test("a drop-in for postfix elsewhere than its unit's directory is refused", () => {
+    const bad: DaemonContribution = { feature: "x", postfix: { dropIns: [{ path: "/etc/systemd/system/ssh.service.d/x.conf", content: "" }] } };
+    expect(() => renderPostfix({ name: "n1", domain: "example.org" }, [bad])).toThrow(/x: \/etc\/systemd\/system\/ssh.service.d\/x.conf must be a .conf file directly in \/etc\/systemd\/system\/postfix@-.service.d/);
+  });
+
   test("bad input is refused with every problem named, before anything is rendered", () => {
-    const bad = input([{ ...node(1), name: "n1;reboot", storePath: "/var/mail" }, { ...node(2), storePath: "/srv/crypt/../etc", publicAddress: "198.51.100.12 x" }, node(2)]);
+    const bad = input([{ ...node(1), name: "n1;reboot", storePath: "/var/mail" }, { ...node(2), storePath: "/srv/crypt/../etc", publicAddress: "198.51.100.12 x" }, node(2), { ...node(5), mountPath: "/srv/$(x)", storePath: "/srv/$(x)/mail" }]);
     expect(() => planMailRouting({ ...bad, domain: "Example.org", ldapiSocket: "/run/$(x)" })).toThrow(
       [
         "cannot plan mail routing:",
@@ -115,6 +150,8 @@ describe("planMailRouting", () => {
         '  - node n2: public address "198.51.100.12 x" is not an IP address',
         '  - node n2: mail store "/srv/crypt/../etc" is not a safe absolute path',
         "  - node n2 is listed twice",
+        '  - node n5: encrypted mount "/srv/$(x)" is not a safe absolute path',
+        '  - node n5: mail store "/srv/$(x)/mail" is not a safe absolute path',
       ].join("\n"),
     );
     expect(() => planMailRouting(input([node(1, "revoked")]))).toThrow(/no active node/);
