@@ -368,9 +368,22 @@ maybe("VpnMesh on the lab, through the real program", () => {
     expect([...new Set(report.findings.filter(acceptsRevoked).map((f) => f.node))]).toEqual(["lab1"]);
     expect(report.findings).toContainEqual(expect.objectContaining({ node: "lab1", kind: "revoked-hostfile", revoked: "lab3" }));
 
-    // A refresh sees the stray file; the next up removes it (hosts/ is owned outright).
-    await run("refresh", revoked);
+    // A refresh sees the stray file, and both checks re-run and report the drift naming the node and
+    // the kind (the checks' read); the next up removes it (hosts/ is owned outright).
+    const refreshed = await run("refresh", revoked);
     expect(outputsOf<HostFilesOutputs>("mesh-lab1-tinc-hosts").files.map((f) => f.path)).toContain("/etc/tinc/rplan/hosts/lab3");
+    // (lab3, still running, may have connected again meanwhile: that is named too, always on lab1)
+    const meshDrift = outputsOf<meshCheck.MeshCheckOutputs>("mesh-check").drift ?? [];
+    expect(meshDrift).toContain("[lab1] revoked node lab3: hosts/lab3 still exists (its key is still trusted) (a REVOKED node is accepted)");
+    expect(meshDrift.filter((d) => !/^\[lab1\] revoked node lab3: .* \(a REVOKED node is accepted\)$/.test(d))).toEqual([]);
+    const dnsDrift = outputsOf<dnsCheck.DnsCheckOutputs>("dns-check").drift ?? [];
+    expect(dnsDrift).toContain(`[lab2 → ${ADDRESS.lab1}] lab3.${DOMAIN} A: NOERROR ${ADDRESS.lab3} (a withdrawn node must be NXDOMAIN) (serves the withdrawn lab3)`);
+    expect(dnsDrift.filter((d) => !d.includes(`→ ${ADDRESS.lab1}]`))).toEqual([]);
+    for (const name of ["mesh-check", "dns-check"]) {
+      const st = step(refreshed, name);
+      expect({ name, op: st.op, drift: st.diffs.some((d) => /\bdrift$/.test(d)) }).toEqual({ name, op: "read", drift: true });
+    }
+    expect(refreshed.printed).toMatch(/~ \d+ drifted/);
     const up = await run("up", revoked);
     expect(step(up, "mesh-lab1-tinc-hosts").op).toBe("update");
     expect(outputsOf<HostFilesOutputs>("mesh-lab1-tinc-hosts").lastApply!.removed).toEqual(["/etc/tinc/rplan/hosts/lab3"]);
