@@ -1,3 +1,4 @@
+import { queueCommand } from "../planning/mail/queue";
 import { rawConfig } from "./support/config-fixture";
 import { dkimRevision } from "../planning/mail/dkim";
 import { evaluateProgram, fakeTlsFingerprint } from "./support/mock-program";
@@ -87,13 +88,20 @@ describe("the program under Pulumi's mocks", () => {
       "/etc/postfix/rplan/ldap-senders.cf",
       "/etc/postfix/rplan/outbound-header-checks.pcre",
       "/etc/postfix/rplan/submission-header-checks.pcre",
+      "/etc/systemd/system/postfix@-.service.d/rplan-queue.conf",
     ]);
     // a revoked node's users are deferred, never routed to it
     expect(postfixConf.inputs.files[0].content).toContain("{n3=retry:home node n3 is revoked}");
     expect(postfixConf.inputs.files[0].content).toContain("smtpd_tls_key_file = /srv/crypt/keys/postfix/tls.key\n");
     expect(postfixConf.inputs.files[0].content).toContain("myhostname = n1.example.org\n");
     expect(postfixConf.inputs.files[0].content).toContain(fakeTlsFingerprint("n1-postfix-tls-key"));
-    expect(postfixConf.inputs.reload).toEqual([["rm", "-f", "--", "/etc/postfix/rplan-tls.cf"], ["postfix", "check"], ["systemctl", "reload-or-restart", "postfix"]]);
+    expect(postfixConf.inputs.reload).toEqual([
+      ["rm", "-f", "--", "/etc/postfix/rplan-tls.cf"],
+      ["systemctl", "daemon-reload"],
+      queueCommand("/srv/crypt", "/srv/crypt/postfix"),
+      ["postfix", "check"],
+      ["systemctl", "reload-or-restart", "postfix"],
+    ]);
     // no resource edits a daemon's configuration with a side command
     expect(resources.flatMap((r) => (r.inputs.reload ?? []) as string[][]).filter((argv) => argv[0] === "postconf")).toEqual([]);
     expect(exports.tlsFingerprints).toEqual({

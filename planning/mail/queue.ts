@@ -40,7 +40,7 @@ export function postfixDropIn(mountPath: string, node: string): { path: string; 
 
 /**
  * Run after main.cf names the new queue and before `postfix check`: the queue directory exists (only
- * while mounted), postfix's own subdirectories too (`post-install create-missing`, as after a
+ * while mounted), postfix's own subdirectories too (`postfix check` creates what is missing, as after a
  * package install); a postfix still running on the old queue is stopped (the reload that follows
  * starts it on the new one), its mail copied over with its owners and modes, renamed to the new
  * files' inode numbers (`postsuper -s`), and only then removed from the old queue. A rerun after a

@@ -82,7 +82,7 @@ function runNode(script: string): string {
         'slapd -h "ldapi:///" -u openldap -g openldap -F /etc/ldap/slapd.d',
         "mkdir -p /run/opendkim && chown opendkim:opendkim /run/opendkim && opendkim -n -x /etc/opendkim.conf && opendkim -x /etc/opendkim.conf",
         // postfix's queue inside the (here: plain) mount, as the node's queue command makes it; Debian's unit would run configure-instance.sh
-        "mkdir -p /srv/crypt/postfix/private && postfix post-install create-missing && /usr/lib/postfix/configure-instance.sh -",
+        "mkdir -p /srv/crypt/postfix && /usr/lib/postfix/configure-instance.sh -",
         "postfix check && postfix start && doveconf -n >/dev/null && dovecot",
         "set +x; exec 2>&1",
         script,

@@ -214,7 +214,8 @@ export class FakeCluster {
         }
         if (argv[1] === "kick") return ok();
         if (argv.includes("guid")) return mb ? ok(`mailbox=INBOX guid=${mb.guid}\n`) : { code: 68, stdout: "", stderr: "no mailbox" };
-        if (argv.includes("tab")) return ok(`mailbox\tmessages\tvsize\n${mb ? `INBOX\t${mb.msgs.length}\t${mb.msgs.length * 100}\n` : ""}`);
+        // what the index holds: dsync keeps UIDs, so a copy missing a message differs in messages and uidnext
+        if (argv.includes("tab")) return ok(`mailbox\tmessages\tuidnext\tuidvalidity\tguid\n${mb ? `INBOX\t${mb.msgs.length}\t${mb.msgs.length + 1}\t1\t${mb.guid}\n` : ""}`);
         break;
       }
       case "postfix":

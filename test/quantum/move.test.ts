@@ -130,7 +130,7 @@ describe("what a comparison of both copies does", () => {
     c.lossyFrozenBackups = 1;
     const m = await move(c, "lab1", "lab2");
     expect(m.error).toBeUndefined();
-    expect(logged).toContain("[move] kl1 lab1 → lab2: copies differ after the final sync (INBOX: 30/3000 vs 29/2900), syncing again in full");
+    expect(logged).toContain("[move] kl1 lab1 → lab2: copies differ after the final sync (INBOX: messages=30,uidnext=31,uidvalidity=1,guid=guid-1 vs messages=29,uidnext=30,uidvalidity=1,guid=guid-1), syncing again in full");
     expect(m.backups).toEqual([
       { state: "", frozen: false },
       { state: expect.stringMatching(/^state-\d+$/), frozen: true },
@@ -145,8 +145,8 @@ describe("what a comparison of both copies does", () => {
     const c = cluster();
     c.lossyFrozenBackups = 2;
     const m = await move(c, "lab1", "lab2");
-    expect(m.error?.message).toBe("the copies of kl1 on lab1 and lab2 differ: INBOX: 30/3000 vs 29/2900");
-    expect(logged).toContain("[move] kl1 lab1 → lab2: failed before the switch, unfreezing at lab1: the copies of kl1 on lab1 and lab2 differ: INBOX: 30/3000 vs 29/2900");
+    expect(m.error?.message).toBe("the copies of kl1 on lab1 and lab2 differ: INBOX: messages=30,uidnext=31,uidvalidity=1,guid=guid-1 vs messages=29,uidnext=30,uidvalidity=1,guid=guid-1");
+    expect(logged).toContain("[move] kl1 lab1 → lab2: failed before the switch, unfreezing at lab1: the copies of kl1 on lab1 and lab2 differ: INBOX: messages=30,uidnext=31,uidvalidity=1,guid=guid-1 vs messages=29,uidnext=30,uidvalidity=1,guid=guid-1");
     expect(m.writes).toEqual(["freeze", "unfreeze"]);
     expect(c.entries().get("kl1")).toEqual({ home: "lab1", frozen: false });
     c.deliver("kl1", "after-the-failed-move");
