@@ -278,7 +278,8 @@ export function stepKind(name: string): string {
 
 /**
  * Where a moment of a revocation went (ms from the start of the survivors' updates): the steps the
- * runner applied before it (one at a time), by kind; the idle time between them (the runner waiting
+ * runner applied before it, by kind (steps side by side: each moment counted once, for the step that
+ * started first); the idle time between them (the runner waiting
  * for the program's next registration); and the part of a still running step (the check probing).
  */
 export function breakdownUntil(timeline: readonly TimelineStep[], untilMs: number): Record<string, number> {
@@ -288,9 +289,12 @@ export function breakdownUntil(timeline: readonly TimelineStep[], untilMs: numbe
     if (t.startMs >= untilMs) break;
     const end = Math.min(untilMs, t.startMs + t.ms);
     if (t.startMs > cursor) out["idle between steps"] = (out["idle between steps"] ?? 0) + (t.startMs - cursor);
+    // Steps run side by side: a moment already counted for an earlier step is not counted again.
+    const added = end - Math.max(t.startMs, cursor);
+    if (added <= 0) continue;
     const k = stepKind(t.name) + (end < t.startMs + t.ms ? " (until then)" : "");
-    out[k] = (out[k] ?? 0) + (end - Math.max(t.startMs, cursor));
-    cursor = Math.max(cursor, end);
+    out[k] = (out[k] ?? 0) + added;
+    cursor = end;
   }
   if (untilMs > cursor) out["idle between steps"] = (out["idle between steps"] ?? 0) + (untilMs - cursor);
   return out;

@@ -115,3 +115,17 @@ test("npm start's parallelism table: medians per parallelism, ratio default / on
   expect(rows[2]).toEqual(["  of which the apply", "26.00 s", "53.00 s", "0.49"]);
   expect(rows[3]).toEqual(["no-op preview", "4.00 s", "5.00 s", "0.80"]);
 });
+
+test("steps side by side: each moment counted once (never a negative share), and the shares add up to the moment", () => {
+  const overlapping = [
+    { name: "mesh-lab1-tinc-hosts", op: "update", startMs: 0, ms: 300 },
+    { name: "mesh-lab2-tinc-hosts", op: "update", startMs: 40, ms: 320 },
+    { name: "dns-zone", op: "update", startMs: 180, ms: 6 },
+    { name: "dns-lab1-zone", op: "update", startMs: 200, ms: 190 },
+    { name: "mesh-check", op: "update", startMs: 460, ms: 480 },
+  ];
+  const b = breakdownUntil(overlapping, 930);
+  expect(Object.values(b).every((v) => v > 0)).toBe(true);
+  expect(b).toEqual({ "mesh-*-tinc-hosts (hosts/ file removed, tinc reload)": 360, "dns-*-zone (zone file, knotc zone-check + blocking zone-reload)": 30, "idle between steps": 70, "mesh-check (until then)": 470 });
+  expect(Object.values(b).reduce((a, x) => a + x, 0)).toBe(930);
+});
