@@ -184,6 +184,9 @@ ldapdelete -Q -Y EXTERNAL -H ldapi:/// "$dn"; rm -rf $d`;
     // unlocking restarted what reads from the mount: the VPN, the directory and the mail daemons
     const lab2 = await sshConnection(labSshTarget("lab2"));
     expect((await lab2.exec("systemctl is-active tinc@rplan slapd postfix dovecot", { allowFailure: true })).stdout.trim().split("\n")).toEqual(["active", "active", "active", "active"]);
+    // the positive control of the locked checks above: the same probes now see postfix and its queue
+    const unlocked = await lab2.exec("systemctl is-active postfix@-.service; test -e /srv/crypt/postfix && echo queue-in-mount || echo no-queue; nc -z -w 2 127.0.0.1 25 && echo port-25-open || echo port-25-closed", { allowFailure: true });
+    expect(unlocked.stdout.trim().split("\n")).toEqual(["active", "queue-in-mount", "port-25-open"]);
     expect((await lab2.exec("ldapsearch -Q -LLL -Y EXTERNAL -H ldapi:/// -s base -b dc=lab,dc=rplan,dc=test dn")).stdout).toContain("dn: dc=lab,dc=rplan,dc=test");
 
     const up = await run("up", changed);
