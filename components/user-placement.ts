@@ -5,6 +5,7 @@ import { PlacementRecord, recordAsInputs } from "../planning/placement/record";
 import { completeRecord, describeStandbyChange } from "../planning/placement/standby";
 import { renderStandbyMap, STANDBY_MAP } from "../planning/quantum/standby-sync";
 import { isLive } from "../planning/node-roles";
+import { heldDirOf } from "../planning/mail/held";
 import { HostFiles } from "../providers/host-files";
 import { UserPlacementResource } from "../providers/user-placement";
 import type { LdapReplica } from "./ldap-replica";
@@ -56,6 +57,7 @@ export class UserPlacement extends pulumi.ComponentResource {
           ...(args.nodes[n.name] ? { ssh: args.nodes[n.name].ssh } : {}),
           vpnAddress: n.vpnAddress,
           storePath: args.storePaths?.[n.name] ?? storePathOf(n),
+          heldPath: heldDirOf(n.encryptedMount.path),
         })),
         master: ldap.master,
         suffix: ldap.suffix,
@@ -64,7 +66,7 @@ export class UserPlacement extends pulumi.ComponentResource {
         ...(complete.changes.length > 0 ? { standbyChanges: complete.changes.map(describeStandbyChange) } : {}),
         ...(complete.promotions.length > 0 ? { promotedFrom: Object.fromEntries(complete.promotions.map((p) => [p.user, p.from])) } : {}),
       },
-      { parent: this, dependsOn: [...Object.values(args.mail.daemons).flatMap((d) => [d.postfix, d.dovecot]), args.ldap.entries] },
+      { parent: this, dependsOn: placementDependsOn(args, complete.promotions.length > 0) },
     );
     // Every live node's replicator reads who stands by for whom (it acts for the users the directory homes there).
     const standbys = recordAsInputs(complete.record).standbys ?? {};
@@ -78,4 +80,17 @@ export class UserPlacement extends pulumi.ComponentResource {
     this.standbyMaps = standbyMaps;
     this.registerOutputs({ directory: this.resource.directory, moves: this.resource.moves });
   }
+}
+
+/**
+ * What the placement waits for. Moves need every node's mail daemons configured (the move channel,
+ * the freeze), so normally all of them. While a seized home's users are being promoted, they wait
+ * only for the directory's entries (after the master's slapd, after the survivors proved the seized
+ * node cut off): a promotion writes homes on the master and asks running daemons to forget routes,
+ * and waiting for every node's mail configuration would keep those users without mail for the
+ * whole revocation (docs/seizure.md).
+ */
+export function placementDependsOn(args: Pick<UserPlacementArgs, "mail" | "ldap">, promoting: boolean): pulumi.Resource[] {
+  if (promoting) return [args.ldap.entries];
+  return [...Object.values(args.mail.daemons).flatMap((d) => [d.postfix, d.dovecot]), args.ldap.entries];
 }

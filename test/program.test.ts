@@ -1,3 +1,4 @@
+import { heldDirCommand } from "../planning/mail/held";
 import { queueCommand } from "../planning/mail/queue";
 import { rawConfig } from "./support/config-fixture";
 import { dkimRevision } from "../planning/mail/dkim";
@@ -81,7 +82,9 @@ describe("the program under Pulumi's mocks", () => {
     expect(postfixConf.inputs.files.map((f: { path: string }) => f.path)).toEqual([
       "/etc/postfix/main.cf",
       "/etc/postfix/master.cf",
+      "/etc/postfix/rplan/keep-held-copy",
       "/etc/postfix/rplan/ldap-aliases.cf",
+      "/etc/postfix/rplan/ldap-held.cf",
       "/etc/postfix/rplan/ldap-home.cf",
       "/etc/postfix/rplan/ldap-mailboxes.cf",
       "/etc/postfix/rplan/ldap-route.cf",
@@ -99,6 +102,7 @@ describe("the program under Pulumi's mocks", () => {
       ["rm", "-f", "--", "/etc/postfix/rplan-tls.cf"],
       ["systemctl", "daemon-reload"],
       queueCommand("/srv/crypt", "/srv/crypt/postfix"),
+      heldDirCommand("/srv/crypt", "mail"),
       ["postfix", "check"],
       ["systemctl", "reload-or-restart", "postfix"],
     ]);

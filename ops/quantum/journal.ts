@@ -82,6 +82,39 @@ export async function setHome(master: SlapdControl, suffix: string, uid: string,
 }
 
 /**
+ * Promotions in one write on the master: each user's new home, unfrozen (a user a seized home's move
+ * had frozen cannot finish that move). One `ldapmodify` for any number of users.
+ */
+export async function setHomesUnfrozen(master: SlapdControl, suffix: string, users: readonly { uid: string; home: string; frozen: boolean }[]): Promise<void> {
+  const unfreeze = [
+    { op: "replace" as const, attr: "rplanUserState", values: [] },
+    { op: "replace" as const, attr: "rplanMailRoute", values: [] },
+  ];
+  const records = users.map((u) => ({ dn: userDn(suffix, u.uid), change: "modify" as const, mods: [{ op: "replace" as const, attr: "rplanHome", values: [u.home] }, ...(u.frozen ? unfreeze : [])] }));
+  await master.modify(records, `homes of ${users.length} user(s)`);
+}
+
+/**
+ * Wait until every replica shows each user as `want` says, reading each replica's users in one
+ * search per round (many users at once: a promotion).
+ */
+export async function waitReplicasAll(replicas: readonly SlapdControl[], suffix: string, want: ReadonlyMap<string, { home: string; frozen: boolean }>, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  const pending = new Set(replicas);
+  for (;;) {
+    await Promise.all(
+      [...pending].map(async (r) => {
+        const users = await readDirectoryUsers(r, suffix).catch(() => undefined);
+        if (users && [...want].every(([uid, w]) => users.get(uid)?.home === w.home && users.get(uid)?.frozen === w.frozen)) pending.delete(r);
+      }),
+    );
+    if (pending.size === 0) return;
+    if (Date.now() > until) throw new Error(`replicas ${[...pending].map((r) => r.node).join(", ")} did not show ${want.size} user(s) on their new homes within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+/**
  * Wait until every replica shows the user as `want` says (home, frozen). A replica that still has
  * the old state could route a message to the old home after its final sync: the move waits.
  */

@@ -15,6 +15,18 @@ export async function dirBytes(n: MoveNode, uid: string): Promise<number> {
   return Number(r.stdout.trim()) || 0;
 }
 
+/** `du -sb` of several users' directories on a node in one command (0 for a user with none yet). */
+export async function dirsBytes(n: MoveNode, uids: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map(uids.map((u) => [u, 0]));
+  if (uids.length === 0) return out;
+  const script = 'for d in "$@"; do if test -d "$d"; then du -sb -- "$d"; else printf "0\\t%s\\n" "$d"; fi; done';
+  const dirs = uids.map((u) => mailDir(n.storePath, u));
+  const r = await n.conn.run(["sh", "-c", script, "sh", ...dirs], { label: `du of ${uids.length} users` });
+  const byDir = new Map(r.stdout.split("\n").filter(Boolean).map((l) => [l.slice(l.indexOf("\t") + 1), Number(l.split("\t")[0]) || 0]));
+  uids.forEach((u, i) => out.set(u, byDir.get(dirs[i]) ?? 0));
+  return out;
+}
+
 /** The user's INBOX GUID on a node (undefined when the node has no copy). */
 async function inboxGuid(n: MoveNode, uid: string): Promise<string | undefined> {
   if ((await dirBytes(n, uid)) === 0) return undefined;

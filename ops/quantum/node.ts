@@ -7,6 +7,8 @@ export interface MoveNode {
   readonly name: string;
   readonly vpnAddress: string;
   readonly storePath: string;
+  /** Where the node's MX keeps spare copies of mail for users homed elsewhere (planning/mail/held.ts). */
+  readonly heldPath?: string;
   readonly conn: SshConnection;
   readonly slapd: SlapdControl;
 }

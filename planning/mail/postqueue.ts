@@ -19,3 +19,18 @@ export function activeDeliveries(postqueueJson: string, addresses: readonly stri
   }
   return ids;
 }
+
+/** `postqueue -j` → queue id → the recipients not yet delivered (lower-case). */
+export function parsePendingRecipients(out: string): Map<string, string[]> {
+  const pending = new Map<string, string[]>();
+  for (const line of out.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const m = JSON.parse(line) as { queue_id?: string; recipients?: { address?: string }[] };
+      if (m.queue_id) pending.set(m.queue_id, (m.recipients ?? []).map((r) => (r.address ?? "").toLowerCase()));
+    } catch {
+      // A line postqueue did not finish: its message is treated as not queued (ops/quantum/held.ts then looks for it on the new home).
+    }
+  }
+  return pending;
+}

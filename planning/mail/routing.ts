@@ -21,6 +21,7 @@ import { submissionAnonymityOptions } from "./anonymity";
 import { dkimSubmissionOptions } from "./dkim";
 import { isLive, servesMail } from "../node-roles";
 import { postfixDropIn, queueCommand, queueDirOf, queuePrivateDirCommand } from "./queue";
+import { HELD_DOMAIN, HELD_TRANSPORT_MAP, heldDirCommand, heldMainSettings, heldTransport, keepHeldCopyScript } from "./held";
 
 export interface MailNode {
   readonly name: string;
@@ -51,6 +52,24 @@ export interface MailRoutingInput {
 export const POSTFIX_DEFAULT_PROXY_READ_MAPS =
   "$local_recipient_maps $mydestination $virtual_alias_maps $virtual_alias_domains $virtual_mailbox_maps $virtual_mailbox_domains $relay_recipient_maps $relay_domains $canonical_maps $sender_canonical_maps $recipient_canonical_maps $relocated_maps $transport_maps $mynetworks $smtpd_sender_login_maps $sender_bcc_maps $recipient_bcc_maps $smtp_generic_maps $lmtp_generic_maps $alias_maps $smtpd_client_restrictions $smtpd_helo_restrictions $smtpd_sender_restrictions $smtpd_relay_restrictions $smtpd_recipient_restrictions";
 
+/**
+ * Timeouts of the internal hop, far below postfix's defaults (up to 10 minutes per phase): a peer on
+ * the VPN answers in milliseconds, and a home cut off mid-delivery (a revocation) must not hold the
+ * message in "still being delivered" for minutes — it is deferred, and the next try goes to the
+ * user's new home. Generous for the home's own work (storing a large message on its mount).
+ */
+export const INTERNAL_LMTP_TIMEOUTS = {
+  lmtp_connect_timeout: "10s",
+  lmtp_lhlo_timeout: "30s",
+  lmtp_mail_timeout: "30s",
+  lmtp_rcpt_timeout: "30s",
+  lmtp_data_init_timeout: "30s",
+  lmtp_data_xfer_timeout: "60s",
+  lmtp_data_done_timeout: "120s",
+  lmtp_rset_timeout: "10s",
+  lmtp_quit_timeout: "10s",
+} as const;
+
 /** The postfix transport name of internal deliveries (lmtp with soft_bounce). */
 export const INTERNAL_LMTP = "rplan-lmtp";
 /** dovecot's LMTP socket inside postfix's queue directory (postfix's lmtp client is chrooted there; the queue is in the encrypted mount, ./queue.ts). */
@@ -68,6 +87,7 @@ export const POSTFIX_MAPS = {
   route: `${RPLAN}/ldap-route.cf`,
   home: `${RPLAN}/ldap-home.cf`,
   senders: `${RPLAN}/ldap-senders.cf`,
+  held: `${RPLAN}/ldap-held.cf`,
 } as const;
 const dovecotArgs = (home: string) => `/etc/dovecot/rplan/ldap-home-${home}.conf.ext`;
 const DOVECOT_USERDB = "/etc/dovecot/rplan/ldap-userdb.conf.ext";
@@ -109,6 +129,13 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
       path: POSTFIX_MAPS.senders,
       content: ldapTable(input, `(&${ACTIVE_USER}(|(mail=%s)(rplanMailAlias=%s)))`, "uid", "who may send as an address: the user it belongs to (mail or rplanMailAlias) → its login (uid)"),
     },
+    {
+      path: POSTFIX_MAPS.held,
+      content:
+        ldapTable(input, `(&${ACTIVE_USER}(|(mail=%s)(rplanMailAlias=%s))(!(rplanHome=${self.name})))`, "uid", "a recipient homed on another node → the address of its spare copy on this node (./held.ts)") +
+        `result_format = %s@${HELD_DOMAIN}\n`,
+    },
+    keepHeldCopyScript(),
   ];
   const submission: MasterService = {
     service: "submission",
@@ -136,25 +163,28 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
       ...dkimSubmissionOptions(),
     },
   };
-  const lmtp: MasterService = { service: INTERNAL_LMTP, type: "unix", chroot: "y", command: "lmtp", options: { syslog_name: `postfix/${INTERNAL_LMTP}`, soft_bounce: "yes" } };
+  const lmtp: MasterService = { service: INTERNAL_LMTP, type: "unix", chroot: "y", command: "lmtp", options: { syslog_name: `postfix/${INTERNAL_LMTP}`, soft_bounce: "yes", ...INTERNAL_LMTP_TIMEOUTS } };
   const queueDir = queueDirOf(self.mountPath);
   return {
     notes: [
       `every node is an MX for ${input.domain}; mail goes to the home node's dovecot LMTP over the VPN (docs/mail.md)`,
       `the queue is inside the encrypted mount (${queueDir}): no message text on the plain disk (docs/seizure.md)`,
+      "every message for a user homed elsewhere leaves a spare copy in the mount for an hour: a seizure loses nothing to the standby's lag (docs/seizure.md)",
     ],
-    commands: [queueCommand(self.mountPath, queueDir)],
+    commands: [queueCommand(self.mountPath, queueDir), heldDirCommand(self.mountPath, MAIL_USER)],
     dropIns: [{ ...postfixDropIn(self.mountPath, self.name), mode: "0644", owner: "root:root" }],
     main: {
       queue_directory: queueDir,
       virtual_mailbox_domains: input.domain,
       virtual_alias_maps: `proxy:ldap:${POSTFIX_MAPS.aliases}`,
       virtual_mailbox_maps: `proxy:ldap:${POSTFIX_MAPS.mailboxes}`,
-      transport_maps: `proxy:ldap:${POSTFIX_MAPS.route}, pipemap:{proxy:ldap:${POSTFIX_MAPS.home}, inline:{ ${homes.join(", ")} }}`,
+      transport_maps: `${HELD_TRANSPORT_MAP}, proxy:ldap:${POSTFIX_MAPS.route}, pipemap:{proxy:ldap:${POSTFIX_MAPS.home}, inline:{ ${homes.join(", ")} }}`,
       // A home the directory names but this config does not know: the local LMTP finds no such
       // user here and (soft_bounce) the message waits in the queue until the config knows the home.
       // Not `retry:` — smtpd would then answer 4xx at RCPT to unknown users instead of 5xx.
       virtual_transport: `${INTERNAL_LMTP}:unix:${LMTP_SOCKET}`,
+      // Every message for a user homed elsewhere leaves a spare copy here for an hour (./held.ts).
+      ...heldMainSettings(`proxy:ldap:${POSTFIX_MAPS.held}`),
       // Debian's list (local recipients and aliases go through proxymap too) plus the directory's tables.
       proxy_read_maps: `${POSTFIX_DEFAULT_PROXY_READ_MAPS} ${proxied.join(" ")}`,
       // Antispam that needs no outside lookup (antispam runs locally).
@@ -174,7 +204,7 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
       minimal_backoff_time: "60s",
       maximal_backoff_time: "600s",
     },
-    master: [submission, lmtp],
+    master: [submission, lmtp, heldTransport(self.mountPath, MAIL_USER)],
     files,
   };
 }

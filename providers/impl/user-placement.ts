@@ -36,6 +36,8 @@ export interface PlacementNodeInput extends RecordNode {
   readonly ssh?: Omit<SshTarget, "node">;
   readonly vpnAddress: string;
   readonly storePath: string;
+  /** Where its MX keeps spare copies (planning/mail/held.ts); absent in states written before them. */
+  readonly heldPath?: string;
 }
 
 /** The placement record (as RecordInputs: homes, sizes, pins, limits) and where to carry it out. */
@@ -150,7 +152,7 @@ function directoryOutputs(users: ReadonlyMap<string, DirectoryUser>): { director
 async function connect(inputs: UserPlacementInputs): Promise<Map<string, MoveNode>> {
   const live = inputs.nodes.filter((n) => isLive(n) && n.ssh);
   const conns = await Promise.all(live.map((n) => sshConnection(sshTarget({ node: n.name, ssh: n.ssh! }))));
-  return new Map(live.map((n, i) => [n.name, { name: n.name, vpnAddress: n.vpnAddress, storePath: n.storePath, conn: conns[i], slapd: new SlapdControl(n.name, conns[i], ldapiUrl(inputs.ldapiSocket)) }]));
+  return new Map(live.map((n, i) => [n.name, { name: n.name, vpnAddress: n.vpnAddress, storePath: n.storePath, ...(n.heldPath ? { heldPath: n.heldPath } : {}), conn: conns[i], slapd: new SlapdControl(n.name, conns[i], ldapiUrl(inputs.ldapiSocket)) }]));
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);

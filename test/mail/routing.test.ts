@@ -43,7 +43,7 @@ describe("planMailRouting", () => {
     expect(homeTransport(node(1), node(4, "revoked"))).toBe("retry:home node n4 is revoked");
     const main = plan.n1.postfix!.main!;
     expect(main.transport_maps).toBe(
-      "proxy:ldap:/etc/postfix/rplan/ldap-route.cf, pipemap:{proxy:ldap:/etc/postfix/rplan/ldap-home.cf, inline:{ {n1=rplan-lmtp:unix:private/dovecot-lmtp}, {n2=rplan-lmtp:inet:[198.18.0.12]:24}, {n3=rplan-lmtp:inet:[198.18.0.13]:24}, {n4=retry:home node n4 is revoked} }}",
+      "inline:{ held.rplan.invalid=rplan_held: }, proxy:ldap:/etc/postfix/rplan/ldap-route.cf, pipemap:{proxy:ldap:/etc/postfix/rplan/ldap-home.cf, inline:{ {n1=rplan-lmtp:unix:private/dovecot-lmtp}, {n2=rplan-lmtp:inet:[198.18.0.12]:24}, {n3=rplan-lmtp:inet:[198.18.0.13]:24}, {n4=retry:home node n4 is revoked} }}",
     );
     expect(plan.n2.postfix!.main!.transport_maps).toContain("{n2=rplan-lmtp:unix:private/dovecot-lmtp}");
   });

@@ -194,6 +194,16 @@ maybe("standby copies on the lab", () => {
     expect(imap(U.a2, "lab3", `STORE ${flagged} +FLAGS (\\Flagged)`)).not.toMatch(/NO|BAD/);
     await within(20_000, "the flag on the standby", async () => (await copies(map[U.a2], U.a2, `${subject}-${U.a2}-0`)).some((f) => f.includes("F")));
 
+    // Mail the standby never got: lab3's replicator no longer names a1's standby, so two messages
+    // reach lab3 alone. Only the survivors' spare copies ("delivered twice") can bring them back.
+    await sh("lab3", `sed -i '/^${U.a1} /d' /etc/rplan/standby.map`);
+    const stale = [`${subject}-stale-1`, `${subject}-stale-2`];
+    for (const s of stale) expect(await send(U.a1, s, "lab1")).toBe(true);
+    await within(30_000, "the stale messages on lab3", async () => (await Promise.all(stale.map((s) => copies("lab3", U.a1, s)))).every((c) => c.length === 1));
+    await sleep(3000);
+    // The precondition, checked: they are not on the standby (without the spares they would be lost).
+    for (const s of stale) expect(await copies(map[U.a1], U.a1, s)).toEqual([]);
+
     const lab3 = await sshConnection(labSshTarget("lab3"));
     const loginsBefore = await acceptedLogins(lab3);
     // Mail keeps arriving through the survivors while the revocation runs.
@@ -245,6 +255,19 @@ maybe("standby copies on the lab", () => {
     await within(60_000, "the survivors' queues empty", async () => (await queued()) === 0).catch(() => undefined);
     const lostYoung = (await Promise.all(young.map(present))).filter((p) => !p).length;
     console.log(`standby lab: seizure — ${old.length} older messages all kept; ${young.length - lostYoung} of ${young.length} younger kept (${await queued()} still queued)`);
+    // Delivered twice: every message a survivor acknowledged is on its new home, younger ones too, and
+    // exactly once — the spares the new home already had were recognised, not handed over again.
+    expect(lostYoung).toBe(0);
+    // Counted in the new homes' Maildirs, the whole Subject line (IMAP SEARCH matches substrings: "-1" finds "-13").
+    const exactly = async (uid: string, subject: string) => Number((await sh(map[uid], `grep -l -a -r -E '^Subject: ${subject}\r?$' /srv/crypt/mail/${uid}/Maildir/cur /srv/crypt/mail/${uid}/Maildir/new 2>/dev/null | wc -l`)).out.trim());
+    const counts = await Promise.all([...accepted, ...stale.map((subject) => ({ uid: U.a1, subject }))].map(async (a) => ({ subject: a.subject, copies: await exactly(a.uid, a.subject) })));
+    expect(counts.filter((c) => c.copies !== 1)).toEqual([]);
+    // The spares were looked at: at least one per message the survivors accepted before the
+    // revocation began (each left one), and the two stale ones were handed over.
+    const spares = /\[promote\] spare copies: (\d+) handed over \(on no standby\), (\d+) already there, (\d+) still queued/.exec(log.join("\n"));
+    expect(spares).not.toBeNull();
+    expect(Number(spares![1])).toBeGreaterThanOrEqual(stale.length);
+    expect(Number(spares![1]) + Number(spares![2]) + Number(spares![3])).toBeGreaterThanOrEqual(accepted.filter((a) => a.at < upStart).length + stale.length);
     expect((await copies(map[U.a2], U.a2, `${subject}-${U.a2}-0`)).some((f) => f.includes("F"))).toBe(true);
 
     // Every user ends with a standby on a live node; the new home replicates it there.

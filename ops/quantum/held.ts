@@ -1,0 +1,107 @@
+/**
+ * A promotion's last step: the spare copies every surviving MX kept (planning/mail/held.ts) of the
+ * promoted users' mail are handed to the new homes where the standby copy lacks them — mail that
+ * reached the seized home after the standby's last round. Read first on each survivor: its spares
+ * and its queue; then, on each new home, the Message-IDs its mailboxes hold (after the queues were
+ * read, so a message the queue delivers in between is found there, never handed over twice).
+ */
+import { heldDecision, HeldCopy, HeldDecision, parseHeldListing, parseMessageIds } from "../../planning/mail/held";
+import { parsePendingRecipients } from "../../planning/mail/postqueue";
+import type { MoveContext, MoveNode } from "./node";
+
+export interface PromotedUser {
+  readonly uid: string;
+  /** The new home (a live node). */
+  readonly to: string;
+  /** Every address the user receives mail at (lower-case). */
+  readonly addresses: readonly string[];
+}
+
+export type HeldCounts = Record<HeldDecision, number>;
+
+/** Lists `<held>/<uid>/<epoch>.<queue id>` with each spare's Message-ID, then the queue (`postqueue -j`). */
+const LIST = `held="$1"; shift
+for uid in "$@"; do
+  for f in "$held/$uid"/[0-9]*; do
+    [ -f "$f" ] || continue
+    mid=$(sed -n '/^$/q; s/^[Mm][Ee][Ss][Ss][Aa][Gg][Ee]-[Ii][Dd]:[[:space:]]*//p' "$f" | head -n 1)
+    printf '%s\\t%s\\t%s\\n' "$uid" "\${f##*/}" "$mid"
+  done
+done
+echo "--queue--"
+postqueue -j 2>/dev/null || true`;
+
+/** Hands the promoted users' spares over; returns how many went which way. Failures are logged, not thrown: the promotion itself is done. */
+export async function handOverHeldCopies(ctx: MoveContext, users: readonly PromotedUser[]): Promise<HeldCounts> {
+  const counts: HeldCounts = { "wait for the queue": 0, "already there": 0, "hand over": 0 };
+  const byUid = new Map(users.map((u) => [u.uid, u]));
+  // A node whose state predates spare copies has no path for them: nothing to read there.
+  const survivors = [...ctx.nodes.values()].filter((n) => n.heldPath !== undefined);
+  const listings = await Promise.all(
+    survivors.map(async (n) => {
+      const r = await n.conn.run(["sh", "-c", LIST, "sh", n.heldPath!, ...users.map((u) => u.uid)], { allowFailure: true, label: "spare copies" });
+      const [spares, queue = ""] = r.stdout.split("--queue--\n");
+      return { node: n, copies: parseHeldListing(spares).filter((c) => byUid.has(c.uid)), pending: parsePendingRecipients(queue) };
+    }),
+  );
+  const withCopies = new Set(listings.flatMap((l) => l.copies.map((c) => c.uid)));
+  if (withCopies.size === 0) return counts;
+  const present = await messageIdsOnNewHomes(ctx, users.filter((u) => withCopies.has(u.uid)));
+  const handedOver = new Map<string, Set<string>>();
+  for (const l of listings) {
+    const done: HeldCopy[] = [];
+    const give = new Map<string, HeldCopy[]>();
+    for (const c of l.copies) {
+      const u = byUid.get(c.uid)!;
+      const seen = handedOver.get(u.uid) ?? new Set<string>();
+      // A spare several survivors kept (the message had two recipients through two MXes) is handed over once.
+      const decision = c.messageId !== "" && seen.has(c.messageId) ? "already there" : heldDecision(c, u.addresses, l.pending, present.get(u.uid) ?? new Set());
+      counts[decision]++;
+      if (decision === "already there") done.push(c);
+      if (decision !== "hand over") continue;
+      if (c.messageId !== "") handedOver.set(u.uid, seen.add(c.messageId));
+      give.set(u.to, [...(give.get(u.to) ?? []), c]);
+    }
+    for (const [to, copies] of give) {
+      const saved = await handOver(l.node, ctx.nodes.get(to)!, copies).catch((e: Error) => (ctx.log(`[promote] spare copies on ${l.node.name} could not be handed to ${to}: ${e.message}`), []));
+      if (saved.length < copies.length) ctx.log(`[promote] ${copies.length - saved.length} spare copies on ${l.node.name} not handed to ${to}: left in ${l.node.heldPath} on ${l.node.name} for an hour: save them by hand (doveadm save -u <uid>)`);
+      done.push(...saved);
+    }
+    // The list on stdin: an hour of spares may be more names than one command line holds.
+    if (done.length > 0) await l.node.conn.run(["sh", "-c", 'cd "$1" && xargs -r -d "\\n" rm -f --', "sh", l.node.heldPath!], { stdin: done.map((c) => `${c.uid}/${c.file}\n`).join(""), allowFailure: true, label: "spare copies handed over" });
+  }
+  ctx.log(`[promote] spare copies: ${counts["hand over"]} handed over (on no standby), ${counts["already there"]} already there, ${counts["wait for the queue"]} still queued for the new home`);
+  return counts;
+}
+
+/** uid → the Message-IDs in every folder of its mailbox on its new home (one command per new home). */
+async function messageIdsOnNewHomes(ctx: MoveContext, users: readonly PromotedUser[]): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  const byHome = new Map<string, string[]>();
+  for (const u of users) byHome.set(u.to, [...(byHome.get(u.to) ?? []), u.uid]);
+  await Promise.all(
+    [...byHome].map(async ([home, uids]) => {
+      const script = 'for u in "$@"; do echo "--user $u"; doveadm -f flow fetch -u "$u" hdr.message-id all 2>/dev/null; done';
+      const r = await ctx.nodes.get(home)!.conn.run(["sh", "-c", script, "sh", ...uids], { allowFailure: true, label: "Message-IDs on the new home" });
+      for (const part of r.stdout.split("--user ").slice(1)) {
+        const nl = part.indexOf("\n");
+        out.set(part.slice(0, nl === -1 ? undefined : nl).trim(), parseMessageIds(part.slice(nl + 1)));
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * Spares from one survivor into their users' INBOXes on one new home (`doveadm save`: no re-sending,
+ * no signature), in one command on each side. Carried as base64, one message per line: a message may
+ * hold 8-bit text in any charset. Returns the spares saved.
+ */
+async function handOver(from: MoveNode, to: MoveNode, copies: readonly HeldCopy[]): Promise<HeldCopy[]> {
+  const read = 'cd "$1" && while read -r f; do printf "%s " "${f%%/*}"; base64 -w 0 -- "$f"; echo; done';
+  const msgs = await from.conn.run(["sh", "-c", read, "sh", from.heldPath!], { stdin: copies.map((c) => `${c.uid}/${c.file}\n`).join(""), label: `${copies.length} spare copies` });
+  const save = 'i=0; while read -r u b; do if printf "%s" "$b" | base64 -d | doveadm save -u "$u" -m INBOX; then echo "saved $i"; fi; i=$((i+1)); done';
+  const r = await to.conn.run(["sh", "-c", save], { stdin: msgs.stdout, allowFailure: true, label: `doveadm save of ${copies.length} messages` });
+  const saved = new Set(r.stdout.split("\n").filter((l) => l.startsWith("saved ")).map((l) => Number(l.slice(6))));
+  return copies.filter((_, i) => saved.has(i));
+}
