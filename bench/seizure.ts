@@ -14,7 +14,7 @@
  *
  * Bench users (`bsz-*`) are deleted from the directory at the end. Leaves the lab up.
  */
-import { spawnSync } from "child_process";
+import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -36,6 +36,8 @@ export interface SeizureBench {
   readonly lagMs: number[];
   readonly promotionMs: number;
   readonly promoteStepMs?: number;
+  /** From the start of the revocation's up until its placement step (the promotions) was done. */
+  readonly placementDoneMs?: number;
   readonly accepted: number;
   readonly lostOlder: number;
   readonly lostYounger: number;
@@ -69,7 +71,7 @@ const percentile = (xs: number[], p: number) => {
 export { percentile };
 
 export async function benchSeizure(opts: { users?: number; loadSeconds?: number; perSecond?: number } = {}): Promise<SeizureBench> {
-  const users = opts.users ?? 10;
+  const users = opts.users ?? (Number(process.env.RPLAN_BENCH_SEIZURE_USERS) || 100);
   const loadSeconds = opts.loadSeconds ?? 30;
   const perSecond = opts.perSecond ?? 10;
   await ensureLab({ nodes: 3 });
@@ -141,14 +143,24 @@ export async function benchSeizure(opts: { users?: number; loadSeconds?: number;
     log("revoking lab3 while the load goes on");
     const upStart = Date.now();
     const lines: string[] = [];
-    await stack("up", revokedFile, (l) => lines.push(l));
-    const readable = (uid: string) => {
-      const r = spawnSync("curl", ["-sSk", "--max-time", "20", "-u", `${uid}:${password(uid)}`, `imaps://${labSshTarget(standbys[uid]).host}/INBOX`, "-X", "SEARCH ALL"], { encoding: "utf8" });
-      return /^\* SEARCH \d/m.test(r.stdout);
-    };
+    let placementDoneMs: number | undefined;
+    const upLog = path.join(work, "revocation-up.log");
+    log(`the revocation's up, each line with its time since the up began: ${upLog}`);
+    await stack("up", revokedFile, (l) => {
+      lines.push(l);
+      fs.appendFileSync(upLog, `${((Date.now() - upStart) / 1000).toFixed(1)}s ${l}\n`);
+      if (l.includes("[promote]") && !/\[promote\] bsz-/.test(l)) log(l.trim());
+      if (/placement-homes/.test(l) && /\(\d+(\.\d+)?s\)/.test(l)) placementDoneMs = Date.now() - upStart;
+    });
+    // Every user's login and read on its new home, 10 IMAP clients at once, until all have succeeded.
+    const readable = (uid: string) =>
+      new Promise<boolean>((resolve) => {
+        execFile("curl", ["-sSk", "--max-time", "20", "-u", `${uid}:${password(uid)}`, `imaps://${labSshTarget(standbys[uid]).host}/INBOX`, "-X", "SEARCH ALL"], { encoding: "utf8" }, (_e, stdout) => resolve(/^\* SEARCH \d/m.test(stdout ?? "")));
+      });
     const pending = new Set(uids);
     while (pending.size > 0 && Date.now() - upStart < 300_000) {
-      for (const u of [...pending]) if (readable(u)) pending.delete(u);
+      const round = [...pending];
+      for (let i = 0; i < round.length; i += 10) await Promise.all(round.slice(i, i + 10).map(async (u) => (await readable(u)) && pending.delete(u)));
       if (pending.size > 0) await sleep(200);
     }
     const promotionMs = Date.now() - upStart;
@@ -167,12 +179,15 @@ export async function benchSeizure(opts: { users?: number; loadSeconds?: number;
     const boundary = upStart - percentile(lagMs, 99);
     const older = accepted.filter((a) => a.at < boundary);
     const younger = accepted.filter((a) => a.at >= boundary);
+    const lost = younger.filter((a) => !onNewHomes.has(a.subject));
+    if (lost.length > 0) log(`lost younger, first 5: ${lost.slice(0, 5).map((a) => `${a.subject} (${a.uid} → ${standbys[a.uid]}, accepted ${((a.at - upStart) / 1000).toFixed(1)} s after the up began)`).join("; ")}`);
     return {
       users,
       messages: seenHome.size,
       lagMs,
       promotionMs,
       ...(step ? { promoteStepMs: Number(step[2]) } : {}),
+      ...(placementDoneMs !== undefined ? { placementDoneMs } : {}),
       accepted: accepted.length,
       lostOlder: older.filter((a) => !onNewHomes.has(a.subject)).length,
       lostYounger: younger.filter((a) => !onNewHomes.has(a.subject)).length,
