@@ -130,12 +130,12 @@ export function parseHeldListing(out: string): HeldCopy[] {
     });
 }
 
-/** `doveadm -f flow fetch … hdr.message-id …` → the Message-IDs (one `hdr.message-id=<…>` per message). */
+/** `grep -h -i -m 1 '^message-id:'` over a user's Maildir files → the Message-IDs (one `Message-ID: <…>` line per message). */
 export function parseMessageIds(out: string): Set<string> {
   return new Set(
     out
       .split("\n")
-      .map((l) => /^hdr\.message-id=(.*)$/i.exec(l.trim())?.[1]?.trim() ?? "")
+      .map((l) => /^message-id:(.*)$/i.exec(l.trim())?.[1]?.trim() ?? "")
       .filter((m) => m !== ""),
   );
 }
