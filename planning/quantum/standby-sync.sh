@@ -74,20 +74,36 @@ note() {
 }
 done_with() { unset "due[$1]" "since[$1]" "retry_at[$1]" "fails[$1]" "again[$1]"; }
 
-backup() {
-  local u=$1 line name addr state out err rc start end lag n pause
+# Several users' rounds run at once (each its own dsync to its own standby): one round per user at a
+# time, and under load the lag of each is its own round, not the rounds of everyone queued before it.
+PARALLEL=${PARALLEL:-4}
+declare -A started=() target=()
+
+# Starts the user's round in the background (returns 1 when there is none to run).
+start_backup() {
+  local u=$1 line name addr state
   # An exact match of the first field: a uid is no pattern ("a.b" must not find "a-b").
   line=$(awk -v u="$u" '$1 == u { print; exit }' "$MAP")
-  [ -n "$line" ] || { done_with "$u"; rm -f "$STATE_DIR/$u.status"; return; }
+  [ -n "$line" ] || { done_with "$u"; rm -f "$STATE_DIR/$u.status"; return 1; }
   read -r _ name addr <<< "$line"
   # No standby to write (moved onto it, or the mailbox is not here): nothing to do.
-  if [ "$name" = "$SELF" ] || [ ! -d "$STORE/$u" ] || ! homed_one "$u"; then done_with "$u"; return; fi
-  if moving "$u"; then retry_at[$u]=$(( $(now_ms) + 2000 )); return; fi
+  if [ "$name" = "$SELF" ] || [ ! -d "$STORE/$u" ] || ! homed_one "$u"; then done_with "$u"; return 1; fi
+  if moving "$u"; then retry_at[$u]=$(( $(now_ms) + 2000 )); return 1; fi
   state=$(cat "$STATE_DIR/$u.$name.dsync" 2>/dev/null)
-  start=$(now_ms)
-  out=$(timeout 900 doveadm backup -s "$state" -u "$u" "tcp:$addr:$PORT" 2>"$STATE_DIR/.err"); rc=$?
-  err=$(tail -n 2 "$STATE_DIR/.err" | tr '\t\n' '  ')
-  end=$(now_ms)
+  started[$u]=$(now_ms); target[$u]=$name
+  ( timeout 900 doveadm backup -s "$state" -u "$u" "tcp:$addr:$PORT" > "$STATE_DIR/.$u.out" 2> "$STATE_DIR/.$u.err"
+    echo "$? $(now_ms)" > "$STATE_DIR/.$u.rc" ) &
+  return 0
+}
+
+# Reads what the user's finished round left: its state for the next round, or a retry.
+finish_backup() {
+  local u=$1 name=${target[$1]} start=${started[$1]} out err rc end lag n pause
+  read -r rc end < "$STATE_DIR/.$u.rc" 2>/dev/null || { rc=1; end=$(now_ms); }
+  out=$(cat "$STATE_DIR/.$u.out" 2>/dev/null)
+  err=$(tail -n 2 "$STATE_DIR/.$u.err" 2>/dev/null | tr '\t\n' '  ')
+  rm -f "$STATE_DIR/.$u.out" "$STATE_DIR/.$u.err" "$STATE_DIR/.$u.rc"
+  unset "started[$u]" "target[$u]"
   if [ $rc = 0 ]; then
     printf '%s\n' "$out" | tail -n 1 > "$STATE_DIR/$u.$name.dsync"
     lag=$(field "$u" 6); [ -z "${since[$u]:-}" ] || lag=$(( end - since[$u] ))
@@ -127,8 +143,15 @@ while newest; do
     while [ $n -lt 5000 ] && [ "$(now_ms)" -lt $stop ] && IFS=$'\t' read -r -t 0.2 u _ <&9; do note "$u" "$(now_ms)"; n=$((n + 1)); done
   fi
   t=$(now_ms)
+  batch=()
   for u in "${!due[@]}"; do
     [ "${retry_at[$u]:-0}" -le "$t" ] || continue
-    backup "$u"
+    start_backup "$u" && batch+=("$u")
+    [ ${#batch[@]} -ge "$PARALLEL" ] || continue
+    wait
+    for b in "${batch[@]}"; do finish_backup "$b"; done
+    batch=()
   done
+  wait
+  for b in "${batch[@]}"; do finish_backup "$b"; done
 done
