@@ -143,6 +143,26 @@ export async function benchSeizure(opts: { users?: number; loadSeconds?: number;
     log("revoking lab3 while the load goes on");
     const upStart = Date.now();
     const lines: string[] = [];
+    // Every user's login and read on its new home, watched from the start of the up: a user counts
+    // once its standby's own replica names the standby its home (before that, a login there is
+    // proxied to lab3) and an IMAP login there reads its INBOX; 10 IMAP clients at once.
+    const readable = (uid: string) =>
+      new Promise<boolean>((resolve) => {
+        execFile("curl", ["-sSk", "--max-time", "20", "-u", `${uid}:${password(uid)}`, `imaps://${labSshTarget(standbys[uid]).host}/INBOX`, "-X", "SEARCH ALL"], { encoding: "utf8" }, (_e, stdout) => resolve(/^\* SEARCH \d/m.test(stdout ?? "")));
+      });
+    const homedOn = async (node: string) => new Set((await sh(node, `ldapsearch -Q -LLL -Y EXTERNAL -H ldapi:/// -b ou=people,${suffix} '(&(rplanHome=${node})(uid=bsz-${RUN}-*))' uid | sed -n 's/^uid: //p'`)).split("\n").filter(Boolean));
+    const pending = new Set(uids);
+    let readableAt = 0;
+    let upDone = false;
+    const watch = (async () => {
+      while (pending.size > 0 && Date.now() - upStart < 300_000) {
+        const [on1, on2] = await Promise.all([homedOn("lab1"), homedOn("lab2")]);
+        const round = [...pending].filter((u) => (standbys[u] === "lab1" ? on1 : on2).has(u));
+        for (let i = 0; i < round.length; i += 10) await Promise.all(round.slice(i, i + 10).map(async (u) => (await readable(u)) && pending.delete(u)));
+        if (pending.size > 0) await sleep(upDone ? 200 : 500);
+      }
+      readableAt = Date.now();
+    })();
     let placementDoneMs: number | undefined;
     const upLog = path.join(work, "revocation-up.log");
     log(`the revocation's up, each line with its time since the up began: ${upLog}`);
@@ -152,24 +172,16 @@ export async function benchSeizure(opts: { users?: number; loadSeconds?: number;
       if (l.includes("[promote]") && !/\[promote\] bsz-/.test(l)) log(l.trim());
       if (/placement-homes/.test(l) && /\(\d+(\.\d+)?s\)/.test(l)) placementDoneMs = Date.now() - upStart;
     });
-    // Every user's login and read on its new home, 10 IMAP clients at once, until all have succeeded.
-    const readable = (uid: string) =>
-      new Promise<boolean>((resolve) => {
-        execFile("curl", ["-sSk", "--max-time", "20", "-u", `${uid}:${password(uid)}`, `imaps://${labSshTarget(standbys[uid]).host}/INBOX`, "-X", "SEARCH ALL"], { encoding: "utf8" }, (_e, stdout) => resolve(/^\* SEARCH \d/m.test(stdout ?? "")));
-      });
-    const pending = new Set(uids);
-    while (pending.size > 0 && Date.now() - upStart < 300_000) {
-      const round = [...pending];
-      for (let i = 0; i < round.length; i += 10) await Promise.all(round.slice(i, i + 10).map(async (u) => (await readable(u)) && pending.delete(u)));
-      if (pending.size > 0) await sleep(200);
-    }
-    const promotionMs = Date.now() - upStart;
+    upDone = true;
+    await watch;
+    const promotionMs = readableAt - upStart;
     sending = false;
     await sender;
     const step = /\[promote\] (\d+) user\(s\) on their new homes in (\d+) ms/.exec(lines.join("\n"));
 
-    // Deferred mail is late, not lost: flush until the survivors' queues are empty (or a minute).
-    const end = Date.now() + 60_000;
+    // Deferred mail is late, not lost: flush until the survivors' queues are empty (or three minutes:
+    // a delivery cut off mid-way gives up after at most the internal hop's 120 s).
+    const end = Date.now() + 180_000;
     while (Date.now() < end) {
       const q = await Promise.all(["lab1", "lab2"].map((x) => sh(x, "postqueue -f; sleep 1; postqueue -j | wc -l")));
       if (q.every((r) => r.trim() === "0")) break;
