@@ -20,15 +20,13 @@ export interface PromotedUser {
 
 export type HeldCounts = Record<HeldDecision, number>;
 
-/** Lists `<held>/<uid>/<epoch>.<queue id>` with each spare's Message-ID, then the queue (`postqueue -j`). */
+/**
+ * Lists `<uid>/<epoch>.<queue id>` with each spare's Message-ID (one awk for every file, each read
+ * up to its Message-ID or the end of its header), then the queue (`postqueue -j`).
+ */
 const LIST = `held="$1"; shift
-for uid in "$@"; do
-  for f in "$held/$uid"/[0-9]*; do
-    [ -f "$f" ] || continue
-    mid=$(sed -n '/^$/q; s/^[Mm][Ee][Ss][Ss][Aa][Gg][Ee]-[Ii][Dd]:[[:space:]]*//p' "$f" | head -n 1)
-    printf '%s\\t%s\\t%s\\n' "$uid" "\${f##*/}" "$mid"
-  done
-done
+cd "$held" 2>/dev/null && for uid in "$@"; do for f in "$uid"/[0-9]*; do [ -f "$f" ] && printf "%s\\\\n" "$f"; done; done |
+  xargs -r -d '\\n' awk 'FNR == 1 { print FILENAME "\\t" } /^\\r?$/ { nextfile } tolower($0) ~ /^message-id:/ { sub(/^[^:]*:[ \\t]*/, ""); sub(/\\r$/, ""); print FILENAME "\\t" $0; nextfile }'
 echo "--queue--"
 postqueue -j 2>/dev/null || true`;
 

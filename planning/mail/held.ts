@@ -119,14 +119,22 @@ export function heldDecision(copy: HeldCopy, userAddresses: readonly string[], p
   return "hand over";
 }
 
-/** Parses the listing ops/quantum/held.ts prints: `<uid>\t<file>\t<message-id>` per spare. */
+/**
+ * Parses the listing ops/quantum/held.ts prints: `<uid>/<file>\t` when a spare's file is opened, then
+ * `<uid>/<file>\t<message-id>` once its Message-ID is found (the last line of a file wins).
+ */
 export function parseHeldListing(out: string): HeldCopy[] {
-  return out
-    .split("\n")
-    .filter((l) => l.includes("\t"))
-    .map((l) => {
-      const [uid, file, messageId = ""] = l.split("\t");
-      return { uid, file, queueId: file.slice(file.indexOf(".") + 1), messageId: messageId.trim() };
+  const ids = new Map<string, string>();
+  for (const l of out.split("\n")) {
+    const tab = l.indexOf("\t");
+    if (tab < 0) continue;
+    ids.set(l.slice(0, tab), l.slice(tab + 1).trim());
+  }
+  return [...ids]
+    .filter(([name]) => /^[^/]+\/\d+\.[^/]+$/.test(name))
+    .map(([name, messageId]) => {
+      const [uid, file] = name.split("/");
+      return { uid, file, queueId: file.slice(file.indexOf(".") + 1), messageId };
     });
 }
 

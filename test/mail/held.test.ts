@@ -86,7 +86,7 @@ describe("what a promotion does with a spare", () => {
   });
 
   test("the listings are read as printed", () => {
-    expect(parseHeldListing("alice\t1796575259.23C1B17200C\t<m1@x>\nbob\t1796575260.AB\t\n")).toEqual([copy, { uid: "bob", file: "1796575260.AB", queueId: "AB", messageId: "" }]);
+    expect(parseHeldListing("alice/1796575259.23C1B17200C\t\nalice/1796575259.23C1B17200C\t<m1@x>\nbob/1796575260.AB\t\n")).toEqual([copy, { uid: "bob", file: "1796575260.AB", queueId: "AB", messageId: "" }]);
     expect(parseMessageIds("Message-ID: <m1@x>\nmessage-id:\nMessage-Id:  <m2@x>\r\n")).toEqual(new Set(["<m1@x>", "<m2@x>"]));
     expect(parsePendingRecipients('{"queue_id":"Q1","recipients":[{"address":"Alice@Example.org"}]}\n{"queue_id":"Q2",')).toEqual(new Map([["Q1", ["alice@example.org"]]]));
   });
