@@ -7,6 +7,7 @@
  * recipient. Reading and matching the log lines is pure and tested; only `collectMailLogs` contacts
  * nodes (over SSH, never a revoked node).
  */
+import { HELD_TRANSPORT } from "../planning/mail/held";
 import type { ClusterConfig } from "../planning/config";
 import { logSinceCommand } from "../planning/logs";
 import { sshConnection } from "../transports/ssh";
@@ -83,7 +84,9 @@ export function traceMessages(lines: readonly LogLine[], query: string): TraceRo
         const relay = /relay=([^,]+)/.exec(text)?.[1] ?? "?";
         const reason = /status=\w+ \((.*)\)$/.exec(text)?.[1] ?? "";
         const event = status === "sent" ? "routed" : status === "bounced" ? "bounced" : "deferred";
-        rows.push({ ...base, event, detail: `to ${field(text, "to")} via ${relay}: ${status}${reason ? ` (${reason})` : ""}` });
+        // The spare copy an MX keeps for an hour (planning/mail/held.ts) is not a route to the user.
+        const spare = relay === HELD_TRANSPORT ? " — a spare copy kept on this node for an hour (docs/seizure.md)" : "";
+        rows.push({ ...base, event, detail: `to ${field(text, "to")} via ${relay}: ${status}${reason ? ` (${reason})` : ""}${spare}` });
       }
     }
   }
@@ -108,7 +111,7 @@ export function formatTrace(rows: readonly TraceRow[]): string {
 }
 
 /** postfix's programs, under any service name (`submission/smtpd`, `clean_submission/cleanup`, `rplan-lmtp/lmtp`). */
-const MAIL_PROGRAMS = ["smtpd", "cleanup", "qmgr", "smtp", "lmtp", "bounce", "error", "retry"];
+const MAIL_PROGRAMS = ["smtpd", "cleanup", "qmgr", "smtp", "lmtp", "bounce", "error", "retry", "pipe"];
 
 /** postfix and dovecot lines of the last `days` days (rotated files included), in a form `parseLog` reads. */
 export const LOG_COMMAND = (days: number) => `${logSinceCommand(`${days} days ago`)} | grep -E '^[^ ]+ [^ ]+ (dovecot|postfix/([A-Za-z0-9_.-]+/)?(${MAIL_PROGRAMS.join("|")}))(\\[[0-9]+\\])?: ' || true`;
