@@ -51,6 +51,8 @@ export interface MovesBench {
     readonly move: MoveReport;
     readonly rsyncMs: number;
   };
+  /** The big user moved on onto its standby (which replication kept current): a move by promotion. */
+  readonly bigOntoStandby?: MoveReport;
   readonly small?: {
     readonly bytes: number;
     readonly rounds: MoveReport[];
@@ -183,7 +185,7 @@ export async function benchMoves(opts: { mb?: number; only?: "scale" | "moves" }
   const stackConfig = YAML.parse(fs.readFileSync(labStackConfigPath(), "utf8"));
   stackConfig.config["rplan:placement"] = PLACEMENT;
   fs.writeFileSync(configFile, YAML.stringify(stackConfig));
-  const homes: Record<string, { home: string; bytes: number }> = {};
+  const homes: Record<string, { home: string; bytes: number; standby?: string }> = {};
   const writePlacement = () => fs.writeFileSync(placementPath, YAML.stringify({ limits: { maxBytesMoved: 50_000_000_000, concurrency: 2, graceSeconds: 0 }, pins: {}, users: homes }));
   const stack = async (op: "up" | "preview" | "refresh", lines?: string[]): Promise<RunResult> => {
     try {
@@ -206,6 +208,8 @@ export async function benchMoves(opts: { mb?: number; only?: "scale" | "moves" }
   const moveTo = async (uid: string, to: string): Promise<MoveReport> => {
     const from = homes[uid].home;
     homes[uid].home = to;
+    // Onto its standby: the old home becomes the standby, as `npm run placement -- plan` writes it.
+    if (homes[uid].standby === to) homes[uid].standby = from;
     writePlacement();
     const lines: string[] = [];
     await stack("up", lines);
@@ -270,8 +274,11 @@ export async function benchMoves(opts: { mb?: number; only?: "scale" | "moves" }
       await fill("lab1", small, 100);
       const bigBytes = await dirBytes("lab1", `${STORE}/${big}/Maildir`);
       const smallBytes = await dirBytes("lab1", `${STORE}/${small}/Maildir`);
-      homes[big] = { home: "lab1", bytes: bigBytes };
-      homes[small] = { home: "lab1", bytes: smallBytes };
+      // Standbys named in the file: the big user's on lab3, so its move to lab2 (a third node) copies
+      // all of it (the throughput row) and its move on to lab3 is onto its standby; the small user's
+      // on lab2, so every one of its moves is onto its standby (the old home becomes the standby).
+      homes[big] = { home: "lab1", bytes: bigBytes, standby: "lab3" };
+      homes[small] = { home: "lab1", bytes: smallBytes, standby: "lab2" };
       writePlacement();
       await stack("refresh");
       await stack("up"); // adopts both where they are: no move
@@ -304,6 +311,16 @@ export async function benchMoves(opts: { mb?: number; only?: "scale" | "moves" }
       log(`moving ${big} lab1 → lab2 through the program`);
       const bigMove = await moveTo(big, "lab2");
       result.big = { mb, messages: bigMessages, bytes: bigBytes, move: bigMove, rsyncMs };
+
+      // Move by promotion: the big user onto its standby (lab3), once lab2's replicator has it current.
+      const current = async () => /\tok\t/.test(await sh("lab2", `cat /run/rplan-standby/${big}.status 2>/dev/null || true`)) && (await dirBytes("lab3", `${STORE}/${big}/Maildir`)) >= bigBytes * 0.98;
+      const until = Date.now() + 600_000;
+      while (!(await current())) {
+        if (Date.now() > until) throw new Error(`${big}'s standby copy on lab3 not current after 10 minutes`);
+        await sleep(2000);
+      }
+      log(`moving ${big} lab2 → lab3, onto its standby (a promotion)`);
+      result.bigOntoStandby = await moveTo(big, "lab3");
 
       // The 10 MB user, three times, while mail for it arrives through random MXes.
       const load = startLoad(nodes.map((n) => labSshTarget(n).host), `${small}@${LAB_DOMAIN}`, 10);
