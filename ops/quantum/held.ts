@@ -32,6 +32,7 @@ postqueue -j 2>/dev/null || true`;
 
 /** Hands the promoted users' spares over; returns how many went which way. Failures are logged, not thrown: the promotion itself is done. */
 export async function handOverHeldCopies(ctx: MoveContext, users: readonly PromotedUser[]): Promise<HeldCounts> {
+  const started = Date.now();
   const counts: HeldCounts = { "wait for the queue": 0, "already there": 0, "hand over": 0 };
   const byUid = new Map(users.map((u) => [u.uid, u]));
   // A node whose state predates spare copies has no path for them: nothing to read there.
@@ -69,7 +70,7 @@ export async function handOverHeldCopies(ctx: MoveContext, users: readonly Promo
     // The list on stdin: an hour of spares may be more names than one command line holds.
     if (done.length > 0) await l.node.conn.run(["sh", "-c", 'cd "$1" && xargs -r -d "\\n" rm -f --', "sh", l.node.heldPath!], { stdin: done.map((c) => `${c.uid}/${c.file}\n`).join(""), allowFailure: true, label: "spare copies handed over" });
   }
-  ctx.log(`[promote] spare copies: ${counts["hand over"]} handed over (on no standby), ${counts["already there"]} already there, ${counts["wait for the queue"]} still queued for the new home`);
+  ctx.log(`[promote] spare copies: ${counts["hand over"]} handed over (on no standby), ${counts["already there"]} already there, ${counts["wait for the queue"]} still queued for the new home (${Date.now() - started} ms)`);
   return counts;
 }
 

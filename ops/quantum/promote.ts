@@ -3,11 +3,11 @@
  * contacting the old home: nothing can be copied from it. On a standby the mailbox is already there (the
  * replicator kept it, planning/quantum/standby-sync.ts); elsewhere the user starts from an empty mailbox.
  * Then every node forgets its cached routes and delivers what its queue held for those users: the mail
- * that waited while the home was gone reaches the new home at once.
+ * that waited while the home was gone reaches the new home at once. What reached the seized home after
+ * the standby's last round comes from the survivors' spare copies (./held.ts), handed over next.
  */
 import { readDirectoryUsers, setHomesUnfrozen, waitReplicasAll } from "./journal";
 import { dirsBytes } from "./mail-store";
-import { handOverHeldCopies } from "./held";
 import { flushQueues, forgetRoutes } from "./move";
 import type { MoveContext } from "./node";
 
@@ -68,9 +68,6 @@ export async function promoteUsers(ctx: MoveContext, work: readonly { uid: strin
   lap("routes");
   await flushQueues(ctx);
   lap("queues");
-  // What reached the seized home after the standby's last round: the survivors' spare copies.
-  await handOverHeldCopies(ctx, work.map((w) => ({ uid: w.uid, to: w.to, addresses: directory.get(w.uid)!.addresses })));
-  lap("spares");
   ctx.log(`[promote] ${work.length} user(s) on their new homes in ${Date.now() - started} ms (${phases.join(", ")})`);
   return reports;
 }

@@ -25,6 +25,7 @@ import { holdsCopyOf, removeOldCopy, setAsideStaleCopy } from "../../ops/quantum
 import { MoveNode, MoveReport, moveUser } from "../../ops/quantum/move";
 import { isLive, isRevoked } from "../../planning/node-roles";
 import { promoteUsers, PromotionReport } from "../../ops/quantum/promote";
+import { handOverHeldCopies } from "../../ops/quantum/held";
 import { SlapdControl } from "../../ops/slapd-control";
 import { sshConnection, SshTarget } from "../../transports/ssh";
 import { stableJson } from "./diff";
@@ -179,6 +180,13 @@ export async function carryOut(inputs: UserPlacementInputs, olds: CarriedOut, no
   const all = placementWork(users.values(), inputs.homes);
   const ctx = { nodes, master: inputs.master, suffix: inputs.suffix, log };
   const promotions = await promoteUsers(ctx, all.filter((w) => !nodes.has(w.from) && w.from !== w.to));
+  // Then the survivors' spares of every user promoted off a seized home, in this update or in one a
+  // crash cut short before its spares were handed over (the file names them until it is rewritten):
+  // a spare already handed over is gone, one whose message the new home has is only dropped.
+  const homeNow = new Map([...users.values()].map((u) => [u.uid, u.home]));
+  for (const p of promotions) homeNow.set(p.user, p.to);
+  const spareUsers = Object.keys(inputs.promotedFrom ?? {}).filter((u) => users.has(u) && nodes.has(homeNow.get(u) ?? ""));
+  if (spareUsers.length > 0) await handOverHeldCopies(ctx, spareUsers.map((u) => ({ uid: u, to: homeNow.get(u)!, addresses: users.get(u)!.addresses })));
   const work = all.filter((w) => nodes.has(w.from) || w.from === w.to);
   const reports: MoveReport[] = [];
   const failures: string[] = [];
