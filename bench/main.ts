@@ -132,7 +132,7 @@ async function seizureSection(): Promise<void> {
       [`replication lag, standby − home, per message (${b.lagMs.length} of ${b.messages} seen on both; 250 ms polling)`, `p50 ${p(50)}, p99 ${p(99)}, max ${Math.max(...b.lagMs)} ms`, "p99 ≤ 5 000 ms"],
       [`promotion: start of the revocation's up → every user reads its mail on the new home`, `${(b.promotionMs / 1000).toFixed(1)} s${b.placementDoneMs !== undefined ? ` (placement step done at ${(b.placementDoneMs / 1000).toFixed(1)} s` : " ("}${b.promoteStepMs !== undefined ? `, the promote step itself ${b.promoteStepMs} ms)` : ")"}`, "≤ 10 s for 100 users"],
       ["messages accepted by the survivors / lost older than the p99 lag before the revocation", `${b.accepted} / ${b.lostOlder}`, "0"],
-      ["lost younger (accepted by a survivor in the last p99-lag before or during the revocation, delivered to lab3 before it was cut off)", `${b.lostYounger} of ${b.younger}`, "0 (the R*Plan's 'delivered twice', not built)"],
+      ["lost younger (accepted by a survivor in the last p99-lag before or during the revocation)", `${b.lostYounger} of ${b.younger}`, "0 (delivered twice: the survivors' spares)"],
       ["disk: standby copies / homes (bytes)", `${b.standbyBytes} / ${b.homeBytes} = ${(b.standbyBytes / Math.max(1, b.homeBytes)).toFixed(2)}`, "≈ 1 (every mailbox twice)"],
     ]),
   );
