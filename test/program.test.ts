@@ -1,4 +1,4 @@
-import { heldDirCommand } from "../planning/mail/held";
+import { storeCommand } from "../planning/mail/routing";
 import { queueCommand } from "../planning/mail/queue";
 import { rawConfig } from "./support/config-fixture";
 import { dkimRevision } from "../planning/mail/dkim";
@@ -102,7 +102,7 @@ describe("the program under Pulumi's mocks", () => {
       ["rm", "-f", "--", "/etc/postfix/rplan-tls.cf"],
       ["systemctl", "daemon-reload"],
       queueCommand("/srv/crypt", "/srv/crypt/postfix"),
-      heldDirCommand("/srv/crypt", "mail"),
+      storeCommand({ storePath: "/srv/crypt/held", mountPath: "/srv/crypt" }),
       ["postfix", "check"],
       ["systemctl", "reload-or-restart", "postfix"],
     ]);

@@ -76,19 +76,6 @@ exit 0
   return { path: HELD_SCRIPT, content, mode: "0755" };
 }
 
-/** Creates the spares' directory, owned by the mail user, only while the encrypted mount is mounted. */
-export function heldDirCommand(mountPath: string, mailUser: string): string[] {
-  return [
-    "sh",
-    "-c",
-    'mountpoint -q "$1" || { echo "the encrypted mount $1 is not mounted: unlock the node first" >&2; exit 1; }; install -d -o "$3" -g "$3" -m 0700 -- "$2"',
-    "sh",
-    mountPath,
-    heldDirOf(mountPath),
-    mailUser,
-  ];
-}
-
 /** One spare on a surviving node, as its listing reads it. */
 export interface HeldCopy {
   readonly uid: string;

@@ -21,7 +21,7 @@ import { submissionAnonymityOptions } from "./anonymity";
 import { dkimSubmissionOptions } from "./dkim";
 import { isLive, servesMail } from "../node-roles";
 import { postfixDropIn, queueCommand, queueDirOf, queuePrivateDirCommand } from "./queue";
-import { HELD_DOMAIN, HELD_TRANSPORT_MAP, heldDirCommand, heldMainSettings, heldTransport, keepHeldCopyScript } from "./held";
+import { HELD_DOMAIN, HELD_TRANSPORT_MAP, heldDirOf, heldMainSettings, heldTransport, keepHeldCopyScript } from "./held";
 
 export interface MailNode {
   readonly name: string;
@@ -171,7 +171,7 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
       `the queue is inside the encrypted mount (${queueDir}): no message text on the plain disk (docs/seizure.md)`,
       "every message for a user homed elsewhere leaves a spare copy in the mount for an hour: a seizure loses nothing to the standby's lag (docs/seizure.md)",
     ],
-    commands: [queueCommand(self.mountPath, queueDir), heldDirCommand(self.mountPath, MAIL_USER)],
+    commands: [queueCommand(self.mountPath, queueDir), storeCommand({ storePath: heldDirOf(self.mountPath), mountPath: self.mountPath })],
     dropIns: [{ ...postfixDropIn(self.mountPath, self.name), mode: "0644", owner: "root:root" }],
     main: {
       queue_directory: queueDir,
