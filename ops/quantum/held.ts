@@ -54,7 +54,7 @@ export async function handOverHeldCopies(ctx: MoveContext, users: readonly Promo
     for (const c of l.copies) {
       const u = byUid.get(c.uid)!;
       const seen = handedOver.get(u.uid) ?? new Set<string>();
-      // A spare several survivors kept (the message had two recipients through two MXes) is handed over once.
+      // The same message kept twice (a sender that retried through another MX) is handed over once.
       const decision = c.messageId !== "" && seen.has(c.messageId) ? "already there" : heldDecision(c, u.addresses, l.pending, present.get(u.uid) ?? new Set());
       counts[decision]++;
       if (decision === "already there") done.push(c);
