@@ -1,7 +1,8 @@
-/** test/side-by-side.js, npm test's jest part: two runs that together cover every test file once, and one merged report. */
+/** test/side-by-side.js, npm test: the lint, the type check, two runs that together cover every test file once, and one merged report. */
 import { spawnSync } from "child_process";
 import * as path from "path";
-const { LAB, merge, parse } = require("./side-by-side.js");
+import * as fs from "fs";
+const { CHECKS, LAB, merge, parse } = require("./side-by-side.js");
 
 const root = path.resolve(__dirname, "..");
 const list = (args: string[]) =>
@@ -33,4 +34,12 @@ test("the merged report adds the counts, joins the results, fails when either fa
   const b = { numPassedTests: 3, numFailedTests: 1, numPendingTests: 0, success: false, startTime: 3, testResults: [{ name: "b" }, { name: "c" }] };
   expect(merge([a, b])).toEqual({ numPassedTests: 5, numFailedTests: 1, numPendingTests: 1, success: false, startTime: 3, testResults: [{ name: "a" }, { name: "b" }, { name: "c" }] });
   expect(merge([a, { ...a, testResults: [] }]).success).toBe(true);
+});
+
+test("npm test is the side-by-side runner, and it runs the lint and the type check (package.json's own scripts)", () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+  expect(pkg.scripts.test).toBe("node test/side-by-side.js");
+  expect(CHECKS).toEqual(["lint", "typecheck"]);
+  expect(pkg.scripts.lint).toMatch(/^eslint /);
+  expect(pkg.scripts.typecheck).toMatch(/^tsc --noEmit/);
 });
