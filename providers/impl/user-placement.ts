@@ -22,7 +22,7 @@ import { recordFromInputs, RecordInputs, RecordNode } from "../../planning/place
 import { copiesLeftBy, expiredOldCopies, OldCopy, placementWork, settleOldCopies, unrecordedCopies } from "../../planning/placement/carry-out";
 import { readDirectoryUsers, DirectoryUser } from "../../ops/quantum/journal";
 import { holdsCopyOf, removeOldCopy, setAsideStaleCopy } from "../../ops/quantum/mail-store";
-import { MoveNode, MoveReport, moveUser } from "../../ops/quantum/move";
+import { flushQueues, MoveNode, MoveReport, moveUser } from "../../ops/quantum/move";
 import { isLive, isRevoked } from "../../planning/node-roles";
 import { promoteUsers, PromotionReport } from "../../ops/quantum/promote";
 import { handOverHeldCopies } from "../../ops/quantum/held";
@@ -186,7 +186,12 @@ export async function carryOut(inputs: UserPlacementInputs, olds: CarriedOut, no
   const homeNow = new Map([...users.values()].map((u) => [u.uid, u.home]));
   for (const p of promotions) homeNow.set(p.user, p.to);
   const spareUsers = Object.keys(inputs.promotedFrom ?? {}).filter((u) => users.has(u) && nodes.has(homeNow.get(u) ?? ""));
-  if (spareUsers.length > 0) await handOverHeldCopies(ctx, spareUsers.map((u) => ({ uid: u, to: homeNow.get(u)!, addresses: users.get(u)!.addresses })));
+  if (spareUsers.length > 0) {
+    // A rerun after a crash that came after the switch: no promotion flushed the queues in this run,
+    // and what they deferred for those users would wait for postfix's next retry (minutes).
+    if (promotions.length === 0) await flushQueues(ctx);
+    await handOverHeldCopies(ctx, spareUsers.map((u) => ({ uid: u, to: homeNow.get(u)!, addresses: users.get(u)!.addresses })));
+  }
   const work = all.filter((w) => nodes.has(w.from) || w.from === w.to);
   const reports: MoveReport[] = [];
   const failures: string[] = [];

@@ -491,3 +491,25 @@ describe("standbys carried out (providers/impl/user-placement.ts prepareStandbys
     expect(c.mailbox("lab1", "k")!.msgs).toHaveLength(3);
   });
 });
+
+describe("a promotion cut short (providers/impl/user-placement.ts carryOut)", () => {
+  test("a rerun after a crash that came after the directory switch flushes every survivor's queue, so the mail deferred for the promoted user goes out now", async () => {
+    const c = new FakeCluster(NODES, "lab1");
+    c.addUser("p", "lab3", 2);
+    // The killed run had switched p onto its standby lab2; lab3 (revoked) is not among the live nodes.
+    c.setHome("p", "lab2");
+    const run = c.connect();
+    run.nodes.delete("lab3");
+    const inputs: UserPlacementInputs = {
+      ...programInputs(c, { p: "lab2" }),
+      nodes: programInputs(c, {}).nodes.map((n) => (n.name === "lab3" ? { ...n, state: "revoked" as const } : n)),
+      master: "lab1",
+      promotedFrom: { p: "lab3" },
+    };
+    const before = c.ran.length;
+    await drive(carryOut(inputs, {}, run.nodes), run.killed);
+    const flushed = c.ran.slice(before).filter((x) => x.argv.join(" ") === "postqueue -f").map((x) => x.node).sort();
+    expect(flushed).toEqual(["lab1", "lab2"]);
+    expect(c.entries().get("p")).toEqual({ home: "lab2", frozen: false });
+  });
+});
