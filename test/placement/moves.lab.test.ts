@@ -10,7 +10,7 @@
  * and its own state. Needs root and the lab (3 nodes):
  * `sudo RPLAN_LAB_KEEP=1 npx jest --runInBand test/placement/moves.lab.test.ts`.
  */
-import { ChildProcess, execFile, spawn, spawnSync } from "child_process";
+import { execFile, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -24,6 +24,7 @@ import { sleep } from "../../transports/ldap";
 import { closeAllSsh, sshConnection } from "../../transports/ssh";
 import { acceptedLogins, controlLogin } from "../support/lab-logins";
 import { labWithExactly } from "../support/lab";
+import { upKilledAt as killedUp } from "../support/killed-up";
 import { LAB_STACK_FILES } from "../../lab/stack-files";
 
 const maybe = process.getuid?.() === 0 ? describe : describe.skip;
@@ -157,9 +158,11 @@ maybe("moving users on the lab", () => {
       await Promise.all(inflight);
     })();
     const log: string[] = [];
+    let movedAt = 0;
     try {
       await sleep(3000);
       await stack("up", (l) => log.push(l));
+      movedAt = Date.now();
       await sleep(3000);
     } finally {
       sending = false; // also when the up fails: a sender left running would load every later test
@@ -185,9 +188,9 @@ maybe("moving users on the lab", () => {
     };
     expect({ old: search(`old-${RUN}-`), load: search(`load-${RUN}-`) }).toEqual({ old: 2000, load: got.size });
 
-    // The old copy stays for the grace period (30 s), then the next update removes it.
+    // The old copy stays for the grace period (30 s from the move), then the next update removes it.
     expect((await sh("lab1", "test -d /srv/crypt/mail/mv1 && echo kept")).out.trim()).toBe("kept");
-    await sleep(31_000);
+    await sleep(Math.max(0, movedAt + 31_000 - Date.now()));
     const later: string[] = [];
     await stack("up", (l) => later.push(l));
     expect(later.join("\n")).toMatch(/old copy of mv1 on lab1: removed/);
@@ -195,21 +198,8 @@ maybe("moving users on the lab", () => {
   }, 1_200_000);
 
   /** Runs `npm run stack -- up` as admins do and SIGKILLs its whole process group when `line` is printed. */
-  function upKilledAt(line: RegExp): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const child: ChildProcess = spawn("npx", ["ts-node", "cli/stack.ts", "up", "--stack", "lab", "--state", stateFile, "--config", configFile], { cwd: RPLAN_PROJECT_DIR, env: { ...process.env, ...env }, detached: true });
-      let out = "";
-      const watch = (d: Buffer) => {
-        out += d.toString();
-        if (line.test(out) && child.pid) {
-          process.kill(-child.pid, "SIGKILL");
-        }
-      };
-      child.stdout!.on("data", watch);
-      child.stderr!.on("data", watch);
-      child.on("exit", (_code, signal) => (signal === "SIGKILL" ? resolve(out) : reject(new Error(`up was not killed at ${line}:\n${out.slice(-3000)}`))));
-    });
-  }
+  const upKilledAt = (line: RegExp) => killedUp(line, { stateFile, configFile, env });
+
 
   test("a runner killed after the bulk copy, and again during the freeze: the rerun converges, nothing lost, nobody frozen; its old copy goes after its grace", async () => {
     await fill("kl1", "lab1", 300, `kl-${RUN}`);

@@ -2,8 +2,10 @@
  * Standby copies on the lab, through the real program: every user gets a standby in another country;
  * the home's replicator carries new mail, flags and expunges there within seconds and nothing written
  * on the standby flows back; a standby that is down leaves the home serving, its lag reported, and
- * catches up; and a seizure — `state: revoked` on a node that keeps running, mail arriving through the
- * survivors — promotes its users onto their standbys with their mail and flags, without contacting it.
+ * catches up; a replicator killed mid-round (its dsync, then itself) converges; and a seizure —
+ * `state: revoked` on a node that keeps running, mail arriving through the survivors, the runner killed
+ * mid-promotion and run again — promotes its users onto their standbys with their mail and flags,
+ * without contacting it.
  *
  * Own placement file and state; leaves the lab down (lab3 was seized). Needs root and the lab (3 nodes):
  * `sudo RPLAN_LAB_KEEP=1 npx jest --runInBand test/quantum/standby.lab.test.ts`.
@@ -23,6 +25,7 @@ import { sleep } from "../../transports/ldap";
 import { closeAllSsh, sshConnection } from "../../transports/ssh";
 import { acceptedLogins, controlLogin } from "../support/lab-logins";
 import { labWithExactly } from "../support/lab";
+import { upKilledAt } from "../support/killed-up";
 
 const maybe = process.getuid?.() === 0 ? describe : describe.skip;
 const SUFFIX = LAB_DOMAIN.split(".").map((p) => `dc=${p}`).join(",");
@@ -192,7 +195,49 @@ maybe("standby copies on the lab", () => {
     console.log(`standby lab: caught up ${caughtUp} ms after the standby came back`);
   }, 600_000);
 
-  test("seizure: lab3 revoked while it runs and mail arrives through the survivors; its users are promoted onto their standbys with mail and flags, mail waiting for them flows, lab3 is never contacted", async () => {
+  test("the replicator killed mid-pass — its copy three times, then itself: the next rounds converge, every message once on the standby", async () => {
+    const standby = (await standbyMap("lab1"))[U.b1];
+    const subject = `kill-${RUN}`;
+    const pidFile = "/run/rplan-standby/.replicator.pid";
+    const replicatorBefore = (await sh("lab1", `cat ${pidFile}`)).out.trim();
+    // Rounds with work enough to be caught running: before each, 100 messages of 20 KB that do not
+    // compress are written into the home's Maildir (a killed round stays due and is retried at once).
+    // Each kill waits for the user's round to be running (its dsync), then SIGKILLs it; the last one
+    // kills the replicator itself during a round, and that round's dsync with it.
+    // The first message makes sure the mailbox exists (this test may run alone).
+    expect(await send(U.b1, `${subject}-0`, "lab2")).toBe(true);
+    await within(60_000, "the first message on the home", async () => (await copies("lab1", U.b1, `${subject}-0`)).length === 1);
+    const batch = `batch() { runuser -u mail -- sh -c 'for i in $(seq "$1" "$2"); do { printf "From: x@example.net\\nSubject: %s-%s\\nMessage-ID: <%s-%s@example.net>\\n\\n" "$3" $i "$3" $i; head -c 15000 /dev/urandom | base64 -w 76; } > "$4/k$i.lab1"; done' sh "$1" "$2" ${subject} /srv/crypt/mail/${U.b1}/Maildir/new; }`;
+    expect((await sh("lab1", `${batch}; batch 1 100`)).code).toBe(0);
+    const killer = sh(
+      "lab1",
+      `${batch}; u=${U.b1}
+      running() { for i in $(seq 400); do pgrep -f -- "doveadm backup .* -u $u tcp:" >/dev/null && return 0; sleep 0.05; done; return 1; }
+      n=0
+      for k in 1 2 3; do running && pkill -9 -f -- "doveadm backup .* -u $u tcp:" && n=$((n + 1)); batch $((k * 100 + 1)) $((k * 100 + 100)); done
+      echo "dsync killed $n"
+      running && kill -9 "$(cat ${pidFile})" && pkill -9 -f -- "doveadm backup .* -u $u tcp:" && echo "replicator killed"`,
+    );
+    // A delivery reports the change: the round starts.
+    expect(await send(U.b1, `${subject}-00`, "lab2")).toBe(true);
+    const killed = (await killer).out;
+    expect(killed).toContain("dsync killed 3");
+    expect(killed).toContain("replicator killed");
+    // dovecot starts a new replicator (process_min_avail), whose first pass covers every user homed here.
+    const converged = await within(
+      180_000,
+      "every message once on the standby",
+      async () => (await copies(standby, U.b1, `${subject}-`)).length === 402 && (await status("lab1", U.b1))[1] === "ok",
+      async () => `${(await copies(standby, U.b1, `${subject}-`)).length} there; replicator: ${(await status("lab1", U.b1)).join(" | ")}`,
+    );
+    expect((await sh("lab1", `cat ${pidFile}`)).out.trim()).not.toBe(replicatorBefore);
+    // Exactly once each: the 402 distinct Subject lines, no file twice.
+    const subjects = (await sh(standby, `grep -h -a -r '^Subject: ${subject}-' /srv/crypt/mail/${U.b1}/Maildir/cur /srv/crypt/mail/${U.b1}/Maildir/new | sort -u | wc -l`)).out.trim();
+    expect(subjects).toBe("402");
+    console.log(`standby lab: after 3 dsyncs and the replicator killed mid-round, the standby converged ${converged} ms later`);
+  }, 600_000);
+
+  test("seizure: lab3 revoked while it runs and mail arrives through the survivors, the runner killed mid-promotion and run again; its users are promoted onto their standbys with mail and flags, mail waiting for them flows, lab3 is never contacted", async () => {
     const map = await standbyMap("lab1");
     const subject = `seize-${RUN}`;
     for (const uid of [U.a1, U.a2]) for (let i = 0; i < 3; i++) expect(await send(uid, `${subject}-${uid}-${i}`, "lab1")).toBe(true);
@@ -233,6 +278,11 @@ maybe("standby copies on the lab", () => {
       await sleep(2000);
       await stack("preview", (l) => preview.push(l), revokedFile);
       upStart = Date.now();
+      // The runner killed mid-promotion: after the directory switch, before the queues and the spares.
+      const killed = await upKilledAt(/\[promote\] \S+: lab3 \(revoked\) → /, { stateFile, configFile: revokedFile, env });
+      expect(killed).not.toMatch(/\[promote\] spare copies:/);
+      for (const uid of [U.a1, U.a2]) expect({ uid, home: await directoryHome(uid) }).toEqual({ uid, home: map[uid] });
+      // The rerun converges: nothing more to switch; it flushes the queues and hands the spares over.
       await stack("up", (l) => log.push(l), revokedFile);
       await sleep(2000);
     } finally {
