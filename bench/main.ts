@@ -125,6 +125,7 @@ async function movesSection(): Promise<void> {
 async function seizureSection(): Promise<void> {
   const b = await benchSeizure().finally(() => closeAllSsh());
   const p = (q: number) => `${percentile(b.lagMs, q)} ms`;
+  const perMsg = (bytes: number, messages: number) => `${Math.round(bytes / Math.max(1, messages))} B`;
   console.log(`\n## Standby copies and a seizure (lab, 3 nodes; ${b.users} users homed on lab3, ~10 msg/s through lab1 and lab2; lab3 revoked while it runs)\n`);
   console.log(
     table([
@@ -134,6 +135,12 @@ async function seizureSection(): Promise<void> {
       ["messages accepted by the survivors / lost older than the p99 lag before the revocation", `${b.accepted} / ${b.lostOlder}`, "0"],
       ["lost younger (accepted by a survivor in the last p99-lag before or during the revocation)", `${b.lostYounger} of ${b.younger}`, "0 (delivered twice: the survivors' spares)"],
       ["disk: standby copies / homes (bytes)", `${b.standbyBytes} / ${b.homeBytes} = ${(b.standbyBytes / Math.max(1, b.homeBytes)).toFixed(2)}`, "≈ 1 (every mailbox twice)"],
+      [
+        `VPN bytes per 10 KB message through lab1/lab2, standby on / off (${b.cost.on.messages} / ${b.cost.off.messages} messages, side by side)`,
+        `${perMsg(b.cost.on.vpnBytes, b.cost.on.messages)} / ${perMsg(b.cost.off.vpnBytes, b.cost.off.messages)} = ${(b.cost.on.vpnBytes / b.cost.on.messages / (b.cost.off.vpnBytes / b.cost.off.messages)).toFixed(2)}`,
+        "≈ 2 (each message carried to the home, then to the standby)",
+      ],
+      ["disk: the survivors' spare copies per message (kept an hour)", `${perMsg(b.cost.on.spareBytes + b.cost.off.spareBytes, b.cost.on.messages + b.cost.off.messages)}`, "report"],
     ]),
   );
 }

@@ -10,7 +10,9 @@
  *   start of that `up` until every user reads its mail over IMAP on its new home; the promote step's
  *   own time; then queues flushed until empty, and every message a survivor accepted is looked for
  *   on its user's new home: lost, split into older than (up start − p99 lag) and younger.
- * - Cost: bytes of the users' mail on their homes and on their standbys (du), before the seizure.
+ * - Cost: bytes of the users' mail on their homes and on their standbys (du), before the seizure; and
+ *   first, side by side, the same 10 s of load (10 KB messages) before the users have standbys and
+ *   after: bytes the nodes sent into the VPN, and bytes of the survivors' spare copies, per message.
  *
  * Bench users (`bsz-*`) are deleted from the directory at the end. Leaves the lab up.
  */
@@ -44,6 +46,17 @@ export interface SeizureBench {
   readonly younger: number;
   readonly homeBytes: number;
   readonly standbyBytes: number;
+  /** The same load with the standby on, and off (before the users had standbys), side by side. */
+  readonly cost: { on: CostPhase; off: CostPhase };
+}
+
+/** One phase of the cost measure. */
+export interface CostPhase {
+  readonly messages: number;
+  /** Bytes every node sent into its VPN interface, summed (each byte counted once, at its sender). */
+  readonly vpnBytes: number;
+  /** Bytes the survivors' spare copies took (planning/mail/held.ts; each kept an hour). */
+  readonly spareBytes: number;
 }
 
 const RUN = Date.now().toString(36);
@@ -56,11 +69,45 @@ async function sh(node: string, script: string, stdin?: string): Promise<string>
   return (await (await sshConnection(labSshTarget(node))).exec(script, { label: script.slice(0, 80), stdin, allowFailure: true })).stdout;
 }
 
-/** Subject → present, for every message of this run in the given users' Maildirs on `node`. */
-async function subjectsOn(node: string, uids: readonly string[]): Promise<Set<string>> {
+/** Subject → present, for every message of this run (of one phase: `prefix`) in the given users' Maildirs on `node`. */
+async function subjectsOn(node: string, uids: readonly string[], prefix = `sz-${RUN}`): Promise<Set<string>> {
   const dirs = uids.map((u) => `${STORE}/${u}/Maildir/cur ${STORE}/${u}/Maildir/new`).join(" ");
-  const out = await sh(node, `grep -a -h -r -o 'Subject: sz-${RUN}-[0-9]*' ${dirs} 2>/dev/null || true`);
+  const out = await sh(node, `grep -a -h -r -o 'Subject: ${prefix}-[0-9]*' ${dirs} 2>/dev/null || true`);
   return new Set(out.split("\n").filter(Boolean).map((l) => l.slice("Subject: ".length)));
+}
+
+const NODES = ["lab1", "lab2", "lab3"];
+const sum = (xs: number[]) => xs.reduce((t, x) => t + x, 0);
+/** What every node sent into the VPN so far: tinc's interface (rplan), the payload before compression. */
+const vpnSent = async () => sum(await Promise.all(NODES.map(async (n) => Number((await sh(n, "awk '/^ *rplan:/ { sub(/.*rplan:/, \"\"); print $9 }' /proc/net/dev")).trim()))));
+/** Bytes of the spare copies kept on the survivors. */
+const sparesHeld = async () => sum(await Promise.all(["lab1", "lab2"].map(async (n) => Number((await sh(n, "du -sb /srv/crypt/held 2>/dev/null | cut -f1")).trim()) || 0)));
+/** About 10 KB of text in lines SMTP takes (the VPN interface counts bytes before tinc compresses them). */
+const PAD = Array.from({ length: 135 }, () => Math.random().toString(36).slice(2).repeat(7).slice(0, 75)).join("\r\n");
+
+/**
+ * `seconds` of load at `perSecond` to the users on lab3 through lab1 and lab2 (10 KB messages), until
+ * the home holds all of it — and the standbys too, when `standby` — then what the VPN carried.
+ */
+async function costPhase(uids: readonly string[], prefix: string, seconds: number, perSecond: number, standby: boolean): Promise<CostPhase> {
+  const [vpn0, held0] = [await vpnSent(), await sparesHeld()];
+  const sends: Promise<boolean>[] = [];
+  for (let i = 1; i <= seconds * perSecond; i++) {
+    sends.push(smtpSend(labSshTarget(i % 2 ? "lab1" : "lab2").host, `${uids[i % uids.length]}@${LAB_DOMAIN}`, `${prefix}-${i}`, 25, PAD));
+    await sleep(1000 / perSecond);
+  }
+  const messages = (await Promise.all(sends)).filter(Boolean).length;
+  const until = async (what: string, probe: () => Promise<boolean>) => {
+    const end = Date.now() + 90_000;
+    while (!(await probe())) {
+      if (Date.now() > end) throw new Error(`cost phase ${prefix}: ${what} not within 90 s`);
+      await sleep(500);
+    }
+  };
+  await until("every message on the home", async () => (await subjectsOn("lab3", uids, prefix)).size === messages);
+  if (standby) await until("every message on the standbys", async () => (await subjectsOn("lab1", uids, prefix)).size + (await subjectsOn("lab2", uids, prefix)).size === messages);
+  await sleep(2000);
+  return { messages, vpnBytes: (await vpnSent()) - vpn0, spareBytes: (await sparesHeld()) - held0 };
 }
 
 const percentile = (xs: number[], p: number) => {
@@ -99,10 +146,19 @@ export async function benchSeizure(opts: { users?: number; loadSeconds?: number;
       return renderEntry({ dn: e.dn, attrs: e.attributes });
     });
     await sh("lab1", "ldapadd -Q -Y EXTERNAL -H ldapi:/// >/dev/null", entries.join("\n"));
+    // The standby's cost, side by side: first the load while the users have no standby yet (the
+    // directory homes them on lab3; the placement, and so the replicator's map, does not name them).
+    log("cost: 10 s of load before the users have standbys");
+    const off = await costPhase(uids, `szoff-${RUN}`, 10, perSecond, false);
     fs.writeFileSync(placementPath, YAML.stringify({ limits: { maxBytesMoved: 5e9, concurrency: 2, graceSeconds: 3600 }, pins: {}, users: Object.fromEntries(uids.map((u) => [u, { home: "lab3", bytes: 0 }])) }));
     await stack("refresh", configFile);
     await stack("up", configFile);
     const standbys = Object.fromEntries((await sh("lab1", "cat /etc/rplan/standby.map")).split("\n").filter((l) => l.startsWith("bsz-")).map((l) => l.split(" ").slice(0, 2) as [string, string]));
+    // Their first rounds copy what the first load left; then the same load with the standbys on.
+    const first = Date.now() + 120_000;
+    while ((await subjectsOn("lab1", uids, `szoff-${RUN}`)).size + (await subjectsOn("lab2", uids, `szoff-${RUN}`)).size < off.messages && Date.now() < first) await sleep(1000);
+    log("cost: the same 10 s of load with the standbys on");
+    const cost = { on: await costPhase(uids, `szon-${RUN}`, 10, perSecond, true), off };
 
     // Load through the survivors, watched on the home and on the standbys.
     const accepted: { uid: string; subject: string; at: number }[] = [];
@@ -206,6 +262,7 @@ export async function benchSeizure(opts: { users?: number; loadSeconds?: number;
       younger: younger.length,
       homeBytes,
       standbyBytes,
+      cost,
     };
   } finally {
     for (const uid of uids) await sh("lab1", `ldapdelete -Q -Y EXTERNAL -H ldapi:/// uid=${uid},ou=people,${suffix} 2>/dev/null || true`);
