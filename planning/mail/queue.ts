@@ -64,18 +64,3 @@ find ${[...MESSAGE_DIRS, ...LOG_DIRS].join(" ")} -type f -delete 2>/dev/null || 
 echo "moved $files queue file(s) from $old into $q"`;
   return ["sh", "-c", script, "sh", mountPath, queueDir, PLAIN_QUEUE_DIR];
 }
-
-/**
- * Run before dovecot is reloaded: its LMTP and auth sockets live in the queue's `private/`, which
- * must exist before dovecot binds them (postfix may not have made it yet). Only while mounted.
- */
-export function queuePrivateDirCommand(mountPath: string, queueDir: string): string[] {
-  return [
-    "sh",
-    "-c",
-    'mountpoint -q "$1" || { echo "the encrypted mount $1 is not mounted: unlock the node first" >&2; exit 1; }; install -d -o root -g root -m 0755 "$2" && install -d -o postfix -g root -m 0700 "$2/private"',
-    "sh",
-    mountPath,
-    queueDir,
-  ];
-}

@@ -20,7 +20,7 @@ import type { DaemonContribution, DaemonFile, DovecotSection, MasterService } fr
 import { submissionAnonymityOptions } from "./anonymity";
 import { dkimSubmissionOptions } from "./dkim";
 import { isLive, servesMail } from "../node-roles";
-import { postfixDropIn, queueCommand, queueDirOf, queuePrivateDirCommand } from "./queue";
+import { postfixDropIn, queueCommand, queueDirOf } from "./queue";
 import { HELD_DOMAIN, HELD_TRANSPORT_MAP, heldDirOf, heldMainSettings, heldTransport, keepHeldCopyScript } from "./held";
 
 export interface MailNode {
@@ -72,9 +72,16 @@ export const INTERNAL_LMTP_TIMEOUTS = {
 
 /** The postfix transport name of internal deliveries (lmtp with soft_bounce). */
 export const INTERNAL_LMTP = "rplan-lmtp";
-/** dovecot's LMTP socket inside postfix's queue directory (postfix's lmtp client is chrooted there; the queue is in the encrypted mount, ./queue.ts). */
-export const LMTP_SOCKET = "private/dovecot-lmtp";
-export const AUTH_SOCKET = "private/auth";
+/**
+ * dovecot's sockets for postfix: LMTP (local deliveries) and SASL (submission), in dovecot's run
+ * directory (a tmpfs). Not in postfix's queue directory: the queue lies in the encrypted mount
+ * (./queue.ts), and on the lab's gocryptfs (FUSE) a socket file dovecot re-creates on a reload can
+ * come back unconnectable while dovecot still listens ("Connection refused"; seen once, mail for the
+ * node's own users stuck in its queue until dovecot restarted). postfix's clients of these sockets
+ * (the internal lmtp transport, the submission smtpd) therefore run outside the chroot.
+ */
+export const LMTP_SOCKET = "/run/dovecot/lmtp-postfix";
+export const AUTH_SOCKET = "/run/dovecot/auth-postfix";
 export const LMTP_PORT = 24;
 /** The system user owning the Maildirs (Debian's `mail`, uid 8). */
 export const MAIL_USER = "mail";
@@ -141,7 +148,8 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
     service: "submission",
     type: "inet",
     private: "n",
-    chroot: "y",
+    // Not chrooted: dovecot's SASL socket (AUTH_SOCKET) is outside the queue directory.
+    chroot: "n",
     command: "smtpd",
     options: {
       syslog_name: "postfix/submission",
@@ -163,7 +171,8 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
       ...dkimSubmissionOptions(),
     },
   };
-  const lmtp: MasterService = { service: INTERNAL_LMTP, type: "unix", chroot: "y", command: "lmtp", options: { syslog_name: `postfix/${INTERNAL_LMTP}`, soft_bounce: "yes", ...INTERNAL_LMTP_TIMEOUTS } };
+  // Not chrooted: dovecot's LMTP socket (LMTP_SOCKET) is outside the queue directory.
+  const lmtp: MasterService = { service: INTERNAL_LMTP, type: "unix", chroot: "n", command: "lmtp", options: { syslog_name: `postfix/${INTERNAL_LMTP}`, soft_bounce: "yes", ...INTERNAL_LMTP_TIMEOUTS } };
   const queueDir = queueDirOf(self.mountPath);
   return {
     notes: [
@@ -259,14 +268,13 @@ function dovecotPart(input: MailRoutingInput, self: MailNode) {
       `user_attrs = uid=user, =home=${self.storePath}/%{ldap:uid}, =uid=${MAIL_USER}, =gid=${MAIL_USER}\n` +
       `iterate_filter = (&${ACTIVE_USER}(rplanHome=${self.name}))\niterate_attrs = uid=user\n`,
   };
-  const queueDir = queueDirOf(self.mountPath);
-  const postfixListener = (path: string): DovecotSection => ({ name: `unix_listener ${queueDir}/${path}`, settings: { mode: "0600", user: "postfix", group: "postfix" } });
+  const postfixListener = (path: string): DovecotSection => ({ name: `unix_listener ${path}`, settings: { mode: "0600", user: "postfix", group: "postfix" } });
   return {
     notes: [`IMAP/POP on any node, proxied over the VPN to the user's home; Maildirs in ${self.storePath}`],
     removesDefaults: ["passdb"],
     // LMTP listens on the VPN address, which exists once the VPN is up.
     startAfter: [input.vpnUnit],
-    commands: [storeCommand(self), queuePrivateDirCommand(self.mountPath, queueDir)],
+    commands: [storeCommand(self)],
     settings: {
       mail_location: "maildir:~/Maildir",
       first_valid_uid: String(MAIL_UID),

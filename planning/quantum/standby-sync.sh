@@ -6,6 +6,7 @@
 # reported, and the copy catches up when the standby answers again. Users the directory does not
 # home here (moved away, frozen by a move, disabled) are skipped: only the home writes a standby.
 set -u
+trap '' INT
 . /etc/rplan/standby.conf
 umask 077
 # Nothing to copy while the encrypted mount (the store's parent) is locked. States and status lines
@@ -18,11 +19,15 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 # the fifo; opened read-write here, so the loop never sees EOF when writers close it.
 exec 9<>"$FIFO" || exit 1
 # dovecot's master kills a service process that sends no status within 30 s: one report on the status
-# pipe (fd 5), as its own processes do — struct master_status { pid, uid (GENERATION), available 0 }.
+# pipe (fd 5), as its own processes do — struct master_status { pid, uid (GENERATION), available }.
+# Available 1 (the service's client_limit): idle. Reported busy (0), master would watch the fifo
+# itself while the replicator is in a round, find it readable, and spin logging "client_limit
+# reached" every second (seen on the lab: a quarter of a core per node under load). SIGINT is how
+# master asks an idle process to leave; this one stays (process_min_avail keeps one anyway).
 # One write, so no other process's report lands inside it.
 le32() { local n=$1; printf '\\%03o\\%03o\\%03o\\%03o' $((n & 255)) $(((n >> 8) & 255)) $(((n >> 16) & 255)) $(((n >> 24) & 255)); }
 if [ -n "${GENERATION:-}" ] && [ -e /proc/$$/fd/5 ]; then
-  printf "$(le32 $$)$(le32 "$GENERATION")$(le32 0)" >&5
+  printf "$(le32 $$)$(le32 "$GENERATION")$(le32 1)" >&5
   # Then the same process again without what master gave it: a doveadm started with master's
   # environment and descriptors takes itself for one of master's children (seen on the lab: doveadm
   # backup crashing with SIGSEGV, and master counting connections that were never made).

@@ -48,7 +48,7 @@ export function standbyNotifyContribution(): DaemonContribution {
         { name: "plugin", settings: { mail_replica: "rplan-standby" } },
         {
           name: "service aggregator",
-          settings: { executable: STANDBY_SCRIPT, user: "root", chroot: "", process_min_avail: "1", process_limit: "1" },
+          settings: { executable: STANDBY_SCRIPT, user: "root", chroot: "", process_min_avail: "1", process_limit: "1", client_limit: "1" },
           sections: [{ name: "fifo_listener replication-notify-fifo", settings: { mode: "0600", user: MAIL_USER } }],
         },
       ],

@@ -3,7 +3,7 @@ import { DaemonContribution } from "../../planning/mail/contribution";
 import { renderDovecot } from "../../planning/mail/dovecot-config";
 import { renderPostfix } from "../../planning/mail/postfix-config";
 import { homeTransport, MailNode, MailRoutingInput, planMailRouting, storeCommand } from "../../planning/mail/routing";
-import { PLAIN_QUEUE_DIR, POSTFIX_DROP_IN, queueCommand, queuePrivateDirCommand } from "../../planning/mail/queue";
+import { PLAIN_QUEUE_DIR, POSTFIX_DROP_IN, queueCommand } from "../../planning/mail/queue";
 import { planServiceTls, tlsContribution } from "../../planning/service-tls";
 
 const node = (i: number, state: MailNode["state"] = "active"): MailNode => ({
@@ -38,19 +38,19 @@ describe("planMailRouting", () => {
   });
 
   test("the home's transport: this node → the local LMTP socket, a peer → its LMTP on its VPN address, revoked → deferred", () => {
-    expect(homeTransport(node(1), node(1))).toBe("rplan-lmtp:unix:private/dovecot-lmtp");
+    expect(homeTransport(node(1), node(1))).toBe("rplan-lmtp:unix:/run/dovecot/lmtp-postfix");
     expect(homeTransport(node(1), node(3, "draining"))).toBe("rplan-lmtp:inet:[198.18.0.13]:24");
     expect(homeTransport(node(1), node(4, "revoked"))).toBe("retry:home node n4 is revoked");
     const main = plan.n1.postfix!.main!;
     expect(main.transport_maps).toBe(
-      "inline:{ held.rplan.invalid=rplan_held: }, proxy:ldap:/etc/postfix/rplan/ldap-route.cf, pipemap:{proxy:ldap:/etc/postfix/rplan/ldap-home.cf, inline:{ {n1=rplan-lmtp:unix:private/dovecot-lmtp}, {n2=rplan-lmtp:inet:[198.18.0.12]:24}, {n3=rplan-lmtp:inet:[198.18.0.13]:24}, {n4=retry:home node n4 is revoked} }}",
+      "inline:{ held.rplan.invalid=rplan_held: }, proxy:ldap:/etc/postfix/rplan/ldap-route.cf, pipemap:{proxy:ldap:/etc/postfix/rplan/ldap-home.cf, inline:{ {n1=rplan-lmtp:unix:/run/dovecot/lmtp-postfix}, {n2=rplan-lmtp:inet:[198.18.0.12]:24}, {n3=rplan-lmtp:inet:[198.18.0.13]:24}, {n4=retry:home node n4 is revoked} }}",
     );
-    expect(plan.n2.postfix!.main!.transport_maps).toContain("{n2=rplan-lmtp:unix:private/dovecot-lmtp}");
+    expect(plan.n2.postfix!.main!.transport_maps).toContain("{n2=rplan-lmtp:unix:/run/dovecot/lmtp-postfix}");
   });
 
   test("nothing is bounced: internal deliveries soft-bounce; unknown homes go to the local LMTP (which defers), not to an error transport", () => {
     expect(plan.n1.postfix!.master!.find((s) => s.service === "rplan-lmtp")!.options).toMatchObject({ soft_bounce: "yes" });
-    expect(plan.n1.postfix!.main!.virtual_transport).toBe("rplan-lmtp:unix:private/dovecot-lmtp");
+    expect(plan.n1.postfix!.main!.virtual_transport).toBe("rplan-lmtp:unix:/run/dovecot/lmtp-postfix");
     expect(JSON.stringify(plan)).not.toMatch(/\berror:/);
   });
 
@@ -109,13 +109,18 @@ describe("planMailRouting", () => {
     const main = fileOf(postfix.files, "/etc/postfix/main.cf");
     expect(main).toMatch(/^queue_directory = \/srv\/crypt\/postfix$/m);
     expect(main).not.toContain(PLAIN_QUEUE_DIR);
-    // dovecot's LMTP and auth sockets where postfix (chrooted in its queue) finds them: private/…
+    // dovecot's LMTP and auth sockets for postfix in dovecot's run directory, never in the mount
+    // (a socket re-created on gocryptfs could come back unconnectable); their clients unchrooted.
     const dovecot = renderDovecot("n1", [plan.n1]);
     const conf = fileOf(dovecot.files, "/etc/dovecot/dovecot.conf");
-    expect(conf).toContain("unix_listener /srv/crypt/postfix/private/dovecot-lmtp {");
-    expect(conf).toContain("unix_listener /srv/crypt/postfix/private/auth {");
+    expect(conf).toMatch(/unix_listener \/run\/dovecot\/lmtp-postfix \{\n {4}mode = 0600\n {4}user = postfix\n {4}group = postfix\n/);
+    expect(conf).toMatch(/unix_listener \/run\/dovecot\/auth-postfix \{\n {4}mode = 0660\n {4}user = postfix\n {4}group = postfix\n/);
+    expect(conf).not.toMatch(/unix_listener \/srv\//);
     expect(conf).not.toContain(PLAIN_QUEUE_DIR);
-    expect(dovecot.reload).toContainEqual(queuePrivateDirCommand("/srv/crypt", "/srv/crypt/postfix"));
+    const master = fileOf(postfix.files, "/etc/postfix/master.cf");
+    expect(master).toMatch(/^rplan-lmtp\s+unix\s+-\s+-\s+n\s+-\s+-\s+lmtp$/m);
+    expect(master).toMatch(/^submission\s+inet\s+n\s+-\s+n\s+-\s+-\s+smtpd$/m);
+    expect(master).toContain("-o smtpd_sasl_path=/run/dovecot/auth-postfix");
     // the queue is set up (and an old queue's mail carried over) after main.cf changes, before the check and the reload
     const move = queueCommand("/srv/crypt", "/srv/crypt/postfix");
     const at = (argv: string[]) => postfix.reload.findIndex((r) => JSON.stringify(r) === JSON.stringify(argv));

@@ -53,6 +53,18 @@ describe("what the home's dovecot is told", () => {
     expect(conf).toContain("#   standby: every change of a mailbox is reported to rplan's standby replicator");
   });
 
+  test("the replicator tells dovecot's master it is idle, as many slots as the service's client_limit: reported busy, master watches the fifo itself and spins while a round runs", () => {
+    const script = fs.readFileSync(path.join(__dirname, "../../planning/quantum/standby-sync.sh"), "utf8");
+    const reported = /printf "\$\(le32 \$\$\)\$\(le32 "\$GENERATION"\)\$\(le32 (\d+)\)" >&5/.exec(script);
+    expect(reported).not.toBeNull();
+    const limit = /\nservice aggregator \{\n[\s\S]*?\n {2}client_limit = (\d+)\n/.exec(conf);
+    expect(limit).not.toBeNull();
+    expect(Number(reported![1])).toBe(Number(limit![1]));
+    expect(Number(reported![1])).toBeGreaterThan(0);
+    // and master's SIGINT to an idle process does not end it
+    expect(script).toMatch(/^trap '' INT$/m);
+  });
+
   test("mail_replica is set (any value turns the plugin on), in the plugin section", () => {
     expect(conf).toContain("# standby\nplugin {\n  mail_replica = rplan-standby\n}\n");
   });
@@ -62,7 +74,7 @@ describe("what the home's dovecot is told", () => {
     expect(m).not.toBeNull();
     const body = m![1];
     const top = body.split("\n").filter((l) => /^ {2}\w/.test(l));
-    expect(top).toEqual([`  executable = ${STANDBY_SCRIPT}`, "  user = root", "  chroot = ", "  process_min_avail = 1", "  process_limit = 1", "  fifo_listener replication-notify-fifo {"]);
+    expect(top).toEqual([`  executable = ${STANDBY_SCRIPT}`, "  user = root", "  chroot = ", "  process_min_avail = 1", "  process_limit = 1", "  client_limit = 1", "  fifo_listener replication-notify-fifo {"]);
     expect(body).toContain(`  fifo_listener replication-notify-fifo {\n    mode = 0600\n    user = ${MAIL_USER}\n  }\n`);
     // The fifo the replicator opens is the one that listener creates in dovecot's base_dir.
     expect(NOTIFY_FIFO).toBe("/run/dovecot/replication-notify-fifo");
