@@ -94,9 +94,14 @@ async function deliveries(node: string, since: string): Promise<[number, boolean
   return log
     .split("\n")
     .filter(Boolean)
-    // forwarded: relayed to a peer's [address]:24 (zeroed in the log); a delivery at home names the socket
-    .map((l) => [Number(/ delay=([\d.]+)/.exec(l)?.[1]), /relay=[^,\s]*\[/.test(l)] as [number, boolean]);
+    .map((l) => [Number(/ delay=([\d.]+)/.exec(l)?.[1]), forwarded(l)] as [number, boolean]);
 }
+
+/**
+ * Whether a delivery's log line went to a peer: `relay=<peer>[<address>]:24` (the address zeroed in
+ * the log); a delivery at home names dovecot's socket, `relay=<node>[/run/dovecot/lmtp-postfix]`.
+ */
+export const forwarded = (line: string): boolean => /relay=[^,\s]*\[[^\]/]*\]:\d+,/.test(line);
 
 export async function benchMail(messages = Number(process.env.RPLAN_BENCH_MAIL_MESSAGES ?? 600)): Promise<MailBench> {
   const lab = readLabState();
