@@ -82,6 +82,8 @@ export const INTERNAL_LMTP = "rplan-lmtp";
  */
 export const LMTP_SOCKET = "/run/dovecot/lmtp-postfix";
 export const AUTH_SOCKET = "/run/dovecot/auth-postfix";
+/** dovecot's base_dir: its listeners there are named relative to it (doveconf warns otherwise). */
+const DOVECOT_BASE_DIR = "/run/dovecot/";
 export const LMTP_PORT = 24;
 /** The system user owning the Maildirs (Debian's `mail`, uid 8). */
 export const MAIL_USER = "mail";
@@ -268,7 +270,7 @@ function dovecotPart(input: MailRoutingInput, self: MailNode) {
       `user_attrs = uid=user, =home=${self.storePath}/%{ldap:uid}, =uid=${MAIL_USER}, =gid=${MAIL_USER}\n` +
       `iterate_filter = (&${ACTIVE_USER}(rplanHome=${self.name}))\niterate_attrs = uid=user\n`,
   };
-  const postfixListener = (path: string): DovecotSection => ({ name: `unix_listener ${path}`, settings: { mode: "0600", user: "postfix", group: "postfix" } });
+  const postfixListener = (path: string): DovecotSection => ({ name: `unix_listener ${path.startsWith(DOVECOT_BASE_DIR) ? path.slice(DOVECOT_BASE_DIR.length) : path}`, settings: { mode: "0600", user: "postfix", group: "postfix" } });
   return {
     notes: [`IMAP/POP on any node, proxied over the VPN to the user's home; Maildirs in ${self.storePath}`],
     removesDefaults: ["passdb"],
