@@ -74,11 +74,12 @@ export const INTERNAL_LMTP_TIMEOUTS = {
 export const INTERNAL_LMTP = "rplan-lmtp";
 /**
  * dovecot's sockets for postfix: LMTP (local deliveries) and SASL (submission), in dovecot's run
- * directory (a tmpfs). Not in postfix's queue directory: the queue lies in the encrypted mount
- * (./queue.ts), and on the lab's gocryptfs (FUSE) a socket file dovecot re-creates on a reload can
- * come back unconnectable while dovecot still listens ("Connection refused"; seen once, mail for the
- * node's own users stuck in its queue until dovecot restarted). postfix's clients of these sockets
- * (the internal lmtp transport, the submission smtpd) therefore run outside the chroot.
+ * directory (a tmpfs). Not in postfix's queue directory, which lies in the encrypted mount
+ * (./queue.ts): there, once, on the lab's gocryptfs, the LMTP socket came back from a dovecot reload
+ * refusing every connection while dovecot still listened on it, and mail for the node's own users
+ * waited in its queue until dovecot restarted (whether FUSE or the reload is to blame is not
+ * proven; a socket holds no mail, so nothing needs it in the mount). postfix's clients of these
+ * sockets (the internal lmtp transport, the submission smtpd) therefore run outside the chroot.
  */
 export const LMTP_SOCKET = "/run/dovecot/lmtp-postfix";
 export const AUTH_SOCKET = "/run/dovecot/auth-postfix";
