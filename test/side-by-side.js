@@ -32,34 +32,41 @@ function parse(argv) {
   return { rest, json, outputFile };
 }
 
-/** `nice`: the run beside the lab yields the CPU to the lab suites (and their nodes), whose clock is CI's. */
-function run(name, args, env, nice = 0) {
-  return spawnRun(name, [process.execPath, require.resolve("jest/bin/jest"), ...args], env, nice);
-}
-
-/** `npm run <script>` (the lint and the type check), as one more run. */
-function npmRun(script, nice = 0) {
-  return spawnRun(script, ["npm", "run", "-s", script], {}, nice);
-}
-
-/** npm scripts run before the other suites: the lint and the type check. */
+/** npm scripts every `npm test` runs before its other suites: the lint and the type check. */
 const CHECKS = ["lint", "typecheck"];
 
-/** The checks, one after the other; the first failure ends them. */
-async function checks(nice = 0) {
-  for (const script of CHECKS) {
-    const r = await npmRun(script, nice);
-    if (r.code !== 0) return r;
-  }
-  return { name: CHECKS.join(" and "), code: 0 };
+/**
+ * What `npm test <argv>` runs: lanes side by side, each a list of steps one after another. A step
+ * is an npm script or a jest run; `nice`: the lane beside the lab yields the CPU to the lab suites
+ * (and their nodes), whose clock is CI's. Pure: main() runs what this returns.
+ */
+function lanes(argv) {
+  const { rest, json, outputFile } = parse(argv);
+  const checks = (nice) => CHECKS.map((script) => ({ name: script, argv: ["npm", "run", "-s", script], nice }));
+  const jest = (name, args, env = {}, nice = 0) => ({ name, argv: [process.execPath, require.resolve("jest/bin/jest"), "--runInBand", ...args], env, nice });
+  // a chosen few (a path pattern, -t …): the checks, then one plain run
+  if (rest.length > 0) return [[...checks(0), jest("the chosen suites", argv)]];
+  const report = (name) => (outputFile ? ["--json", `--outputFile=${outputFile}.${name}`] : json ? ["--json"] : []);
+  // The checks go first in the lane beside the lab (the lab suites need neither): off CI's clock.
+  return [
+    [jest("the lab suites", ["--testPathPattern", LAB, ...report("lab")])],
+    [...checks(10), jest("the other suites", ["--testPathIgnorePatterns", "/node_modules/", LAB, ...report("other")], { RPLAN_LAB_KEEP: "1" }, 10)],
+  ];
 }
 
-function spawnRun(name, argv, env, nice) {
+function runStep({ name, argv, env = {}, nice = 0 }) {
   const [cmd, ...rest] = nice > 0 ? ["nice", "-n", String(nice), ...argv] : argv;
   return new Promise((resolve) => {
     const child = spawn(cmd, rest, { stdio: "inherit", env: { ...process.env, ...env } });
     child.on("exit", (code, signal) => resolve({ name, code: code ?? (signal ? 1 : 0) }));
   });
+}
+
+/** Every step of a lane, one after another (a failed step does not stop the others: all is reported). */
+async function runLane(steps) {
+  const results = [];
+  for (const step of steps) results.push(await runStep(step));
+  return results;
 }
 
 /** jest's --json reports of both runs as one: counts added, results joined. */
@@ -76,19 +83,9 @@ function merge(reports) {
 }
 
 async function main() {
-  const { rest, json, outputFile } = parse(process.argv.slice(2));
-  if (rest.length > 0) {
-    const c = await checks();
-    process.exitCode = c.code !== 0 ? c.code : (await run("chosen", ["--runInBand", ...process.argv.slice(2)], {})).code;
-    return;
-  }
-  const report = (name) => (outputFile ? ["--json", `--outputFile=${outputFile}.${name}`] : json ? ["--json"] : []);
-  const common = ["--runInBand"];
-  // The lint and the type check go first in the lane beside the lab (the lab suites need neither):
-  // off the lab's clock, which is CI's.
-  const beside = async () => [await checks(10), await run("the other suites", [...common, "--testPathIgnorePatterns", "/node_modules/", LAB, ...report("other")], { RPLAN_LAB_KEEP: "1" }, 10)];
-  const [lab, others] = await Promise.all([run("the lab suites", [...common, "--testPathPattern", LAB, ...report("lab")], {}), beside()]);
-  const results = [lab, ...others];
+  const argv = process.argv.slice(2);
+  const { outputFile } = parse(argv);
+  const results = (await Promise.all(lanes(argv).map(runLane))).flat();
   if (outputFile) {
     const parts = ["lab", "other"].map((n) => `${outputFile}.${n}`);
     const reports = parts.filter((f) => fs.existsSync(f)).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
@@ -100,4 +97,4 @@ async function main() {
 }
 
 if (require.main === module) main();
-module.exports = { merge, parse, run, CHECKS, LAB };
+module.exports = { merge, parse, lanes, CHECKS, LAB };
