@@ -70,6 +70,8 @@ export const ROUTING_ATTRIBUTES: readonly string[] = [
   "rplanHome",
   "rplanMailRoute",
   "rplanUserState",
+  // the home's dovecot reads each user's limit (planning/mail/quota.ts); not private
+  "rplanQuota",
   "entryUUID",
   "entryCSN",
 ];
