@@ -11,7 +11,8 @@ import * as path from "path";
 import { planMailAnonymity } from "../planning/mail/anonymity";
 import type { ClusterConfig } from "../planning/config";
 import type { DaemonContribution } from "../planning/mail/contribution";
-import { MailNode, planMailRouting } from "../planning/mail/routing";
+import { MAIL_USER, MailNode, planMailRouting } from "../planning/mail/routing";
+import { quotaContribution } from "../planning/mail/quota";
 import { LdapReplica } from "./ldap-replica";
 import { MailDaemons } from "./mail-daemons";
 import type { Node } from "./node";
@@ -122,7 +123,7 @@ export class MailRouting extends pulumi.ComponentResource {
         {
           node: n,
           domain: args.cluster.domain,
-          contributions: [n.tlsContribution, routing, channel, anonymity, standbyNotify],
+          contributions: [n.tlsContribution, routing, channel, anonymity, standbyNotify, quotaContribution(self, args.cluster.domain, MAIL_USER)],
           revisions: { postfix: [n.tlsRevisions.postfix], dovecot: [n.tlsRevisions.dovecot, moveSecretDigest] },
           dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node], moveSecretFiles[node], opendkim, standbyReplicator],
         },

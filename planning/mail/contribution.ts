@@ -122,11 +122,26 @@ export function mergeSettings(
   for (const { feature, settings } of contributed) {
     for (const [k, v] of Object.entries(settings ?? {})) {
       const had = out.get(k);
-      if (had && had.feature !== "debian" && had.value !== v) problems.push(`${what}: ${k} is set by ${had.feature} (${JSON.stringify(had.value)}) and by ${feature} (${JSON.stringify(v)})`);
+      const joined = had && had.feature !== "debian" ? appended(k, had.value, v) : undefined;
+      if (joined !== undefined) out.set(k, { value: joined, feature: had!.feature });
+      else if (had && had.feature !== "debian" && had.value !== v) problems.push(`${what}: ${k} is set by ${had.feature} (${JSON.stringify(had.value)}) and by ${feature} (${JSON.stringify(v)})`);
       else if (!had || had.feature === "debian") out.set(k, { value: v, feature });
     }
   }
   return out;
+}
+
+/**
+ * Two features that each only append to a list setting (`mail_plugins = $mail_plugins quota`) do
+ * not conflict: both lists are kept, in order, each item once. Anything else is no append.
+ */
+export function appended(key: string, a: string, b: string): string | undefined {
+  const items = (v: string) => {
+    const words = v.trim().split(/\s+/);
+    return words[0] === `$${key}` ? words.slice(1) : undefined;
+  };
+  const [x, y] = [items(a), items(b)];
+  return x && y ? [`$${key}`, ...new Set([...x, ...y])].join(" ") : undefined;
 }
 
 /** Merge whole files by path: the same path with different content from two features is a conflict. */

@@ -6,7 +6,7 @@
  * PAM passdb that must not answer logins here. One resource per node writes these files
  * (`<node>-dovecot-config`), so a hand edit shows as drift in a refresh. Pure: no Pulumi, no I/O.
  */
-import { DaemonConfigError, DaemonContribution, DovecotSection, featureProblems, mergeFiles, mergeSettings, Owned } from "./contribution";
+import { appended, DaemonConfigError, DaemonContribution, DovecotSection, featureProblems, mergeFiles, mergeSettings, Owned } from "./contribution";
 import type { RenderedDaemon } from "./postfix-config";
 
 export const DOVECOT_CONF = "/etc/dovecot/dovecot.conf";
@@ -71,7 +71,9 @@ function mergeSection(into: Merged, s: DovecotSection, feature: string, path: st
   const where = `dovecot.conf ${path}${s.name}`;
   for (const [k, v] of Object.entries(s.settings ?? {})) {
     const had = target.settings.get(k);
-    if (had && had.feature !== "debian" && feature !== "debian" && had.value !== v) problems.push(`${where}: ${k} is set by ${had.feature} (${JSON.stringify(had.value)}) and by ${feature} (${JSON.stringify(v)})`);
+    const joined = had && had.feature !== "debian" && feature !== "debian" ? appended(k, had.value, v) : undefined;
+    if (joined !== undefined) target.settings.set(k, { value: joined, feature: had!.feature });
+    else if (had && had.feature !== "debian" && feature !== "debian" && had.value !== v) problems.push(`${where}: ${k} is set by ${had.feature} (${JSON.stringify(had.value)}) and by ${feature} (${JSON.stringify(v)})`);
     else if (!had || had.feature === "debian") target.settings.set(k, { value: v, feature });
   }
   for (const sub of s.sections ?? []) mergeSection(target, sub, feature, `${path}${s.name} / `, problems);

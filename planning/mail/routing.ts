@@ -22,6 +22,7 @@ import { dkimSubmissionOptions } from "./dkim";
 import { isLive, servesMail } from "../node-roles";
 import { postfixDropIn, queueCommand, queueDirOf } from "./queue";
 import { HELD_DOMAIN, HELD_TRANSPORT_MAP, heldDirOf, heldMainSettings, heldTransport, keepHeldCopyScript } from "./held";
+import { QUOTA_RULE_ATTR, quotaPostfix } from "./quota";
 
 export interface MailNode {
   readonly name: string;
@@ -129,7 +130,9 @@ export function homeTransport(self: MailNode, home: MailNode): string {
 
 function postfixPart(input: MailRoutingInput, self: MailNode) {
   const homes = [...input.nodes].sort((a, b) => (a.name < b.name ? -1 : 1)).map((n) => `{${n.name}=${homeTransport(self, n)}}`);
-  const proxied = Object.values(POSTFIX_MAPS).map((m) => `proxy:ldap:${m}`);
+  // Each recipient's quota is asked of its home at RCPT (./quota.ts).
+  const quota = quotaPostfix(input.nodes.filter(isLive), (filter, result, purpose) => ldapTable(input, filter, result, purpose), ACTIVE_USER);
+  const proxied = [...Object.values(POSTFIX_MAPS), quota.file.path].map((m) => `proxy:ldap:${m}`);
   const files: DaemonFile[] = [
     { path: POSTFIX_MAPS.aliases, content: ldapTable(input, `(&${ACTIVE_USER}(rplanMailAlias=%s))`, "mail", "further addresses (rplanMailAlias) → the user's primary address") },
     { path: POSTFIX_MAPS.mailboxes, content: ldapTable(input, `(&${ACTIVE_USER}(mail=%s))`, "uid", "the cluster's users: an address not found here is refused at RCPT (5xx)") },
@@ -146,6 +149,7 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
         `result_format = %s@${HELD_DOMAIN}\n`,
     },
     keepHeldCopyScript(),
+    quota.file,
   ];
   const submission: MasterService = {
     service: "submission",
@@ -162,7 +166,7 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
       smtpd_sasl_path: AUTH_SOCKET,
       smtpd_client_restrictions: "permit_sasl_authenticated,reject",
       smtpd_relay_restrictions: "permit_sasl_authenticated,reject",
-      smtpd_recipient_restrictions: "reject_non_fqdn_recipient,reject_unlisted_recipient,permit",
+      smtpd_recipient_restrictions: `reject_non_fqdn_recipient,reject_unlisted_recipient,${quota.restriction},permit`,
       // Nobody sends as someone else: the envelope sender must be an address of the logged-in user
       // (its mail or an alias), read from this node's replica — else 553 at MAIL FROM, before
       // anything is signed with the domain's key. The login is the uid (dovecot's passdb sets user=uid).
@@ -202,7 +206,9 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
       // Antispam that needs no outside lookup (antispam runs locally).
       smtpd_helo_required: "yes",
       disable_vrfy_command: "yes",
-      smtpd_recipient_restrictions: "reject_non_fqdn_recipient, reject_unlisted_recipient",
+      smtpd_recipient_restrictions: `reject_non_fqdn_recipient, reject_unlisted_recipient, ${quota.restriction}`,
+      // A full mailbox: 552 at RCPT from every MX, asked of the home; the home not answering: 4xx.
+      ...quota.main,
       // International mail is delivered or refused in the dialogue, never accepted and then stuck:
       // dovecot's LMTP (2.3) does not announce SMTPUTF8, so a message whose client asked for it would
       // wait in the queue for good ("SMTPUTF8 is required, but was not offered"). Without SMTPUTF8,
@@ -267,8 +273,10 @@ function dovecotPart(input: MailRoutingInput, self: MailNode) {
       `uris = ${ldapiUrl(input.ldapiSocket)}\nldap_version = 3\nbase = ou=people,${input.suffix}\nscope = onelevel\n` +
       // A user whose mailbox is moving is refused too: a delivery that a stale route sends here
       // after the final sync is deferred (soft_bounce on the sender) instead of left in the old copy.
-      `user_filter = (&${ACTIVE_USER}(rplanHome=${self.name})(!(rplanUserState=frozen))(|(uid=%u)(mail=%u)))\n` +
-      `user_attrs = uid=user, =home=${self.storePath}/%{ldap:uid}, =uid=${MAIL_USER}, =gid=${MAIL_USER}\n` +
+      // By alias too: the quota-status service is asked about the address the sender gave.
+      `user_filter = (&${ACTIVE_USER}(rplanHome=${self.name})(!(rplanUserState=frozen))(|(uid=%u)(mail=%u)(rplanMailAlias=%u)))\n` +
+      // The quota rule from rplanQuota (./quota.ts); 0 or none: no limit.
+      `user_attrs = uid=user, =home=${self.storePath}/%{ldap:uid}, =uid=${MAIL_USER}, =gid=${MAIL_USER}, ${QUOTA_RULE_ATTR}\n` +
       `iterate_filter = (&${ACTIVE_USER}(rplanHome=${self.name}))\niterate_attrs = uid=user\n`,
   };
   const postfixListener = (path: string): DovecotSection => ({ name: `unix_listener ${path.startsWith(DOVECOT_BASE_DIR) ? path.slice(DOVECOT_BASE_DIR.length) : path}`, settings: { mode: "0600", user: "postfix", group: "postfix" } });

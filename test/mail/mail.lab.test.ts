@@ -298,14 +298,21 @@ maybe("mail routing on the lab", () => {
     });
   });
 
-  test("the home's dovecot stopped: the message waits in the accepting node's queue and is delivered when it returns; nothing bounced", async () => {
+  test("the home's dovecot stopped: every MX answers 4xx at RCPT for its users (the sender keeps the message); a message accepted before waits in the accepting node's queue, only inside the mount, and is delivered when the home returns; nothing bounced", async () => {
     const to = USERS[2]; // home lab3
     const marker = `queued-${RUN}`;
     const since = (await sh("lab1", "date +%s")).out.trim();
     await sh("lab3", "systemctl stop dovecot");
     try {
-      const r = swaks(["--server", `${host("lab1")}:25`, "--from", "sender@example.net", "--to", to.mail, "--header", `Subject: ${marker}`, "--body", marker]);
-      expect({ code: r.code, out: r.code === 0 ? "" : r.out }).toEqual({ code: 0, out: "" });
+      // Its quota cannot be asked: no MX takes the message, and every MX gives the same 4xx.
+      const answers = NODES.map((mx) => {
+        const r = swaks(["--server", `${host(mx)}:25`, "--from", "sender@example.net", "--to", to.mail, "--quit-after", "RCPT"]);
+        return { mx, refused: r.out.split("\n").filter((l) => /^<\*\* \d{3} /.test(l)).map((l) => l.slice(0, 14)) };
+      });
+      expect(answers).toEqual(NODES.map((mx) => ({ mx, refused: [expect.stringMatching(/^<\*\* 4\d\d 4\.\d\.\d/)] })));
+      expect(new Set(answers.map((a) => a.refused[0])).size).toBe(1);
+      // A message lab1 took just before the home went silent: handed to its postfix as an accepted one is.
+      expect((await sh("lab1", `printf 'From: sender@example.net\\nSubject: ${marker}\\n\\n${marker}\\n' | sendmail -f sender@example.net ${to.mail}; echo $?`)).out.trim()).toBe("0");
       const queued = await until("the message deferred on lab1", async () => {
         const q = await sh("lab1", "postqueue -j");
         const items = q.out.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { queue_name: string; recipients: { address: string; delay_reason?: string }[] });
@@ -341,8 +348,8 @@ maybe("mail routing on the lab", () => {
     try {
       // lab1 as an older rplan left it: Debian's queue on the plain disk, a message deferred there
       await sh("lab1", "postconf -e queue_directory=/var/spool/postfix && systemctl restart postfix");
-      const r = swaks(["--server", `${host("lab1")}:25`, "--from", "sender@example.net", "--to", to.mail, "--header", `Subject: ${marker}`, "--body", marker]);
-      expect({ code: r.code, out: r.code === 0 ? "" : r.out }).toEqual({ code: 0, out: "" });
+      // (accepted before the home went silent: while it is, no MX takes mail for its users)
+      expect((await sh("lab1", `printf 'From: sender@example.net\\nSubject: ${marker}\\n\\n${marker}\\n' | sendmail -f sender@example.net ${to.mail}; echo $?`)).out.trim()).toBe("0");
       await until("the message deferred in the plain-disk queue", async () => ((await sh("lab1", `grep -rl -- '${marker}' /var/spool/postfix/deferred | wc -l`)).out.trim() === "1" ? true : undefined));
       // the positive control of the plain-disk search below: there it is, in the old queue's file
       const before = spawnSync("grep", ["-rl", "--binary-files=text", "--", marker, path.join(nodeDir("lab1"), "upper")], { encoding: "utf8" });
@@ -363,5 +370,29 @@ maybe("mail routing on the lab", () => {
     await sleep(2000);
     expect(await filesWith("lab3", marker)).toHaveLength(1);
     expect((await sh("lab1", "postqueue -j")).out).not.toContain(to.mail);
+  });
+
+  test("a user over quota: every MX answers 552 at RCPT, the same answer; at 80 % mail is still delivered; GETQUOTAROOT through another node agrees with the home's files", async () => {
+    const uid = `mq${RUN}`.slice(0, 20);
+    const mail = `${uid}@${LAB_DOMAIN}`;
+    const put = await npmLdap(["user", "put", uid, "--mail", mail, "--home", "lab2", "--quota", "10000", "--password-hash", sshaHash("pw", `uid=${uid},ou=people,${SUFFIX}`)]);
+    expect({ code: put.code, out: put.code === 0 ? "" : put.out }).toEqual({ code: 0, out: "" });
+    for (const node of NODES) await until(`${uid} on ${node}'s replica`, async () => ((await sh(node, `ldapsearch -Q -LLL -Y EXTERNAL -H ldapi:/// -b ou=people,${SUFFIX} '(uid=${uid})' uid | grep -c '^uid:'`)).out.trim() === "1" ? true : undefined));
+    // ~8 KB (80 %): delivered; ~1.5 KB more: still under the limit when asked, stored over it (the grace)
+    for (const [i, size] of [[1, 7800], [2, 1500]]) {
+      const body = `quota-${RUN}-${i} ${"x".repeat(size)}`;
+      const sent = swaks(["--server", `${host("lab1")}:25`, "--from", "sender@example.net", "--to", mail, "--body", body]);
+      expect({ i, code: sent.code }).toEqual({ i, code: 0 });
+      expect(await until(`message ${i} at its home`, async () => ((await filesWith("lab2", `quota-${RUN}-${i}`)).length > 0 ? true : undefined))).toBe(true);
+    }
+    for (const mx of NODES) {
+      const r = swaks(["--server", `${host(mx)}:25`, "--from", "sender@example.net", "--to", mail, "--quit-after", "RCPT"]);
+      expect({ mx, refused: r.out.split("\n").filter((l) => /^<\*\* \d{3} /.test(l)) }).toEqual({ mx, refused: [`<** 552 5.2.2 <${mail}>: Recipient address rejected: Mailbox is full`] });
+    }
+    const q = spawnSync("curl", ["-sSk", "--max-time", "30", "-u", `${uid}:pw`, `imaps://${host("lab1")}/`, "-X", "GETQUOTAROOT INBOX"], { encoding: "utf8" });
+    const quota = /^\* QUOTA "User quota" \(STORAGE (\d+) (\d+)\)/m.exec(q.stdout);
+    expect({ quota: quota?.slice(1), err: quota ? "" : q.stdout + q.stderr }).toEqual({ quota: [expect.any(String), String(Math.ceil(10_000 / 1024))], err: "" });
+    const bytes = Number((await sh("lab2", `cat /srv/crypt/mail/${uid}/Maildir/new/* /srv/crypt/mail/${uid}/Maildir/cur/* 2>/dev/null | wc -c`)).out.trim());
+    expect(Math.abs(Number(quota![1]) - bytes / 1024)).toBeLessThan(2);
   });
 });

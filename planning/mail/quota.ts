@@ -1,0 +1,138 @@
+/**
+ * Quota, the same answer from every MX. The home enforces each user's `rplanQuota` (bytes, 0 for
+ * none) on the Maildir: dovecot's quota plugin with the Maildir++ backend, the rule read from the
+ * directory by the userdb (./routing.ts). Every MX asks the recipient's home during the SMTP
+ * dialogue — dovecot's quota-status policy service on the home's VPN address, chosen per recipient
+ * by a restriction class named after the home — so a full mailbox is refused at RCPT (552 5.2.2) on
+ * every MX alike, never accepted and then bounced. A home that cannot be asked answers nothing, and
+ * postfix's `default_action` defers (4xx): the sender keeps the message. IMAP shows the quota
+ * (GETQUOTAROOT, the imap_quota plugin); crossing 90 % sends the user one warning mail.
+ *
+ * Copies written by dsync (a move's, the standby's) go through the move channel's userdb, which
+ * names no quota rule: a move or a standby round is never refused for size. Pure: no I/O.
+ */
+import type { DaemonContribution, DaemonFile, DovecotSection } from "./contribution";
+
+/** The quota-status policy service's TCP port, on each node's VPN address. */
+export const QUOTA_STATUS_PORT = 12340;
+/** The LDAP table that names a recipient's home's restriction class. */
+export const QUOTA_CLASS_MAP = "/etc/postfix/rplan/ldap-quota-home.cf";
+/** The script dovecot runs when a user crosses the warning threshold. */
+export const QUOTA_WARNING_SCRIPT = "/etc/dovecot/rplan/quota-warning.sh";
+/** Percent of the quota at which the user is warned. */
+export const QUOTA_WARNING_PERCENT = 90;
+/**
+ * The largest message the cluster takes (postfix's own default, now set on every MX). The home lets
+ * one message take a mailbox over its limit by up to this much (`quota_grace`): a message accepted
+ * while the mailbox was under its limit is always stored — never deferred and then bounced.
+ */
+export const MESSAGE_SIZE_LIMIT = 10_240_000;
+/** What every MX answers at RCPT for a full mailbox. */
+export const OVER_QUOTA_REPLY = "552 5.2.2 Mailbox is full";
+
+/** The postfix restriction class every MX checks recipients with: it picks the home's class. */
+export const QUOTA_CHECK = "rplan_quota_check";
+/** The postfix restriction class that asks `home`'s quota-status service. */
+export const quotaClass = (home: string): string => `rplan_quota_${home.replace(/[^a-z0-9]/g, "_")}`;
+
+/** The userdb attribute that gives dovecot each user's rule (0: no limit). */
+export const QUOTA_RULE_ATTR = "=quota_rule=*:storage=%{ldap:rplanQuota:0}B";
+
+/** What postfix needs on one node: a class per live home, the table, and the restriction to add at RCPT. */
+export interface QuotaPostfix {
+  /** `smtpd_restriction_classes` and one setting per class. */
+  readonly main: Readonly<Record<string, string>>;
+  /** Appended to the recipient restrictions of port 25 and of submission. */
+  readonly restriction: string;
+  readonly file: DaemonFile;
+}
+
+export interface QuotaHome {
+  readonly name: string;
+  readonly vpnAddress: string;
+}
+
+/**
+ * `homes`: the live nodes (a revoked home already answers 450 at RCPT through its `retry:` route);
+ * `ldapTable(filter, result, purpose)`: the routing's LDAP table text for this node's replica.
+ */
+export function quotaPostfix(homes: readonly QuotaHome[], ldapTable: (filter: string, result: string, purpose: string) => string, activeUser: string): QuotaPostfix {
+  const sorted = [...homes].sort((a, b) => (a.name < b.name ? -1 : 1));
+  // One class names the check (a restriction list may name a class: master.cf's -o takes no spaces).
+  const main: Record<string, string> = {
+    message_size_limit: String(MESSAGE_SIZE_LIMIT),
+    smtpd_restriction_classes: [QUOTA_CHECK, ...sorted.map((h) => quotaClass(h.name))].join(", "),
+    [QUOTA_CHECK]: `check_recipient_access proxy:ldap:${QUOTA_CLASS_MAP}`,
+  };
+  // default_action: the home's service does not answer (dovecot stopped, the VPN cut) → 4xx.
+  // try_limit=1: a silent home costs the client one timeout, not two (postfix retries by default).
+  for (const h of sorted) main[quotaClass(h.name)] = `check_policy_service { inet:${h.vpnAddress}:${QUOTA_STATUS_PORT}, timeout=10s, try_limit=1, default_action=DEFER_IF_PERMIT }`;
+  const homesFilter = sorted.length === 1 ? `(rplanHome=${sorted[0].name})` : `(|${sorted.map((h) => `(rplanHome=${h.name})`).join("")})`;
+  return {
+    main,
+    restriction: QUOTA_CHECK,
+    file: {
+      path: QUOTA_CLASS_MAP,
+      content:
+        ldapTable(`(&${activeUser}(|(mail=%s)(rplanMailAlias=%s))${homesFilter})`, "rplanHome", "a recipient → the restriction class that asks its home's quota-status service") +
+        "result_format = rplan_quota_%s\n",
+    },
+  };
+}
+
+/** The warning mail, delivered by dovecot-lda into the user's INBOX (quota not enforced for it). */
+export function quotaWarningScript(domain: string): DaemonFile {
+  return {
+    path: QUOTA_WARNING_SCRIPT,
+    mode: "0755",
+    owner: "root:root",
+    content:
+      "#!/bin/sh\n# generated by rplan (planning/mail/quota.ts): dovecot runs it as the mail user when a mailbox crosses its warning threshold\n" +
+      'percent=$1\nuser=$2\n[ -n "$user" ] || exit 0\n' +
+      `printf 'From: postmaster@${domain}\\nSubject: Your mailbox is %s%% full\\nAuto-Submitted: auto-generated\\n\\nYour mailbox is %s%% full. When it is full, mail for you is refused and stays with its senders.\\nDelete or move some mail to make room.\\n' "$percent" "$percent" |\n` +
+      '  /usr/lib/dovecot/dovecot-lda -d "$user" -o "plugin/quota=maildir:User quota:noenforcing"\n',
+  };
+}
+
+/** dovecot's part on every node: the plugin, the policy service on the VPN address, IMAP's view, the warning. */
+export function quotaContribution(self: QuotaHome, domain: string, mailUser: string): DaemonContribution {
+  const sections: DovecotSection[] = [
+    {
+      name: "plugin",
+      settings: {
+        quota: "maildir:User quota",
+        // Under its limit when the MX asked, a mailbox takes the message whatever its size (MESSAGE_SIZE_LIMIT).
+        quota_grace: `${Math.ceil(MESSAGE_SIZE_LIMIT / 1_048_576)}M`,
+        quota_status_success: "DUNNO",
+        // Not homed here: another node's service answers for it (only the home is asked).
+        quota_status_nouser: "DUNNO",
+        quota_status_overquota: `"${OVER_QUOTA_REPLY}"`,
+        quota_warning: `storage=${QUOTA_WARNING_PERCENT}%% quota-warning ${QUOTA_WARNING_PERCENT} %u`,
+      },
+    },
+    {
+      name: "service quota-status",
+      settings: { executable: "quota-status -p postfix", client_limit: "1" },
+      sections: [{ name: "inet_listener quota-status", settings: { address: self.vpnAddress, port: String(QUOTA_STATUS_PORT) } }],
+    },
+    {
+      name: "service quota-warning",
+      settings: { executable: `script ${QUOTA_WARNING_SCRIPT}`, user: mailUser },
+      sections: [{ name: "unix_listener quota-warning", settings: { user: mailUser } }],
+    },
+    { name: "protocol imap", settings: { mail_plugins: "$mail_plugins imap_quota" } },
+    // The home's LMTP refuses a full mailbox at RCPT too (the MX's check and a delivery can race).
+    { name: "protocol lmtp", settings: { lmtp_rcpt_check_quota: "yes" } },
+  ];
+  return {
+    feature: "quota",
+    dovecot: {
+      notes: [`each user's rplanQuota is enforced here; every MX asks this node's quota-status (${self.vpnAddress}:${QUOTA_STATUS_PORT}) at RCPT (docs/mail.md)`],
+      // A message the MX accepted is never refused for space by the home: a full mailbox (two
+      // messages that both fitted when asked) defers it (4xx) until the user makes room.
+      settings: { mail_plugins: "$mail_plugins quota", quota_full_tempfail: "yes" },
+      sections,
+      files: [quotaWarningScript(domain)],
+    },
+  };
+}
