@@ -3,7 +3,7 @@
  * node (`n1`) from the lab's service image (Debian 12: postfix 3.7, dovecot 2.3, slapd 2.5) in a
  * throwaway overlay, private mount/PID/network namespaces (loopback only: nothing leaves this
  * machine), its files exactly as MailDaemons would write them. Users: alice (home n1, alias al),
- * bob (home n2, whose VPN address has nothing listening), carol (home n3, revoked). Real clients
+ * bob (home n2: on its VPN address only a stand-in IMAP home listens, no LMTP), carol (home n3, revoked). Real clients
  * inside the namespace: swaks and curl.
  *
  * slapd here runs Debian's default configuration (anonymous reads) with the rplan schema: the ACL
@@ -42,6 +42,33 @@ const DOMAIN = "lab.rplan.test";
 // VPN addresses on loopback: n1's LMTP can bind its own; n2's has nothing listening (a home that is down).
 const node = (i: number, state: MailNode["state"]): MailNode => ({ name: `n${i}`, state, vpnAddress: `127.0.0.1${i}`, publicAddress: `198.51.100.1${i}`, storePath: "/srv/crypt/mail", mountPath: "/srv/crypt" });
 
+/**
+ * A stand-in for bob's home (n2) on its VPN address: just enough IMAP to take the login n1's proxy
+ * forwards (it logs who logged in and whether the password arrived) and to answer STATUS with a
+ * count only it knows (7), so a proxied login is told apart from any local answer.
+ */
+const STAND_IN_HOME = String.raw`use strict; use IO::Socket::INET;
+my ($addr, $port, $log) = @ARGV;
+my $s = IO::Socket::INET->new(LocalAddr => $addr, LocalPort => $port, Listen => 5, ReuseAddr => 1) or die "listen: $!";
+open(my $L, '>>', $log) or die; $L->autoflush(1);
+sub seen { my ($u, $p) = @_; print $L "login $u " . (($p // '') eq 'pw-bob' ? 'password-ok' : 'password-wrong') . "\n" }
+while (my $c = $s->accept) {
+  $c->autoflush(1);
+  print $c "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] stand-in home\r\n";
+  while (my $l = <$c>) {
+    $l =~ s/\r?\n$//; my ($t, $cmd, $rest) = split(/ /, $l, 3); $cmd = uc($cmd // ''); $rest //= '';
+    if ($cmd eq 'LOGIN') { my ($u, $p) = $rest =~ /^"?([^" ]+)"? "?([^" ]*)"?/; seen($u, $p); print $c "$t OK Logged in\r\n" }
+    elsif ($cmd eq 'AUTHENTICATE') { my (undef, $ir) = split(/ /, $rest); if (!defined $ir) { print $c "+ \r\n"; $ir = <$c>; $ir =~ s/\r?\n$//; } my @p = split(/\x00/, unpack("m", $ir)); seen($p[1], $p[2]); print $c "$t OK Logged in\r\n" }
+    elsif ($cmd eq 'ID') { print $c "* ID NIL\r\n$t OK ID done\r\n" }
+    elsif ($cmd eq 'CAPABILITY') { print $c "* CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN\r\n$t OK done\r\n" }
+    elsif ($cmd eq 'STATUS') { print $c "* STATUS INBOX (MESSAGES 7)\r\n$t OK done\r\n" }
+    elsif ($cmd eq 'LOGOUT') { print $c "* BYE\r\n$t OK bye\r\n"; last }
+    else { print $c "$t OK done\r\n" }
+  }
+  close $c;
+}
+`;
+
 function ldif(entries: { dn: string; attributes: Readonly<Record<string, readonly string[]>> }[]): string {
   return entries.map((e) => `dn: ${e.dn}\n${Object.entries(e.attributes).flatMap(([k, vs]) => vs.map((v) => `${k}: ${v}\n`)).join("")}\n`).join("");
 }
@@ -60,6 +87,9 @@ function runNode(script: string): string {
     const anonymity = planMailAnonymity({ vpnCidrs: ["127.0.0.0/8"] });
     const quota = quotaContribution(node(1, "active"), DOMAIN, MAIL_USER);
     for (const f of [...renderPostfix({ name: "n1", domain: DOMAIN }, [tls, routing.n1, anonymity, quota]).files, ...renderDovecot("n1", [tls, routing.n1, anonymity, quota]).files]) put(f.path, f.content, f.mode ? parseInt(f.mode, 8) : 0o644);
+    // n2's VPN address is on this same loopback: dovecot listens on n1's addresses only (as it would
+    // on a node of its own), so the stand-in home can take n2's IMAP port.
+    fs.appendFileSync(path.join(up, "etc/dovecot/dovecot.conf"), "listen = 127.0.0.1, 127.0.0.11\n");
     for (const [s, alg] of [["postfix", ["-newkey", "rsa:2048"]], ["dovecot", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]]] as const) {
       fs.mkdirSync(path.join(up, `srv/crypt/keys/${s}`), { recursive: true });
       spawnSync("openssl", ["req", "-x509", ...alg, "-nodes", "-keyout", path.join(up, `srv/crypt/keys/${s}/tls.key`), "-out", path.join(up, `srv/crypt/keys/${s}/tls.crt`), "-days", "2", "-subj", "/CN=n1"], { stdio: "ignore" });
@@ -71,6 +101,7 @@ function runNode(script: string): string {
     dkimPublicKey = crypto.createPublicKey(fs.readFileSync(path.join(up, "srv/crypt/keys/opendkim/dkim.private"))).export({ type: "spki", format: "der" }).toString("base64");
     put("etc/opendkim.conf", renderOpendkimConf(planDkim({ node: "n1", domain: DOMAIN, keyDir: "/srv/crypt/keys/opendkim", generation: 1 }), dkimRevision(dkimPublicKey)));
     const schema = rplanSchemaEntry();
+    put("root/stand-in-home.pl", STAND_IN_HOME);
     put("root/schema.ldif", ldif([{ dn: schema.dn, attributes: schema.attrs }]));
     // dora (home n1) may keep 30 000 bytes.
     const users = [["alice", "n1", ["al@" + DOMAIN]], ["bob", "n2", ["bobby@" + DOMAIN]], ["carol", "n3", []], ["dora", "n1", ["do@" + DOMAIN]]] as const;
@@ -126,7 +157,11 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
         `curl -sk --max-time 15 --ssl-reqd -u alice@${DOMAIN}:pw-alice imap://127.0.0.1/INBOX -X 'STATUS INBOX (MESSAGES)' | tr -d '\\r' | sed 's/^/starttls=/'`,
         `curl -sk --max-time 15 -u alice:pw-alice pop3s://127.0.0.1/ >/dev/null; echo pop3s=$?`,
         `curl -sk --max-time 15 -u alice:wrong imaps://127.0.0.1/INBOX -X 'STATUS INBOX (MESSAGES)' >/dev/null; echo wrongpw=$?`,
-        `curl -sk --max-time 15 -u bob:pw-bob imaps://127.0.0.1/INBOX -X 'STATUS INBOX (MESSAGES)' >/dev/null; echo bobimap=$?`,
+        // bob's home answers IMAP on its VPN address (a stand-in): his login here must reach it.
+        "perl /root/stand-in-home.pl 127.0.0.12 143 /root/stand-in-home.log 2>/root/stand-in-home.err & sleep 1",
+        `curl -sk --max-time 15 -u bob:pw-bob imaps://127.0.0.1/INBOX -X 'STATUS INBOX (MESSAGES)' | tr -d '\\r' | sed 's/^/bobimap=/'`,
+        `echo bobhome=$(cat /root/stand-in-home.log /root/stand-in-home.err | tr '\\n' ,)`,
+        `curl -sk --max-time 15 -u bob:wrong imaps://127.0.0.1/INBOX -X 'STATUS INBOX (MESSAGES)' >/dev/null; echo bobwrong=$?`,
         // Submitted from a client address of its own, with the headers a mail client adds.
         `ip addr add ${CLIENT}/32 dev lo; swaks --server 127.0.0.1 --local-interface ${CLIENT} --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bob@${DOMAIN} --to alice@${DOMAIN} --body m-submitted --helo laptop.client.example --add-header 'User-Agent: Thunderbird/115.0' --add-header 'X-Mailer: Secret Mailer 1.0' --add-header 'X-Originating-IP: [${CLIENT}]' --timeout 15 --silent 2; echo submission=$?`,
         // Sending as someone else (a user of the cluster, or any foreign address) is refused; as one's own alias, accepted.
@@ -217,13 +252,17 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
     expect(out.alicepolicy).toBe("DUNNO");
   });
 
-  test("IMAP (993, 143+STARTTLS) and POP3 (995) log a local user in; a wrong password is refused; a user homed elsewhere is proxied (here: its home is down)", () => {
+  test("IMAP (993, 143+STARTTLS) and POP3 (995) log a local user in; a wrong password is refused; a user homed elsewhere is proxied to its home's VPN address", () => {
     // two so far: alice's and the alias's (the submitted one comes later)
     expect(out.imaps).toMatch(/^\* STATUS INBOX \(MESSAGES 2\)/);
     expect(out.starttls).toMatch(/^\* STATUS INBOX \(MESSAGES 2\)/);
     expect(out.pop3s).toBe("0");
     expect(out.wrongpw).toBe("67");
-    expect(out.bobimap).not.toBe("0");
+    // bob (home n2): the password checked here, then the login proxied to his home's VPN address,
+    // which got his name and password and answered with its own count
+    expect(out.bobimap).toMatch(/^\* STATUS INBOX \(MESSAGES 7\)/);
+    expect(out.bobhome).toBe("login bob password-ok,");
+    expect(out.bobwrong).toBe("67");
   });
 
   test("submission on 587: SASL through dovecot for a user homed elsewhere, delivered; without STARTTLS refused", () => {
