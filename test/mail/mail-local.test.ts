@@ -160,8 +160,8 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
         // bob's home answers IMAP on its VPN address (a stand-in): his login here must reach it.
         "perl /root/stand-in-home.pl 127.0.0.12 143 /root/stand-in-home.log 2>/root/stand-in-home.err & sleep 1",
         `curl -sk --max-time 15 -u bob:pw-bob imaps://127.0.0.1/INBOX -X 'STATUS INBOX (MESSAGES)' | tr -d '\\r' | sed 's/^/bobimap=/'`,
-        `echo bobhome=$(cat /root/stand-in-home.log /root/stand-in-home.err | tr '\\n' ,)`,
         `curl -sk --max-time 15 -u bob:wrong imaps://127.0.0.1/INBOX -X 'STATUS INBOX (MESSAGES)' >/dev/null; echo bobwrong=$?`,
+        `echo bobhome=$(cat /root/stand-in-home.log /root/stand-in-home.err | tr '\\n' ,)`,
         // Submitted from a client address of its own, with the headers a mail client adds.
         `ip addr add ${CLIENT}/32 dev lo; swaks --server 127.0.0.1 --local-interface ${CLIENT} --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bob@${DOMAIN} --to alice@${DOMAIN} --body m-submitted --helo laptop.client.example --add-header 'User-Agent: Thunderbird/115.0' --add-header 'X-Mailer: Secret Mailer 1.0' --add-header 'X-Originating-IP: [${CLIENT}]' --timeout 15 --silent 2; echo submission=$?`,
         // Sending as someone else (a user of the cluster, or any foreign address) is refused; as one's own alias, accepted.
@@ -261,6 +261,7 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
     // bob (home n2): the password checked here, then the login proxied to his home's VPN address,
     // which got his name and password and answered with its own count
     expect(out.bobimap).toMatch(/^\* STATUS INBOX \(MESSAGES 7\)/);
+    // one login reached it: the right password's (a wrong one is refused here, never forwarded)
     expect(out.bobhome).toBe("login bob password-ok,");
     expect(out.bobwrong).toBe("67");
   });
