@@ -19,6 +19,7 @@ import { runStack } from "../runner";
 import { readClusterConfig } from "../stack-file/config";
 import { sleep } from "../transports/ldap";
 import { sshConnection } from "../transports/ssh";
+import { benchQuotaRcpt, QuotaRcptBench } from "./quota-rcpt";
 import { submitMany } from "./smtp-submit";
 import { LAB_STACK_FILES } from "../lab/stack-files";
 
@@ -169,6 +170,24 @@ const SUBMISSION_CLEANUP_PARAM = "submission/inet/cleanup_service_name";
  * for byte afterwards, whatever happens), then with it again.
  */
 export async function benchSubmissionOnly(messages = Number(process.env.RPLAN_BENCH_SUBMIT_MESSAGES ?? 200)): Promise<SubmissionBench> {
+  await benchUsersOnTheLabAsItIs();
+  return benchSubmission(messages);
+}
+
+/** The quota check's cost at RCPT on the lab as it is: lab1 asking the home of a bench user homed elsewhere. */
+export async function benchQuotaRcptOnly(): Promise<QuotaRcptBench> {
+  await benchUsersOnTheLabAsItIs();
+  return benchQuotaRcptHere();
+}
+
+/** After benchMail (its bench users exist): lab1 → the home of a bench user homed elsewhere. */
+export function benchQuotaRcptHere(): Promise<QuotaRcptBench> {
+  const other = USERS.find((u) => u.home !== "lab1");
+  if (!other) throw new Error("the quota bench needs a second node");
+  return benchQuotaRcpt("lab1", other.home, other.mail, Number(process.env.RPLAN_BENCH_QUOTA_ROUNDS ?? 3));
+}
+
+async function benchUsersOnTheLabAsItIs(): Promise<void> {
   const lab = readLabState();
   if (!lab) throw new Error("bench mail needs a running lab (npm run lab -- up)");
   NODES = lab.nodes.map((n) => n.name).sort();
@@ -178,7 +197,6 @@ export async function benchSubmissionOnly(messages = Number(process.env.RPLAN_BE
   const cluster = readClusterConfig({ stack: "lab", configFile: labStackConfigPath() });
   for (const u of USERS) await putUser(cluster, { uid: u.uid, mail: u.mail, home: u.home, passwordHash: sshaHash(`bench-${u.uid}`, `uid=${u.uid},ou=people,${SUFFIX}`) });
   await sleep(1000);
-  return benchSubmission(messages);
 }
 
 async function benchSubmission(messages: number, sessions = 4): Promise<SubmissionBench> {

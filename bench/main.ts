@@ -6,7 +6,8 @@ import { labDown } from "../lab";
 import { closeAllSsh } from "../transports/ssh";
 import { benchLab } from "./lab";
 import { benchLdap } from "./ldap";
-import { benchMail, benchSubmissionOnly, SubmissionBench, SubmissionPhase } from "./mail";
+import { benchMail, benchQuotaRcptHere, benchQuotaRcptOnly, benchSubmissionOnly, SubmissionBench, SubmissionPhase } from "./mail";
+import type { QuotaRcptBench } from "./quota-rcpt";
 import { benchMesh, meshBenchRows, parallelismRows, revocationBreakdownRows, revocationSummaryRows } from "./mesh";
 import { benchMoves } from "./moves";
 import { benchPlacement } from "./placement";
@@ -19,7 +20,7 @@ function table(rows: Array<string[]>): string {
   return [line(rows[0]), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.slice(1).map(line)].join("\n");
 }
 
-const SECTIONS = ["placement", "platform", "mesh", "ldap", "mail", "moves", "seizure", "anonymity"];
+const SECTIONS = ["placement", "platform", "mesh", "ldap", "mail", "moves", "seizure", "anonymity", "quota"];
 
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
   if (!only || only === "seizure") await seizureSection();
   // Part of the mail section; alone: only the submission runs, on the lab as it is.
   if (only === "anonymity") printSubmission(await benchSubmissionOnly().finally(() => closeAllSsh()));
+  if (only === "quota") printQuotaRcpt(await benchQuotaRcptOnly().finally(() => closeAllSsh()));
 }
 
 async function movesSection(): Promise<void> {
@@ -161,7 +163,24 @@ async function mailSection(): Promise<void> {
     ]),
   );
   printSubmission(b.submission);
+  printQuotaRcpt(await benchQuotaRcptHere().finally(() => closeAllSsh()));
   // The lab stays up: other work may be using it.
+}
+
+/** The quota check at RCPT: each RCPT's round trip with the home asked over the VPN and without, alternating. */
+function printQuotaRcpt(b: QuotaRcptBench): void {
+  const ok = b.phases.every((p) => p.refused.length === 0);
+  const pct = (xs: number[], q: number) => percentile(xs, q * 100);
+  const all = (check: "on" | "off") => b.phases.filter((p) => p.check === check).flatMap((p) => p.ms);
+  console.log(`\n### Quota check at RCPT: ${b.via}:25 from this machine, a recipient homed on ${b.home} (its quota-status asked over the VPN), 50 RCPTs per session, no DATA\n`);
+  console.log(
+    table([
+      ["run", "quota check", "RCPTs", "p50", "p99", "refused"],
+      ...b.phases.map((p, i) => [`${i + 1}`, p.check === "on" ? "on (as deployed)" : "off (a no-op class)", `${p.ms.length}`, `${pct(p.ms, 0.5).toFixed(2)} ms`, `${pct(p.ms, 0.99).toFixed(2)} ms`, p.refused.length ? p.refused[0] : "0"]),
+      ["ratio on/off (all runs)", "", "", (pct(all("on"), 0.5) / pct(all("off"), 0.5)).toFixed(2), (pct(all("on"), 0.99) / pct(all("off"), 0.99)).toFixed(2), ok ? "" : "VOID: refusals"],
+      ["restored", b.restored, "", "", "", ""],
+    ]),
+  );
 }
 
 /** The anonymisation overhead: submission with and without the header rewriting, side by side. */

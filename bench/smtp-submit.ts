@@ -29,7 +29,7 @@ export interface SubmitResult {
   readonly refused: string[];
 }
 
-class Session {
+export class Session {
   private sock: net.Socket;
   private buf = "";
   private lines: string[] = [];
