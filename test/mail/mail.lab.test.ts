@@ -23,6 +23,7 @@ import { RPLAN_PROJECT_DIR, runStack } from "../../runner";
 import { collectMailLogs, traceMessages } from "../../ops/mail-trace";
 import { readClusterConfig } from "../../stack-file/config";
 import { sleep } from "../../transports/ldap";
+import { MESSAGE_SIZE_LIMIT } from "../../planning/mail/quota";
 import { closeAllSsh, sshConnection } from "../../transports/ssh";
 import { dkimResults, servedBy } from "../support/dns";
 import { labWithExactly } from "../support/lab";
@@ -394,5 +395,34 @@ maybe("mail routing on the lab", () => {
     expect({ quota: quota?.slice(1), err: quota ? "" : q.stdout + q.stderr }).toEqual({ quota: [expect.any(String), String(Math.ceil(10_000 / 1024))], err: "" });
     const bytes = Number((await sh("lab2", `cat /srv/crypt/mail/${uid}/Maildir/new/* /srv/crypt/mail/${uid}/Maildir/cur/* 2>/dev/null | wc -c`)).out.trim());
     expect(Math.abs(Number(quota![1]) - bytes / 1024)).toBeLessThan(2);
+  });
+
+  test("a message just under the size limit, through a non-home MX and through the home: delivered once each; over the limit (declared) and asking for SMTPUTF8: refused at MAIL FROM by both alike; nothing left in any queue", async () => {
+    const to = USERS[2]; // home lab3
+    const limit = Number((await sh("lab1", "postconf -h message_size_limit")).out.trim());
+    expect(limit).toBe(MESSAGE_SIZE_LIMIT);
+    // 76 characters and CRLF a line, 60 KB under the limit for the headers and the envelope
+    const file = path.join(os.tmpdir(), `rplan-big-${RUN}.txt`);
+    fs.writeFileSync(file, `${"x".repeat(76)}\n`.repeat(Math.floor((limit - 60_000) / 78)));
+    try {
+      for (const mx of ["lab1", "lab3"]) {
+        const marker = `big-${mx}-${RUN}`;
+        const r = swaks(["--server", `${host(mx)}:25`, "--from", "sender@example.net", "--to", to.mail, "--header", `Subject: ${marker}`, "--body", `@${file}`, "--silent", "2"]);
+        expect({ mx, code: r.code, out: r.out.slice(0, 300) }).toEqual({ mx, code: 0, out: "" });
+        expect(await until(`${marker} at its home`, async () => ((await filesWith("lab3", marker)).length === 1 ? true : undefined))).toBe(true);
+      }
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+    const dialogue = (mx: string) =>
+      sh(mx, `(sleep 1; printf 'EHLO client.example.net\r\n'; sleep 1; printf 'MAIL FROM:<sender@example.net> SIZE=${limit + 1}\r\n'; sleep 1; printf 'RSET\r\n'; sleep 1; printf 'MAIL FROM:<j\\303\\274rgen@example.net> SMTPUTF8\r\n'; sleep 1; printf 'QUIT\r\n'; sleep 1) | nc -q 3 127.0.0.1 25`);
+    for (const mx of ["lab1", "lab3"]) {
+      const replies = (await dialogue(mx)).out.split(/\r?\n/).filter((l) => /^\d{3} /.test(l));
+      expect({ mx, replies: replies.map((l) => l.slice(0, 3)) }).toEqual({ mx, replies: ["220", "250", "552", "250", "555", "221"] });
+      expect(replies[2]).toMatch(/^552 5\.3\.4 /);
+      expect(replies[4]).toMatch(/^555 5\.5\.4 /);
+    }
+    await sleep(2000);
+    for (const node of NODES) expect({ node, queued: (await sh(node, "postqueue -j")).out.includes(to.mail) }).toEqual({ node, queued: false });
   });
 });
