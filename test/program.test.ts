@@ -74,6 +74,7 @@ describe("the program under Pulumi's mocks", () => {
       "/etc/dovecot/rplan/ldap-moving.conf.ext",
       "/etc/dovecot/rplan/ldap-userdb-moves.conf.ext",
       "/etc/dovecot/rplan/ldap-userdb.conf.ext",
+      "/etc/dovecot/rplan/quota-warning.sh",
       "/etc/systemd/system/dovecot.service.d/rplan.conf",
     ]);
     expect(conf.inputs.files[0].content).toContain(fakeTlsFingerprint("n2-dovecot-tls-key"));
@@ -87,6 +88,7 @@ describe("the program under Pulumi's mocks", () => {
       "/etc/postfix/rplan/ldap-held.cf",
       "/etc/postfix/rplan/ldap-home.cf",
       "/etc/postfix/rplan/ldap-mailboxes.cf",
+      "/etc/postfix/rplan/ldap-quota-home.cf",
       "/etc/postfix/rplan/ldap-route.cf",
       "/etc/postfix/rplan/ldap-senders.cf",
       "/etc/postfix/rplan/outbound-header-checks.pcre",
