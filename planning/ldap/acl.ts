@@ -19,7 +19,7 @@
  *   returns) the moment the master's ACL changes.
  */
 import type { AccessLevel } from "./types";
-import { ROUTING_ATTRIBUTES } from "./schema";
+import { LOCAL_READ_ATTRIBUTES, ROUTING_ATTRIBUTES } from "./schema";
 
 export const ROOT_PEERCRED_DN = "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth";
 
@@ -76,6 +76,8 @@ export function renderAcl(input: AclInput): string[] {
     `to ${system}${by(["write", "read"], "read")} by * none`,
     `to attrs=userPassword by anonymous auth${by(["write"], "write")}${by(["read"], "read")} by * none`,
     `to attrs=${routing}${by(["write"], "write")}${by(["read", "routing"], "read")}${input.localSocket ? ` by peername.path="${input.localSocket}" read` : ""} by * none`,
+    // The node's own daemons read these too; everyone else falls through to the rule below.
+    ...(input.localSocket ? [`to attrs=${LOCAL_READ_ATTRIBUTES.join(",")} by peername.path="${input.localSocket}" read by * break`] : []),
     `to *${by(["write"], "write")}${by(["read"], "read")} by * none`,
   ];
 }

@@ -70,8 +70,13 @@ export const ROUTING_ATTRIBUTES: readonly string[] = [
   "rplanHome",
   "rplanMailRoute",
   "rplanUserState",
-  // the home's dovecot reads each user's limit (planning/mail/quota.ts); not private
-  "rplanQuota",
   "entryUUID",
   "entryCSN",
 ];
+
+/**
+ * Attributes a node's own daemons read from its replica over ldapi beyond the routing ones: the
+ * home's dovecot reads each user's quota (planning/mail/quota.ts). Not replicated to edge nodes:
+ * they hold no mailboxes.
+ */
+export const LOCAL_READ_ATTRIBUTES: readonly string[] = ["rplanQuota"];

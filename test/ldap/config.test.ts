@@ -86,6 +86,8 @@ describe("ACLs from trust rings", () => {
       `to dn.subtree="ou=system,dc=example,dc=org" by ${core} read by ${member} read by * none`,
       `to attrs=userPassword by anonymous auth by ${core} write by ${member} read by * none`,
       `to attrs=entry,objectClass,dc,o,ou,uid,mail,rplanMailAlias,rplanHome,rplanMailRoute,rplanUserState,entryUUID,entryCSN by ${core} write by ${edge} read by ${member} read by peername.path="/var/run/slapd/ldapi" read by * none`,
+      // the quota: the node's own dovecot reads it over ldapi; edge does not (the rule below gives it nothing)
+      `to attrs=rplanQuota by peername.path="/var/run/slapd/ldapi" read by * break`,
       `to * by ${core} write by ${member} read by * none`,
     ]);
     // The system subtree is never writable over the network, and edge never sees it.
@@ -210,6 +212,6 @@ describe("revoked nodes in the ACLs", () => {
   test("refused by identity and by VPN address ahead of every other rule", () => {
     const acl = planLdap(ldapConfig((raw) => (raw.nodes[2].state = "revoked"))).acl;
     expect(acl[1]).toBe('to * by dn.exact="cn=n3,ou=nodes,ou=system,dc=example,dc=org" none by peername.ip=198.18.1.13%255.255.255.255 none by * break');
-    expect(planLdap(ldapConfig()).acl).toHaveLength(6);
+    expect(planLdap(ldapConfig()).acl).toHaveLength(7);
   });
 });

@@ -1,5 +1,5 @@
 /** Quota (planning/mail/quota.ts): what every MX asks, and what each home enforces. Real daemons: test/mail/mail-local.test.ts. */
-import { ROUTING_ATTRIBUTES } from "../../planning/ldap/schema";
+import { LOCAL_READ_ATTRIBUTES, ROUTING_ATTRIBUTES } from "../../planning/ldap/schema";
 import { appended, mergeSettings } from "../../planning/mail/contribution";
 import { renderDovecot } from "../../planning/mail/dovecot-config";
 import { renderPostfix } from "../../planning/mail/postfix-config";
@@ -67,7 +67,7 @@ describe("each home enforces", () => {
     // the ACL lets local readers see (else the rule is silently absent: no limit, found on the lab)
     const named = [...userdb.matchAll(/%\{ldap:(\w+)/g)].map((m) => m[1]);
     expect(named).toContain("rplanQuota");
-    expect(named.filter((a) => !ROUTING_ATTRIBUTES.includes(a))).toEqual([]);
+    expect(named.filter((a) => ![...ROUTING_ATTRIBUTES, ...LOCAL_READ_ATTRIBUTES].includes(a))).toEqual([]);
   });
 
   test("a warning at 90 %, delivered without enforcing the quota", () => {
