@@ -79,6 +79,7 @@ export const MASK_RULES: readonly MaskRule[] = [
   { why: "a Message-ID keeps its @ (hidden from the address rule)", ere: "((message-id|msgid)=<[^@>]*)@", replacement: `\\1${AT}` },
   { why: "dovecot's login (user=<alice>)", ere: "(user=<)[^>]*>", replacement: "\\1*>" },
   { why: "postfix's SASL login (sasl_username=alice)", ere: "(sasl_(username|sender)=)[^, ]+", replacement: "\\1*" },
+  { why: "a refused sender's login (553 … not owned by user alice; the From header check's 550 likewise)", ere: "(not owned by user )[^ ;,]+", replacement: "\\1*" },
   // header_checks log the header they act on (the original Received line: the client's HELO and
   // reverse name): its value goes, the action and the replacement stay.
   { why: "a header a header_checks action logs (replace: header Received: VALUE from client; from=…)", ere: "(: [a-z]+: header [A-Za-z-]+: ).*( from [^ ]*\\[[^]]*\\]; from=<)", replacement: "\\1*\\2" },

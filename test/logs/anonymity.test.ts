@@ -32,6 +32,14 @@ describe("the sed mask (real GNU sed)", () => {
     ["postfix/submission/smtpd[77]: 4F1A2B3C: client=unknown[0.0.0.0], sasl_method=PLAIN, sasl_username=alice@lab.rplan.test", "postfix/submission/smtpd[77]: 4F1A2B3C: client=*[0.0.0.0], sasl_method=PLAIN, sasl_username=*"],
     ["postfix/submission/smtpd[77]: 4F1A2B3C: client=dsl-1-2-3-4.isp.example[0.0.0.0], sasl_method=PLAIN, sasl_username=alice", "postfix/submission/smtpd[77]: 4F1A2B3C: client=*[0.0.0.0], sasl_method=PLAIN, sasl_username=*"],
     [
+      "postfix/clean_submission/cleanup[4010]: 67DB717E2AD: milter-reject: END-OF-MESSAGE from unknown[0.0.0.0]: 5.7.1 From header address not owned by user mu1; from=<mu1@lab.rplan.test> to=<mu2@lab.rplan.test> proto=ESMTP helo=<x>",
+      "postfix/clean_submission/cleanup[4010]: 67DB717E2AD: milter-reject: END-OF-MESSAGE from *[0.0.0.0]: 5.7.1 From header address not owned by user *; from=<*@lab.rplan.test> to=<*@lab.rplan.test> proto=ESMTP helo=<*>",
+    ],
+    [
+      "postfix/submission/smtpd[77]: NOQUEUE: reject: RCPT from unknown[0.0.0.0]: 553 5.7.1 <mu2@lab.rplan.test>: Sender address rejected: not owned by user mu1; from=<mu2@lab.rplan.test>",
+      "postfix/submission/smtpd[77]: NOQUEUE: reject: RCPT from *[0.0.0.0]: 553 5.7.1 <*@lab.rplan.test>: Sender address rejected: not owned by user *; from=<*@lab.rplan.test>",
+    ],
+    [
       "postfix/clean_submission/cleanup[15338]: 9872117E030: replace: header Received: from laptop.client.example (lab2.lab.rplan.test [0.0.0.0])??by lab1.lab.rplan.test (Postfix) with ESMTPSA id 9872117E030??for <mu3@lab.rplan.test>; Mon, 30 Nov 2026 02:30:24 +0000 (UTC from lab2.lab.rplan.test[0.0.0.0]; from=<mu1@lab.rplan.test> to=<mu3@lab.rplan.test> proto=ESMTP helo=<laptop.client.example>: Received: from [0.0.0.0] (localhost [0.0.0.0])??by lab1.lab.rplan.test (Postfix) with ESMTPSA id 9872117E030??for <mu3@lab.rplan.test>; Mon, 30 Nov 2026 02:30:24 +0000 (UTC)",
       "postfix/clean_submission/cleanup[15338]: 9872117E030: replace: header Received: * from *[0.0.0.0]; from=<*@lab.rplan.test> to=<*@lab.rplan.test> proto=ESMTP helo=<*>: Received: from [0.0.0.0] (localhost [0.0.0.0])??by lab1.lab.rplan.test (Postfix) with ESMTPSA id 9872117E030??for <*@lab.rplan.test>; Mon, 30 Nov 2026 02:30:24 +0000 (UTC)",
     ],

@@ -5,6 +5,8 @@ s#((message-id|msgid)=<[^@>]*)@#\1\x01#g
 s#(user=<)[^>]*>#\1*>#g
 # postfix's SASL login (sasl_username=alice)
 s#(sasl_(username|sender)=)[^, ]+#\1*#g
+# a refused sender's login (553 … not owned by user alice; the From header check's 550 likewise)
+s#(not owned by user )[^ ;,]+#\1*#g
 # a header a header_checks action logs (replace: header Received: VALUE from client; from=…)
 s#(: [a-z]+: header [A-Za-z-]+: ).*( from [^ ]*\[[^]]*\]; from=<)#\1*\2#g
 # a client's HELO name (helo=<laptop.example>)
