@@ -11,7 +11,8 @@ import * as path from "path";
 import { planMailAnonymity } from "../planning/mail/anonymity";
 import type { ClusterConfig } from "../planning/config";
 import type { DaemonContribution } from "../planning/mail/contribution";
-import { MAIL_USER, MailNode, planMailRouting } from "../planning/mail/routing";
+import { MAIL_USER, MailNode, planMailRouting, POSTFIX_MAPS } from "../planning/mail/routing";
+import { renderSenderCheck } from "../planning/mail/sender-check";
 import { quotaContribution } from "../planning/mail/quota";
 import { LdapReplica } from "./ldap-replica";
 import { MailDaemons } from "./mail-daemons";
@@ -89,6 +90,7 @@ export class MailRouting extends pulumi.ComponentResource {
     // (planning/quantum/standby-sync.ts): its files are in place before dovecot is told to run it.
     const standbyNotify = standbyNotifyContribution();
     const standbyScript = fs.readFileSync(path.join(__dirname, "..", "planning", "quantum", "standby-sync.sh"), "utf8");
+    const senderCheckScript = fs.readFileSync(path.join(__dirname, "..", "planning", "mail", "sender-check.py"), "utf8");
     const daemons: Record<string, MailDaemons> = {};
     const moveSecretFiles: Record<string, HostFiles> = {};
     const dkimKeys: Record<string, DkimKey> = {};
@@ -114,6 +116,9 @@ export class MailRouting extends pulumi.ComponentResource {
         { node, ssh: n.ssh, encryptedMount: n.config.encryptedMount, files: [{ path: secretPath, content: moveSecret.result, mode: "0600", owner: "root:root" }] },
         { parent: this, dependsOn: [n.host] },
       );
+      // The From header of submitted mail is checked before it is signed (planning/mail/sender-check.ts).
+      const check = renderSenderCheck(senderCheckScript, POSTFIX_MAPS.senders);
+      const senderCheck = new HostFiles(`${node}-sender-check`, { node, ssh: n.ssh, files: check.files, reload: check.reload }, { parent: this, dependsOn: [...n.daemonsAfter] });
       const self = nodes.find((m) => m.name === node)!;
       const replicator = renderStandbySync({ self: node, suffix: ldap.suffix, ldapiSocket: ldap.settings.ldapiSocket, stateDir: STANDBY_STATE_DIR, storePath: self.storePath, vpnAddresses: {}, script: standbyScript });
       const standbyReplicator = new HostFiles(`${node}-standby-replicator`, { node, ssh: n.ssh, files: replicator.files, reload: replicator.reload }, { parent: this, dependsOn: [n.host] });
@@ -125,7 +130,7 @@ export class MailRouting extends pulumi.ComponentResource {
           domain: args.cluster.domain,
           contributions: [n.tlsContribution, routing, channel, anonymity, standbyNotify, quotaContribution(self, args.cluster.domain, MAIL_USER)],
           revisions: { postfix: [n.tlsRevisions.postfix], dovecot: [n.tlsRevisions.dovecot, moveSecretDigest] },
-          dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node], moveSecretFiles[node], opendkim, standbyReplicator],
+          dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node], moveSecretFiles[node], opendkim, senderCheck, standbyReplicator],
         },
         { parent: this },
       );

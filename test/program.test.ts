@@ -133,7 +133,8 @@ describe("the program under Pulumi's mocks", () => {
     expect(opendkim.inputs.reload.at(-1)).toEqual(["systemctl", "restart", "opendkim"]);
     const master = resources.find((r) => r.name === "n2-postfix-config")!.inputs.files.find((f: { path: string }) => f.path === "/etc/postfix/master.cf").content as string;
     const submission = master.slice(master.indexOf("\nsubmission "), master.indexOf("\n", master.indexOf("\nsubmission ") + 1) + 2000).split(/\n(?=\S)/)[1];
-    expect(submission).toMatch(/-o smtpd_milters=inet:127.0.0.1:8891\n/);
+    // the sender check first: what it refuses is never signed
+    expect(submission).toMatch(/-o smtpd_milters=inet:127.0.0.1:8893,inet:127.0.0.1:8891\n/);
     expect(submission).toMatch(/-o milter_default_action=tempfail$/m);
     // the zone: n1 and n2 publish their keys; revoked n3 has no selector
     const zone = resources.find((r) => r.name === "dns-zone")!.inputs.zone;

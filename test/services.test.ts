@@ -25,7 +25,7 @@ describe("the services every node runs", () => {
     expect(nodePackages(mount, [])).toEqual(
       [
         ...["bind9-dnsutils", "dovecot-imapd", "dovecot-ldap", "dovecot-lmtpd", "dovecot-pop3d", "fuse3", "gocryptfs", "iputils-ping", "knot", "ldap-utils", "logrotate"],
-        ...["opendkim", "openssh-server", "openssl", "postfix", "postfix-ldap", "postfix-pcre", "rsync", "rsyslog", "slapd", "tinc"],
+        ...["opendkim", "openssh-server", "openssl", "postfix", "postfix-ldap", "postfix-pcre", "python3-milter", "rsync", "rsyslog", "slapd", "tinc"],
       ],
     );
     expect(nodePackages({ kind: "luks", path: "/srv/crypt", device: "/dev/vdb", mapper: "crypt" }, ["htop"])).toEqual(expect.arrayContaining(["cryptsetup", "htop", "postfix"]));

@@ -66,9 +66,10 @@ export function planDkim(input: DkimInput): DkimPlan {
 }
 
 /** The `-o` options of the submission service: its mail, and only its mail, goes through opendkim. */
-export function dkimSubmissionOptions(): Record<string, string> {
+export function dkimSubmissionOptions(before: readonly string[] = []): Record<string, string> {
   return {
-    smtpd_milters: `inet:127.0.0.1:${OPENDKIM_PORT}`,
+    // Milters that may refuse the message come first: nothing they refuse is ever signed.
+    smtpd_milters: [...before, `inet:127.0.0.1:${OPENDKIM_PORT}`].join(","),
     milter_macro_daemon_name: ORIGINATING,
     milter_default_action: "tempfail",
   };

@@ -19,6 +19,7 @@ import { NODE_NAME as NODE } from "../names";
 import type { DaemonContribution, DaemonFile, DovecotSection, MasterService } from "./contribution";
 import { submissionAnonymityOptions } from "./anonymity";
 import { dkimSubmissionOptions } from "./dkim";
+import { SENDER_CHECK_MILTER } from "./sender-check";
 import { isLive, servesMail } from "../node-roles";
 import { postfixDropIn, queueCommand, queueDirOf } from "./queue";
 import { HELD_DOMAIN, HELD_TRANSPORT_MAP, heldDirOf, heldMainSettings, heldTransport, keepHeldCopyScript } from "./held";
@@ -174,8 +175,9 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
       smtpd_sender_restrictions: "reject_sender_login_mismatch,permit",
       // Its own cleanup strips the client's address and client headers (./anonymity.ts).
       ...submissionAnonymityOptions(),
-      // Signed with the node's own DKIM key; opendkim not answering defers (4xx), never sends unsigned (./dkim.ts).
-      ...dkimSubmissionOptions(),
+      // The From header checked like the envelope sender (./sender-check.ts), then signed with the
+      // node's own DKIM key; a milter not answering defers (4xx), never sends unchecked or unsigned (./dkim.ts).
+      ...dkimSubmissionOptions([SENDER_CHECK_MILTER]),
     },
   };
   // Not chrooted: dovecot's LMTP socket (LMTP_SOCKET) is outside the queue directory.

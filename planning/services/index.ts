@@ -11,6 +11,7 @@ import { knot } from "./knot";
 import { opendkim } from "./opendkim";
 import { postfix } from "./postfix";
 import { rsyslog } from "./rsyslog";
+import { senderCheck } from "./sender-check";
 import { slapd } from "./slapd";
 import { sshd } from "./sshd";
 import { tinc } from "./tinc";
@@ -19,7 +20,7 @@ export type { ServiceDescriptor, ServiceTls, TlsAlgorithm, TlsFiles } from "./de
 export { TLS_ALGORITHMS } from "./descriptor";
 
 /** In the order their key directories and units are listed (and stopped at a lock). */
-export const SERVICES = [sshd, tinc, slapd, postfix, dovecot, knot, opendkim, rsyslog] as const satisfies readonly ServiceDescriptor[];
+export const SERVICES = [sshd, tinc, slapd, postfix, dovecot, knot, opendkim, senderCheck, rsyslog] as const satisfies readonly ServiceDescriptor[];
 
 /** What the rest of rplan reads off a list of services. */
 export interface ServicePlan {

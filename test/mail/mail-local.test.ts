@@ -18,7 +18,8 @@ import * as path from "path";
 import { ensureHostTools, ensureImage } from "../../lab/image";
 import { renderDovecot } from "../../planning/mail/dovecot-config";
 import { renderPostfix } from "../../planning/mail/postfix-config";
-import { INTERNAL_LMTP, MAIL_USER, MailNode, planMailRouting } from "../../planning/mail/routing";
+import { INTERNAL_LMTP, MAIL_USER, MailNode, planMailRouting, POSTFIX_MAPS } from "../../planning/mail/routing";
+import { renderSenderCheck, SENDER_CHECK_UNIT } from "../../planning/mail/sender-check";
 import { quotaContribution } from "../../planning/mail/quota";
 import { planMailAnonymity } from "../../planning/mail/anonymity";
 import { rplanSchemaEntry, sshaHash, userEntry } from "../../planning/ldap";
@@ -106,6 +107,10 @@ function runNode(script: string): string {
     // dora (home n1) may keep 30 000 bytes.
     const users = [["alice", "n1", ["al@" + DOMAIN]], ["bob", "n2", ["bobby@" + DOMAIN]], ["carol", "n3", []], ["dora", "n1", ["do@" + DOMAIN]]] as const;
     const quotas: Record<string, number> = { dora: 30_000 };
+    // The sender check as MailRouting writes it; started with its unit's own command line (no systemd here).
+    const check = renderSenderCheck(fs.readFileSync(path.join(__dirname, "../../planning/mail/sender-check.py"), "utf8"), POSTFIX_MAPS.senders);
+    for (const f of check.files) put(f.path, f.content, f.mode ? parseInt(f.mode, 8) : 0o644);
+    const checkStart = /^ExecStart=(.*)$/m.exec(check.files.find((f) => f.path.endsWith(SENDER_CHECK_UNIT))!.content)![1];
     put("root/users.ldif", ldif([{ dn: `ou=people,${SUFFIX}`, attributes: { objectClass: ["organizationalUnit"], ou: ["people"] } }, ...users.map(([uid, home, aliases]) => userEntry(SUFFIX, { uid, mail: `${uid}@${DOMAIN}`, home, aliases: [...aliases], ...(quotas[uid] ? { quota: quotas[uid] } : {}), passwordHash: sshaHash(`pw-${uid}`, `uid=${uid},ou=people,${SUFFIX}`) }))]));
     put(
       "root/run.sh",
@@ -118,6 +123,8 @@ function runNode(script: string): string {
         "mkdir -p /run/opendkim && chown opendkim:opendkim /run/opendkim && opendkim -n -x /etc/opendkim.conf && opendkim -x /etc/opendkim.conf",
         // postfix's queue inside the (here: plain) mount, as the node's queue command makes it; Debian's unit would run configure-instance.sh
         "mkdir -p /srv/crypt/postfix && /usr/lib/postfix/configure-instance.sh -",
+        // (20 recipients an hour here, to reach the limit quickly)
+        `(${checkStart.replace(/ \d+\/\d+$/, " 20/3600")} >/dev/null 2>/root/sender-check.err &) && sleep 1`,
         "postfix check && postfix start && doveconf -n >/dev/null && dovecot",
         "set +x; exec 2>&1",
         script,
@@ -168,6 +175,16 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
         reply("forged", `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from alice@${DOMAIN} --to alice@${DOMAIN} --helo c.example --timeout 15 --quit-after RCPT`),
         reply("foreign", `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bob@example.net --to alice@${DOMAIN} --helo c.example --timeout 15 --quit-after RCPT`),
         `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bobby@${DOMAIN} --to alice@${DOMAIN} --body m-ownalias --helo c.example --timeout 15 --silent 2; echo ownalias=$?`,
+        // The From header too: another user's address, or two addresses, refused when the headers
+        // end; his own alias accepted (the envelope sender his own address in each case).
+        reply("headforged", `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bob@${DOMAIN} --header 'From: Alice <alice@${DOMAIN}>' --to alice@${DOMAIN} --body m-headforged --helo c.example --timeout 15`),
+        reply("headtwo", `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bob@${DOMAIN} --header 'From: bob@${DOMAIN}, alice@${DOMAIN}' --to alice@${DOMAIN} --body m-headtwo --helo c.example --timeout 15`),
+        `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user bob --auth-password pw-bob --from bob@${DOMAIN} --header 'From: "Bob" <BOBBY@${DOMAIN}>' --to alice@${DOMAIN} --body m-headalias --helo c.example --timeout 15 --silent 2; echo headalias=$?`,
+        // The sending limit: alice (who submitted nothing yet) reaches 20 recipients with one message;
+        // the next recipient is deferred at RCPT.
+        `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user alice --auth-password pw-alice --from alice@${DOMAIN} --to ${Array(20).fill(`alice@${DOMAIN}`).join(",")} --body r-rate --helo c.example --timeout 15 --silent 2; echo rate20=$?`,
+        reply("rate21", `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user alice --auth-password pw-alice --from alice@${DOMAIN} --to alice@${DOMAIN} --body r-rate-over --helo c.example --timeout 15 --quit-after RCPT`),
+        `echo checkerr=$(wc -c < /root/sender-check.err)`,
         reply("plain587", `swaks --server 127.0.0.1 --port 587 --from bob@${DOMAIN} --to alice@${DOMAIN} --helo c.example --timeout 15 --quit-after RCPT`),
         // International mail, by hand (swaks cannot ask for SMTPUTF8): a UTF-8 sender with and without
         // the SMTPUTF8 parameter, and UTF-8 only in the headers. Each must be delivered or refused in
@@ -206,6 +223,7 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
         `echo unsigned=$(grep -rl '^m-unsigned' /srv/crypt/mail | wc -l)$(postqueue -j | grep -c '"sender": "bob@')`,
         `echo queued=$(postqueue -j | grep -c 'bob@${DOMAIN}')`,
         `echo utf8queued=$(postqueue -j | grep -c 'rgen@example.net')`,
+        `echo headstored=$(grep -rhE '^m-head' /srv/crypt/mail /srv/crypt/postfix 2>/dev/null | sort | tr '\\n' ,)`,
         `echo utf8stored=$(grep -rhE '^m-utf8' /srv/crypt/mail | sort | tr '\\n' ,)`,
         // a bounce would wait in the queue with the null sender (the sender's domain cannot be reached from here)
         `echo bounced=$(postqueue -j | grep -c '"sender": ""')`,
@@ -219,8 +237,9 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
     expect([out.alice, out.alias]).toEqual(["0", "0"]);
     expect(out.unknown).toMatch(/^<\*\* 550 /);
     expect(out.stored).toBe("m-alias,m-alice,m-submitted,");
-    // with the mail bob submitted as himself and as his alias, and the two international messages
-    expect(out.maildir).toBe("6 /srv/crypt/mail/alice/Maildir;");
+    // with the mail bob submitted as himself, as his alias and with his alias in the From header, and
+    // the two international messages
+    expect(out.maildir).toBe("7 /srv/crypt/mail/alice/Maildir;");
   });
 
   test("replicas that disagree for a moment: the node that is not the home refuses the LMTP delivery (550 5.1.1), and the sending side's internal transport defers any refusal (soft_bounce), so nothing loops or bounces", () => {
@@ -284,6 +303,19 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
     expect(out.forged).toMatch(/^<~\* 553 5\.7\.1 <alice@lab\.rplan\.test>: Sender address rejected: not owned by user bob/);
     expect(out.foreign).toMatch(/^<~\* 553 5\.7\.1 <bob@example\.net>: Sender address rejected: not owned by user bob/);
     expect(out.ownalias).toBe("0");
+  });
+
+  test("submission: the From header must be one address of the logged-in user — else 550 when the headers end, nothing queued or signed", () => {
+    expect(out.headforged).toMatch(/^<~\* 550 5\.7\.1 From header address not owned by user bob/);
+    expect(out.headtwo).toMatch(/^<~\* 550 5\.7\.1 The From header must hold one address/);
+    expect(out.headalias).toBe("0");
+    expect(out.headstored).toBe("m-headalias,");
+    expect(out.checkerr).toBe("0");
+  });
+
+  test("submission: one login's recipients per hour are limited on each node — beyond the limit 452 at RCPT (the client retries later)", () => {
+    expect(out.rate20).toBe("0");
+    expect(out.rate21).toMatch(/^<~\* 452 4\.7\.1 .*Sending limit reached \(20 recipients in 3600 s\)/);
   });
 
   test("submitted mail is signed by opendkim with the node's key (selector n1) and verifies against the record the zone publishes", async () => {

@@ -155,13 +155,18 @@ maybe("mail routing on the lab", () => {
     expect((await client("--quit-after RCPT")).out).toMatch(/<\*\* 530 5\.7\.0 Must issue a STARTTLS command first/);
   });
 
-  test("on every node, a user sending as another user is refused (553 at MAIL FROM/RCPT); as its own alias, accepted and signed with that node's key", async () => {
+  test("on every node, a user sending as another user is refused (553 at MAIL FROM/RCPT for the envelope, 550 at the end of the headers for the From header); as its own alias, accepted and signed with that node's key", async () => {
     const [sender, other] = USERS;
+    const since = Object.fromEntries(await Promise.all(NODES.map(async (n) => [n, (await sh(n, "date +%s")).out.trim()])));
     for (const node of NODES) {
       const clientNode = NODES[(NODES.indexOf(node) + 1) % NODES.length];
       const submit = (from: string, rest: string) => sh(clientNode, `swaks --helo client.example.net --timeout 30 --server ${host(node)}:587 -tls --auth PLAIN --auth-user ${sender.uid} --auth-password '${sender.password}' --from ${from} --to ${other.mail} ${rest}`);
       const forged = await submit(other.mail, "--quit-after RCPT");
       expect({ node, refused: forged.out.split("\n").filter((l) => / 553 /.test(l)) }).toEqual({ node, refused: [`<~* 553 5.7.1 <${other.mail}>: Sender address rejected: not owned by user ${sender.uid}`] });
+      // The From header too: the envelope sender its own, the header another user's — refused when the headers end.
+      const headerForged = `head-forged-${RUN}-${node}`;
+      const refused = await submit(sender.mail, `--header 'From: <${other.mail}>' --header 'Subject: ${headerForged}' --body ${headerForged}`);
+      expect({ node, refused: refused.out.split("\n").filter((l) => / 550 /.test(l)) }).toEqual({ node, refused: [`<~* 550 5.7.1 From header address not owned by user ${sender.uid}`] });
       const marker = `own-alias-${RUN}-${node}`;
       const sent = await submit(aliasOf(sender), `--header 'Subject: ${marker}' --body ${marker}`);
       expect({ node, code: sent.code }).toEqual({ node, code: 0 });
@@ -170,6 +175,12 @@ maybe("mail routing on the lab", () => {
         return f.length > 0 ? f : undefined;
       });
       expect({ node, signed: (await sh(other.home, `awk '/^DKIM-Signature:/{h=1;print;next} h&&/^[ \\t]/{print;next} {h=0}' '${file}' | tr -d ' \\t\\n' | grep -o ';s=${node};' | wc -l`)).out.trim() }).toEqual({ node, signed: "1" });
+      // the own alias's message, sent after it, arrived: the forged one never will
+      expect({ node, forgedDelivered: await filesWith(other.home, headerForged) }).toEqual({ node, forgedDelivered: [] });
+      // the refusals are logged without the login (the masked line is the positive control)
+      const lines = `${logSinceCommand(`@${since[node]}`)} | grep 'not owned by user'`;
+      const logged = (await sh(node, `${lines} | grep -c 'user \\*'; ${lines} | grep -c 'user ${sender.uid}'`)).out.trim().split("\n").map(Number);
+      expect({ node, masked: logged[0] >= 2, withLogin: logged[1] }).toEqual({ node, masked: true, withLogin: 0 });
     }
   });
 
