@@ -92,4 +92,9 @@ describe("directory entries", () => {
     ]);
     expect(validateUser({ uid: "UNKNOWN", mail: "a@b.org", home: "n1" }, (v) => v !== "UNKNOWN")).toEqual([]);
   });
+
+  test("a quota must be a whole number of bytes (0: no limit): fractions, negatives and what the CLI could not read (NaN) are refused", () => {
+    for (const quota of [1.5, -1, NaN, Number.MAX_SAFE_INTEGER + 2]) expect(validateUser({ uid: "alice", mail: "alice@example.org", home: "n1", quota })).toEqual([expect.stringMatching(/^quota .* must be a non-negative whole number of bytes/)]);
+    for (const quota of [0, 1, 10_240_000]) expect(validateUser({ uid: "alice", mail: "alice@example.org", home: "n1", quota })).toEqual([]);
+  });
 });
