@@ -117,8 +117,10 @@ export class MailRouting extends pulumi.ComponentResource {
         { parent: this, dependsOn: [n.host] },
       );
       // The From header of submitted mail is checked before it is signed (planning/mail/sender-check.ts).
+      // After opendkim: on a CI lab, opendkim's restart once timed out while this unit's
+      // daemon-reload could run beside it (the cause is not proven); now the two never overlap.
       const check = renderSenderCheck(senderCheckScript, POSTFIX_MAPS.senders);
-      const senderCheck = new HostFiles(`${node}-sender-check`, { node, ssh: n.ssh, files: check.files, reload: check.reload }, { parent: this, dependsOn: [...n.daemonsAfter] });
+      const senderCheck = new HostFiles(`${node}-sender-check`, { node, ssh: n.ssh, files: check.files, reload: check.reload }, { parent: this, dependsOn: [...n.daemonsAfter, opendkim] });
       const self = nodes.find((m) => m.name === node)!;
       const replicator = renderStandbySync({ self: node, suffix: ldap.suffix, ldapiSocket: ldap.settings.ldapiSocket, stateDir: STANDBY_STATE_DIR, storePath: self.storePath, vpnAddresses: {}, script: standbyScript });
       const standbyReplicator = new HostFiles(`${node}-standby-replicator`, { node, ssh: n.ssh, files: replicator.files, reload: replicator.reload }, { parent: this, dependsOn: [n.host] });
