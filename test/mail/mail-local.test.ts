@@ -19,7 +19,7 @@ import { ensureHostTools, ensureImage } from "../../lab/image";
 import { renderDovecot } from "../../planning/mail/dovecot-config";
 import { renderPostfix } from "../../planning/mail/postfix-config";
 import { INTERNAL_LMTP, MAIL_USER, MailNode, planMailRouting, POSTFIX_MAPS } from "../../planning/mail/routing";
-import { renderSenderCheck, SENDER_CHECK_UNIT } from "../../planning/mail/sender-check";
+import { renderSenderCheck, SENDER_CHECK_SCRIPT, SENDER_CHECK_UNIT } from "../../planning/mail/sender-check";
 import { quotaContribution } from "../../planning/mail/quota";
 import { planMailAnonymity } from "../../planning/mail/anonymity";
 import { rplanSchemaEntry, sshaHash, userEntry } from "../../planning/ldap";
@@ -184,6 +184,8 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
         // the next recipient is deferred at RCPT.
         `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user alice --auth-password pw-alice --from alice@${DOMAIN} --to ${Array(20).fill(`alice@${DOMAIN}`).join(",")} --body r-rate --helo c.example --timeout 15 --silent 2; echo rate20=$?`,
         reply("rate21", `swaks --server 127.0.0.1 --port 587 -tls --auth PLAIN --auth-user alice --auth-password pw-alice --from alice@${DOMAIN} --to alice@${DOMAIN} --body r-rate-over --helo c.example --timeout 15 --quit-after RCPT`),
+        // The window slides: the script's own counter, 2 recipients per 10 s, fed made-up times
+        `python3 -c 'import importlib.util, sys; sys.argv = ["x", "t", "s", "2/10"]; spec = importlib.util.spec_from_file_location("sc", "${SENDER_CHECK_SCRIPT}"); m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); print("window=" + "".join("1" if m.take_recipient("u", t) else "0" for t in [0, 1, 2, 10.5, 11, 11.5]))'`,
         `echo checkerr=$(wc -c < /root/sender-check.err)`,
         reply("plain587", `swaks --server 127.0.0.1 --port 587 --from bob@${DOMAIN} --to alice@${DOMAIN} --helo c.example --timeout 15 --quit-after RCPT`),
         // International mail, by hand (swaks cannot ask for SMTPUTF8): a UTF-8 sender with and without
@@ -316,6 +318,8 @@ maybe("the rendered mail configuration, run by the real daemons (one node, no la
   test("submission: one login's recipients per hour are limited on each node — beyond the limit 452 at RCPT (the client retries later)", () => {
     expect(out.rate20).toBe("0");
     expect(out.rate21).toMatch(/^<~\* 452 4\.7\.1 .*Sending limit reached \(20 recipients in 3600 s\)/);
+    // two taken, the third refused; 10 s after the first, room for one again, and so on
+    expect(out.window).toBe("110110");
   });
 
   test("submitted mail is signed by opendkim with the node's key (selector n1) and verifies against the record the zone publishes", async () => {
