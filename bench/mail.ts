@@ -20,6 +20,7 @@ import { readClusterConfig } from "../stack-file/config";
 import { sleep } from "../transports/ldap";
 import { sshConnection } from "../transports/ssh";
 import { benchQuotaRcpt, QuotaRcptBench } from "./quota-rcpt";
+import { restorePostfixFile } from "./postfix-restore";
 import { submitMany } from "./smtp-submit";
 import { LAB_STACK_FILES } from "../lab/stack-files";
 
@@ -261,7 +262,7 @@ async function benchSubmission(messages: number, sessions = 4): Promise<Submissi
     // No backup: the copy failed, so nothing was changed (postconf runs only after it).
     const check = await sh(
       node,
-      `if [ -e ${MASTER_CF_BACKUP} ]; then cp -p ${MASTER_CF_BACKUP} ${MASTER_CF} && postfix reload 2>/dev/null && cmp ${MASTER_CF_BACKUP} ${MASTER_CF} && [ "$(stat -c '%a %U:%G' ${MASTER_CF_BACKUP})" = "$(stat -c '%a %U:%G' ${MASTER_CF})" ] && rm ${MASTER_CF_BACKUP} && echo same; else echo untouched; fi`,
+      restorePostfixFile(MASTER_CF, MASTER_CF_BACKUP),
     );
     const now = await cleanupOf();
     if (!["same", "untouched"].includes(check.trim()) || now !== "clean_submission") throw new Error(`${node}'s master.cf NOT RESTORED (${MASTER_CF_BACKUP} kept; submission cleanup now ${now})`);

@@ -10,6 +10,7 @@ import * as net from "net";
 import { labSshTarget } from "../lab";
 import { sleep } from "../transports/ldap";
 import { sshConnection } from "../transports/ssh";
+import { restorePostfixFile } from "./postfix-restore";
 import { Session } from "./smtp-submit";
 
 export interface RcptPhase {
@@ -91,7 +92,7 @@ export async function benchQuotaRcpt(via: string, home: string, to: string, roun
     // Byte for byte, mode and owner: otherwise a refresh shows the mail daemons' HostFiles drifted.
     const check = await sh(
       via,
-      `if [ -e ${MAIN_CF_BACKUP} ]; then cp -p ${MAIN_CF_BACKUP} ${MAIN_CF} && postfix reload 2>/dev/null && cmp ${MAIN_CF_BACKUP} ${MAIN_CF} && [ "$(stat -c '%a %U:%G' ${MAIN_CF_BACKUP})" = "$(stat -c '%a %U:%G' ${MAIN_CF})" ] && rm ${MAIN_CF_BACKUP} && echo same; else echo untouched; fi`,
+      restorePostfixFile(MAIN_CF, MAIN_CF_BACKUP),
     );
     const now = (await sh(via, `postconf -h ${CHECK}`)).trim();
     if (!["same", "untouched"].includes(check.trim()) || now !== deployed) throw new Error(`${via}'s main.cf NOT RESTORED (${MAIN_CF_BACKUP} kept; ${CHECK} now ${now})`);
