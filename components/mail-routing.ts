@@ -14,6 +14,7 @@ import type { DaemonContribution } from "../planning/mail/contribution";
 import { MAIL_USER, MailNode, planMailRouting, POSTFIX_MAPS } from "../planning/mail/routing";
 import { renderSenderCheck } from "../planning/mail/sender-check";
 import { quotaContribution } from "../planning/mail/quota";
+import { sieveContribution } from "../planning/mail/sieve";
 import { LdapReplica } from "./ldap-replica";
 import { MailDaemons } from "./mail-daemons";
 import type { Node } from "./node";
@@ -130,7 +131,7 @@ export class MailRouting extends pulumi.ComponentResource {
         {
           node: n,
           domain: args.cluster.domain,
-          contributions: [n.tlsContribution, routing, channel, anonymity, standbyNotify, quotaContribution(self, args.cluster.domain, MAIL_USER)],
+          contributions: [n.tlsContribution, routing, channel, anonymity, standbyNotify, quotaContribution(self, args.cluster.domain, MAIL_USER), sieveContribution()],
           revisions: { postfix: [n.tlsRevisions.postfix], dovecot: [n.tlsRevisions.dovecot, moveSecretDigest] },
           dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node], moveSecretFiles[node], opendkim, senderCheck, standbyReplicator],
         },

@@ -21,7 +21,7 @@ export const BASE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server
  * gocryptfs mount: the lab's stand-in for LUKS), so a node of the lab never installs anything, plus
  * the clients tests and benches run on the nodes.
  */
-const LAB_CLIENTS = ["procps", "netcat-openbsd", "ca-certificates", "swaks", "curl", "knot-dnsutils", "opendkim-tools"];
+const LAB_CLIENTS = ["procps", "netcat-openbsd", "ca-certificates", "swaks", "curl", "knot-dnsutils", "opendkim-tools", "sieve-connect"];
 export const IMAGE_PACKAGES = [...new Set([...SERVICE_PACKAGES, ...mountPackages("gocryptfs"), ...LAB_CLIENTS])].sort();
 const HOST_TOOLS: Record<string, string> = { "systemd-nspawn": "systemd-container", debootstrap: "debootstrap", ssh: "openssh-client", "ssh-keygen": "openssh-client" };
 

@@ -24,7 +24,7 @@ describe("the services every node runs", () => {
   it("give the node its packages", () => {
     expect(nodePackages(mount, [])).toEqual(
       [
-        ...["bind9-dnsutils", "dovecot-imapd", "dovecot-ldap", "dovecot-lmtpd", "dovecot-pop3d", "fuse3", "gocryptfs", "iputils-ping", "knot", "ldap-utils", "logrotate"],
+        ...["bind9-dnsutils", "dovecot-imapd", "dovecot-ldap", "dovecot-lmtpd", "dovecot-managesieved", "dovecot-pop3d", "dovecot-sieve", "fuse3", "gocryptfs", "iputils-ping", "knot", "ldap-utils", "logrotate"],
         ...["opendkim", "openssh-server", "openssl", "postfix", "postfix-ldap", "postfix-pcre", "python3-milter", "rsync", "rsyslog", "slapd", "tinc"],
       ],
     );

@@ -18,6 +18,7 @@
  */
 import { createHash } from "crypto";
 import { DNS_LABEL, domainProblems, nodeNameProblem } from "../dns/validate";
+import type { MasterService } from "./contribution";
 
 /** Where opendkim listens: loopback only, a port rather than a socket (postfix's smtpd runs chrooted). */
 export const OPENDKIM_PORT = 8891;
@@ -72,6 +73,28 @@ export function dkimSubmissionOptions(before: readonly string[] = []): Record<st
     smtpd_milters: [...before, `inet:127.0.0.1:${OPENDKIM_PORT}`].join(","),
     milter_macro_daemon_name: ORIGINATING,
     milter_default_action: "tempfail",
+  };
+}
+
+/** The cleanup service of mail the node itself sends (`sendmail` → pickup): vacation replies, sieve redirects. */
+export const LOCAL_CLEANUP = "clean_local";
+
+/**
+ * That cleanup: it hands the message to opendkim as submission does, so a vacation reply is signed
+ * like the user's own mail. If opendkim does not answer, the message waits in the maildrop queue
+ * (tempfail) and pickup tries again: never sent unsigned, never lost.
+ */
+export function localSigningCleanup(): MasterService {
+  return {
+    service: LOCAL_CLEANUP,
+    type: "unix",
+    private: "n",
+    unpriv: "-",
+    chroot: "y",
+    wakeup: "-",
+    maxproc: "0",
+    command: "cleanup",
+    options: { syslog_name: `postfix/${LOCAL_CLEANUP}`, non_smtpd_milters: `inet:127.0.0.1:${OPENDKIM_PORT}`, milter_macro_daemon_name: ORIGINATING, milter_default_action: "tempfail" },
   };
 }
 

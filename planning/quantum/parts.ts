@@ -30,8 +30,8 @@ export interface QuantumPart {
 /** The user's mailbox: what a move carries today. */
 export const MAIL: QuantumPart = {
   name: "mail",
-  what: "the user's mail directory on its home: <store>/<uid> (dovecot's home, the Maildir below it; the store is <encrypted mount>/mail)",
-  copiedBy: "`doveadm backup` (dsync) from the old home to the new one's doveadm server over the VPN (planning/mail/move-channel.ts), flags and UIDs kept, repeated until clean; the final sync goes on from the state the bulk copy printed",
+  what: "the user's mail directory on its home: <store>/<uid> (dovecot's home: the Maildir and the sieve scripts below it; the store is <encrypted mount>/mail)",
+  copiedBy: "`doveadm backup` (dsync) from the old home to the new one's doveadm server over the VPN (planning/mail/move-channel.ts), flags and UIDs kept, the sieve scripts and which one is active with them (Pigeonhole's doveadm plugin), repeated until clean; the final sync goes on from the state the bulk copy printed",
   comparedBy: "`doveadm mailbox status` on both copies: messages, UIDNEXT, UIDVALIDITY and GUID per folder, from the index alone (planning/mail/doveadm.ts)",
   idleWhen: "no queue manager on any node is delivering to the user (`postqueue -j`, planning/mail/postqueue.ts) and the user's IMAP/POP sessions are ended",
   built: true,

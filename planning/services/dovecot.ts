@@ -3,8 +3,8 @@ import type { ServiceDescriptor } from "./descriptor";
 /** IMAP/POP and LMTP: mailboxes on the home, proxied from every other node. Users' mail programs get a P-256 certificate. */
 export const dovecot = {
   name: "dovecot",
-  purpose: "IMAP/POP, delivery into mailboxes (LMTP), the proxy to each user's home",
-  packages: ["dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd", "dovecot-ldap", "openssl"],
+  purpose: "IMAP/POP and ManageSieve, delivery into mailboxes (LMTP) through users' sieve filters, the proxy to each user's home",
+  packages: ["dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd", "dovecot-ldap", "dovecot-sieve", "dovecot-managesieved", "openssl"],
   keyDir: true,
   mountUnits: ["dovecot"],
   tls: {

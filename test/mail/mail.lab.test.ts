@@ -28,6 +28,7 @@ import { closeAllSsh, sshConnection } from "../../transports/ssh";
 import { dkimResults, servedBy } from "../support/dns";
 import { labWithExactly } from "../support/lab";
 import { LAB_STACK_FILES } from "../../lab/stack-files";
+import { manageSieve } from "../support/managesieve";
 
 const maybe = process.getuid?.() === 0 ? describe : describe.skip;
 const NODES = ["lab1", "lab2", "lab3"];
@@ -435,5 +436,74 @@ maybe("mail routing on the lab", () => {
     }
     await sleep(2000);
     for (const node of NODES) expect({ node, queued: (await sh(node, "postqueue -j")).out.includes(to.mail) }).toEqual({ node, queued: false });
+  });
+
+  test("a sieve script uploaded with ManageSieve through a node that is not the home is kept on the home and files mail arriving through every MX; a script that does not compile, asks for reject, or is too large is refused with the reason and the active script stays", async () => {
+    const user = USERS[1]; // home lab2
+    const [client, server] = ["lab1", "lab3"]; // neither is the home: the session is proxied to lab2
+    const folder = `Filed${RUN}`;
+    const script = `require ["fileinto", "mailbox"];\nif header :contains "subject" "sieve-${RUN}" { fileinto :create "${folder}"; }\n`;
+    const put = await manageSieve(sh, client, server, user, "--upload --localsieve {file} --remotesieve rules", script);
+    expect({ code: put.code, out: put.out }).toEqual({ code: 0, out: "" });
+    expect((await manageSieve(sh, client, server, user, "--activate --remotesieve rules")).code).toBe(0);
+    // kept on the home, in the user's folder inside the mount (the quantum), and active there
+    expect((await sh("lab2", `cat /srv/crypt/mail/${user.uid}/sieve/rules.sieve; readlink /srv/crypt/mail/${user.uid}/.dovecot.sieve`)).out).toBe(`${script}sieve/rules.sieve\n`);
+
+    const inFolder = async (marker: string) => (await sh("lab2", `grep -l -- '${marker}' /srv/crypt/mail/${user.uid}/Maildir/.${folder}/new/* 2>/dev/null | wc -l`)).out.trim();
+    for (const via of NODES) {
+      const marker = `sieve-${RUN}-${via}`;
+      expect(swaks(["--server", `${host(via)}:25`, "--from", "sender@example.net", "--to", user.mail, "--header", `Subject: ${marker}`, "--body", marker]).code).toBe(0);
+      expect(await until(`${marker} filed`, async () => ((await inFolder(marker)) === "1" ? true : undefined))).toBe(true);
+      expect({ via, inInbox: await filesWith("lab2", marker) }).toEqual({ via, inInbox: [] });
+    }
+
+    // A script that does not parse: refused with sieve's own message; the active one is unchanged.
+    const bad = await manageSieve(sh, client, server, user, "--upload --localsieve {file} --remotesieve rules", 'require ["fileinto"];\nif true { fileinto "x" }\n');
+    expect(bad.code).not.toBe(0);
+    expect(bad.out).toMatch(/NO[\s\S]*line 2: error: [\s\S]*parse failed/);
+    // Refusing what the MX already accepted would be a bounce: reject is not offered.
+    const reject = await manageSieve(sh, client, server, user, "--upload --localsieve {file} --remotesieve rules", 'require ["reject"];\nreject "no";\n');
+    expect(reject.out).toMatch(/NO[\s\S]*require command: unknown Sieve capability `reject'/);
+    const big = await manageSieve(sh, client, server, user, "--upload --localsieve {file} --remotesieve big", `# ${"x".repeat(70_000)}\nkeep;\n`);
+    expect(big.out).toMatch(/NO \(QUOTA\/MAXSIZE\) "Script is too large \(max 65536 bytes\)\."/);
+    const list = await manageSieve(sh, client, server, user, "--list");
+    expect(list.out.trim()).toBe('"rules" ACTIVE');
+    expect((await sh("lab2", `cat /srv/crypt/mail/${user.uid}/sieve/rules.sieve`)).out).toBe(script);
+    const after = `sieve-${RUN}-after-refusals`;
+    expect(swaks(["--server", `${host("lab1")}:25`, "--from", "sender@example.net", "--to", user.mail, "--header", `Subject: ${after}`, "--body", after]).code).toBe(0);
+    expect(await until(`${after} filed`, async () => ((await inFolder(after)) === "1" ? true : undefined))).toBe(true);
+    expect((await manageSieve(sh, client, server, user, "--deactivate")).code).toBe(0);
+  });
+
+  test("vacation: one reply per sender, signed by the home's key, through every node's submission; none to list or bulk mail", async () => {
+    const [away, friend, other] = USERS; // away is homed on lab1; the script is set through lab2
+    const subject = `away-${RUN}`;
+    // Only this test's messages get a reply: a reply to the outside world would wait in a queue.
+    const script = `require ["vacation"];\nif header :contains "subject" "vac-${RUN}" { vacation :days 3 :subject "${subject}" "Back on Monday."; }\n`;
+    expect((await manageSieve(sh, "lab3", "lab2", away, "--upload --localsieve {file} --remotesieve away", script)).out).toBe("");
+    expect((await manageSieve(sh, "lab3", "lab2", away, "--activate --remotesieve away")).code).toBe(0);
+    const submit = (from: (typeof USERS)[number], via: string, marker: string, extra = "") =>
+      sh(NODES[(NODES.indexOf(via) + 1) % NODES.length], `swaks --helo client.example.net --timeout 30 --server ${host(via)}:587 -tls --auth PLAIN --auth-user ${from.uid} --auth-password '${from.password}' --from ${from.mail} --to ${away.mail} --header 'Subject: ${marker}' ${extra} --body ${marker}`);
+    const replies = async (to: (typeof USERS)[number]) => (await sh(to.home, `grep -l -- '^Subject: ${subject}' /srv/crypt/mail/${to.uid}/Maildir/new/* /srv/crypt/mail/${to.uid}/Maildir/cur/* 2>/dev/null`)).out.split("\n").filter(Boolean);
+    try {
+      // friend writes three times, through each node: one reply
+      for (const via of NODES) expect((await submit(friend, via, `vac-${RUN}-${via}`)).code).toBe(0);
+      const [reply] = await until("the reply to friend", async () => ((await replies(friend)).length > 0 ? await replies(friend) : undefined));
+      const headers = (await sh(friend.home, `awk '/^$/{exit} {print}' '${reply}'`)).out;
+      expect(headers).toMatch(/^Auto-Submitted: auto-replied/m);
+      expect(headers.split("\n")).toContain(`From: <${away.mail}>`);
+      expect(headers.replace(/\n[ \t]+/g, " ")).toMatch(/^DKIM-Signature: [^\n]*\bs=lab1;/m);
+      // other: a list message and a bulk one get none, then a plain one does
+      expect((await submit(other, "lab1", `vac-${RUN}-list`, `--header 'List-Id: <talk.${LAB_DOMAIN}>'`)).code).toBe(0);
+      expect((await submit(other, "lab1", `vac-${RUN}-bulk`, "--header 'Precedence: bulk'")).code).toBe(0);
+      for (const m of ["list", "bulk"]) await until(`vac-${m} delivered`, async () => ((await filesWith("lab1", `vac-${RUN}-${m}`)).length === 1 ? true : undefined));
+      expect(await replies(other)).toEqual([]);
+      expect((await submit(other, "lab2", `vac-${RUN}-plain`)).code).toBe(0);
+      await until("the reply to other", async () => ((await replies(other)).length > 0 ? true : undefined));
+      // the plain message's reply came after all of friend's: a second one to friend would be here by now
+      expect({ friend: (await replies(friend)).length, other: (await replies(other)).length }).toEqual({ friend: 1, other: 1 });
+    } finally {
+      await manageSieve(sh, "lab3", "lab2", away, "--deactivate");
+    }
   });
 });

@@ -26,6 +26,7 @@ import { acceptedLogins, controlLogin } from "../support/lab-logins";
 import { labWithExactly } from "../support/lab";
 import { upKilledAt as killedUp } from "../support/killed-up";
 import { LAB_STACK_FILES } from "../../lab/stack-files";
+import { manageSieve } from "../support/managesieve";
 
 const maybe = process.getuid?.() === 0 ? describe : describe.skip;
 const NODES = ["lab1", "lab2", "lab3"];
@@ -136,6 +137,11 @@ maybe("moving users on the lab", () => {
 
   test("a user with 2 000 messages moves while mail arrives at 10 msg/s through random MXes: every accepted message once in the new home, IMAP sees all, the old copy goes after its grace", async () => {
     await fill("mv1", "lab1", 2000, `old-${RUN}`);
+    // mv1's filters, set through a node that is not its home: they are part of the quantum and move with it
+    const mv1 = { uid: "mv1", password: password("mv1") };
+    const script = `require ["fileinto", "mailbox", "vacation"];\nif header :contains "subject" "sieve-${RUN}" { fileinto :create "Filed"; }\nif header :contains "subject" "vac-${RUN}" { vacation :subject "away-${RUN}" "Moving house."; }\n`;
+    expect((await manageSieve(sh, "lab2", "lab3", mv1, "--upload --localsieve {file} --remotesieve rules", script)).out).toBe("");
+    expect((await manageSieve(sh, "lab2", "lab3", mv1, "--activate --remotesieve rules")).code).toBe(0);
     setHome("mv1", "lab2");
     const preview: string[] = [];
     await stack("preview", (l) => preview.push(l));
@@ -187,6 +193,26 @@ maybe("moving users on the lab", () => {
       return (/^\* SEARCH(.*)$/m.exec(r.stdout)?.[1] ?? "").trim().split(/\s+/).filter(Boolean).length;
     };
     expect({ old: search(`old-${RUN}-`), load: search(`load-${RUN}-`) }).toEqual({ old: 2000, load: got.size });
+
+    // The filters came along and work on the new home: ManageSieve through lab1 (now proxied to lab2)
+    // lists the script active, mail is filed, and a vacation reply leaves signed by lab2.
+    expect((await manageSieve(sh, "lab3", "lab1", mv1, "--list")).out.trim()).toBe('"rules" ACTIVE');
+    expect((await sh("lab2", "cat /srv/crypt/mail/mv1/sieve/rules.sieve")).out).toBe(script);
+    const filed = `sieve-${RUN}-after-move`;
+    expect((await run("swaks", ["--helo", "client.example.net", "--timeout", "30", "--server", `${host("lab1")}:25`, "--from", "sender@example.net", "--to", `mv1@${LAB_DOMAIN}`, "--header", `Subject: ${filed}`, "--body", filed])).code).toBe(0);
+    const kl1 = { uid: "kl1", mail: `kl1@${LAB_DOMAIN}` };
+    const vac = await sh("lab3", `swaks --helo client.example.net --timeout 30 --server ${host("lab1")}:587 -tls --auth PLAIN --auth-user kl1 --auth-password '${password("kl1")}' --from ${kl1.mail} --to mv1@${LAB_DOMAIN} --header 'Subject: vac-${RUN}' --body vac`);
+    expect(vac.code).toBe(0);
+    const end = Date.now() + 120_000;
+    let seen = { filed: "0", reply: "" };
+    while (Date.now() < end && (seen.filed !== "1" || !seen.reply)) {
+      await sleep(1000);
+      seen = {
+        filed: (await sh("lab2", `grep -l -- '${filed}' /srv/crypt/mail/mv1/Maildir/.Filed/new/* 2>/dev/null | wc -l`)).out.trim(),
+        reply: (await sh("lab1", `f=$(grep -l -- '^Subject: away-${RUN}' /srv/crypt/mail/kl1/Maildir/new/* 2>/dev/null | head -1); [ -n "$f" ] && awk '/^$/{exit} {print}' "$f" | tr -d '\\n\\t ' | grep -o ';s=lab2;'`)).out.trim(),
+      };
+    }
+    expect(seen).toEqual({ filed: "1", reply: ";s=lab2;" });
 
     // The old copy stays for the grace period (30 s from the move), then the next update removes it.
     expect((await sh("lab1", "test -d /srv/crypt/mail/mv1 && echo kept")).out.trim()).toBe("kept");
