@@ -93,8 +93,12 @@ export function traceMessages(lines: readonly LogLine[], query: string): TraceRo
   for (const l of lines) {
     const refused = /^NOQUEUE: reject: RCPT from (\S+): (\d{3} .*?); from=<[^>]*> to=<([^>]*)>/.exec(l.text);
     if (refused && bare(refused[3]) === q) rows.push({ node: l.node, time: l.time, queueId: "-", event: "refused", detail: `${refused[2]} (client ${refused[1]})` });
-    const saved = /^lmtp\(([^)]+)\).*?msgid=<([^>]*)>: saved mail to (.*)$/.exec(l.text);
-    if (l.ident === "dovecot" && saved && ids.has(bare(saved[2]))) rows.push({ node: l.node, time: l.time, queueId: "-", event: "delivered", detail: `into ${saved[1]}'s ${saved[3]}` });
+    // Without a sieve script dovecot says "saved mail to INBOX"; through sieve (rplan's Junk rule runs
+    // for every message) "sieve: … stored mail into mailbox 'X'", or a fileinto's, or a discard.
+    const saved = /^lmtp\(([^)]+)\).*?msgid=<([^>]*)>: (?:saved mail to (.*)|(?:fileinto action: )?stored mail into mailbox '(.*)'|(marked message to be discarded).*)$/.exec(l.text);
+    if (l.ident === "dovecot" && saved && ids.has(bare(saved[2]))) {
+      rows.push({ node: l.node, time: l.time, queueId: "-", event: "delivered", detail: saved[5] ? `discarded by ${saved[1]}'s sieve filter` : `into ${saved[1]}'s ${saved[3] ?? saved[4]}` });
+    }
   }
   return rows.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
 }

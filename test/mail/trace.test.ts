@@ -25,6 +25,9 @@ const N3 = `
 2026-11-29T16:08:52.300001+00:00 n3 dovecot: lmtp(*)<2201><BR60N7hNDGt6>: msgid=<m1@client.example>: saved mail to INBOX
 2026-11-29T16:09:01.400001+00:00 n3 dovecot[99]: lmtp(*)<2202><BR60N7hNDGt7>: msgid=<unrelated@x>: saved mail to INBOX
 2026-11-29T16:09:02.100001+00:00 n3 sshd[7]: Accepted publickey for root from 0.0.0.0 port 1 ssh2: ED25519 SHA256:x
+2026-11-29T16:09:03.100001+00:00 n3 dovecot: lmtp(*)<2203><BR60N7hNDGt8>: sieve: msgid=<s1@client.example>: stored mail into mailbox 'INBOX'
+2026-11-29T16:09:03.200001+00:00 n3 dovecot: lmtp(*)<2203><BR60N7hNDGt9>: sieve: msgid=<s2@client.example>: fileinto action: stored mail into mailbox 'Junk'
+2026-11-29T16:09:03.300001+00:00 n3 dovecot: lmtp(*)<2203><BR60N7hNDGta>: sieve: msgid=<s3@client.example>: marked message to be discarded if not explicitly delivered (discard action)
 `;
 const lines = [...parseLog("n1", N1), ...parseLog("n3", N3)];
 
@@ -46,6 +49,13 @@ describe("mail trace", () => {
     expect(traceMessages(lines, "m1@client.example")).toEqual(rows);
   });
 
+  test("a delivery through sieve (rplan's Junk rule runs for every message): into the INBOX, into a folder, or discarded by the user's filter", () => {
+    const delivered = (id: string) => traceMessages(lines, id).filter((r) => r.event === "delivered").map((r) => [r.node, r.detail]);
+    expect(delivered("<s1@client.example>")).toEqual([["n3", "into *'s INBOX"]]);
+    expect(delivered("<s2@client.example>")).toEqual([["n3", "into *'s Junk"]]);
+    expect(delivered("<s3@client.example>")).toEqual([["n3", "discarded by *'s sieve filter"]]);
+  });
+
   test("by recipient: nothing, since the log masks every address; the answer says why and what to trace by instead", () => {
     for (const q of ["carol@example.org", "nobody@example.org"]) expect(traceMessages(lines, q)).toEqual([]);
     expect(formatTrace([])).toMatch(/^no node has a record of that message\. A recipient cannot be traced: the logs keep no full mail address .*; trace the message by its Message-ID$/);
@@ -62,7 +72,7 @@ describe("mail trace", () => {
   test("LOG_COMMAND keeps postfix's and dovecot's lines of the log, nothing else (real sh, grep)", () => {
     const grep = LOG_COMMAND(7).slice(LOG_COMMAND(7).indexOf("| grep"));
     const out = execFileSync("sh", ["-c", `cat ${grep}`], { input: N1 + N3, encoding: "utf8" });
-    expect(parseLog("n", out)).toHaveLength(N1.trim().split("\n").length + 2);
+    expect(parseLog("n", out)).toHaveLength(N1.trim().split("\n").length + N3.trim().split("\n").filter((l) => l.includes(" dovecot")).length);
     expect(out).not.toMatch(/sshd/);
   });
 });
