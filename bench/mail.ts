@@ -20,6 +20,7 @@ import { readClusterConfig } from "../stack-file/config";
 import { sleep } from "../transports/ldap";
 import { sshConnection } from "../transports/ssh";
 import { benchQuotaRcpt, QuotaRcptBench } from "./quota-rcpt";
+import { benchSpam, MailLoad, SpamBench } from "./spam";
 import { restorePostfixFile } from "./postfix-restore";
 import { submitMany } from "./smtp-submit";
 import { LAB_STACK_FILES } from "../lab/stack-files";
@@ -186,6 +187,24 @@ export function benchQuotaRcptHere(): Promise<QuotaRcptBench> {
   const other = USERS.find((u) => u.home !== "lab1");
   if (!other) throw new Error("the quota bench needs a second node");
   return benchQuotaRcpt("lab1", other.home, other.mail, Number(process.env.RPLAN_BENCH_QUOTA_ROUNDS ?? 3));
+}
+
+/** The spam filter's cost on the lab as it is (bench/spam.ts). */
+export async function benchSpamOnly(): Promise<SpamBench> {
+  await benchUsersOnTheLabAsItIs();
+  return benchSpamHere();
+}
+
+/** After benchMail or benchUsersOnTheLabAsItIs: the bench users exist. */
+export function benchSpamHere(): Promise<SpamBench> {
+  const load: MailLoad = {
+    nodes: NODES,
+    send: async (perNode) => void (await Promise.all(NODES.map((via, i) => source(via, USERS[(i + 1) % NODES.length].mail, perNode, 10)))),
+    untilDelivered,
+    emptyMaildirs,
+    deliveryDelays: async (node, since) => (await deliveries(node, since)).map(([d]) => d),
+  };
+  return benchSpam(load, Number(process.env.RPLAN_BENCH_SPAM_ROUNDS ?? 3), Number(process.env.RPLAN_BENCH_SPAM_MESSAGES ?? 100));
 }
 
 async function benchUsersOnTheLabAsItIs(): Promise<void> {

@@ -6,7 +6,8 @@ import { labDown } from "../lab";
 import { closeAllSsh } from "../transports/ssh";
 import { benchLab } from "./lab";
 import { benchLdap } from "./ldap";
-import { benchMail, benchQuotaRcptHere, benchQuotaRcptOnly, benchSubmissionOnly, SubmissionBench, SubmissionPhase } from "./mail";
+import { benchMail, benchQuotaRcptHere, benchQuotaRcptOnly, benchSpamHere, benchSpamOnly, benchSubmissionOnly, SubmissionBench, SubmissionPhase } from "./mail";
+import type { SpamBench } from "./spam";
 import type { QuotaRcptBench } from "./quota-rcpt";
 import { benchMesh, meshBenchRows, parallelismRows, revocationBreakdownRows, revocationSummaryRows } from "./mesh";
 import { benchMoves } from "./moves";
@@ -20,7 +21,7 @@ function table(rows: Array<string[]>): string {
   return [line(rows[0]), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.slice(1).map(line)].join("\n");
 }
 
-const SECTIONS = ["placement", "platform", "mesh", "ldap", "mail", "moves", "seizure", "anonymity", "quota"];
+const SECTIONS = ["placement", "platform", "mesh", "ldap", "mail", "moves", "seizure", "anonymity", "quota", "spam"];
 
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
   // Part of the mail section; alone: only the submission runs, on the lab as it is.
   if (only === "anonymity") printSubmission(await benchSubmissionOnly().finally(() => closeAllSsh()));
   if (only === "quota") printQuotaRcpt(await benchQuotaRcptOnly().finally(() => closeAllSsh()));
+  if (only === "spam") printSpam(await benchSpamOnly().finally(() => closeAllSsh()));
 }
 
 async function movesSection(): Promise<void> {
@@ -164,7 +166,36 @@ async function mailSection(): Promise<void> {
   );
   printSubmission(b.submission);
   printQuotaRcpt(await benchQuotaRcptHere().finally(() => closeAllSsh()));
+  printSpam(await benchSpamHere().finally(() => closeAllSsh()));
   // The lab stays up: other work may be using it.
+}
+
+/** Spam filtering on and off, through every MX at once, alternating; then its memory per node. */
+function printSpam(b: SpamBench): void {
+  const pct = (xs: number[], q: number) => percentile(xs, q * 100);
+  const rate = (p: { delivered: number; seconds: number }) => p.delivered / p.seconds;
+  const of = (f: "on" | "off") => b.phases.filter((p) => p.filter === f);
+  const sum = (ps: SpamBench["phases"], k: "delivered" | "seconds") => ps.reduce((a, p) => a + p[k], 0);
+  const total = (f: "on" | "off") => ({ delivered: sum(of(f), "delivered"), seconds: sum(of(f), "seconds") });
+  const lost = b.phases.some((p) => p.delivered < p.messages);
+  console.log(`\n### Spam filtering: 10 KB messages from smtp-source on each of ${b.nodes.length} nodes to its own port 25, each to the next node's user; rspamd asked (as deployed) or not (smtpd_milters emptied), alternating\n`);
+  console.log(
+    table([
+      ["run", "spam filter", "messages delivered", "throughput", "delivery p50", "delivery p99"],
+      ...b.phases.map((p, i) => [`${i + 1}`, p.filter === "on" ? "on (as deployed)" : "off", `${p.delivered}/${p.messages}`, `${rate(p).toFixed(1)} msg/s`, `${pct(p.delaysMs, 0.5).toFixed(0)} ms`, `${pct(p.delaysMs, 0.99).toFixed(0)} ms`]),
+      [
+        "ratio on/off (all runs)",
+        "",
+        lost ? "VOID: not all delivered" : "",
+        (rate(total("on")) / rate(total("off"))).toFixed(2),
+        (pct(of("on").flatMap((p) => p.delaysMs), 0.5) / pct(of("off").flatMap((p) => p.delaysMs), 0.5)).toFixed(2),
+        (pct(of("on").flatMap((p) => p.delaysMs), 0.99) / pct(of("off").flatMap((p) => p.delaysMs), 0.99)).toFixed(2),
+      ],
+      ["restored", b.restored, "", "", "", ""],
+    ]),
+  );
+  console.log("\n#### Memory of the filter per node (proportional set size, after the runs)\n");
+  console.log(table([["node", "rspamd", "redis"], ...Object.entries(b.memory).map(([n, m]) => [n, `${m.rspamd.toFixed(0)} MB`, `${m.redis.toFixed(1)} MB`])]));
 }
 
 /** The quota check at RCPT: each RCPT's round trip with the home asked over the VPN and without, alternating. */

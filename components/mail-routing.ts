@@ -15,6 +15,8 @@ import { MAIL_USER, MailNode, planMailRouting, POSTFIX_MAPS } from "../planning/
 import { renderSenderCheck } from "../planning/mail/sender-check";
 import { quotaContribution } from "../planning/mail/quota";
 import { sieveContribution } from "../planning/mail/sieve";
+import { renderSpamFilter, spamContribution, SpamFilterFiles } from "../planning/mail/spam";
+import { DEFAULT_SPAM } from "../planning/config/spam";
 import { LdapReplica } from "./ldap-replica";
 import { MailDaemons } from "./mail-daemons";
 import type { Node } from "./node";
@@ -80,6 +82,14 @@ export class MailRouting extends pulumi.ComponentResource {
     const contributions = planMailRouting({ domain: args.cluster.domain, suffix: ldap.suffix, ldapiSocket: ldap.settings.ldapiSocket, nodes, vpnCidrs: Object.values(args.cluster.rings), vpnUnit: `${args.mesh.plan.settings.systemdUnit}.service` });
     // Not optional: what a server never wrote down cannot be seized (docs/anonymity.md).
     const anonymity = planMailAnonymity({ vpnCidrs: Object.values(args.cluster.rings) });
+    // The spam filter's files, every node's planned before anything is registered; the directory's
+    // master holds the writable copy of what it learns (planning/mail/spam.ts).
+    const master = nodes.find((m) => m.name === ldap.master)!;
+    const spamFiles: Record<string, SpamFilterFiles> = {};
+    for (const node of Object.keys(contributions)) {
+      const self = nodes.find((m) => m.name === node)!;
+      spamFiles[node] = renderSpamFilter({ node, vpnAddress: self.vpnAddress, mountPath: self.mountPath, master: { name: master.name, vpnAddress: master.vpnAddress }, vpnUnit: `${args.mesh.plan.settings.systemdUnit}.service`, settings: args.cluster.spam ?? DEFAULT_SPAM }, MAIL_USER);
+    }
     super("rplan:mail:MailRouting", name, {}, opts);
     this.contributions = contributions;
     // The doveadm password mailboxes move with (planning/mail/move-channel.ts): one for the cluster,
@@ -122,6 +132,8 @@ export class MailRouting extends pulumi.ComponentResource {
       // daemon-reload could run beside it (the cause is not proven); now the two never overlap.
       const check = renderSenderCheck(senderCheckScript, POSTFIX_MAPS.senders);
       const senderCheck = new HostFiles(`${node}-sender-check`, { node, ssh: n.ssh, files: check.files, reload: check.reload }, { parent: this, dependsOn: [...n.daemonsAfter, opendkim] });
+      // After the sender check: both reload systemd, and they never overlap (see above).
+      const spamFilter = new HostFiles(`${node}-spam-filter`, { node, ssh: n.ssh, files: spamFiles[node].files, reload: spamFiles[node].reload }, { parent: this, dependsOn: [...n.daemonsAfter, senderCheck] });
       const self = nodes.find((m) => m.name === node)!;
       const replicator = renderStandbySync({ self: node, suffix: ldap.suffix, ldapiSocket: ldap.settings.ldapiSocket, stateDir: STANDBY_STATE_DIR, storePath: self.storePath, vpnAddresses: {}, script: standbyScript });
       const standbyReplicator = new HostFiles(`${node}-standby-replicator`, { node, ssh: n.ssh, files: replicator.files, reload: replicator.reload }, { parent: this, dependsOn: [n.host] });
@@ -131,9 +143,9 @@ export class MailRouting extends pulumi.ComponentResource {
         {
           node: n,
           domain: args.cluster.domain,
-          contributions: [n.tlsContribution, routing, channel, anonymity, standbyNotify, quotaContribution(self, args.cluster.domain, MAIL_USER), sieveContribution()],
+          contributions: [n.tlsContribution, routing, channel, anonymity, standbyNotify, quotaContribution(self, args.cluster.domain, MAIL_USER), sieveContribution(), spamContribution()],
           revisions: { postfix: [n.tlsRevisions.postfix], dovecot: [n.tlsRevisions.dovecot, moveSecretDigest] },
-          dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node], moveSecretFiles[node], opendkim, senderCheck, standbyReplicator],
+          dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node], moveSecretFiles[node], opendkim, senderCheck, spamFilter, standbyReplicator],
         },
         { parent: this },
       );

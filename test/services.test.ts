@@ -25,7 +25,7 @@ describe("the services every node runs", () => {
     expect(nodePackages(mount, [])).toEqual(
       [
         ...["bind9-dnsutils", "dovecot-imapd", "dovecot-ldap", "dovecot-lmtpd", "dovecot-managesieved", "dovecot-pop3d", "dovecot-sieve", "fuse3", "gocryptfs", "iputils-ping", "knot", "ldap-utils", "logrotate"],
-        ...["opendkim", "openssh-server", "openssl", "postfix", "postfix-ldap", "postfix-pcre", "python3-milter", "rsync", "rsyslog", "slapd", "tinc"],
+        ...["opendkim", "openssh-server", "openssl", "postfix", "postfix-ldap", "postfix-pcre", "python3-milter", "redis-server", "rspamd", "rsync", "rsyslog", "slapd", "tinc"],
       ],
     );
     expect(nodePackages({ kind: "luks", path: "/srv/crypt", device: "/dev/vdb", mapper: "crypt" }, ["htop"])).toEqual(expect.arrayContaining(["cryptsetup", "htop", "postfix"]));
@@ -35,8 +35,8 @@ describe("the services every node runs", () => {
   it("name the key directories, the units on the mount, the units kept off, the TLS services", () => {
     expect(KEY_SERVICES).toEqual(["tinc", "slapd", "postfix", "dovecot", "opendkim"]);
     expect(nodeKeyDirs(mount)).toEqual(Object.fromEntries(KEY_SERVICES.map((s) => [s, `/srv/crypt/keys/${s}`])));
-    expect(MOUNT_UNITS).toEqual(["tinc@rplan", "slapd", "postfix", "dovecot", "opendkim"]);
-    expect(DISABLED_UNTIL_CONFIGURED).toEqual(["knot.service", "opendkim.service", "rsyslog.service"]);
+    expect(MOUNT_UNITS).toEqual(["tinc@rplan", "slapd", "postfix", "dovecot", "opendkim", "redis-server"]);
+    expect(DISABLED_UNTIL_CONFIGURED).toEqual(["knot.service", "opendkim.service", "redis-server.service", "rspamd.service", "rsyslog.service"]);
     expect(TLS_SERVICES).toEqual(["postfix", "dovecot"]);
   });
 

@@ -5,7 +5,7 @@
 import { ClusterConfig, ConfigError } from "./types";
 import { validateClusterConfig } from "./validate";
 
-export const CONFIG_KEYS = ["domain", "rings", "nodes", "policy", "ldap", "placement", "dns"] as const;
+export const CONFIG_KEYS = ["domain", "rings", "nodes", "policy", "ldap", "placement", "dns", "spam"] as const;
 /** Settings whose value is plain text rather than structured config. */
 const TEXT_KEYS: readonly string[] = ["domain", "placement"];
 

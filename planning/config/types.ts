@@ -72,6 +72,19 @@ export interface DnsSettings {
   readonly dmarc?: { readonly policy?: "none" | "quarantine" | "reject"; readonly rua?: string };
 }
 
+/** `rplan:spam`: the spam filter's thresholds (docs/mail.md "Spam"). */
+export interface SpamSettings {
+  /** rspamd's score at and above which port 25 refuses the message (default 15). */
+  readonly reject: number;
+  /** The score at and above which the message goes to the user's Junk (default 6; below reject). */
+  readonly junk: number;
+  /**
+   * rspamd's test patterns (GTUBE variants that score for "add header" and others): for a test
+   * cluster only; anyone could send them. Default false.
+   */
+  readonly testPatterns: boolean;
+}
+
 /** The whole validated stack config. */
 export interface ClusterConfig {
   readonly domain: string;
@@ -87,6 +100,8 @@ export interface ClusterConfig {
   readonly placementFile?: string;
   /** `rplan:dns` with its defaults (absent in configs built by hand: the zone then uses the defaults). */
   readonly dns?: DnsSettings;
+  /** `rplan:spam` with its defaults (absent in configs built by hand: the defaults apply). */
+  readonly spam?: SpamSettings;
 }
 
 /** Every problem found in a config, reported at once. */

@@ -9,6 +9,7 @@ import { EncryptedMount, isInsideMount, normalizePosix } from "../encrypted-moun
 import { KEY_SERVICES } from "../services";
 import { countryName } from "./countries";
 import { parseDns, zoneNameProblems } from "./dns";
+import { parseSpam } from "./spam";
 import { cidrContains, cidrsOverlap, ipv4ToInt, parseCidr } from "./ipv4";
 import { ClusterConfig, ConfigError, isLdapSuffix, LDAP_ACCESS_LEVELS, LdapAccess, LdapSettings, NODE_STATES, NodeConfig, NodeState } from "./types";
 import { mayBeLdapMaster } from "../node-roles";
@@ -61,6 +62,7 @@ export function validateClusterConfig(raw: Raw): ClusterConfig {
   if (placementFile !== undefined && !isPlacementPath(placementFile)) bad(`rplan:placement must be the path of a .yaml file inside the project directory, relative to it, without ".." (e.g. placement.prod.yaml; got ${show(placementFile)})`);
 
   const dns = parseDns(raw.dns, bad);
+  const spam = parseSpam(raw.spam, bad);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -71,6 +73,7 @@ export function validateClusterConfig(raw: Raw): ClusterConfig {
     ldap,
     ...(placementFile !== undefined ? { placementFile: placementFile as string } : {}),
     dns,
+    spam,
   };
 }
 

@@ -89,6 +89,9 @@ export const MASK_RULES: readonly MaskRule[] = [
   { why: "postfix's client name (connect from NAME[addr], client=NAME[addr], RCPT from NAME[addr])", ere: "(from |client=)[A-Za-z0-9._-]+\\[", replacement: "\\1*[" },
   { why: "postfix's failed forward check (warning: hostname NAME does not resolve to address)", ere: "(warning: hostname )[^ ]+", replacement: "\\1*" },
   { why: "dovecot's per-user log prefix (imap(alice), lmtp(alice), proxy(alice), ldap(alice,…))", ere: "\\b(imap|pop3|lmtp|submission|managesieve|doveadm|proxy|auth-worker|ldap|passwd-file)\\([^)]*\\)", replacement: "\\1(*)" },
+  // mmanon zeroes an IPv4 address written backwards too (a DNS blocklist or PTR query rspamd logs when
+  // it fails), but not an IPv6 address in nibbles: 1.0.0.0.….ip6.arpa, or ….zen.spamhaus.org.
+  { why: "a client's IPv6 address in nibbles (a reverse or blocklist query rspamd logs)", ere: "\\b([0-9a-fA-F]\\.){16,}", replacement: "*." },
   // Last, so that the logins above go whole. `=` is left out of the local part: `sender=a@b` keeps
   // its key, and an SRS address keeps its hash and original domain but loses the original user.
   { why: "a mail address: the local part goes, the domain stays", ere: "[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+)", replacement: "*@\\1" },

@@ -10,6 +10,8 @@ import { dovecot } from "./dovecot";
 import { knot } from "./knot";
 import { opendkim } from "./opendkim";
 import { postfix } from "./postfix";
+import { redis } from "./redis";
+import { rspamd } from "./rspamd";
 import { rsyslog } from "./rsyslog";
 import { senderCheck } from "./sender-check";
 import { slapd } from "./slapd";
@@ -20,7 +22,7 @@ export type { ServiceDescriptor, ServiceTls, TlsAlgorithm, TlsFiles } from "./de
 export { TLS_ALGORITHMS } from "./descriptor";
 
 /** In the order their key directories and units are listed (and stopped at a lock). */
-export const SERVICES = [sshd, tinc, slapd, postfix, dovecot, knot, opendkim, senderCheck, rsyslog] as const satisfies readonly ServiceDescriptor[];
+export const SERVICES = [sshd, tinc, slapd, postfix, dovecot, knot, opendkim, senderCheck, redis, rspamd, rsyslog] as const satisfies readonly ServiceDescriptor[];
 
 /** What the rest of rplan reads off a list of services. */
 export interface ServicePlan {

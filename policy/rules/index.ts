@@ -9,7 +9,7 @@ import { checkHostKeysResource, checkHostKeysStack } from "./host-keys";
 import { ScanContext } from "./key-material";
 import { checkKeyGenerationResource, checkKeyGenerationStack } from "./key-generation";
 import { checkLandedStack } from "./landed";
-import { checkDkimKeys, checkHeaderAnonymity, checkLogAnonymity, checkZoneServed } from "./node-duties";
+import { checkDkimKeys, checkHeaderAnonymity, checkLogAnonymity, checkSpamFilter, checkZoneServed } from "./node-duties";
 import { checkPrivateKeysResource, checkPrivateKeysStack } from "./private-keys";
 import { idOf, ResourceDesc, RuleOutput } from "./types";
 import { showPath } from "./values";
@@ -29,6 +29,7 @@ export {
   checkKeyGenerationStack,
   checkDkimKeys,
   checkHeaderAnonymity,
+  checkSpamFilter,
   checkLandedStack,
   checkLogAnonymity,
   checkPrivateKeysResource,
@@ -156,6 +157,13 @@ export const RULES: readonly Rule[] = [
     description: "Every active node has <node>-log-anonymity: rsyslog's first rule masks addresses, and journald keeps nothing (Storage=none).",
     enforcementLevel: "advisory",
     check: (rs) => checkLogAnonymity(rs),
+  },
+  {
+    kind: "stack",
+    name: "active-nodes-filter-spam",
+    description: "Every active node filters spam on port 25: <node>-spam-filter configures rspamd, and <node>-postfix-config has port 25 ask it (smtpd_milters), so no MX takes what the others refuse.",
+    enforcementLevel: "advisory",
+    check: (rs) => checkSpamFilter(rs),
   },
 ];
 

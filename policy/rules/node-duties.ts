@@ -13,7 +13,8 @@
 import { KNOT_CONF, KNOT_STORAGE } from "../../planning/dns/knot";
 import { JOURNALD_DROP_IN, RSYSLOG_DROP_IN } from "../../planning/logs/anonymity";
 import { SUBMISSION_CLEANUP, SUBMISSION_HEADER_CHECKS } from "../../planning/mail/anonymity";
-import { POSTFIX_MASTER_CF } from "../../planning/mail/postfix-config";
+import { POSTFIX_MAIN_CF, POSTFIX_MASTER_CF } from "../../planning/mail/postfix-config";
+import { RSPAMD_MILTER, RSPAMD_PROXY_CONF } from "../../planning/mail/spam";
 import { DUTY_NAMES } from "../../planning/services";
 import { generationPlaceProblem } from "./key-generation";
 import { NodeIndex, NodeInfo, sameMount, showMount } from "./nodes";
@@ -230,6 +231,46 @@ export function checkLogAnonymity(resources: readonly ResourceDesc[]): RuleOutpu
       if (storage !== "none") problems.push(`has ${JOURNALD_DROP_IN} with ${storage === undefined ? "no Storage" : `Storage=${storage}`}, not Storage=none`);
     }
     if (problems.length > 0) rep.violation(n.desc, `active node ${n.name}: HostFiles ${name} ${problems.join("; ")}: its logs would keep client addresses and mail addresses`);
+  }
+  return rep;
+}
+
+/** The value postfix takes for `name` in main.cf text: the last assignment (continuation lines joined). */
+function mainCfSetting(text: string, name: string): string | undefined {
+  let value: string | undefined;
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const m = new RegExp(`^${name}\\s*=\\s*(.*)$`).exec(lines[i]);
+    if (!m) continue;
+    value = m[1];
+    while (i + 1 < lines.length && /^[ \t]+\S/.test(lines[i + 1])) value += " " + lines[++i].trim();
+  }
+  return value;
+}
+
+/** 5. Every active node filters spam on port 25: rspamd configured (<node>-spam-filter), and port 25's smtpd asks it. */
+export function checkSpamFilter(resources: readonly ResourceDesc[]): RuleOutput {
+  const rep = new Report();
+  const why = "its port 25 would take spam that the other nodes refuse";
+  for (const n of activeNodes(resources, rep, "filter spam")) {
+    const problems: string[] = [];
+    const name = DUTY_NAMES.spamFilter(n.name);
+    const files = filesOrReport(rep, n, hostFiles(resources, name, n.name, rep), why, `${n.name}'s spam filter files`);
+    if (files && !files.has(RSPAMD_PROXY_CONF)) problems.push(`HostFiles ${name} writes no ${RSPAMD_PROXY_CONF}`);
+    const postfix = DUTY_NAMES.postfixConfig(n.name);
+    const pf = filesOrReport(rep, n, hostFiles(resources, postfix, n.name, rep), why, `${n.name}'s postfix files`);
+    const main = pf?.get(POSTFIX_MAIN_CF);
+    const master = pf?.get(POSTFIX_MASTER_CF);
+    if (pf && (isUnknown(main) || isUnknown(master))) rep.unknown(n.desc, ["files"], `${n.name}'s main.cf and master.cf`);
+    else if (pf) {
+      const asks = (milters: string | undefined) => (milters ?? "").split(/[\s,]+/).includes(RSPAMD_MILTER);
+      if (typeof main !== "string" || !asks(mainCfSetting(main, "smtpd_milters"))) problems.push(`HostFiles ${postfix}'s main.cf does not name ${RSPAMD_MILTER} in smtpd_milters`);
+      // port 25's own -o override would win over main.cf
+      const smtp = typeof master === "string" ? masterCfServices(master).find((s) => s.type === "inet" && (s.service === "smtp" || portOf(s) === "smtp" || portOf(s) === "25")) : undefined;
+      const override = smtp?.options.get("smtpd_milters");
+      if (override !== undefined && !asks(override)) problems.push(`HostFiles ${postfix}'s master.cf sets smtpd_milters=${override} on port 25, without ${RSPAMD_MILTER}`);
+    }
+    if (problems.length > 0) rep.violation(n.desc, `active node ${n.name}: ${problems.join("; ")}: ${why}`);
   }
   return rep;
 }

@@ -72,6 +72,13 @@ describe("the sed mask (real GNU sed)", () => {
       "2026-11-30T01:50:02+00:00 lab2 postfix/smtp[95]: 7D2E41A2B: to=<carol@example.net>, relay=mx.example.net[0.0.0.0]:25, delay=0.4, status=sent (250 2.0.0 Ok: queued as 4F1A2B3C)",
       "2026-11-30T01:50:02+00:00 lab2 postfix/smtp[95]: 7D2E41A2B: to=<*@example.net>, relay=mx.example.net[0.0.0.0]:25, delay=0.4, status=sent (250 2.0.0 Ok: queued as 4F1A2B3C)",
     ],
+    // rspamd's failed blocklist and reverse queries name the client's address backwards: IPv4 is
+    // mmanon's (zeroed before sed), IPv6 in nibbles is the mask's
+    [
+      'rspamd[31]: <07b3ae>; lua; rbl.lua:98: error querying dns "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.spamhaus.org": query timed out',
+      'rspamd[31]: <07b3ae>; lua; rbl.lua:98: error querying dns "*.zen.spamhaus.org": query timed out',
+    ],
+    ['rspamd[31]: <07b3ae>; lua; once_received.lua:52: error looking up b.a.9.8.7.6.5.4.3.2.1.0.f.e.d.c.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa: query refused', "rspamd[31]: <07b3ae>; lua; once_received.lua:52: error looking up *.ip6.arpa: query refused"],
     ["postfix/smtpd[5]: NOQUEUE: reject: RCPT from unknown[0.0.0.0]: 550 5.1.1 <nobody@lab.rplan.test>: Recipient address rejected; from=<x.y@example.net> to=<nobody@lab.rplan.test>", "postfix/smtpd[5]: NOQUEUE: reject: RCPT from *[0.0.0.0]: 550 5.1.1 <*@lab.rplan.test>: Recipient address rejected; from=<*@example.net> to=<*@lab.rplan.test>"],
   ];
 

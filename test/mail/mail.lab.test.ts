@@ -506,4 +506,54 @@ maybe("mail routing on the lab", () => {
       await manageSieve(sh, "lab3", "lab2", away, "--deactivate");
     }
   });
+
+  test("spam through every MX: GTUBE refused at the end of DATA by each alike, never delivered; a borderline message (rspamd's test pattern) lands in the user's Junk whichever MX took it; rspamd's log lines keep neither the client's address nor the sender", async () => {
+    const to = USERS[2]; // home lab3
+    const spammer = `spammer-${RUN}@example.net`;
+    const since = Object.fromEntries(await Promise.all(NODES.map(async (n) => [n, (await sh(n, "date +%s")).out.trim()])));
+    const junk = async (marker: string) => (await sh(to.home, `grep -l -- '${marker}' /srv/crypt/mail/${to.uid}/Maildir/.Junk/new/* 2>/dev/null | wc -l`)).out.trim();
+    for (const via of NODES) {
+      // the client runs on another node: its address is one the log check below knows
+      const client = NODES[(NODES.indexOf(via) + 1) % NODES.length];
+      const send = (marker: string, body: string) => sh(client, `swaks --helo client.example.net --timeout 30 --server ${host(via)}:25 --from ${spammer} --to ${to.mail} --header 'Subject: ${marker}' --body '${body} ${marker}'`);
+      const gtube = `gtube-${RUN}-${via}`;
+      const refused = await send(gtube, "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X");
+      expect({ via, refused: refused.out.split("\n").filter((l) => /^<\*\* /.test(l)) }).toEqual({ via, refused: ["<** 554 5.7.1 Gtube pattern"] });
+      const borderline = `borderline-${RUN}-${via}`;
+      expect((await send(borderline, "YJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X")).code).toBe(0);
+      expect(await until(`${borderline} in Junk`, async () => ((await junk(borderline)) === "1" ? true : undefined))).toBe(true);
+      // sent after the refused one and arrived: the refused one never will
+      expect({ via, inbox: await filesWith(to.home, borderline), gtube: [...(await filesWith(to.home, gtube)), await junk(gtube)] }).toEqual({ via, inbox: [], gtube: ["0"] });
+    }
+    for (const node of NODES) {
+      const lines = (await sh(node, `${logSinceCommand(`@${since[node]}`)} | grep -F ' rspamd[' || true`)).out.split("\n").filter(Boolean);
+      // the verdicts are there (the positive control), and nothing names the client or the sender
+      expect({ node, verdicts: lines.filter((l) => /rspamd_task_write_log: qid: <\w+>, \(default: [TFS] \((reject|add header)\)/.test(l)).length }).toEqual({ node, verdicts: 2 });
+      expect({ node, named: lines.filter((l) => NODES.some((n) => l.includes(host(n))) || l.includes(spammer) || l.includes("client.example.net")) }).toEqual({ node, named: [] });
+    }
+  });
+
+  test("moving a message into Junk over IMAP on a node that is not the home trains the filter: the learn reaches every node's copy of the learned state, and moving it out again learns it as ham", async () => {
+    const to = USERS[2]; // home lab3; IMAP through lab1 (proxied)
+    const learns = async (node: string, kind: "spam" | "ham") => Number((await sh(node, `redis-cli hget RS learns_${kind}`)).out.trim() || "0");
+    const statLearned = async (node: string, file: "BAYES_SPAM" | "BAYES_HAM") => Number(/learned: (\d+)/.exec((await sh(node, `rspamc -h 127.0.0.1:11334 stat | grep 'Statfile: ${file} '`)).out)?.[1] ?? "-1");
+    const before = Object.fromEntries(await Promise.all(NODES.map(async (n) => [n, { spam: await learns(n, "spam"), ham: await learns(n, "ham") }])));
+    const marker = `train-${RUN}`;
+    const words = "cheap watches and pills for everyone who wants them now limited offer today only click the link below to claim your free prize";
+    expect(swaks(["--server", `${host("lab1")}:25`, "--from", "offers@example.net", "--to", to.mail, "--header", `Subject: ${marker}`, "--body", `${words} ${marker}`]).code).toBe(0);
+    await until(`${marker} in the INBOX`, async () => ((await filesWith(to.home, marker)).length === 1 ? true : undefined));
+    const imap = (box: string, command: string) => curl(`imaps://${host("lab1")}/${box}`, to.uid, to.password, ["-X", command]);
+    const uid = /^\* SEARCH (\d+)/m.exec((await imap("INBOX", `UID SEARCH SUBJECT "${marker}"`)).out)?.[1];
+    expect(uid).toBeDefined();
+    expect((await imap("INBOX", `UID COPY ${uid} Junk`)).code).toBe(0);
+    for (const node of NODES) {
+      expect(await until(`the spam learn in ${node}'s copy`, async () => ((await learns(node, "spam")) === before[node].spam + 1 ? true : undefined), 30_000)).toBe(true);
+      // rspamd's own statistics on every node (they refresh about once a minute)
+      expect(await until(`${node}'s statistics`, async () => ((await statLearned(node, "BAYES_SPAM")) >= before[node].spam + 1 ? true : undefined), 150_000)).toBe(true);
+    }
+    // out of Junk again (not to Trash): learned as ham
+    const junkUid = /^\* SEARCH (\d+)/m.exec((await imap("Junk", `UID SEARCH SUBJECT "${marker}"`)).out)?.[1];
+    expect((await imap("Junk", `UID COPY ${junkUid} INBOX`)).code).toBe(0);
+    for (const node of NODES) expect(await until(`the ham learn in ${node}'s copy`, async () => ((await learns(node, "ham")) === before[node].ham + 1 ? true : undefined), 30_000)).toBe(true);
+  }, 600_000);
 });

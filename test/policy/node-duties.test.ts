@@ -14,6 +14,7 @@ import {
   checkKeyGenerationStack,
   checkLandedStack,
   checkLogAnonymity,
+  checkSpamFilter,
   checkZoneServed,
   DUTY_NAMES,
   evaluatePolicies,
@@ -25,7 +26,8 @@ import {
 } from "../../policy/rules";
 import { JOURNALD_DROP_IN, planLogAnonymity, RSYSLOG_DROP_IN } from "../../planning/logs/anonymity";
 import { SUBMISSION_HEADER_CHECKS } from "../../planning/mail/anonymity";
-import { POSTFIX_MASTER_CF } from "../../planning/mail/postfix-config";
+import { POSTFIX_MAIN_CF, POSTFIX_MASTER_CF } from "../../planning/mail/postfix-config";
+import { RSPAMD_PROXY_CONF } from "../../planning/mail/spam";
 import { rawConfig } from "../support/config-fixture";
 import { HOST_FILES, hostOf, messages, onNode, PKCS8_PEM, programResources } from "./support";
 
@@ -72,17 +74,17 @@ const unknownReasons = (out: RuleOutput) => out.unknowns.map((u) => u.reason);
 describe("the complete stack", () => {
   test("passes every rule, under prod's config and the defaults", () => {
     const rs = complete();
-    for (const check of [checkZoneServed, checkDkimKeys, checkHeaderAnonymity, checkLogAnonymity]) expect(check(rs)).toEqual({ violations: [], unknowns: [] });
+    for (const check of [checkZoneServed, checkDkimKeys, checkHeaderAnonymity, checkLogAnonymity, checkSpamFilter]) expect(check(rs)).toEqual({ violations: [], unknowns: [] });
     expect(evaluatePolicies(rs, { phase: "up", config: PROD }).diagnostics).toEqual([]);
     expect(evaluatePolicies(rs, { phase: "up" }).diagnostics).toEqual([]);
   });
 
   // Needs the merged tree: the program registers the DkimKey and <node>-log-anonymity itself.
   test("the real program, as it is, passes the four rules", () => {
-    for (const check of [checkZoneServed, checkDkimKeys, checkHeaderAnonymity, checkLogAnonymity]) expect(messages(check(program))).toEqual([]);
+    for (const check of [checkZoneServed, checkDkimKeys, checkHeaderAnonymity, checkLogAnonymity, checkSpamFilter]) expect(messages(check(program))).toEqual([]);
   });
 
-  test("prod makes the four rules mandatory; elsewhere they are advisory", () => {
+  test("prod makes the five rules mandatory; elsewhere they are advisory", () => {
     const rs = without(without(complete(), DUTY_NAMES.zone("n1")), DUTY_NAMES.logAnonymity("n2"));
     expect(prodMandatory(rs)).toEqual([
       "active-nodes-serve-zone: active node n1: no HostFiles dns-n1-zone (an active node serves the zone: NS and the round-robin names point at it)",
@@ -278,5 +280,42 @@ describe("active-nodes-anonymise-logs", () => {
   test("the files planning/logs renders pass", () => {
     const rs = replacing(complete(), DUTY_NAMES.logAnonymity("n1"), () => logAnonymity("n1", planLogAnonymity().files));
     expect(messages(checkLogAnonymity(rs))).toEqual([]);
+  });
+});
+
+describe("active-nodes-filter-spam", () => {
+  const edit = (rs: ResourceDesc[], node: string, file: string, change: (text: string) => string) =>
+    replacing(rs, DUTY_NAMES.postfixConfig(node), (r) => withFiles(r, filesOf(r).map((f) => (f.path === file ? { ...f, content: change(f.content) } : f))));
+
+  test("the program's files carry it: rspamd's milter settings, and port 25 asking it", () => {
+    expect(filesOf(named(program, DUTY_NAMES.spamFilter("n1"))).map((f) => f.path)).toContain(RSPAMD_PROXY_CONF);
+    const main = filesOf(named(program, DUTY_NAMES.postfixConfig("n1"))).find((f) => f.path === POSTFIX_MAIN_CF)!.content;
+    expect(main).toMatch(/^smtpd_milters = inet:127\.0\.0\.1:11332$/m);
+  });
+
+  test("a node without its spam filter, one whose port 25 does not ask it, one that overrides it on port 25: each named", () => {
+    let rs = without(complete(), DUTY_NAMES.spamFilter("n1"));
+    rs = edit(rs, "n2", POSTFIX_MAIN_CF, (t) => t.replace(/^smtpd_milters = .*\n/m, ""));
+    rs = edit(rs, "n3", POSTFIX_MASTER_CF, (t) => t.replace(/^(smtp +inet .*\n)/m, "$1  -o smtpd_milters=inet:127.0.0.1:9999\n"));
+    expect(messages(checkSpamFilter(rs))).toEqual([
+      "active node n1: no HostFiles n1-spam-filter (its port 25 would take spam that the other nodes refuse)",
+      "active node n2: HostFiles n2-postfix-config's main.cf does not name inet:127.0.0.1:11332 in smtpd_milters: its port 25 would take spam that the other nodes refuse",
+      "active node n3: HostFiles n3-postfix-config's master.cf sets smtpd_milters=inet:127.0.0.1:9999 on port 25, without inet:127.0.0.1:11332: its port 25 would take spam that the other nodes refuse",
+    ]);
+    expect(prodMandatory(rs)).toHaveLength(3);
+  });
+
+  test("postfix's last assignment counts; a spam filter that writes no milter settings is named", () => {
+    let rs = edit(complete(), "n1", POSTFIX_MAIN_CF, (t) => t + "smtpd_milters =\n");
+    rs = replacing(rs, DUTY_NAMES.spamFilter("n2"), (r) => withFiles(r, filesOf(r).filter((f) => f.path !== RSPAMD_PROXY_CONF)));
+    expect(messages(checkSpamFilter(rs))).toEqual([
+      "active node n1: HostFiles n1-postfix-config's main.cf does not name inet:127.0.0.1:11332 in smtpd_milters: its port 25 would take spam that the other nodes refuse",
+      `active node n2: HostFiles n2-spam-filter writes no ${RSPAMD_PROXY_CONF}: its port 25 would take spam that the other nodes refuse`,
+    ]);
+  });
+
+  test("postfix's files unknown in preview are advisory then", () => {
+    const rs = replacing(complete(), DUTY_NAMES.postfixConfig("n2"), (r) => withFiles(r, UNKNOWN));
+    expect(checkSpamFilter(rs).violations).toEqual([]);
   });
 });

@@ -60,6 +60,7 @@ describe("policies called as @pulumi/policy calls them", () => {
       ["active-nodes-dkim-key-in-mount", "advisory"],
       ["active-nodes-anonymise-submission-headers", "advisory"],
       ["active-nodes-anonymise-logs", "advisory"],
+      ["active-nodes-filter-spam", "advisory"],
     ]);
   });
 
@@ -183,10 +184,10 @@ describe("the pack served over gRPC, driven as the engine drives it", () => {
     const ps = info.getPoliciesList().map((p: any) => [p.getName(), p.getPolicyType()]);
     expect(ps).toContainEqual(["private-keys-inside-encrypted-mount", analyzerPb.PolicyType.POLICY_TYPE_RESOURCE]);
     expect(ps).toContainEqual(["country-diversity", analyzerPb.PolicyType.POLICY_TYPE_STACK]);
-    for (const duty of ["active-nodes-serve-zone", "active-nodes-dkim-key-in-mount", "active-nodes-anonymise-submission-headers", "active-nodes-anonymise-logs"]) {
+    for (const duty of ["active-nodes-serve-zone", "active-nodes-dkim-key-in-mount", "active-nodes-anonymise-submission-headers", "active-nodes-anonymise-logs", "active-nodes-filter-spam"]) {
       expect(ps).toContainEqual([duty, analyzerPb.PolicyType.POLICY_TYPE_STACK]);
     }
-    expect(ps).toHaveLength(12);
+    expect(ps).toHaveLength(13);
   });
 
   test("Analyze: the real program's NodeHost passes; a secret PEM outside the mount is mandatory; an unknown is advisory", async () => {

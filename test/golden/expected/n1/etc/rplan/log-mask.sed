@@ -17,6 +17,8 @@ s#(from |client=)[A-Za-z0-9._-]+\[#\1*[#g
 s#(warning: hostname )[^ ]+#\1*#g
 # dovecot's per-user log prefix (imap(alice), lmtp(alice), proxy(alice), ldap(alice,…))
 s#\b(imap|pop3|lmtp|submission|managesieve|doveadm|proxy|auth-worker|ldap|passwd-file)\([^)]*\)#\1(*)#g
+# a client's IPv6 address in nibbles (a reverse or blocklist query rspamd logs)
+s#\b([0-9a-fA-F]\.){16,}#*.#g
 # a mail address: the local part goes, the domain stays
 s#[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)#*@\1#g
 # a Message-ID's @ restored
