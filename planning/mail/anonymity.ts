@@ -22,7 +22,8 @@
  *   ring's VPN range. The egress node is named anyway (it connects, it signs); the home is not.
  * Needs Debian's postfix-pcre.
  */
-import type { DaemonContribution, DaemonFile, MasterService } from "./contribution";
+import type { DaemonContribution, DaemonFile } from "./contribution";
+import { cleanupService } from "./postfix-config";
 
 export const ANONYMITY_FEATURE = "anonymity";
 /** The cleanup service of the submission port (the anonymising one). */
@@ -127,17 +128,7 @@ export function mailAnonymityProblems(input: MailAnonymityInput): string[] {
 export function planMailAnonymity(input: MailAnonymityInput): DaemonContribution {
   const problems = mailAnonymityProblems(input);
   if (problems.length > 0) throw new Error(`cannot plan mail anonymity:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-  const cleanup: MasterService = {
-    service: SUBMISSION_CLEANUP,
-    type: "unix",
-    private: "n",
-    unpriv: "-",
-    chroot: "y",
-    wakeup: "-",
-    maxproc: "0",
-    command: "cleanup",
-    options: { syslog_name: `postfix/${SUBMISSION_CLEANUP}`, header_checks: `pcre:${SUBMISSION_HEADER_CHECKS}` },
-  };
+  const cleanup = cleanupService(SUBMISSION_CLEANUP, { syslog_name: `postfix/${SUBMISSION_CLEANUP}`, header_checks: `pcre:${SUBMISSION_HEADER_CHECKS}` });
   const files: DaemonFile[] = [
     { path: SUBMISSION_HEADER_CHECKS, content: renderPcreTable("header_checks of mail submitted on port 587 (cleanup service clean_submission)", SUBMISSION_RULES) },
     { path: OUTBOUND_HEADER_CHECKS, content: renderPcreTable("smtp_header_checks: what leaves the cluster (smtp(8) only; internal LMTP keeps every line)", outboundRules(input)) },

@@ -19,6 +19,7 @@
 import { createHash } from "crypto";
 import { DNS_LABEL, domainProblems, nodeNameProblem } from "../dns/validate";
 import type { MasterService } from "./contribution";
+import { cleanupService } from "./postfix-config";
 
 /** Where opendkim listens: loopback only, a port rather than a socket (postfix's smtpd runs chrooted). */
 export const OPENDKIM_PORT = 8891;
@@ -85,17 +86,7 @@ export const LOCAL_CLEANUP = "clean_local";
  * (tempfail) and pickup tries again: never sent unsigned, never lost.
  */
 export function localSigningCleanup(): MasterService {
-  return {
-    service: LOCAL_CLEANUP,
-    type: "unix",
-    private: "n",
-    unpriv: "-",
-    chroot: "y",
-    wakeup: "-",
-    maxproc: "0",
-    command: "cleanup",
-    options: { syslog_name: `postfix/${LOCAL_CLEANUP}`, non_smtpd_milters: `inet:127.0.0.1:${OPENDKIM_PORT}`, milter_macro_daemon_name: ORIGINATING, milter_default_action: "tempfail" },
-  };
+  return cleanupService(LOCAL_CLEANUP, { syslog_name: `postfix/${LOCAL_CLEANUP}`, non_smtpd_milters: `inet:127.0.0.1:${OPENDKIM_PORT}`, milter_macro_daemon_name: ORIGINATING, milter_default_action: "tempfail" });
 }
 
 /** A short digest of the public key: written into opendkim.conf, so a new key restarts opendkim. */

@@ -72,6 +72,9 @@ const svc = (service: string, type: MasterService["type"], priv: string, unpriv:
   ...(options ? { options } : {}),
 });
 
+/** A cleanup service of its own (Debian's `cleanup` line under another name), with its `-o` options. */
+export const cleanupService = (name: string, options: Record<string, string>): MasterService => svc(name, "unix", "n", "-", "y", "-", "0", "cleanup", options);
+
 /** master.cf of Debian 12, without the pipe transports of packages a node does not have (maildrop, uucp, mailman…). */
 export const POSTFIX_DEFAULT_MASTER: readonly MasterService[] = [
   svc("smtp", "inet", "n", "-", "y", "-", "-", "smtpd"),
