@@ -14,7 +14,7 @@
  * - **The same verdict from every MX:**
  *   - the same configuration everywhere;
  *   - nothing that depends on the node: no greylisting, no rate limits in rspamd (submission has
- *     its own, ./sender-check.ts), no per-node history;
+ *     its own, ./sender-check.ts), no per-node history, no neural network training itself;
  *   - one Bayes state. It lives in redis: the directory's master holds the one writable copy, and
  *     every other node holds a read-only replica over the VPN. rspamd reads its local copy and
  *     writes (learns) to the master, which hands every learn to every replica.
@@ -68,9 +68,23 @@ export const REDIS_DROP_IN = "/etc/systemd/system/redis-server.service.d/rplan.c
 /** redis's memory for the learned state: beyond it, the oldest tokens rspamd set to expire go first. */
 export const REDIS_MAXMEMORY = "256mb";
 /** rspamd modules that are off: node-dependent verdicts, per-message history, third parties. */
-export const RSPAMD_MODULES_OFF = ["greylist", "ratelimit", "history_redis", "fuzzy_check", "url_redirector", "replies"];
+export const RSPAMD_MODULES_OFF = ["greylist", "ratelimit", "history_redis", "fuzzy_check", "url_redirector", "replies", "neural"];
 /** Commands no client of redis may send (renamed to nothing). */
 export const REDIS_COMMANDS_OFF = ["CONFIG", "DEBUG", "MODULE", "REPLICAOF", "SLAVEOF", "FLUSHALL", "FLUSHDB", "SHUTDOWN", "MIGRATE", "RESTORE"];
+
+/** How long an update waits for rspamd to answer after its restart. */
+export const RSPAMD_START_SECONDS = 180;
+/**
+ * Waits ($1 seconds at most) until rspamd's controller answers: its workers are up then (the main
+ * process binds every worker's socket, the milter's too, before it starts them).
+ */
+const RSPAMD_READY = [
+  'i=0; while [ "$i" -lt "$1" ]; do',
+  `  if rspamc -h 127.0.0.1:${RSPAMD_CONTROLLER_PORT} -t 2 stat >/dev/null 2>&1; then exit 0; fi`,
+  "  i=$((i+1)); sleep 1",
+  "done",
+  `echo "rspamd does not answer on 127.0.0.1:${RSPAMD_MILTER_PORT} $1 s after its restart: port 25 defers all mail until it does (journalctl -u rspamd)" >&2; exit 1`,
+].join("\n");
 
 export interface SpamFilterInput {
   readonly node: string;
@@ -199,6 +213,9 @@ export function renderSpamFilter(input: SpamFilterInput, mailUser: string): Spam
       ["systemctl", "restart", "redis-server"],
       ["rspamadm", "configtest"],
       ["systemctl", "restart", "rspamd"],
+      // Until rspamd answers, port 25 defers everything (tempfail): the update ends only once it does
+      // (its first start on a node loads and compiles its rules for a while).
+      ["sh", "-c", RSPAMD_READY, "sh", String(RSPAMD_START_SECONDS)],
     ],
   };
 }
