@@ -155,7 +155,10 @@ maybe("LDAP on the lab: replication, referrals, ring ACLs, master switch, revoca
   test("master switch lab1 → lab2 under a writer every 50 ms: every acknowledged write is on every node; refusals are clear", async () => {
     const switched = variant("switched.yaml", (d) => d.setIn(["config", "rplan:ldap", "master"], "lab2"));
     const preview = await run("preview", switched);
-    expect(changes(preview)).toEqual(["update ldap-entries", "update ldap-lab1-slapd", "update ldap-lab2-slapd", "update ldap-lab3-slapd", "update ldap-lab4-slapd"]);
+    // The spam filter's learned state follows the role (docs/switch-ldap-master.md): every node's redis
+    // and rspamd are repointed in the same update.
+    const spamFilters = Object.keys(VPN).map((n) => `update ${n}-spam-filter`);
+    expect(changes(preview)).toEqual([...spamFilters, "update ldap-entries", "update ldap-lab1-slapd", "update ldap-lab2-slapd", "update ldap-lab3-slapd", "update ldap-lab4-slapd"]);
     const detail = preview.steps.flatMap((s) => s.detail).join("\n");
     expect(detail).toContain("promote lab2");
     expect(detail).toMatch(/demote lab1/);
@@ -179,6 +182,13 @@ maybe("LDAP on the lab: replication, referrals, ring ACLs, master switch, revoca
     expect(report.oldMasterCsn.length).toBeGreaterThan(0);
     expect(behindSids(report.oldMasterCsn, (up.outputs.ldapContextCSN as Record<string, string[]>).lab2)).toEqual([]);
     expect(up.outputs.ldapRoles).toEqual({ lab1: "consumer", lab2: "master", lab3: "consumer", lab4: "consumer" });
+    // lab2's redis now holds the writable copy of the learned state; every other node's replicates it
+    for (const node of Object.keys(VPN)) {
+      const info = (await sh(node, "redis-cli info replication")).out;
+      const role = /^role:(\w+)/m.exec(info)?.[1];
+      const from = /^master_host:(\S+)/m.exec(info)?.[1];
+      expect({ node, role, from }).toEqual(node === "lab2" ? { node, role: "master", from: undefined } : { node, role: "slave", from: VPN.lab2 });
+    }
     console.log(`switch: frozen ${report.frozenMs} ms, caught up ${report.caughtUpMs} ms, promoted ${report.promotedMs} ms; longest gap between acknowledged writes ${longestGapMs} ms; ${acked.length} writes acknowledged, ${refused.length} refused:\n${[...new Set(refused)].join("\n")}`);
     expect(acked.length).toBeGreaterThan(20);
     // the writer ran throughout, so writes overlapped the freeze: some were refused, each clearly, and
