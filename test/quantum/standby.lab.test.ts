@@ -26,6 +26,7 @@ import { closeAllSsh, sshConnection } from "../../transports/ssh";
 import { acceptedLogins, controlLogin } from "../support/lab-logins";
 import { labWithExactly } from "../support/lab";
 import { upKilledAt } from "../support/killed-up";
+import { manageSieve } from "../support/managesieve";
 
 const maybe = process.getuid?.() === 0 ? describe : describe.skip;
 const SUFFIX = LAB_DOMAIN.split(".").map((p) => `dc=${p}`).join(",");
@@ -155,6 +156,16 @@ maybe("standby copies on the lab", () => {
     imap(U.a1, "lab1", "EXPUNGE");
     await within(20_000, "the expunge on the standby", async () => (await copies(standby, U.a1, `${subject}-1`)).length === 0);
     expect(await copies("lab3", U.a1, `${subject}-1`)).toEqual([]);
+
+    // The user's sieve script, set through a node that is not the home, is part of the copy too.
+    const script = `require ["fileinto"];\nif header :contains "subject" "elsewhere-${RUN}" { fileinto "Elsewhere"; }\n`;
+    const a1 = { uid: U.a1, password: password(U.a1) };
+    expect((await manageSieve(sh, "lab2", "lab1", a1, "--upload --localsieve {file} --remotesieve rules", script)).out).toBe("");
+    expect((await manageSieve(sh, "lab2", "lab1", a1, "--activate --remotesieve rules")).code).toBe(0);
+    const sieveOn = async (node: string) => (await sh(node, `cat /srv/crypt/mail/${U.a1}/sieve/rules.sieve; readlink /srv/crypt/mail/${U.a1}/.dovecot.sieve`)).out;
+    expect(await sieveOn("lab3")).toBe(`${script}sieve/rules.sieve\n`);
+    const sieveLag = await within(30_000, "the sieve script on the standby", async () => (await sieveOn(standby)) === `${script}sieve/rules.sieve\n`);
+    console.log(`standby lab: the sieve script on the standby ${sieveLag} ms after it was uploaded`);
 
     // Written on the standby by hand (a folder with a message): never on the home, and gone from the
     // standby at the next backup, which makes the copy equal to the home's.
