@@ -132,8 +132,10 @@ export class MailRouting extends pulumi.ComponentResource {
       // daemon-reload could run beside it (the cause is not proven); now the two never overlap.
       const check = renderSenderCheck(senderCheckScript, POSTFIX_MAPS.senders);
       const senderCheck = new HostFiles(`${node}-sender-check`, { node, ssh: n.ssh, files: check.files, reload: check.reload }, { parent: this, dependsOn: [...n.daemonsAfter, opendkim] });
-      // After the sender check: both reload systemd, and they never overlap (see above).
-      const spamFilter = new HostFiles(`${node}-spam-filter`, { node, ssh: n.ssh, files: spamFiles[node].files, reload: spamFiles[node].reload }, { parent: this, dependsOn: [...n.daemonsAfter, senderCheck] });
+      // After the sender check: both reload systemd, and they never overlap (see above). After the
+      // VPN is up: redis listens on the node's VPN address, and fails to start without it (seen on a
+      // fresh CI lab, where the spam filter's first create ran before tinc).
+      const spamFilter = new HostFiles(`${node}-spam-filter`, { node, ssh: n.ssh, files: spamFiles[node].files, reload: spamFiles[node].reload }, { parent: this, dependsOn: [...n.daemonsAfter, senderCheck, args.mesh.check] });
       const self = nodes.find((m) => m.name === node)!;
       const replicator = renderStandbySync({ self: node, suffix: ldap.suffix, ldapiSocket: ldap.settings.ldapiSocket, stateDir: STANDBY_STATE_DIR, storePath: self.storePath, vpnAddresses: {}, script: standbyScript });
       const standbyReplicator = new HostFiles(`${node}-standby-replicator`, { node, ssh: n.ssh, files: replicator.files, reload: replicator.reload }, { parent: this, dependsOn: [n.host] });
