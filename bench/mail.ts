@@ -23,7 +23,7 @@ import { benchQuotaRcpt, QuotaRcptBench } from "./quota-rcpt";
 import { benchSpam, MailLoad, SpamBench } from "./spam";
 import { restorePostfixFile } from "./postfix-restore";
 import { submitMany } from "./smtp-submit";
-import { SENDER_CHECK_UNIT } from "../planning/mail/sender-check";
+import { SENDER_CHECK_PORT, SENDER_CHECK_UNIT } from "../planning/mail/sender-check";
 import { LAB_STACK_FILES } from "../lab/stack-files";
 
 const SUFFIX = LAB_DOMAIN.split(".").map((p) => `dc=${p}`).join(",");
@@ -232,7 +232,7 @@ async function benchSubmission(messages: number, sessions = 4): Promise<Submissi
     await emptyMaildirs();
     // Each phase sends more than one login may in an hour (planning/mail/sender-check.ts): its
     // count, kept in memory, starts afresh.
-    await sh(node, `systemctl restart ${SENDER_CHECK_UNIT}`);
+    await sh(node, `systemctl restart ${SENDER_CHECK_UNIT} && i=0; until ss -ltn 'sport = :${SENDER_CHECK_PORT}' | grep -q LISTEN || [ $i -ge 100 ]; do i=$((i+1)); sleep 0.1; done`);
     const run = `${rewriting}-${Date.now()}`;
     const t = Date.now();
     const r = await submitMany({
