@@ -32,6 +32,8 @@ describe("dovecot on every node", () => {
     expect(conf).toMatch(new RegExp(`service managesieve-login \\{\\n {2}inet_listener sieve \\{\\n {4}port = ${MANAGESIEVE_PORT}\\n`));
     expect(conf).toContain(`sieve_max_script_size = ${SIEVE_MAX_SCRIPT_SIZE}\n`);
     expect(conf).toContain("sieve_vacation_min_period = 1d\n");
+    // a redirect's bounces go back to the user who redirected, not to a sender whose domain never sent it from here
+    expect(conf).toContain("sieve_redirect_envelope_from = recipient\n");
     // refusing after the MX accepted would be a bounce
     expect(conf).toContain("sieve_extensions = -reject\n");
   });
