@@ -17,6 +17,7 @@ import { applyEntries } from "../../providers/impl/ldap-entries";
 import { readUser, writeUser } from "../../ops/ldap-users";
 import { ForwardedSocket, ldapClient, readEntry, sshStreamOpener, withRootLdap } from "../../transports/ldap";
 import { closeAllSsh, sshConnection } from "../../transports/ssh";
+import { newKeyPair } from "../support/fake-sshd";
 import { findSlapd, LocalSlapd, SlapdDist } from "./local-slapd";
 
 const dist = findSlapd();
@@ -77,8 +78,8 @@ suite("ldapts through SSH channels to slapd (in-process ssh2 server, throwaway s
     const acl = renderAcl({ suffix: SUFFIX, systemDn: DNS.system, nodesDn: DNS.nodes, rings: [{ ring: "core", cidr: "127.0.0.1/32", access: "write" }] });
     slapd = await LocalSlapd.start(d, "t1", p, { node: "t1", serverId: defaultServerId("t1"), suffix: SUFFIX, role: "master", ...p.paths, listen: [], acl, indexes: INDEXES, limits: [] });
 
-    const host = utils.generateKeyPairSync("ed25519");
-    const admin = utils.generateKeyPairSync("ed25519");
+    const host = newKeyPair();
+    const admin = newKeyPair();
     hostKeyLine = host.public.trim().split(" ").slice(0, 2).join(" ");
     fs.writeFileSync(path.join(dir, "admin"), admin.private, { mode: 0o600 });
     process.env.RPLAN_SSH_KEY = path.join(dir, "admin");
@@ -144,7 +145,7 @@ suite("ldapts through SSH channels to slapd (in-process ssh2 server, throwaway s
   });
 
   test("an unpinned host key is refused before any LDAP byte is sent", async () => {
-    const other = utils.generateKeyPairSync("ed25519").public.trim().split(" ").slice(0, 2).join(" ");
+    const other = newKeyPair().public.split(" ").slice(0, 2).join(" ");
     await expect(sshConnection({ ...target(), node: "t2", hostKeys: [other] })).rejects.toThrow(/host key mismatch/);
   });
 

@@ -83,6 +83,8 @@ maybe("standby copies on the lab", () => {
   }
   async function send(uid: string, subject: string, via: string): Promise<boolean> {
     const r = await run("swaks", ["--helo", "client.example.net", "--timeout", "30", "--server", `${host(via)}:25`, "--from", "sender@example.net", "--to", `${uid}@${LAB_DOMAIN}`, "--header", `Subject: ${subject}`, "--body", subject]);
+    // Why a message was not taken shows in the run's output (a CI run failed here without saying).
+    if (r.code !== 0) console.log(`standby lab: ${via} did not take ${subject}:\n${r.out.split("\n").filter((l) => /^(<~?|\*\*\*)/.test(l)).slice(-6).join("\n")}`);
     return r.code === 0;
   }
   function imap(uid: string, node: string, command: string, folder = "INBOX"): string {
