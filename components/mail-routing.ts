@@ -12,6 +12,7 @@ import { planMailAnonymity } from "../planning/mail/anonymity";
 import type { ClusterConfig } from "../planning/config";
 import type { DaemonContribution } from "../planning/mail/contribution";
 import { MAIL_USER, MailNode, planMailRouting, POSTFIX_MAPS } from "../planning/mail/routing";
+import { heldPruning } from "../planning/mail/held";
 import { renderSenderCheck } from "../planning/mail/sender-check";
 import { quotaContribution } from "../planning/mail/quota";
 import { sieveContribution } from "../planning/mail/sieve";
@@ -137,6 +138,10 @@ export class MailRouting extends pulumi.ComponentResource {
       // fresh CI lab, where the spam filter's first create ran before tinc).
       const spamFilter = new HostFiles(`${node}-spam-filter`, { node, ssh: n.ssh, files: spamFiles[node].files, reload: spamFiles[node].reload }, { parent: this, dependsOn: [...n.daemonsAfter, senderCheck, args.mesh.check] });
       const self = nodes.find((m) => m.name === node)!;
+      // Spares of forwarded mail older than the hour are removed by a timer (planning/mail/held.ts).
+      // After the spam filter: both reload systemd, and they never overlap (see above).
+      const pruning = heldPruning(self.mountPath, MAIL_USER);
+      const heldPrune = new HostFiles(`${node}-held-prune`, { node, ssh: n.ssh, files: pruning.files, reload: pruning.reload }, { parent: this, dependsOn: [...n.daemonsAfter, spamFilter] });
       const replicator = renderStandbySync({ self: node, suffix: ldap.suffix, ldapiSocket: ldap.settings.ldapiSocket, stateDir: STANDBY_STATE_DIR, storePath: self.storePath, vpnAddresses: {}, script: standbyScript });
       const standbyReplicator = new HostFiles(`${node}-standby-replicator`, { node, ssh: n.ssh, files: replicator.files, reload: replicator.reload }, { parent: this, dependsOn: [n.host] });
       const channel = moveChannelContribution({ vpnAddress: self.vpnAddress, storePath: self.storePath, suffix: ldap.suffix, ldapiSocket: ldap.settings.ldapiSocket, secretPath });
@@ -147,7 +152,7 @@ export class MailRouting extends pulumi.ComponentResource {
           domain: args.cluster.domain,
           contributions: [n.tlsContribution, routing, channel, anonymity, standbyNotify, quotaContribution(self, args.cluster.domain, MAIL_USER), sieveContribution(), spamContribution()],
           revisions: { postfix: [n.tlsRevisions.postfix], dovecot: [n.tlsRevisions.dovecot, moveSecretDigest] },
-          dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node], moveSecretFiles[node], opendkim, senderCheck, spamFilter, standbyReplicator],
+          dependsOn: [...Object.values(n.tlsKeys), args.ldap.slapd[node], moveSecretFiles[node], opendkim, senderCheck, spamFilter, heldPrune, standbyReplicator],
         },
         { parent: this },
       );

@@ -114,8 +114,8 @@ export function formatTrace(rows: readonly TraceRow[]): string {
   return [head, ...cells].map((c) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join("  ")).join("\n");
 }
 
-/** postfix's programs, under any service name (`submission/smtpd`, `clean_submission/cleanup`, `rplan-lmtp/lmtp`). */
-const MAIL_PROGRAMS = ["smtpd", "cleanup", "qmgr", "smtp", "lmtp", "bounce", "error", "retry", "pipe"];
+/** postfix's programs, under any service name (`submission/smtpd`, `clean_submission/cleanup`, `rplan-lmtp/lmtp`, `rplan_held/virtual` — the spares). */
+const MAIL_PROGRAMS = ["smtpd", "cleanup", "qmgr", "smtp", "lmtp", "bounce", "error", "retry", "pipe", "virtual"];
 
 /** postfix and dovecot lines of the last `days` days (rotated files included), in a form `parseLog` reads. */
 export const LOG_COMMAND = (days: number) => `${logSinceCommand(`${days} days ago`)} | grep -E '^[^ ]+ [^ ]+ (dovecot|postfix/([A-Za-z0-9_.-]+/)?(${MAIL_PROGRAMS.join("|")}))(\\[[0-9]+\\])?: ' || true`;

@@ -83,8 +83,8 @@ describe("the program under Pulumi's mocks", () => {
     expect(postfixConf.inputs.files.map((f: { path: string }) => f.path)).toEqual([
       "/etc/postfix/main.cf",
       "/etc/postfix/master.cf",
-      "/etc/postfix/rplan/keep-held-copy",
       "/etc/postfix/rplan/ldap-aliases.cf",
+      "/etc/postfix/rplan/ldap-held-maildirs.cf",
       "/etc/postfix/rplan/ldap-held.cf",
       "/etc/postfix/rplan/ldap-home.cf",
       "/etc/postfix/rplan/ldap-mailboxes.cf",

@@ -5,7 +5,7 @@
  * and its queue; then, on each new home, the Message-IDs its mailboxes hold (after the queues were
  * read, so a message the queue delivers in between is found there, never handed over twice).
  */
-import { heldDecision, HeldCopy, HeldDecision, parseHeldListing, parseMessageIds } from "../../planning/mail/held";
+import { HELD_DELIVERY_HEADERS, HELD_DOMAIN, heldDecision, HeldCopy, HeldDecision, parseHeldListing, parseMessageIds } from "../../planning/mail/held";
 import { parsePendingRecipients } from "../../planning/mail/postqueue";
 import { MAIL_USER } from "../../planning/mail/routing";
 import type { MoveContext, MoveNode } from "./node";
@@ -21,14 +21,23 @@ export interface PromotedUser {
 export type HeldCounts = Record<HeldDecision, number>;
 
 /**
- * Lists `<uid>/<epoch>.<queue id>` with each spare's Message-ID (one awk for every file, each read
- * up to its Message-ID or the end of its header), then the queue (`postqueue -j`).
+ * Lists each spare (`<uid>/new/<file>`, or `<uid>/<epoch>.<queue id>` kept the old way) with its
+ * Message-ID and the queue id of the MX's own Received line, the header's first (one awk for every
+ * file, each read to the end of its header), then the queue (`postqueue -j`).
  */
-const LIST = `held="$1"; shift
-cd "$held" 2>/dev/null && for uid in "$@"; do for f in "$uid"/[0-9]*; do [ -f "$f" ] && printf "%s\\\\n" "$f"; done; done |
-  xargs -r -d '\\n' awk 'FNR == 1 { print FILENAME "\\t" } /^\\r?$/ { nextfile } tolower($0) ~ /^message-id:/ { sub(/^[^:]*:[ \\t]*/, ""); sub(/\\r$/, ""); print FILENAME "\\t" $0; nextfile }'
+export const HELD_LISTING_SCRIPT = `held="$1"; shift
+cd "$held" 2>/dev/null && for uid in "$@"; do for f in "$uid"/[0-9]* "$uid"/new/[0-9]*; do [ -f "$f" ] && printf "%s\\n" "$f"; done; done |
+  xargs -r -d '\\n' awk '
+    FNR == 1 { print FILENAME "\\t"; mid = ""; qid = ""; h = ""; received = 0 }
+    /^\\r?$/ { print FILENAME "\\t" mid "\\t" qid; nextfile }
+    /^[^ \\t]/ { h = tolower($0); sub(/:.*/, "", h); if (h == "received") received++ }
+    h == "message-id" && mid == "" { v = $0; if (v ~ /^[^ \\t]/) sub(/^[^:]*:/, "", v); sub(/^[ \\t]+/, "", v); sub(/[ \\t\\r]+$/, "", v); mid = v }
+    h == "received" && received == 1 && qid == "" && match($0, /[ \\t]id [0-9A-Za-z]+/) { qid = substr($0, RSTART + 4, RLENGTH - 4) }'
 echo "--queue--"
 postqueue -j 2>/dev/null || true`;
+
+/** A sed script taking the lines `virtual` put above a spare's own header (HELD_DELIVERY_HEADERS) off again. */
+export const HELD_STRIP_SED = `1,/^\\r\\?$/{/^\\(${HELD_DELIVERY_HEADERS.join("\\|")}\\): [^ ]*@${HELD_DOMAIN.replace(/\./g, "\\.")}\\r\\?$/d}`;
 
 /** Hands the promoted users' spares over; returns how many went which way. Failures are logged, not thrown: the promotion itself is done. */
 export async function handOverHeldCopies(ctx: MoveContext, users: readonly PromotedUser[]): Promise<HeldCounts> {
@@ -39,7 +48,7 @@ export async function handOverHeldCopies(ctx: MoveContext, users: readonly Promo
   const survivors = [...ctx.nodes.values()].filter((n) => n.heldPath !== undefined);
   const listings = await Promise.all(
     survivors.map(async (n) => {
-      const r = await n.conn.run(["sh", "-c", LIST, "sh", n.heldPath!, ...users.map((u) => u.uid)], { allowFailure: true, label: "spare copies" });
+      const r = await n.conn.run(["sh", "-c", HELD_LISTING_SCRIPT, "sh", n.heldPath!, ...users.map((u) => u.uid)], { allowFailure: true, label: "spare copies" });
       const [spares, queue = ""] = r.stdout.split("--queue--\n");
       return { node: n, copies: parseHeldListing(spares).filter((c) => byUid.has(c.uid)), pending: parsePendingRecipients(queue) };
     }),
@@ -104,8 +113,9 @@ async function messageIdsOnNewHomes(ctx: MoveContext, users: readonly PromotedUs
  * charset. Returns the spares saved.
  */
 async function handOver(from: MoveNode, to: MoveNode, copies: readonly HeldCopy[]): Promise<HeldCopy[]> {
-  const read = 'cd "$1" && while read -r f; do printf "%s " "${f%%/*}"; base64 -w 0 -- "$f"; echo; done';
-  const msgs = await from.conn.run(["sh", "-c", read, "sh", from.heldPath!], { stdin: copies.map((c) => `${c.uid}/${c.file}\n`).join(""), label: `${copies.length} spare copies` });
+  // Without the lines `virtual` put above the spare's own header (HELD_STRIP_SED).
+  const read = 'cd "$1" && while read -r f; do printf "%s " "${f%%/*}"; LC_ALL=C sed -e "$2" -- "$f" | base64 -w 0; echo; done';
+  const msgs = await from.conn.run(["sh", "-c", read, "sh", from.heldPath!, HELD_STRIP_SED], { stdin: copies.map((c) => `${c.uid}/${c.file}\n`).join(""), label: `${copies.length} spare copies` });
   const save = [
     'store="$1"; owner="$2"; i=0; now=$(date +%s)',
     'while read -r u b; do',

@@ -4,14 +4,17 @@
  * MX therefore keeps, inside its encrypted mount, a spare copy of each message it accepts for a user
  * homed on another node, for HELD_MINUTES. When a revocation promotes a seized home's users, each
  * surviving node hands over the spares the new home lacks (ops/quantum/held.ts), so no message a
- * survivor acknowledged is lost to the lag. Pure: the postfix settings, the script that keeps a copy,
- * and the decision of what a promotion does with each spare.
+ * survivor acknowledged is lost to the lag. Pure: the postfix settings, the pruning, and the decision
+ * of what a promotion does with each spare.
  *
  * How a spare is made: `recipient_bcc_maps` adds `<uid>@held.rplan.invalid` for a recipient homed
- * elsewhere (looked up in the node's own replica), the transport map sends that domain to the
- * `rplan_held` pipe, which writes `<mount>/held/<uid>/<epoch>.<queue id>` as the mail user.
- * Postfix gives automatic BCC recipients no delivery notifications, and the script never fails a
- * delivery: a spare that cannot be kept is logged and the message itself goes on to its home.
+ * elsewhere (looked up in the node's own replica), the transport map sends that domain to
+ * `rplan_held`, postfix's own `virtual` delivery agent, which writes the copy as the mail user into
+ * the Maildir `<mount>/held/<uid>/`. No process is started for a spare: the pipe and shell script
+ * this replaced cost a forwarded message more CPU than its own delivery (`npm run bench mail`).
+ * Postfix gives automatic BCC recipients no delivery notifications, and a spare that cannot be
+ * written never holds up the message, which goes to its home on its own recipient.
+ * The copy's queue id is read back from the MX's own Received line (`… (Postfix) with ESMTP id <id>`).
  */
 import type { DaemonFile, MasterService } from "./contribution";
 
@@ -20,66 +23,102 @@ export const HELD_DOMAIN = "held.rplan.invalid";
 export const HELD_TRANSPORT = "rplan_held";
 /** How long a spare is kept: far above the replication lag (seconds; a failing standby is reported). */
 export const HELD_MINUTES = 60;
-export const HELD_SCRIPT = "/etc/postfix/rplan/keep-held-copy";
+export const HELD_PRUNE_SCRIPT = "/usr/local/lib/rplan/prune-held-copies";
+export const HELD_PRUNE_UNIT = "rplan-held-prune";
+/** The lines `virtual` puts above a spare's own header: taken off again when a spare is handed over. */
+export const HELD_DELIVERY_HEADERS = ["X-Original-To", "Delivered-To"] as const;
 
 /** Where a node keeps its spares: beside the queue and the store, inside the encrypted mount. */
 export function heldDirOf(mountPath: string): string {
   return `${mountPath}/held`;
 }
 
-/** The pipe that keeps a spare: one recipient per run (`${user}` is the uid), run as the mail user. */
-export function heldTransport(mountPath: string, mailUser: string): MasterService {
+/**
+ * The delivery agent that keeps a spare: postfix's `virtual`, as the mail user, into
+ * `<held>/<uid>/` (a Maildir: `mailboxMap` answers `<uid>/` for `<uid>@held.rplan.invalid`). The
+ * unlocked mount's `held` directory belongs to the mail user; the plain directory under a locked
+ * mount belongs to root, so nothing is ever written there (and postfix's queue lives in the mount).
+ */
+export function heldTransport(mountPath: string, mailUid: number, mailboxMap: string): MasterService {
   return {
     service: HELD_TRANSPORT,
     type: "unix",
     unpriv: "n",
     chroot: "n",
-    command: `pipe flags=R user=${mailUser} argv=${HELD_SCRIPT} ${heldDirOf(mountPath)} \${user} \${queue_id}`,
+    command: "virtual",
+    options: {
+      syslog_name: `postfix/${HELD_TRANSPORT}`,
+      virtual_mailbox_base: heldDirOf(mountPath),
+      virtual_mailbox_maps: mailboxMap,
+      virtual_uid_maps: `static:${mailUid}`,
+      virtual_gid_maps: `static:${mailUid}`,
+      virtual_minimum_uid: String(mailUid),
+      // Not postfix's 50 MB default: a spare is kept whatever the size the MX accepted.
+      virtual_mailbox_limit: "0",
+    },
   };
 }
 
-/** main.cf settings of the spares: the BCC map, one recipient per pipe run. */
+/** main.cf settings of the spares: the BCC map, one recipient per delivery. */
 export function heldMainSettings(bccMap: string): Record<string, string> {
   return { recipient_bcc_maps: bccMap, [`${HELD_TRANSPORT}_destination_recipient_limit`]: "1" };
 }
 
-/** The transport table entry that sends every spare to the pipe (listed before the directory's). */
+/** The transport table entry that sends every spare to `rplan_held` (listed before the directory's). */
 export const HELD_TRANSPORT_MAP = `inline:{ ${HELD_DOMAIN}=${HELD_TRANSPORT}: }`;
 
 /**
- * The script the pipe runs. It must never fail the delivery (exit 0 always, stdin always read): the
- * spare is a second copy, the message goes to its home whatever happens here. It writes only while
- * the encrypted mount is mounted, never onto the plain disk, and prunes spares older than
- * HELD_MINUTES at most once a minute.
+ * Removes spares older than HELD_MINUTES, every five minutes (a systemd timer), as the mail user;
+ * only while the encrypted mount is mounted. Spares kept before rplan used `virtual` lie directly in
+ * `<held>/<uid>/` and go the same way.
  */
-export function keepHeldCopyScript(): DaemonFile {
-  const content = `#!/bin/sh
-# rplan: keep a spare copy of a message accepted for a user homed on another node, for ${HELD_MINUTES} minutes
-# (planning/mail/held.ts, docs/seizure.md "Delivered twice"). Run by postfix's ${HELD_TRANSPORT} pipe as the mail user.
-held="$1"; uid="$2"; qid="$3"
-mount="\${held%/*}"
-dir="$held/$uid"
-if mountpoint -q "$mount" && mkdir -p "$dir" && cat > "$dir/.$qid.tmp" && mv "$dir/.$qid.tmp" "$dir/$(date +%s).$qid"; then
-  :
-else
-  cat > /dev/null
-  rm -f "$dir/.$qid.tmp" 2>/dev/null
-  logger -t rplan-held "no spare copy kept for queue id $qid" 2>/dev/null
-fi
-if mountpoint -q "$mount" && [ -z "$(find "$held/.pruned" -mmin -1 2>/dev/null)" ]; then
-  touch "$held/.pruned"
-  find "$held" -mindepth 2 -type f -mmin +${HELD_MINUTES} -delete 2>/dev/null
-  find "$held" -mindepth 1 -maxdepth 1 -type d -empty -delete 2>/dev/null
-fi
-exit 0
+export function heldPruning(mountPath: string, mailUser: string): { files: DaemonFile[]; reload: string[][] } {
+  const script = `#!/bin/sh
+# rplan: remove spare copies older than ${HELD_MINUTES} minutes (planning/mail/held.ts, docs/seizure.md "Delivered twice").
+# Run by ${HELD_PRUNE_UNIT}.timer as the mail user.
+held="$1"
+mountpoint -q "\${held%/*}" || exit 0
+find "$held" -mindepth 2 -type f -mmin +${HELD_MINUTES} -delete
+find "$held" -mindepth 1 -maxdepth 1 -name .pruned -delete
 `;
-  return { path: HELD_SCRIPT, content, mode: "0755" };
+  const service = `# Generated by rplan (planning/mail/held.ts): the next \`up\` rewrites it.
+[Unit]
+Description=rplan: remove spare copies of forwarded mail older than ${HELD_MINUTES} minutes
+
+[Service]
+Type=oneshot
+User=${mailUser}
+ExecStart=${HELD_PRUNE_SCRIPT} ${heldDirOf(mountPath)}
+Nice=10
+`;
+  const timer = `# Generated by rplan (planning/mail/held.ts): the next \`up\` rewrites it.
+[Unit]
+Description=rplan: prune spare copies every five minutes
+
+[Timer]
+OnBootSec=5min
+OnUnitActiveSec=5min
+
+[Install]
+WantedBy=timers.target
+`;
+  return {
+    files: [
+      { path: HELD_PRUNE_SCRIPT, content: script, mode: "0755" },
+      { path: `/etc/systemd/system/${HELD_PRUNE_UNIT}.service`, content: service },
+      { path: `/etc/systemd/system/${HELD_PRUNE_UNIT}.timer`, content: timer },
+    ],
+    reload: [
+      ["systemctl", "daemon-reload"],
+      ["systemctl", "enable", "--now", `${HELD_PRUNE_UNIT}.timer`],
+    ],
+  };
 }
 
 /** One spare on a surviving node, as its listing reads it. */
 export interface HeldCopy {
   readonly uid: string;
-  /** The file's name in `<held>/<uid>/`: `<epoch>.<queue id>`. */
+  /** The file's name under `<held>/<uid>/`: `new/<Maildir file>` (or `<epoch>.<queue id>`, kept before rplan used `virtual`). */
   readonly file: string;
   /** The accepting MX's queue id (the same queue file delivered the message to its home). */
   readonly queueId: string;
@@ -107,22 +146,23 @@ export function heldDecision(copy: HeldCopy, userAddresses: readonly string[], p
 }
 
 /**
- * Parses the listing ops/quantum/held.ts prints: `<uid>/<file>\t` when a spare's file is opened, then
- * `<uid>/<file>\t<message-id>` once its Message-ID is found (the last line of a file wins).
+ * Parses the listing ops/quantum/held.ts prints: `<name>\t` when a spare's file is opened, then
+ * `<name>\t<message-id>\t<queue id>` once its header is read (the last line of a file wins). A name
+ * is `<uid>/new/<Maildir file>`, or `<uid>/<epoch>.<queue id>` for a spare kept before rplan used
+ * `virtual` (its queue id is in its name).
  */
 export function parseHeldListing(out: string): HeldCopy[] {
-  const ids = new Map<string, string>();
+  const fields = new Map<string, string[]>();
   for (const l of out.split("\n")) {
-    const tab = l.indexOf("\t");
-    if (tab < 0) continue;
-    ids.set(l.slice(0, tab), l.slice(tab + 1).trim());
+    const [name, ...rest] = l.split("\t");
+    if (rest.length > 0) fields.set(name, rest.map((f) => f.trim()));
   }
-  return [...ids]
-    .filter(([name]) => /^[^/]+\/\d+\.[^/]+$/.test(name))
-    .map(([name, messageId]) => {
-      const [uid, file] = name.split("/");
-      return { uid, file, queueId: file.slice(file.indexOf(".") + 1), messageId };
-    });
+  return [...fields].flatMap(([name, [messageId = "", queueId = ""]]) => {
+    const m = /^([^/]+)\/((?:new\/)?)(\d+\.[^/]+)$/.exec(name);
+    if (!m) return [];
+    const [, uid, sub, base] = m;
+    return [{ uid, file: sub + base, queueId: sub ? queueId : base.slice(base.indexOf(".") + 1), messageId }];
+  });
 }
 
 /** `grep -h -i -m 1 '^message-id:'` over a user's Maildir files → the Message-IDs (one `Message-ID: <…>` line per message). */

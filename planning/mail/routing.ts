@@ -22,7 +22,7 @@ import { dkimSubmissionOptions } from "./dkim";
 import { SENDER_CHECK_MILTER } from "./sender-check";
 import { isLive, servesMail } from "../node-roles";
 import { postfixDropIn, queueCommand, queueDirOf } from "./queue";
-import { HELD_DOMAIN, HELD_TRANSPORT_MAP, heldDirOf, heldMainSettings, heldTransport, keepHeldCopyScript } from "./held";
+import { HELD_DOMAIN, HELD_TRANSPORT_MAP, heldDirOf, heldMainSettings, heldTransport } from "./held";
 import { QUOTA_RULE_ATTR, quotaPostfix } from "./quota";
 
 export interface MailNode {
@@ -100,6 +100,7 @@ export const POSTFIX_MAPS = {
   home: `${RPLAN}/ldap-home.cf`,
   senders: `${RPLAN}/ldap-senders.cf`,
   held: `${RPLAN}/ldap-held.cf`,
+  heldMaildirs: `${RPLAN}/ldap-held-maildirs.cf`,
 } as const;
 const dovecotArgs = (home: string) => `/etc/dovecot/rplan/ldap-home-${home}.conf.ext`;
 const DOVECOT_USERDB = "/etc/dovecot/rplan/ldap-userdb.conf.ext";
@@ -113,11 +114,11 @@ export function ldapiUrl(socket: string): string {
 /** Users the daemons may serve: rplan users not disabled. `%s`/`%u` are escaped by the daemons. */
 const ACTIVE_USER = "(objectClass=rplanUser)(!(rplanUserState=disabled))";
 
-function ldapTable(input: MailRoutingInput, filter: string, result: string, purpose: string): string {
+function ldapTable(input: MailRoutingInput, filter: string, result: string, purpose: string, domain = input.domain): string {
   return (
     `# ${purpose}\n# Looked up in this node's own replica over its ldapi socket; a failing lookup defers (4xx), never bounces.\n` +
     `server_host = ${ldapiUrl(input.ldapiSocket)}\nversion = 3\nbind = no\n` +
-    `search_base = ou=people,${input.suffix}\nscope = one\ndomain = ${input.domain}\ntimeout = 5\n` +
+    `search_base = ou=people,${input.suffix}\nscope = one\ndomain = ${domain}\ntimeout = 5\n` +
     `query_filter = ${filter}\nresult_attribute = ${result}\n`
   );
 }
@@ -149,7 +150,10 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
         ldapTable(input, `(&${ACTIVE_USER}(|(mail=%s)(rplanMailAlias=%s))(!(rplanHome=${self.name})))`, "uid", "a recipient homed on another node → the address of its spare copy on this node (./held.ts)") +
         `result_format = %s@${HELD_DOMAIN}\n`,
     },
-    keepHeldCopyScript(),
+    {
+      path: POSTFIX_MAPS.heldMaildirs,
+      content: ldapTable(input, "(&(objectClass=rplanUser)(uid=%u))", "uid", "a spare's address (<uid>@held.rplan.invalid) → its Maildir under the spares' directory (./held.ts)", HELD_DOMAIN) + "result_format = %s/\n",
+    },
     quota.file,
   ];
   const submission: MasterService = {
@@ -224,7 +228,7 @@ function postfixPart(input: MailRoutingInput, self: MailNode) {
       minimal_backoff_time: "60s",
       maximal_backoff_time: "600s",
     },
-    master: [submission, lmtp, heldTransport(self.mountPath, MAIL_USER)],
+    master: [submission, lmtp, heldTransport(self.mountPath, MAIL_UID, `proxy:ldap:${POSTFIX_MAPS.heldMaildirs}`)],
     files,
   };
 }

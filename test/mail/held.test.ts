@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { HELD_DOMAIN, heldDecision, HeldCopy, heldDirOf, keepHeldCopyScript, parseHeldListing, parseMessageIds } from "../../planning/mail/held";
+import { HELD_DOMAIN, HELD_MINUTES, HELD_PRUNE_SCRIPT, heldDecision, HeldCopy, heldDirOf, heldPruning, parseHeldListing, parseMessageIds } from "../../planning/mail/held";
 import { parsePendingRecipients } from "../../planning/mail/postqueue";
 import { planMailRouting } from "../../planning/mail/routing";
 
@@ -20,47 +20,48 @@ function sandbox(mounted: boolean) {
   const bin = path.join(dir, "bin");
   fs.mkdirSync(bin);
   fs.writeFileSync(path.join(bin, "mountpoint"), `#!/bin/sh\nexit ${mounted ? 0 : 1}\n`, { mode: 0o755 });
-  fs.writeFileSync(path.join(bin, "logger"), `#!/bin/sh\necho "$@" >> "${dir}/logged"\n`, { mode: 0o755 });
-  const script = path.join(dir, "keep-held-copy");
-  fs.writeFileSync(script, keepHeldCopyScript().content, { mode: 0o755 });
   const mount = path.join(dir, "crypt");
+  const pruning = heldPruning(mount, "mail");
+  const script = path.join(dir, "prune-held-copies");
+  fs.writeFileSync(script, pruning.files.find((f) => f.path === HELD_PRUNE_SCRIPT)!.content, { mode: 0o755 });
   fs.mkdirSync(heldDirOf(mount), { recursive: true });
-  const run = (uid: string, qid: string, message: string) =>
-    spawnSync(script, [heldDirOf(mount), uid, qid], { input: message, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8" });
-  return { dir, held: heldDirOf(mount), run };
+  const prune = () => spawnSync(script, [heldDirOf(mount)], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8" });
+  const put = (rel: string, ageMinutes: number) => {
+    const f = path.join(heldDirOf(mount), rel);
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    fs.writeFileSync(f, "m");
+    const t = new Date(Date.now() - ageMinutes * 60_000);
+    fs.utimesSync(f, t, t);
+    return f;
+  };
+  return { dir, held: heldDirOf(mount), prune, put, pruning };
 }
 
-describe("the script that keeps a spare copy", () => {
-  test("writes the message whole as <held>/<uid>/<epoch>.<queue id> and exits 0", () => {
+describe("pruning the spares", () => {
+  test("spares older than the hour go, fresh ones stay; spares kept the old way (<uid>/<epoch>.<queue id>) too", () => {
     const s = sandbox(true);
-    const r = s.run("alice", "4ABC123", "Return-Path: <a@example.org>\nMessage-ID: <m1@x>\n\nbody\n");
-    expect(r.status).toBe(0);
-    const files = fs.readdirSync(path.join(s.held, "alice"));
-    expect(files).toHaveLength(1);
-    expect(files[0]).toMatch(/^\d{10}\.4ABC123$/);
-    expect(fs.readFileSync(path.join(s.held, "alice", files[0]), "utf8")).toBe("Return-Path: <a@example.org>\nMessage-ID: <m1@x>\n\nbody\n");
+    const old = s.put("alice/new/1700000000.V1I2M3.n1", HELD_MINUTES + 5);
+    const fresh = s.put("alice/new/1700003000.V1I4M5.n1", HELD_MINUTES - 5);
+    const oldStyle = s.put("bob/1700000000.4ABC123", HELD_MINUTES + 5);
+    const marker = s.put(".pruned", 0);
+    expect(s.prune().status).toBe(0);
+    expect([old, fresh, oldStyle, marker].map((f) => fs.existsSync(f))).toEqual([false, true, false, false]);
   });
 
-  test("with the encrypted mount gone it writes nothing, still reads the message, logs and exits 0 (the delivery never fails)", () => {
+  test("with the encrypted mount gone it removes nothing", () => {
     const s = sandbox(false);
-    const r = s.run("alice", "4ABC124", "x".repeat(1 << 20));
-    expect(r.status).toBe(0);
-    expect(fs.existsSync(path.join(s.held, "alice"))).toBe(false);
-    expect(fs.readFileSync(path.join(s.dir, "logged"), "utf8")).toContain("no spare copy kept for queue id 4ABC124");
+    const old = s.put("alice/new/1700000000.V1I2M3.n1", HELD_MINUTES + 5);
+    expect(s.prune().status).toBe(0);
+    expect(fs.existsSync(old)).toBe(true);
   });
 
-  test("prunes spares older than the hour, keeps the fresh ones", () => {
-    const s = sandbox(true);
-    fs.mkdirSync(path.join(s.held, "bob"));
-    const old = path.join(s.held, "bob", "1700000000.OLD1");
-    fs.writeFileSync(old, "old");
-    const t = new Date(Date.now() - 2 * 3600_000);
-    fs.utimesSync(old, t, t);
-    const fresh = path.join(s.held, "bob", "1700000001.NEW1");
-    fs.writeFileSync(fresh, "fresh");
-    expect(s.run("alice", "4ABC125", "m").status).toBe(0);
-    expect(fs.existsSync(old)).toBe(false);
-    expect(fs.existsSync(fresh)).toBe(true);
+  test("a systemd timer runs it every five minutes as the mail user", () => {
+    const { files, reload } = sandbox(true).pruning;
+    const unit = files.find((f) => f.path.endsWith(".service"))!.content;
+    expect(unit).toMatch(/^User=mail$/m);
+    expect(unit).toMatch(/^ExecStart=\/usr\/local\/lib\/rplan\/prune-held-copies \S+\/crypt\/held$/m);
+    expect(files.find((f) => f.path.endsWith(".timer"))!.content).toMatch(/^OnUnitActiveSec=5min$/m);
+    expect(reload).toContainEqual(["systemctl", "enable", "--now", "rplan-held-prune.timer"]);
   });
 });
 
@@ -86,7 +87,19 @@ describe("what a promotion does with a spare", () => {
   });
 
   test("the listings are read as printed", () => {
-    expect(parseHeldListing("alice/1796575259.23C1B17200C\t\nalice/1796575259.23C1B17200C\t<m1@x>\nbob/1796575260.AB\t\n")).toEqual([copy, { uid: "bob", file: "1796575260.AB", queueId: "AB", messageId: "" }]);
+    const listing = [
+      "alice/new/1796622097.V5cI18M27.n1\t",
+      "alice/new/1796622097.V5cI18M27.n1\t<m1@x>\t23C1B17200C",
+      "bob/new/1796622098.V5cI19M28.n1\t",
+      // kept before rplan used `virtual`: the queue id is in the name
+      "carol/1796575260.AB\t<m3@x>",
+      "dave/notaspare\t<m4@x>\tQQ",
+    ].join("\n");
+    expect(parseHeldListing(listing)).toEqual([
+      { uid: "alice", file: "new/1796622097.V5cI18M27.n1", queueId: "23C1B17200C", messageId: "<m1@x>" },
+      { uid: "bob", file: "new/1796622098.V5cI19M28.n1", queueId: "", messageId: "" },
+      { uid: "carol", file: "1796575260.AB", queueId: "AB", messageId: "<m3@x>" },
+    ]);
     expect(parseMessageIds("Message-ID: <m1@x>\nmessage-id:\nMessage-Id:  <m2@x>\r\n")).toEqual(new Set(["<m1@x>", "<m2@x>"]));
     expect(parsePendingRecipients('{"queue_id":"Q1","recipients":[{"address":"Alice@Example.org"}]}\n{"queue_id":"Q2",')).toEqual(new Map([["Q1", ["alice@example.org"]]]));
   });
@@ -104,9 +117,18 @@ describe("the postfix configuration", () => {
     expect(postfix.main!.recipient_bcc_maps).toBe("proxy:ldap:/etc/postfix/rplan/ldap-held.cf");
   });
 
-  test("spares go to the pipe, one recipient per run, into the encrypted mount", () => {
+  test("spares go to postfix's virtual agent, one recipient at a time, as the mail user into a Maildir per user in the encrypted mount", () => {
     expect(postfix.main!.transport_maps.startsWith(`inline:{ ${HELD_DOMAIN}=rplan_held: }`)).toBe(true);
     expect(postfix.main!.rplan_held_destination_recipient_limit).toBe("1");
-    expect(postfix.master!.find((m) => m.service === "rplan_held")!.command).toContain("argv=/etc/postfix/rplan/keep-held-copy /srv/crypt/held ${user} ${queue_id}");
+    const held = postfix.master!.find((m) => m.service === "rplan_held")!;
+    expect(held.command).toBe("virtual");
+    expect(held.options).toMatchObject({ virtual_mailbox_base: "/srv/crypt/held", virtual_uid_maps: "static:8", virtual_gid_maps: "static:8", virtual_mailbox_limit: "0" });
+    const mapPath = held.options!.virtual_mailbox_maps.replace(/^proxy:ldap:/, "");
+    const map = postfix.files!.find((f) => f.path === mapPath)!.content;
+    expect(map).toMatch(/^domain = held\.rplan\.invalid$/m);
+    expect(map).toMatch(/^query_filter = \(&\(objectClass=rplanUser\)\(uid=%u\)\)$/m);
+    expect(map).toMatch(/^result_format = %s\/$/m);
+    // read through proxymap like the other tables
+    expect(postfix.main!.proxy_read_maps.split(" ")).toContain(held.options!.virtual_mailbox_maps);
   });
 });

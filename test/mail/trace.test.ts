@@ -13,7 +13,7 @@ const N1 = `
 2026-11-29T16:07:51.200001+00:00 n1 postfix/clean_submission/cleanup[140]: A8BC120E0B3: message-id=<m1@client.example>
 2026-11-29T16:07:51.300001+00:00 n1 postfix/qmgr[106]: A8BC120E0B3: from=<*@example.net>, size=445, nrcpt=1 (queue active)
 2026-11-29T16:07:51.400001+00:00 n1 postfix/rplan-lmtp/lmtp[141]: A8BC120E0B3: to=<*@example.org>, relay=none, delay=0.1, delays=0.01/0/0/0, dsn=4.4.1, status=deferred (connect to 0.0.0.0[0.0.0.0]:24: Connection refused)
-2026-11-29T16:07:51.450001+00:00 n1 postfix/pipe[142]: A8BC120E0B3: to=<*@held.rplan.invalid>, relay=rplan_held, delay=0.05, delays=0.03/0/0/0.02, dsn=2.0.0, status=sent (delivered via rplan_held service)
+2026-11-29T16:07:51.450001+00:00 n1 postfix/rplan_held/virtual[142]: A8BC120E0B3: to=<*@held.rplan.invalid>, relay=rplan_held, delay=0.05, delays=0.03/0/0/0.02, dsn=2.0.0, status=sent (delivered to maildir)
 2026-11-29T16:08:52.100001+00:00 n1 postfix/rplan-lmtp/lmtp[141]: A8BC120E0B3: to=<*@example.org>, relay=0.0.0.0[0.0.0.0]:24, delay=61, delays=61/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 <*@example.org> 6WPAKtdN Saved)
 2026-11-29T16:08:52.200001+00:00 n1 postfix/qmgr[106]: A8BC120E0B3: removed
 2026-11-29T16:09:00.100001+00:00 n1 postfix/smtpd[117]: NOQUEUE: reject: RCPT from *[0.0.0.0]: 550 5.1.1 <*@example.org>: Recipient address rejected: User unknown in virtual mailbox table; from=<*@example.net> to=<*@example.org> proto=ESMTP helo=<c>
@@ -43,7 +43,7 @@ describe("mail trace", () => {
       ["n3", "-", "delivered"],
     ]);
     // The spare copy n1 kept is named as such, not as a route to the user.
-    expect(rows[3].detail).toBe("to *@held.rplan.invalid via rplan_held: sent (delivered via rplan_held service) — a spare copy kept on this node for an hour (docs/seizure.md)");
+    expect(rows[3].detail).toBe("to *@held.rplan.invalid via rplan_held: sent (delivered to maildir) — a spare copy kept on this node for an hour (docs/seizure.md)");
     expect(rows[4].detail).toBe("to *@example.org via 0.0.0.0[0.0.0.0]:24: sent (250 2.0.0 <*@example.org> 6WPAKtdN Saved)");
     expect(rows[5].detail).toBe("into *'s INBOX");
     expect(traceMessages(lines, "m1@client.example")).toEqual(rows);

@@ -346,6 +346,12 @@ maybe("standby copies on the lab", () => {
     expect(spares).not.toBeNull();
     expect(Number(spares![1])).toBeGreaterThanOrEqual(stale.length);
     expect(Number(spares![1]) + Number(spares![2]) + Number(spares![3])).toBeGreaterThanOrEqual(accepted.filter((a) => a.at < upStart).length + stale.length);
+    // A spare handed over reads as the message itself: the lines the spare's delivery added are gone
+    // (positive control: the handed-over stale messages are there, and carry their own Subject).
+    for (const uid of [U.a1, U.a2]) {
+      const r = await sh(map[uid], `grep -l -a -r -F '${subject}' /srv/crypt/mail/${uid}/Maildir/cur /srv/crypt/mail/${uid}/Maildir/new | xargs -r grep -l -a -F '@held.rplan.invalid' | wc -l`);
+      expect({ uid, withSpareLines: Number(r.out.trim()) }).toEqual({ uid, withSpareLines: 0 });
+    }
     expect((await copies(map[U.a2], U.a2, `${subject}-${U.a2}-0`)).some((f) => f.includes("F"))).toBe(true);
 
     // Every user ends with a standby on a live node; the new home replicates it there.
