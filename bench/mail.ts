@@ -1,8 +1,8 @@
 /**
  * Mail routing on the lab (its N nodes as they are, one bench user homed on each): delivery latency through a
  * non-home MX against the home MX (postfix's own `delay=` of each LMTP delivery), throughput of
- * 10 KB messages through every MX at once (each forwarding to another node's home) against one
- * node delivering locally, the forwarded fraction when clients pick MX and recipient at random
+ * 10 KB messages through every MX at once (each forwarding to another node's home) against every
+ * node and one node delivering locally, with where the CPU time goes (./mail-throughput.ts), the forwarded fraction when clients pick MX and recipient at random
  * (against (N−1)/N), and lost = accepted − delivered. Load comes from postfix's `smtp-source` on
  * the nodes themselves. Leaves the lab up.
  */
@@ -21,6 +21,7 @@ import { sleep } from "../transports/ldap";
 import { sshConnection } from "../transports/ssh";
 import { benchQuotaRcpt, QuotaRcptBench } from "./quota-rcpt";
 import { benchSpam, MailLoad, SpamBench } from "./spam";
+import { benchThroughput, ThroughputRun } from "./mail-throughput";
 import { restorePostfixFile } from "./postfix-restore";
 import { submitMany } from "./smtp-submit";
 import { SENDER_CHECK_PORT, SENDER_CHECK_UNIT } from "../planning/mail/sender-check";
@@ -34,7 +35,7 @@ let USERS: { uid: string; home: string; mail: string }[] = [];
 export interface MailBench {
   readonly nodes: number;
   readonly latency: { readonly homeP50: number; readonly homeP99: number; readonly remoteP50: number; readonly remoteP99: number; readonly samples: number };
-  readonly throughput: { readonly messages: number; readonly allMxSeconds: number; readonly localSeconds: number };
+  readonly throughput: ThroughputRun[];
   readonly forwarded: { readonly fraction: number; readonly expected: number; readonly messages: number };
   readonly accepted: number;
   readonly delivered: number;
@@ -134,30 +135,20 @@ export async function benchMail(messages = Number(process.env.RPLAN_BENCH_MAIL_M
   const home = all.filter(([, fwd]) => !fwd).map(([d]) => d * 1000);
   const remote = all.filter(([, fwd]) => fwd).map(([d]) => d * 1000);
 
-  // Throughput: every MX at once, each forwarding to the next node's user; then one node locally.
-  await emptyMaildirs();
-  const per = Math.ceil(messages / NODES.length);
-  let t = Date.now();
-  await Promise.all(NODES.map((via, i) => source(via, USERS[(i + 1) % NODES.length].mail, per, 10)));
-  const deliveredAll = await untilDelivered(per * NODES.length);
-  const allMxSeconds = (Date.now() - t) / 1000;
-  accepted += per * NODES.length;
-  await emptyMaildirs();
-  t = Date.now();
-  await source("lab1", USERS[0].mail, per * NODES.length, 10);
-  const deliveredLocal = await untilDelivered(per * NODES.length);
-  const localSeconds = (Date.now() - t) / 1000;
-  accepted += per * NODES.length;
+  // Throughput: forwarding through every MX, every MX locally, one node locally, side by side (./mail-throughput.ts).
+  const throughput = await benchThroughput({ nodes: NODES, users: USERS, sh, source, delivered, emptyMaildirs }, messages, Number(process.env.RPLAN_BENCH_MAIL_ROUNDS ?? 3), (l) => console.error(l));
+  accepted += throughput.reduce((a, r) => a + r.messages, 0);
+  const deliveredThroughput = throughput.reduce((a, r) => a + r.delivered, 0);
 
   const submission = await benchSubmission(Number(process.env.RPLAN_BENCH_SUBMIT_MESSAGES ?? 200));
 
   return {
     nodes: NODES.length,
     latency: { homeP50: quantile(home, 0.5), homeP99: quantile(home, 0.99), remoteP50: quantile(remote, 0.5), remoteP99: quantile(remote, 0.99), samples: all.length },
-    throughput: { messages: per * NODES.length, allMxSeconds, localSeconds },
+    throughput,
     forwarded: { fraction: remote.length / all.length, expected: (NODES.length - 1) / NODES.length, messages: all.length },
     accepted,
-    delivered: deliveredRandom + deliveredAll + deliveredLocal,
+    delivered: deliveredRandom + deliveredThroughput,
     submission,
   };
 }
