@@ -49,9 +49,12 @@ export const REDIS_PORT = 6379;
 /** The header rspamd adds from the junk score up; the home's sieve files such mail into Junk. */
 export const SPAM_HEADER = "X-Spam";
 /**
- * Where the global sieve scripts live (one owner: `<node>-spam-filter`). The directory belongs to
- * dovecot's mail user, who compiles them there on first use: `sievec` run as root cannot compile
- * the training scripts (it loads no sieve plugins, so it knows neither imapsieve nor pipe).
+ * Where the global sieve scripts live (one owner: `<node>-spam-filter`). The Junk script, run at
+ * every delivery, is compiled here by `sievec` at each update: Debian's dovecot unit makes /usr
+ * read-only to dovecot (ProtectSystem=full), so it could never save a binary itself and compiled the
+ * script again at every delivery, logging two errors each time (seen on the lab under the mail
+ * bench). `sievec` cannot compile the training scripts (it loads no sieve plugins, so it knows
+ * neither imapsieve nor pipe): they are compiled when a move in or out of Junk runs them.
  */
 export const SPAM_LIB = "/usr/local/lib/rplan/spam";
 export const JUNK_SCRIPT = `${SPAM_LIB}/junk.sieve`;
@@ -208,6 +211,7 @@ export function renderSpamFilter(input: SpamFilterInput, mailUser: string): Spam
       // The learned state only inside the mount: never created on the disk beneath it.
       ["sh", "-c", 'mountpoint -q "$1" || { echo "the encrypted mount $1 is not mounted: unlock the node first" >&2; exit 1; }; install -d -o redis -g redis -m 0700 -- "$2"', "sh", input.mountPath, data],
       ["install", "-d", "-o", mailUser, "-g", mailUser, "-m", "0755", SPAM_LIB],
+      ["sievec", JUNK_SCRIPT],
       ["systemctl", "daemon-reload"],
       ["systemctl", "enable", "--quiet", "redis-server", "rspamd"],
       ["systemctl", "restart", "redis-server"],
@@ -231,6 +235,9 @@ export function spamContribution(): DaemonContribution {
     },
     dovecot: {
       notes: ["rspamd's mark files mail into Junk; moving mail into or out of Junk over IMAP trains rspamd (docs/mail.md \"Spam\")"],
+      // Compiled again against the configuration dovecot runs with (see SPAM_LIB; the spam filter's
+      // update compiles it too, when the script changes).
+      commands: [["sievec", JUNK_SCRIPT]],
       sections: [
         {
           name: "plugin",

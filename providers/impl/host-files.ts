@@ -193,7 +193,8 @@ async function apply(news: HostFilesInputs, olds: HostFilesOutputs | undefined):
     removed = r.stdout.split("\n").filter(Boolean);
   }
 
-  const recorded = olds !== undefined && (stableJson(olds.files) !== stableJson(news.files) || stableJson(olds.prune ?? []) !== stableJson(prune));
+  // A new release's new commands run too, the files being as they were (e.g. a step it added).
+  const recorded = olds !== undefined && (stableJson(olds.files) !== stableJson(news.files) || stableJson(olds.prune ?? []) !== stableJson(prune) || stableJson(olds.reload ?? []) !== stableJson(news.reload ?? []));
   const changed = toWrite.length > 0 || removed.length > 0 || recorded;
   if (changed) for (const argv of news.reload ?? []) await runReload(conn, argv);
   return { written: toWrite.map((f) => f.path), removed, reloaded: changed && (news.reload ?? []).length > 0 };

@@ -72,6 +72,17 @@ maybe("HostFiles: a hand edit is drift, and the next update writes the file back
     expect(fs.readFileSync(main(), "utf8")).toBe("myhostname = n1.example.org\n");
   });
 
+  test("an update that changes only the commands runs them (a release adding a step to an unchanged set of files); an unchanged one runs nothing", async () => {
+    const created = await hostFiles.create(inputs);
+    const marker = path.join(dir, "ran");
+    const same = await hostFiles.update(created.id, created.outs, inputs);
+    expect(same.outs.lastApply).toEqual({ written: [], removed: [], reloaded: false });
+    const next = { ...inputs, reload: [["true"], ["touch", marker]] };
+    const updated = await hostFiles.update(created.id, created.outs, next);
+    expect(updated.outs.lastApply).toEqual({ written: [], removed: [], reloaded: true });
+    expect(fs.existsSync(marker)).toBe(true);
+  });
+
   test("a deleted file and a stray file in an owned directory are drift too", async () => {
     const created = await hostFiles.create(inputs);
     fs.mkdirSync(path.join(dir, "postfix", "rplan"));

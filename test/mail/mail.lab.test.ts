@@ -550,6 +550,11 @@ maybe("mail routing on the lab", () => {
       expect({ node, verdicts: lines.filter((l) => /rspamd_task_write_log: qid: <\w+>, \(default: [TFS] \((reject|add header)\)/.test(l)).length }).toEqual({ node, verdicts: 2 });
       expect({ node, named: lines.filter((l) => NODES.some((n) => l.includes(host(n))) || l.includes(spammer) || l.includes("client.example.net")) }).toEqual({ node, named: [] });
     }
+    // The home ran the Junk script for each delivery from its compiled binary: it filed the
+    // borderline ones (the positive control) and never had to compile it again (dovecot cannot save
+    // a binary under /usr; the update compiles it).
+    const home = (await sh(to.home, `${logSinceCommand(`@${since[to.home]}`)} | grep -F ' dovecot: lmtp(' || true`)).out.split("\n");
+    expect({ filed: home.filter((l) => /stored mail into mailbox 'Junk'/.test(l)).length, recompiled: home.filter((l) => /sieve: binary .*junk\.svbin/.test(l)) }).toEqual({ filed: NODES.length, recompiled: [] });
   });
 
   test("the spam filter stopped on an MX: it answers 451 during the dialogue (the sender keeps the message, nothing is taken unjudged), and takes mail again once rspamd is back", async () => {

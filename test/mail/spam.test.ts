@@ -9,7 +9,7 @@ import { renderPostfix } from "../../planning/mail/postfix-config";
 import { quotaContribution } from "../../planning/mail/quota";
 import { MAIL_USER, MailNode, planMailRouting } from "../../planning/mail/routing";
 import { sieveContribution } from "../../planning/mail/sieve";
-import { LEARN_BIN_DIR, LEARN_COMMAND, REDIS_CONF, RSPAMD_LOCAL, RSPAMD_MILTER, RSPAMD_MODULES_OFF, renderSpamFilter, spamContribution, SpamFilterInput, SPAM_LIB } from "../../planning/mail/spam";
+import { JUNK_SCRIPT, LEARN_BIN_DIR, LEARN_COMMAND, REDIS_CONF, RSPAMD_LOCAL, RSPAMD_MILTER, RSPAMD_MODULES_OFF, renderSpamFilter, spamContribution, SpamFilterInput, SPAM_LIB } from "../../planning/mail/spam";
 
 const input = (node: string, vpnAddress: string, over: Partial<SpamFilterInput> = {}): SpamFilterInput => ({
   node,
@@ -43,6 +43,11 @@ describe("one learned state for every node", () => {
     const [mk] = replica.reload;
     expect(mk.slice(0, 3)).toEqual(["sh", "-c", expect.stringContaining('mountpoint -q "$1" ||')]);
     expect(mk.slice(-2)).toEqual(["/srv/crypt", "/srv/crypt/redis"]);
+  });
+
+  test("the Junk script is compiled by rplan, after the script changes and after dovecot's configuration does (dovecot cannot save a binary under /usr)", () => {
+    expect(replica.reload).toContainEqual(["sievec", JUNK_SCRIPT]);
+    expect(spamContribution().dovecot!.commands).toEqual([["sievec", JUNK_SCRIPT]]);
   });
 
   test("nothing that depends on the node or keeps a history or asks a third party", () => {
