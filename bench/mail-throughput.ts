@@ -128,13 +128,25 @@ export async function benchThroughput(lab: ThroughputLab, messages: number, roun
   const snapshot = () => Promise.all(nodes.map(async (n) => parseCpuSnapshot(await lab.sh(n, CPU_SNAPSHOT))));
   const runs: ThroughputRun[] = [];
   for (let round = 1; round <= rounds; round++) {
-    for (const kind of THROUGHPUT_KINDS) {
+    for (let k = 0, again = false; k < THROUGHPUT_KINDS.length; k += again ? 0 : 1) {
+      const kind = THROUGHPUT_KINDS[k];
       await lab.emptyMaildirs();
       const total = per * nodes.length;
       const since = (await lab.sh(nodes[0], "date +%s")).trim();
       const before = await snapshot();
       const t = Date.now();
-      await send[kind]();
+      // A 4xx refuses the rest of smtp-source's run (seen: "451 4.3.0 queue file write error" from
+      // the lab's gocryptfs): that run is made again, once, after the queues have delivered.
+      const failed = await send[kind]().then(() => undefined, (e: Error) => e.message);
+      if (failed !== undefined) {
+        if (again) throw new Error(`the ${kind} run failed twice: ${failed}`);
+        log(`[bench mail] round ${round}, ${kind}: run again, the load was refused: ${failed}`);
+        await Promise.all(nodes.map((n) => lab.sh(n, "postqueue -f")));
+        await sleep(10_000);
+        again = true;
+        continue;
+      }
+      again = false;
       // Gently: a poll every second (the bench's own commands share the cores it measures).
       let delivered = 0;
       for (const end = Date.now() + 300_000; (delivered = await lab.delivered()) < total && Date.now() < end; ) await sleep(1000);
