@@ -80,7 +80,7 @@ export type MeshFileSlot =
  * The tinc files of one member, in two groups applied in this order across the mesh:
  * - `peers` (tinc.conf and the hosts/ directory: a file per member, itself included): written on every member first, then
  *   tincd reloads (SIGHUP: drops connections whose hosts/ file changed or vanished);
- * - `self` (tinc-up, tinc-down, the key identity marker): written after every member's `peers`,
+ * - `self` (tinc-up, tinc-down, the key identity marker, tincd's systemd drop-in): written after every member's `peers`,
  *   then tincd restarts (a new private key, address or MTU needs a restart in tinc 1.0).
  */
 export interface NodeFileLayout {

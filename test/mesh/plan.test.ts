@@ -90,6 +90,12 @@ describe("rendered tinc files", () => {
     expect(h).not.toContain(keys.n1);
   });
 
+  test("tincd's drop-in: glibc keeps zlib's per-packet state on the heap (no brk and page zeroing per packet)", () => {
+    const d = files.n2["/etc/systemd/system/tinc@rplan.service.d/rplan.conf"];
+    expect(d.mode).toBe("0644");
+    expect(confLines(d.content)).toEqual(["[Service]", "Environment=GLIBC_TUNABLES=glibc.malloc.trim_threshold=4194304"]);
+  });
+
   test("tinc-up: address, MTU 1400 (under tinc's path MTU so compression applies), a route per ring", () => {
     const up = files.n3["/etc/tinc/rplan/tinc-up"];
     expect(up.mode).toBe("0755");
@@ -110,7 +116,8 @@ describe("rendered tinc files", () => {
     expect(l.prunePeers).toEqual(["/etc/tinc/rplan/hosts"]);
     expect(l.reloadPeers).toEqual([["systemctl", "try-reload-or-restart", "tinc@rplan"]]);
     expect(l.reloadSelf.at(-1)).toEqual(["systemctl", "restart", "tinc@rplan"]);
-    expect(l.reloadSelf[0]).toEqual(expect.arrayContaining(["enable", "tinc@rplan"]));
+    expect(l.reloadSelf[0]).toEqual(["systemctl", "daemon-reload"]);
+    expect(l.reloadSelf[1]).toEqual(expect.arrayContaining(["enable", "tinc@rplan"]));
     // Every file that carries a key is a slot bound to exactly that member's key.
     expect(l.peers.filter((s) => s.keyOf !== undefined).map((s) => [s.path, s.keyOf])).toEqual(plan.members.map((m) => [hostFilePath(plan, m), m.node]));
   });
