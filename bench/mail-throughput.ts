@@ -5,6 +5,9 @@
  * - every node locally: every MX at once, each to its own user (the same load on the same shared
  *   cores, nothing forwarded): what forwarding itself costs is the difference to the first;
  * - one node locally: one MX, its own user, the whole load.
+ * The same offered load each way: `sessions` SMTP sessions in all, split evenly over the sending
+ * nodes (one node alone runs them all). With 10 sessions per node against 10 for one node, the first
+ * two ways ran three times the concurrency of the third on the same two cores.
  * Each run is timed to its last delivery at the first try; a delivery deferred and retried later
  * (postfix's `status=deferred`, then `sent`) is counted apart with its delay. And where the CPU time
  * goes: every node's systemd units (cgroup `cpu.stat`) and its gocryptfs process, per message.
@@ -27,6 +30,8 @@ export interface ThroughputRun {
   readonly retriedDelaysMs: number[];
   /** CPU ms per daemon group, summed over the nodes. */
   readonly cpuMs: Record<string, number>;
+  /** smtp-source sessions at once, over all sending nodes. */
+  readonly sessions: number;
 }
 
 export interface ThroughputLab {
@@ -117,13 +122,20 @@ export function cpuBetween(before: Map<string, number>[], after: Map<string, num
   return out;
 }
 
-export async function benchThroughput(lab: ThroughputLab, messages: number, rounds = 3, log: (l: string) => void = () => undefined): Promise<ThroughputRun[]> {
+/** Sessions per sending node when `sessions` are split over `nodes` (at least one each). */
+export function sessionsPerNode(sessions: number, nodes: number): number {
+  return Math.max(1, Math.round(sessions / nodes));
+}
+
+export async function benchThroughput(lab: ThroughputLab, messages: number, rounds = 3, log: (l: string) => void = () => undefined, sessions = 12): Promise<ThroughputRun[]> {
   const { nodes, users } = lab;
   const per = Math.ceil(messages / nodes.length);
+  const perNode = sessionsPerNode(sessions, nodes.length);
+  const total = perNode * nodes.length;
   const send: Record<ThroughputKind, () => Promise<unknown>> = {
-    forwarding: () => Promise.all(nodes.map((via, i) => lab.source(via, users[(i + 1) % nodes.length].mail, per, 10))),
-    "every node locally": () => Promise.all(nodes.map((via, i) => lab.source(via, users[i].mail, per, 10))),
-    "one node locally": () => lab.source(nodes[0], users[0].mail, per * nodes.length, 10),
+    forwarding: () => Promise.all(nodes.map((via, i) => lab.source(via, users[(i + 1) % nodes.length].mail, per, perNode))),
+    "every node locally": () => Promise.all(nodes.map((via, i) => lab.source(via, users[i].mail, per, perNode))),
+    "one node locally": () => lab.source(nodes[0], users[0].mail, per * nodes.length, total),
   };
   const snapshot = () => Promise.all(nodes.map(async (n) => parseCpuSnapshot(await lab.sh(n, CPU_SNAPSHOT))));
   const runs: ThroughputRun[] = [];
@@ -131,7 +143,7 @@ export async function benchThroughput(lab: ThroughputLab, messages: number, roun
     for (let k = 0, again = false; k < THROUGHPUT_KINDS.length; k += again ? 0 : 1) {
       const kind = THROUGHPUT_KINDS[k];
       await lab.emptyMaildirs();
-      const total = per * nodes.length;
+      const count = per * nodes.length;
       const since = (await lab.sh(nodes[0], "date +%s")).trim();
       const before = await snapshot();
       const t = Date.now();
@@ -149,7 +161,7 @@ export async function benchThroughput(lab: ThroughputLab, messages: number, roun
       again = false;
       // Gently: a poll every second (the bench's own commands share the cores it measures).
       let delivered = 0;
-      for (const end = Date.now() + 300_000; (delivered = await lab.delivered()) < total && Date.now() < end; ) await sleep(1000);
+      for (const end = Date.now() + 300_000; (delivered = await lab.delivered()) < count && Date.now() < end; ) await sleep(1000);
       const cpuMs = cpuBetween(before, await snapshot());
       // This run's events only (the log's seconds overlap the last run's end), once the log has them all.
       const read = async () => (await Promise.all(nodes.map(async (n) => parseLmtpEvents(await lab.sh(n, `${logSinceCommand(`@${since}`)} | awk '${LMTP_EVENTS_AWK}'`))))).flat().filter((e) => e.at >= t);
@@ -159,8 +171,8 @@ export async function benchThroughput(lab: ThroughputLab, messages: number, roun
       const last = firstTry.length > 0 ? Math.max(...firstTry.map((e) => e.at)) : NaN;
       // Counted in the Maildirs (the log tells which were retried, and when the last first try ended).
       const atFirstTry = delivered - retried.length;
-      runs.push({ kind, messages: total, delivered, seconds: (last - t) / 1000, firstTry: atFirstTry, retriedDelaysMs: retried.map((e) => e.delayMs), cpuMs });
-      log(`[bench mail] round ${round}, ${kind}: ${delivered}/${total} delivered, ${atFirstTry} at the first try in ${((last - t) / 1000).toFixed(1)} s, ${retried.length} retried (${firstTry.length + retried.length} deliveries in the log)`);
+      runs.push({ kind, messages: count, sessions: total, delivered, seconds: (last - t) / 1000, firstTry: atFirstTry, retriedDelaysMs: retried.map((e) => e.delayMs), cpuMs });
+      log(`[bench mail] round ${round}, ${kind}: ${delivered}/${count} delivered, ${atFirstTry} at the first try in ${((last - t) / 1000).toFixed(1)} s, ${retried.length} retried (${firstTry.length + retried.length} deliveries in the log)`);
     }
   }
   return runs;

@@ -1,6 +1,6 @@
 /** bench/mail.ts reads postfix's log: which deliveries went to a peer, which were at home. */
 import { forwarded } from "../bench/mail";
-import { cpuBetween, parseCpuSnapshot, parseLmtpEvents, splitRetried } from "../bench/mail-throughput";
+import { benchThroughput, cpuBetween, parseCpuSnapshot, parseLmtpEvents, sessionsPerNode, splitRetried, ThroughputLab } from "../bench/mail-throughput";
 
 test("a delivery to a peer's [address]:24 is forwarded; one into the home's own dovecot socket is not", () => {
   const line = (relay: string) => `2026-12-06T20:38:27.065294+00:00 lab1 postfix/rplan-lmtp/lmtp[21415]: A170917213F: to=<*@lab.rplan.test>, relay=${relay}, delay=4.4, delays=3.7/0.28/0.19/0.25, dsn=2.0.0, status=sent (250 2.0.0 <*@lab.rplan.test> x Saved)`;
@@ -44,5 +44,49 @@ describe("bench/mail-throughput.ts reads the log and the cgroups", () => {
       postfix: 1500,
       "spam filter (rspamd, redis)": 2,
     });
+  });
+});
+
+describe("bench/mail-throughput.ts offers each way the same load", () => {
+  test("the sessions are split over the sending nodes, at least one each", () => {
+    expect(sessionsPerNode(12, 3)).toBe(4);
+    expect(sessionsPerNode(12, 4)).toBe(3);
+    expect(sessionsPerNode(12, 5)).toBe(2);
+    expect(sessionsPerNode(2, 3)).toBe(1);
+  });
+
+  test("forwarding, every node locally and one node locally run as many sessions in all, and as many messages", async () => {
+    const nodes = ["lab1", "lab2", "lab3"];
+    const calls: { via: string; to: string; count: number; sessions: number }[] = [];
+    let inMaildirs = 0;
+    const lab: ThroughputLab = {
+      nodes,
+      users: nodes.map((home, i) => ({ uid: `bm${i + 1}`, home, mail: `bm${i + 1}@example.org` })),
+      // The date, no CPU figures, and lab1's log: every message of the run delivered at the first try.
+      sh: async (node, script) => {
+        if (script === "date +%s") return "1800000000";
+        if (!script.includes("rplan-lmtp") || node !== "lab1") return "";
+        const at = new Date().toISOString();
+        return Array.from({ length: inMaildirs }, (_, i) => `${at} lab1 postfix/rplan-lmtp/lmtp[1]: Q${i}: to=<*@example.org>, relay=x, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 ok)`).join("\n");
+      },
+      source: async (via, to, count, sessions) => {
+        calls.push({ via, to, count, sessions });
+        inMaildirs += count;
+      },
+      delivered: async () => inMaildirs,
+      emptyMaildirs: async () => (inMaildirs = 0),
+    };
+    const runs = await benchThroughput(lab, 600, 1, undefined, 12);
+    expect(runs.map((r) => [r.kind, r.sessions, r.messages, r.delivered, r.firstTry])).toEqual([
+      ["forwarding", 12, 600, 600, 600],
+      ["every node locally", 12, 600, 600, 600],
+      ["one node locally", 12, 600, 600, 600],
+    ]);
+    const sum = (xs: typeof calls) => [xs.reduce((a, c) => a + c.sessions, 0), xs.reduce((a, c) => a + c.count, 0)];
+    expect(sum(calls.slice(0, 3))).toEqual([12, 600]);
+    expect(calls.slice(0, 3).map((c) => [c.via, c.to])).toEqual([["lab1", "bm2@example.org"], ["lab2", "bm3@example.org"], ["lab3", "bm1@example.org"]]);
+    expect(sum(calls.slice(3, 6))).toEqual([12, 600]);
+    expect(calls.slice(3, 6).map((c) => [c.via, c.to])).toEqual([["lab1", "bm1@example.org"], ["lab2", "bm2@example.org"], ["lab3", "bm3@example.org"]]);
+    expect(calls.slice(6)).toEqual([{ via: "lab1", to: "bm1@example.org", count: 600, sessions: 12 }]);
   });
 });
