@@ -40,7 +40,9 @@ fi
 echo $$ > "$STATE_DIR/.replicator.pid"
 newest() { [ "$(cat "$STATE_DIR/.replicator.pid" 2>/dev/null)" = "$$" ]; }
 
-now_ms() { date +%s%3N; }
+# The time in ms, with no process started: bash 5's EPOCHREALTIME ("seconds.microseconds", the
+# separator as the locale has it). Sets NOW; `$(date +%s%3N)` forked twice per delivery here.
+now() { local t=${EPOCHREALTIME/[.,]/}; NOW=${t%???}; }
 # due: users to back up; since: when the first change not yet on the standby was reported (the lag's start).
 declare -A due=() since=() retry_at=() fails=() again=()
 last_pass=0
@@ -56,7 +58,7 @@ declare -A homed=()
 homed_at=0
 homed_one() {
   local t
-  t=$(now_ms)
+  now; t=$NOW
   if [ $(( t - homed_at )) -ge 2000 ]; then
     homed=()
     for h in $(homed_here); do homed[$h]=1; done
@@ -93,18 +95,18 @@ start_backup() {
   read -r _ name addr <<< "$line"
   # No standby to write (moved onto it, or the mailbox is not here): nothing to do.
   if [ "$name" = "$SELF" ] || [ ! -d "$STORE/$u" ] || ! homed_one "$u"; then done_with "$u"; return 1; fi
-  if moving "$u"; then retry_at[$u]=$(( $(now_ms) + 2000 )); return 1; fi
+  if moving "$u"; then now; retry_at[$u]=$(( NOW + 2000 )); return 1; fi
   state=$(cat "$STATE_DIR/$u.$name.dsync" 2>/dev/null)
-  started[$u]=$(now_ms); target[$u]=$name
+  now; started[$u]=$NOW; target[$u]=$name
   ( timeout 900 doveadm backup -s "$state" -u "$u" "tcp:$addr:$PORT" > "$STATE_DIR/.$u.out" 2> "$STATE_DIR/.$u.err"
-    echo "$? $(now_ms)" > "$STATE_DIR/.$u.rc" ) &
+    rc=$?; now; echo "$rc $NOW" > "$STATE_DIR/.$u.rc" ) &
   return 0
 }
 
 # Reads what the user's finished round left: its state for the next round, or a retry.
 finish_backup() {
   local u=$1 name=${target[$1]} start=${started[$1]} out err rc end lag n pause
-  read -r rc end < "$STATE_DIR/.$u.rc" 2>/dev/null || { rc=1; end=$(now_ms); }
+  read -r rc end < "$STATE_DIR/.$u.rc" 2>/dev/null || { rc=1; now; end=$NOW; }
   out=$(cat "$STATE_DIR/.$u.out" 2>/dev/null)
   err=$(tail -n 2 "$STATE_DIR/.$u.err" 2>/dev/null | tr '\t\n' '  ')
   rm -f "$STATE_DIR/.$u.out" "$STATE_DIR/.$u.err" "$STATE_DIR/.$u.rc"
@@ -134,7 +136,7 @@ finish_backup() {
 }
 
 while newest; do
-  t=$(now_ms)
+  now; t=$NOW
   if [ $(( t - last_pass )) -ge $(( PASS_SECONDS * 1000 )) ]; then
     for u in $(homed_here); do due[$u]=1; done
     last_pass=$t
@@ -142,12 +144,12 @@ while newest; do
   wait_s=1
   [ ${#due[@]} -gt 0 ] || wait_s=5
   if IFS=$'\t' read -r -t "$wait_s" u _ <&9; then
-    note "$u" "$(now_ms)"
+    now; note "$u" "$NOW"
     # Gather what follows for up to a second: one backup per user, however many changes.
-    n=0; stop=$(( $(now_ms) + 1000 ))
-    while [ $n -lt 5000 ] && [ "$(now_ms)" -lt $stop ] && IFS=$'\t' read -r -t 0.2 u _ <&9; do note "$u" "$(now_ms)"; n=$((n + 1)); done
+    n=0; now; stop=$(( NOW + 1000 ))
+    while [ $n -lt 5000 ] && now && [ "$NOW" -lt $stop ] && IFS=$'\t' read -r -t 0.2 u _ <&9; do now; note "$u" "$NOW"; n=$((n + 1)); done
   fi
-  t=$(now_ms)
+  now; t=$NOW
   batch=()
   for u in "${!due[@]}"; do
     [ "${retry_at[$u]:-0}" -le "$t" ] || continue

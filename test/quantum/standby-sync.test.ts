@@ -216,4 +216,16 @@ describe("the replicator script (planning/quantum/standby-sync.sh)", () => {
     expect(text.split("\n")[0]).toBe("#!/bin/bash");
     expect(text).toContain(`\n. ${STANDBY_CONF}\n`);
   });
+
+  test("its clock is bash's own: `now` sets NOW to the epoch in ms, and no `date` process is started (two per delivery, before)", () => {
+    const text = fs.readFileSync(SCRIPT_SOURCE, "utf8");
+    const fn = text.split("\n").find((l) => l.startsWith("now() {"))!;
+    const before = Date.now();
+    const [ms, forked] = execFileSync("bash", ["-c", `set -u; ${fn}\nnow; echo "$NOW"; now; echo "$NOW"`], { encoding: "utf8" }).trim().split("\n").map(Number);
+    expect(ms).toBeGreaterThanOrEqual(before - 5);
+    expect(ms).toBeLessThanOrEqual(Date.now() + 5);
+    expect(forked).toBeGreaterThanOrEqual(ms);
+    const code = text.split("\n").filter((l) => !l.trim().startsWith("#"));
+    expect(code.filter((l) => /\bdate\b/.test(l))).toEqual([]);
+  });
 });
