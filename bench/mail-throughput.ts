@@ -4,7 +4,9 @@
  *   its home, and leaves a spare copy on its MX);
  * - every node locally: every MX at once, each to its own user (the same load on the same shared
  *   cores, nothing forwarded): what forwarding itself costs is the difference to the first;
- * - one node locally: one MX, its own user, the whole load.
+ * - one node locally: one MX, its own user, the whole load;
+ * - forwarding, no spare copies: the first again with every MX's spare copy turned off for the run
+ *   (by the lab's `spares` hook): what the copy that keeps a message when its home is seized costs.
  * The same offered load each way: `sessions` SMTP sessions in all, split evenly over the sending
  * nodes (one node alone runs them all). With 10 sessions per node against 10 for one node, the first
  * two ways ran three times the concurrency of the third on the same two cores.
@@ -15,8 +17,8 @@
 import { logSinceCommand } from "../planning/logs";
 import { sleep } from "../transports/ldap";
 
-export type ThroughputKind = "forwarding" | "every node locally" | "one node locally";
-export const THROUGHPUT_KINDS: readonly ThroughputKind[] = ["forwarding", "every node locally", "one node locally"];
+export type ThroughputKind = "forwarding" | "forwarding, no spare copies" | "every node locally" | "one node locally";
+export const THROUGHPUT_KINDS: readonly ThroughputKind[] = ["forwarding", "forwarding, no spare copies", "every node locally", "one node locally"];
 
 export interface ThroughputRun {
   readonly kind: ThroughputKind;
@@ -42,6 +44,8 @@ export interface ThroughputLab {
   source(via: string, to: string, count: number, sessions: number): Promise<unknown>;
   delivered(): Promise<number>;
   emptyMaildirs(): Promise<unknown>;
+  /** Turns every MX's spare copies off (false) or back as deployed (true; throws unless restored exactly). */
+  spares(on: boolean): Promise<void>;
 }
 
 /** One bench LMTP delivery or deferral as the log has it. */
@@ -132,8 +136,10 @@ export async function benchThroughput(lab: ThroughputLab, messages: number, roun
   const per = Math.ceil(messages / nodes.length);
   const perNode = sessionsPerNode(sessions, nodes.length);
   const total = perNode * nodes.length;
+  const forward = () => Promise.all(nodes.map((via, i) => lab.source(via, users[(i + 1) % nodes.length].mail, per, perNode)));
   const send: Record<ThroughputKind, () => Promise<unknown>> = {
-    forwarding: () => Promise.all(nodes.map((via, i) => lab.source(via, users[(i + 1) % nodes.length].mail, per, perNode))),
+    forwarding: forward,
+    "forwarding, no spare copies": forward,
     "every node locally": () => Promise.all(nodes.map((via, i) => lab.source(via, users[i].mail, per, perNode))),
     "one node locally": () => lab.source(nodes[0], users[0].mail, per * nodes.length, total),
   };
@@ -142,7 +148,9 @@ export async function benchThroughput(lab: ThroughputLab, messages: number, roun
   for (let round = 1; round <= rounds; round++) {
     for (let k = 0, again = false; k < THROUGHPUT_KINDS.length; k += again ? 0 : 1) {
       const kind = THROUGHPUT_KINDS[k];
+      const noSpares = kind === "forwarding, no spare copies";
       await lab.emptyMaildirs();
+      if (noSpares) await lab.spares(false);
       const count = per * nodes.length;
       const since = (await lab.sh(nodes[0], "date +%s")).trim();
       const before = await snapshot();
@@ -150,6 +158,8 @@ export async function benchThroughput(lab: ThroughputLab, messages: number, roun
       // A 4xx refuses the rest of smtp-source's run (seen: "451 4.3.0 queue file write error" from
       // the lab's gocryptfs): that run is made again, once, after the queues have delivered.
       const failed = await send[kind]().then(() => undefined, (e: Error) => e.message);
+      // Spares back as soon as the messages are accepted (the copies are made in the MX's queue step).
+      if (noSpares) await lab.spares(true);
       if (failed !== undefined) {
         if (again) throw new Error(`the ${kind} run failed twice: ${failed}`);
         log(`[bench mail] round ${round}, ${kind}: run again, the load was refused: ${failed}`);

@@ -87,6 +87,19 @@ async function untilDelivered(n: number): Promise<number> {
     await sleep(200);
   }
 }
+const SPARES_MAIN_CF = "/etc/postfix/main.cf";
+const SPARES_BACKUP = "/root/main.cf.rplan-bench-spares";
+/**
+ * Every MX's spare copies off (`recipient_bcc_maps` emptied by hand, main.cf backed up first) or back
+ * (main.cf restored byte for byte; anything but "same", or "untouched" when never changed, throws).
+ */
+async function spares(on: boolean): Promise<void> {
+  const out = await Promise.all(
+    NODES.map((n) => sh(n, on ? restorePostfixFile(SPARES_MAIN_CF, SPARES_BACKUP) : `[ -e ${SPARES_BACKUP} ] || cp -p ${SPARES_MAIN_CF} ${SPARES_BACKUP}; postconf -e 'recipient_bcc_maps=' && postfix reload 2>/dev/null && echo off`)),
+  );
+  const bad = out.map((o, i) => [NODES[i], o.trim()]).filter(([, o]) => !(on ? ["same", "untouched"] : ["off"]).includes(o));
+  if (bad.length > 0) throw new Error(`spare copies ${on ? "back" : "off"}: ${bad.map(([n, o]) => `${n}: ${o || "(nothing)"}`).join("; ")}`);
+}
 const emptyMaildirs = () => Promise.all(USERS.map((u) => sh(u.home, `rm -rf /srv/crypt/mail/${u.uid}/Maildir/new/* /srv/crypt/mail/${u.uid}/Maildir/cur/*`)));
 /**
  * LMTP deliveries of bench messages logged since `since` on `node`: [delay seconds, forwarded?]. The
@@ -136,7 +149,9 @@ export async function benchMail(messages = Number(process.env.RPLAN_BENCH_MAIL_M
   const remote = all.filter(([, fwd]) => fwd).map(([d]) => d * 1000);
 
   // Throughput: forwarding through every MX, every MX locally, one node locally, side by side (./mail-throughput.ts).
-  const throughput = await benchThroughput({ nodes: NODES, users: USERS, sh, source, delivered, emptyMaildirs }, messages, Number(process.env.RPLAN_BENCH_MAIL_ROUNDS ?? 3), (l) => console.error(l));
+  const throughput = await benchThroughput({ nodes: NODES, users: USERS, sh, source, delivered, emptyMaildirs, spares }, messages, Number(process.env.RPLAN_BENCH_MAIL_ROUNDS ?? 3), (l) => console.error(l)).finally(
+    () => spares(true),
+  );
   accepted += throughput.reduce((a, r) => a + r.messages, 0);
   const deliveredThroughput = throughput.reduce((a, r) => a + r.delivered, 0);
 

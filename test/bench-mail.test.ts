@@ -55,9 +55,11 @@ describe("bench/mail-throughput.ts offers each way the same load", () => {
     expect(sessionsPerNode(2, 3)).toBe(1);
   });
 
-  test("forwarding, every node locally and one node locally run as many sessions in all, and as many messages", async () => {
+  test("every way runs as many sessions in all, and as many messages; the spare copies are off for one forwarding run only", async () => {
     const nodes = ["lab1", "lab2", "lab3"];
-    const calls: { via: string; to: string; count: number; sessions: number }[] = [];
+    const calls: { via: string; to: string; count: number; sessions: number; spares: boolean }[] = [];
+    const switched: boolean[] = [];
+    let sparesOn = true;
     let inMaildirs = 0;
     const lab: ThroughputLab = {
       nodes,
@@ -70,23 +72,32 @@ describe("bench/mail-throughput.ts offers each way the same load", () => {
         return Array.from({ length: inMaildirs }, (_, i) => `${at} lab1 postfix/rplan-lmtp/lmtp[1]: Q${i}: to=<*@example.org>, relay=x, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 ok)`).join("\n");
       },
       source: async (via, to, count, sessions) => {
-        calls.push({ via, to, count, sessions });
+        calls.push({ via, to, count, sessions, spares: sparesOn });
         inMaildirs += count;
       },
       delivered: async () => inMaildirs,
       emptyMaildirs: async () => (inMaildirs = 0),
+      spares: async (on) => {
+        switched.push(on);
+        sparesOn = on;
+      },
     };
     const runs = await benchThroughput(lab, 600, 1, undefined, 12);
     expect(runs.map((r) => [r.kind, r.sessions, r.messages, r.delivered, r.firstTry])).toEqual([
       ["forwarding", 12, 600, 600, 600],
+      ["forwarding, no spare copies", 12, 600, 600, 600],
       ["every node locally", 12, 600, 600, 600],
       ["one node locally", 12, 600, 600, 600],
     ]);
     const sum = (xs: typeof calls) => [xs.reduce((a, c) => a + c.sessions, 0), xs.reduce((a, c) => a + c.count, 0)];
+    const forwarding = [["lab1", "bm2@example.org"], ["lab2", "bm3@example.org"], ["lab3", "bm1@example.org"]];
     expect(sum(calls.slice(0, 3))).toEqual([12, 600]);
-    expect(calls.slice(0, 3).map((c) => [c.via, c.to])).toEqual([["lab1", "bm2@example.org"], ["lab2", "bm3@example.org"], ["lab3", "bm1@example.org"]]);
-    expect(sum(calls.slice(3, 6))).toEqual([12, 600]);
-    expect(calls.slice(3, 6).map((c) => [c.via, c.to])).toEqual([["lab1", "bm1@example.org"], ["lab2", "bm2@example.org"], ["lab3", "bm3@example.org"]]);
-    expect(calls.slice(6)).toEqual([{ via: "lab1", to: "bm1@example.org", count: 600, sessions: 12 }]);
+    expect(calls.slice(0, 3).map((c) => [c.via, c.to])).toEqual(forwarding);
+    expect(calls.slice(3, 6).map((c) => [c.via, c.to, c.spares])).toEqual(forwarding.map((f) => [...f, false]));
+    expect(sum(calls.slice(6, 9))).toEqual([12, 600]);
+    expect(calls.slice(6, 9).map((c) => [c.via, c.to])).toEqual([["lab1", "bm1@example.org"], ["lab2", "bm2@example.org"], ["lab3", "bm3@example.org"]]);
+    expect(calls.slice(9)).toEqual([{ via: "lab1", to: "bm1@example.org", count: 600, sessions: 12, spares: true }]);
+    expect(calls.filter((c) => !c.spares)).toHaveLength(3);
+    expect(switched).toEqual([false, true]);
   });
 });
