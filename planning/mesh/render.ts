@@ -127,7 +127,7 @@ export function tincDropInPath(plan: MeshPlan): string {
 export function renderTincDropIn(_plan: MeshPlan, node: string): string {
   return (
     header("tinc's systemd drop-in", node) +
-    "# zlib's state per packet is reused from the heap, not mapped and zeroed again each time.\n" +
+    "# zlib's per-packet state is reused from the heap instead of being handed back and zeroed again each time.\n" +
     "[Service]\n" +
     `Environment=GLIBC_TUNABLES=glibc.malloc.trim_threshold=${TINC_MALLOC_TRIM_THRESHOLD}\n`
   );
