@@ -36,7 +36,8 @@ describe("suggestHome", () => {
   it("adding an active node only ever redirects a suggestion to the new node", () => {
     fc.assert(
       fc.property(arb, fc.integer({ min: 1e9, max: 1e11 }), fc.array(fc.stringMatching(/^[a-z0-9]{1,8}$/), { maxLength: 20 }), (s, cap, ids) => {
-        const users = [...new Set(ids.map((i) => "n-" + i))];
+        // New users only: a generated id may already live somewhere, and suggestHome refuses those.
+        const users = [...new Set(ids.map((i) => "n-" + i))].filter((u) => !s.placement.some((p) => p.user === u));
         const grown: ClusterState = { ...s, nodes: [...s.nodes, { name: "zz-new", capacity: cap, state: "active" }] };
         for (const u of users) {
           const after = suggestHome(grown, u);
