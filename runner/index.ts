@@ -41,7 +41,8 @@ export const FIXTURE_PROGRAM = path.join(__dirname, "fixture-program");
 const WORKER = path.join(__dirname, "worker.ts");
 
 function startWorker(cwd: string, typeCheck: boolean, env: Readonly<Record<string, string>>): ChildProcess {
-  const register = require.resolve(typeCheck ? "ts-node/register" : "ts-node/register/transpile-only");
+  // Without --type-check: tsconfig.json's ts-node options (swc, so transpile-only).
+  const register = typeCheck ? require.resolve("./register-type-check.js") : require.resolve("ts-node/register/transpile-only");
   // The environment is passed explicitly: under jest, `process.env` is the test's own copy.
   return fork(WORKER, [], { cwd, env: { ...process.env, ...env }, execArgv: ["-r", register], stdio: ["ignore", "pipe", "pipe", "ipc"] });
 }
@@ -118,6 +119,7 @@ export async function runStack(opts: RunStackOptions): Promise<RunResult> {
     program: opts.program ?? "index.ts",
     showDetail: opts.showDetail ?? false,
     parallel,
+    typeCheck: opts.typeCheck ?? false,
   });
   if (files?.assertHostReachable && opts.op !== "preview") assertHostsReachable(opts.configFile, files, files.assertHostReachable);
   const run = async (pass: PassKind) => {

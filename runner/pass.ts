@@ -36,6 +36,8 @@ export interface PassRequest {
   readonly showDetail: boolean;
   /** Steps at once (`--parallel`). */
   readonly parallel: number;
+  /** Type-check the program and the policy pack while loading them (`--type-check`). */
+  readonly typeCheck: boolean;
 }
 
 export interface PassResult {
@@ -100,7 +102,8 @@ async function runLocked(req: PassRequest, project: string, config: StackConfig,
       const { refreshStack, destroyStack } = await import("./operations");
       result.steps = await (req.pass === "refresh" ? refreshStack : destroyStack)(state, providers, log, req.parallel);
     } else {
-      policy = PolicyHost.startIfPresent({ projectDir: req.projectDir, project, stack: req.stack, preview: req.pass === "preview", configValues: config.values, policyConfig: req.policyConfig, log });
+      providers.prestartDynamicHost();
+      policy = PolicyHost.startIfPresent({ projectDir: req.projectDir, project, stack: req.stack, preview: req.pass === "preview", configValues: config.values, policyConfig: req.policyConfig, typeCheck: req.typeCheck, log });
       policy.catch(() => undefined); // its failure is reported where it is awaited, not as a stray rejection
       const d = await deploy(req, project, config, state, providers, policy, log, result);
       result.steps = d.steps;

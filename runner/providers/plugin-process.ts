@@ -24,12 +24,14 @@ export function startPluginProcess(opts: {
   label: string;
   script: string;
   args: string[];
+  /** Options for node itself, before the script (`-r <preload>`). */
+  nodeArgs?: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
   timeoutMs?: number;
 }): Promise<PluginProcess> {
-  const child = spawn(process.execPath, [opts.script, ENGINE_ADDRESS, ...opts.args], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.script, ENGINE_ADDRESS, ...opts.args], {
     cwd: opts.cwd,
     env: opts.env,
     stdio: ["ignore", "pipe", "pipe"],

@@ -107,6 +107,12 @@ export class PolicyHost {
     configValues: Readonly<Record<string, string>>;
     /** Explicit policy config file; default policyConfigFile(projectDir, stack). */
     policyConfig?: string;
+    /**
+     * Type-check the pack as `pulumi-analyzer-policy` does (run-policy-pack registers ts-node with
+     * typeCheck: true). Off: ./policy-transpile-only.js makes that registration transpile with swc,
+     * as the runner loads the program; `npm run typecheck` checks the pack with everything else.
+     */
+    typeCheck: boolean;
     log: (line: string) => void;
   }): Promise<PolicyHost | undefined> {
     const dir = path.join(opts.projectDir, "policy");
@@ -118,6 +124,7 @@ export class PolicyHost {
       label: "policy-pack",
       script,
       args: [dir],
+      nodeArgs: opts.typeCheck ? [] : ["-r", require.resolve("./policy-transpile-only.js")],
       cwd,
       env: {
         ...process.env,
@@ -130,7 +137,7 @@ export class PolicyHost {
         PULUMI_DRY_RUN: String(opts.preview),
       },
       log: opts.log,
-      timeoutMs: 180000, // the pack is type-checked by ts-node on load
+      timeoutMs: 180000, // with typeCheck, ts-node type-checks the pack on load
     });
     const host = new PolicyHost(proc, new anrpc.AnalyzerClient(`127.0.0.1:${proc.port}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS));
     try {

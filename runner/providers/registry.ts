@@ -42,6 +42,16 @@ export class ProviderRegistry implements ProviderSource {
     },
   ) {}
 
+  /**
+   * Start loading the dynamic-provider host now, while the program evaluates (about a second of
+   * module loading off the critical path). A failure to start is reported where the host is first
+   * needed, as without this.
+   */
+  prestartDynamicHost(): void {
+    this.dynamic ??= DynamicProviderHost.start(this.opts);
+    this.dynamic.catch(() => undefined);
+  }
+
   /** The engine-wrapped provider for a custom resource type; throws UnsupportedTypeError. */
   async forType(type: string, name: string): Promise<EngineProvider> {
     if (isDynamicType(type)) {

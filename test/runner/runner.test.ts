@@ -190,3 +190,49 @@ describe("stack runner: policy pack", () => {
     await expect(policed(e, "preview", { policyConfig: cfg })).rejects.toThrow(/no policy named no-such-policy/);
   });
 });
+
+/**
+ * The runner transpiles the program and the pack with swc (tsconfig.json's "ts-node" section) and,
+ * by default, does not type-check either; `--type-check` does both, as the language host and
+ * `pulumi-analyzer-policy` do. A copy of the policed fixture with one type error, in the program or
+ * in the pack, shows which load checks what.
+ */
+describe("stack runner: --type-check", () => {
+  const TYPE_ERROR = 'const typedWrong: number = "not a number";\nvoid typedWrong;\n';
+
+  function project(brokenIn: "program" | "pack"): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runner-tc-"));
+    fs.symlinkSync(path.join(__dirname, "..", "..", "node_modules"), path.join(dir, "node_modules"));
+    fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ extends: path.join(__dirname, "..", "..", "tsconfig.json"), include: ["index.ts"] }));
+    fs.copyFileSync(path.join(POLICED, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+    const program = `export * from ${JSON.stringify(path.join(FILES, "index"))};\n`;
+    fs.writeFileSync(path.join(dir, "index.ts"), (brokenIn === "program" ? TYPE_ERROR : "") + program);
+    fs.mkdirSync(path.join(dir, "policy"));
+    fs.copyFileSync(path.join(POLICED, "policy", "package.json"), path.join(dir, "policy", "package.json"));
+    const pack = fs.readFileSync(path.join(POLICED, "policy", "index.ts"), "utf8");
+    fs.writeFileSync(path.join(dir, "policy", "index.ts"), (brokenIn === "pack" ? TYPE_ERROR : "") + pack);
+    return dir;
+  }
+
+  const preview = (dir: string, typeCheck: boolean) => {
+    const e = env();
+    writeConfig(e, { "fixture:greeting": "hello" });
+    return stack(e, "preview", { projectDir: dir, typeCheck });
+  };
+
+  it("without it, a type error stops neither the program nor the pack: both run", async () => {
+    for (const brokenIn of ["program", "pack"] as const) {
+      const r = await preview(project(brokenIn), false);
+      expect(ops(r)).toEqual(expect.arrayContaining(["create greeting", "create secret"]));
+      expect(r.policyViolations.map((v) => v.policyName)).toContain("polite-greeting");
+    }
+  });
+
+  it("with it, a type error in the program stops the preview", async () => {
+    await expect(preview(project("program"), true)).rejects.toThrow(/TS2322.*not assignable to type 'number'/s);
+  });
+
+  it("with it, a type error in the policy pack stops the preview", async () => {
+    await expect(preview(project("pack"), true)).rejects.toThrow(/policy-pack[\s\S]*TS2322/);
+  });
+});
