@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, measured side by side in one run, printed as tables.
  * Needs root (the lab). Leaves the lab down.
  */
-import { labDown } from "../lab";
+import { labDown, readLabState } from "../lab";
 import { closeAllSsh } from "../transports/ssh";
 import { benchLab } from "./lab";
 import { benchLdap } from "./ldap";
@@ -12,6 +12,7 @@ import type { QuotaRcptBench } from "./quota-rcpt";
 import { benchMesh, meshBenchRows, parallelismRows, revocationBreakdownRows, revocationSummaryRows } from "./mesh";
 import { benchMoves } from "./moves";
 import { benchPlacement } from "./placement";
+import { benchRunnerLoading } from "./runner";
 import { benchPlatform, benchStartParallelism, startParallelismRows } from "./platform";
 import { benchSeizure, percentile } from "./seizure";
 import { THROUGHPUT_KINDS, ThroughputKind, ThroughputRun } from "./mail-throughput";
@@ -22,7 +23,7 @@ function table(rows: Array<string[]>): string {
   return [line(rows[0]), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.slice(1).map(line)].join("\n");
 }
 
-const SECTIONS = ["placement", "platform", "mesh", "ldap", "mail", "moves", "seizure", "anonymity", "quota", "spam"];
+const SECTIONS = ["placement", "platform", "mesh", "ldap", "mail", "moves", "seizure", "anonymity", "quota", "spam", "runner"];
 
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -80,6 +81,24 @@ async function main(): Promise<void> {
   if (only === "anonymity") printSubmission(await benchSubmissionOnly().finally(() => closeAllSsh()));
   if (only === "quota") printQuotaRcpt(await benchQuotaRcptOnly().finally(() => closeAllSsh()));
   if (only === "spam") printSpam(await benchSpamOnly().finally(() => closeAllSsh()));
+  if (only === "runner") await runnerSection();
+}
+
+/** Alone only: on the lab as it is (applied), what loading the program and the pack costs each pass. */
+async function runnerSection(): Promise<void> {
+  if (!readLabState()) throw new Error("bench runner needs the lab up and applied (npm start)");
+  const rounds = Number(process.env.RPLAN_BENCH_RUNNER_ROUNDS ?? 3);
+  const [swc, checked] = await benchRunnerLoading(rounds);
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  const cell = (xs: number[]) => `${median(xs).toFixed(1)} s (${xs.map((x) => x.toFixed(1)).join(", ")})`;
+  console.log(`\n## Stack runner: loading the program and the policy pack (lab stack, nothing to do, ${rounds} rounds alternating)\n`);
+  console.log(
+    table([
+      ["", "swc, pack not type-checked (default)", "type-checked (`--type-check`, as the Pulumi CLI loads them)", "default / type-checked"],
+      ["no-op preview (one pass)", cell(swc.previewSeconds), cell(checked.previewSeconds), (median(swc.previewSeconds) / median(checked.previewSeconds)).toFixed(2)],
+      ["no-op up (preview + apply)", cell(swc.upSeconds), cell(checked.upSeconds), (median(swc.upSeconds) / median(checked.upSeconds)).toFixed(2)],
+    ]),
+  );
 }
 
 async function movesSection(): Promise<void> {

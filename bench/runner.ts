@@ -69,3 +69,35 @@ export async function benchRunnerFixture(opts: { files: number; log?: (line: str
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** One way of loading the program and the policy pack, timed over the rounds. */
+export interface RunnerLoadTimings {
+  readonly typeCheck: boolean;
+  /** No-op preview (one pass) and no-op up (preview + apply), wall clock, one per round. */
+  readonly previewSeconds: number[];
+  readonly upSeconds: number[];
+}
+
+/**
+ * The runner's default (swc transpiles the program, the pack is not type-checked) against
+ * `--type-check` (both type-checked by TypeScript, as the Pulumi CLI's language host and policy
+ * analyzer load them), on a stack with nothing to do: what every pass pays before any step. The
+ * two ways alternate within each round, the first swapping every round. Default: the lab stack.
+ */
+export async function benchRunnerLoading(rounds: number, opts: Omit<RunStackOptions, "op" | "typeCheck"> = { stack: "lab", stackFiles: LAB_STACK_FILES }): Promise<RunnerLoadTimings[]> {
+  const ways: RunnerLoadTimings[] = [false, true].map((typeCheck) => ({ typeCheck, previewSeconds: [], upSeconds: [] }));
+  const time = async (op: "preview" | "up", typeCheck: boolean) => {
+    const t = performance.now();
+    const r = await runStack({ ...opts, op, typeCheck });
+    if (r.changed) throw new Error(`the runner bench needs a stack with nothing to do, but ${op} changed it`);
+    return seconds(performance.now() - t);
+  };
+  await time("up", false); // warm the file cache
+  for (let round = 0; round < rounds; round++) {
+    for (const way of round % 2 === 0 ? ways : [...ways].reverse()) {
+      way.previewSeconds.push(await time("preview", way.typeCheck));
+      way.upSeconds.push(await time("up", way.typeCheck));
+    }
+  }
+  return ways;
+}
