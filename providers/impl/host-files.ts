@@ -226,5 +226,25 @@ async function landing(conn: SshConnection, props: HostFilesInputs): Promise<Lan
 }
 
 async function runReload(conn: SshConnection, argv: readonly string[]): Promise<void> {
-  await conn.run(argv, { label: argv.join(" ") });
+  try {
+    await conn.run(argv, { label: argv.join(" ") });
+  } catch (e) {
+    const unit = systemctlUnit(argv);
+    if (unit === undefined) throw e;
+    // systemctl only says "see journalctl -xeu <unit>": the error carries those lines itself, so the
+    // admin reading the failed `up` (and a CI log) sees why the daemon did not come back.
+    const journal = await conn.run(["journalctl", "-u", unit, "-n", String(JOURNAL_LINES), "--no-pager", "-o", "short-precise"], { allowFailure: true }).catch(() => undefined);
+    const lines = journal?.code === 0 ? journal.stdout.trim() : "";
+    if (lines === "") throw e;
+    throw Object.assign(new Error(`${(e as Error).message}\nthe last lines ${unit} logged:\n${lines}`), { name: (e as Error).name, node: (e as { node?: string }).node, code: (e as { code?: number }).code });
+  }
+}
+
+const JOURNAL_LINES = 15;
+
+/** The unit a `systemctl start|restart|reload|try-restart|reload-or-restart <unit>` acts on. */
+function systemctlUnit(argv: readonly string[]): string | undefined {
+  const [cmd, verb, unit, ...rest] = argv;
+  const verbs = ["start", "restart", "reload", "try-restart", "reload-or-restart"];
+  return cmd === "systemctl" && verbs.includes(verb) && unit !== undefined && rest.length === 0 ? unit : undefined;
 }

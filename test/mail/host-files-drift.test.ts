@@ -17,7 +17,8 @@ function localConnection(): SshConnection {
   Object.assign(conn, {
     target: { node: "n1" },
     exec: async (command: string, opts: { stdin?: string; allowFailure?: boolean; label?: string } = {}) => {
-      const r = spawnSync("sh", ["-c", command], { input: opts.stdin ?? "", encoding: "utf8" });
+      // env: under jest, process.env is the test's own copy (a test puts stand-in commands on PATH)
+      const r = spawnSync("sh", ["-c", command], { input: opts.stdin ?? "", encoding: "utf8", env: process.env });
       const result = { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
       if (result.code !== 0 && !opts.allowFailure) throw new Error(`${opts.label ?? command} failed: ${r.stderr}`);
       return result;
@@ -94,5 +95,42 @@ maybe("HostFiles: a hand edit is drift, and the next update writes the file back
     const repaired = await hostFiles.update(created.id, r.props, inputs);
     expect(repaired.outs.lastApply?.removed).toEqual([path.join(dir, "postfix", "rplan", "stray.cf")]);
     expect(fs.existsSync(main())).toBe(true);
+  });
+});
+
+maybe("HostFiles: a daemon that does not come back", () => {
+  let dir: string;
+  const path0 = process.env.PATH;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-reload-"));
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin);
+    // systemctl as it fails on a start timeout, and the unit's journal
+    fs.writeFileSync(path.join(bin, "systemctl"), '#!/bin/sh\necho "Job for $2.service failed because a timeout was exceeded." >&2\nexit 1\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "journalctl"), '#!/bin/sh\n[ "$1 $2" = "-u opendkim" ] || exit 1\necho "opendkim[42]: the key file is not readable"\n', { mode: 0o755 });
+    process.env.PATH = `${bin}:${path0}`;
+  });
+  afterEach(() => {
+    process.env.PATH = path0;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const inputs = (reload: string[][]) => ({
+    node: "n1",
+    ssh: { host: "192.0.2.1", port: 22, user: "root", hostKeys: ["ssh-ed25519 AAAA"] },
+    files: [{ path: path.join(dir, "opendkim.conf"), content: "Mode s\n", mode: "0644", owner: "root:root" }],
+    reload,
+  });
+
+  test("a failed `systemctl restart` carries the unit's last journal lines in its error", async () => {
+    const err = (await hostFiles.create(inputs([["systemctl", "restart", "opendkim"]])).catch((e: Error) => e)) as Error;
+    expect(err.message).toContain("Job for opendkim.service failed because a timeout was exceeded.");
+    expect(err.message).toContain("the last lines opendkim logged:\nopendkim[42]: the key file is not readable");
+  });
+
+  test("any other failed command fails as it is, with no journal added", async () => {
+    const err = (await hostFiles.create(inputs([["sh", "-c", "echo broken >&2; exit 3"]])).catch((e: Error) => e)) as Error;
+    expect(err.message).toContain("broken");
+    expect(err.message).not.toContain("logged:");
   });
 });
