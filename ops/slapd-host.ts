@@ -4,6 +4,7 @@ import { bootstrapLdif, CREDENTIAL, renderSlapdDefaults, renderSlapdDropIn, Slap
 import { landedArgv } from "../planning/key-landing";
 import { SshConnection, SshError } from "../transports/ssh";
 import { SlapdControl } from "./slapd-control";
+import { underSystemctlLock } from "../planning/services/systemctl-lock";
 
 /**
  * On the node, once: cn=config inside the mount (slapadd from the bootstrap LDIF on stdin, into a
@@ -57,12 +58,12 @@ export async function prepareHost(conn: SshConnection, ctl: SlapdControl, news: 
   if ((await conn.readFile(s.systemdDropIn)) !== dropIn) {
     await conn.run(["mkdir", "-p", s.systemdDropIn.slice(0, s.systemdDropIn.lastIndexOf("/"))]);
     await conn.writeFile(s.systemdDropIn, dropIn, { mode: "0644" });
-    await conn.run(["systemctl", "daemon-reload"]);
+    await conn.run(underSystemctlLock(["systemctl", "daemon-reload"]), { label: "systemctl daemon-reload" });
   }
   // Ask slapd itself: a SysV-wrapped unit may be "active" while slapd is not running (e.g. it
   // found no config because the mount was locked at boot).
   const restarted = changed || bootstrapped || !(await ctl.isReady());
-  if (restarted) await conn.run(["systemctl", "restart", s.systemdUnit], { label: `restart ${s.systemdUnit}` });
+  if (restarted) await conn.run(underSystemctlLock(["systemctl", "restart", s.systemdUnit]), { label: `restart ${s.systemdUnit}` });
   await ctl.waitReady();
   return { bootstrapped, restarted };
 }

@@ -25,6 +25,7 @@ import { EncryptedMount, isInsideMount, normalizePosix } from "../../planning/en
 import { requireUnlocked } from "../../ops/unlock";
 import { LandedOn, landedArgv, parseLanded, PROBE_LANDING, WRITE_KEY_FILE } from "../../planning/key-landing";
 import { SshConnection, sshConnection } from "../../transports/ssh";
+import { underSystemctlLock } from "../../planning/services/systemctl-lock";
 import { diffKeys, stableJson } from "./diff";
 import { isUnknown, sshTarget } from "./common";
 
@@ -227,7 +228,8 @@ async function landing(conn: SshConnection, props: HostFilesInputs): Promise<Lan
 
 async function runReload(conn: SshConnection, argv: readonly string[]): Promise<void> {
   try {
-    await conn.run(argv, { label: argv.join(" ") });
+    // The argv in the inputs stays as planned (a release adding the lock changes no resource).
+    await conn.run(underSystemctlLock(argv), { label: argv.join(" ") });
   } catch (e) {
     const unit = systemctlUnit(argv);
     if (unit === undefined) throw e;

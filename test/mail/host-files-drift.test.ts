@@ -134,3 +134,66 @@ maybe("HostFiles: a daemon that does not come back", () => {
     expect(err.message).not.toContain("logged:");
   });
 });
+
+/**
+ * Steps run side by side: a daemon-reload from one must not land while another's restart waits for
+ * its daemon (systemd then misses a forking daemon's PID file and times the start out). The
+ * connection here runs commands asynchronously, so two updates really overlap; `flock` is the real
+ * one (util-linux, as on a node), systemctl a stand-in that logs when each command starts and ends.
+ */
+maybe("HostFiles: systemctl commands of steps running side by side", () => {
+  let dir: string;
+  const path0 = process.env.PATH;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-lock-"));
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(bin, "systemctl"), `#!/bin/sh\necho "start $*" >> ${dir}/log\nsleep 0.4\necho "end $*" >> ${dir}/log\n`, { mode: 0o755 });
+    process.env.PATH = `${bin}:${path0}`;
+  });
+  afterEach(() => {
+    process.env.PATH = path0;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("take turns: each systemctl command ends before the next one starts; other commands do not wait", async () => {
+    const { spawn } = require("child_process") as typeof import("child_process");
+    const ran: string[] = [];
+    const conn = localConnection();
+    Object.assign(conn, {
+      exec: (command: string, opts: { stdin?: string } = {}) =>
+        new Promise((resolve) => {
+          ran.push(command);
+          const child = spawn("sh", ["-c", command], { env: process.env });
+          let stdout = "";
+          child.stdout.on("data", (d: Buffer) => (stdout += d));
+          child.on("close", (code: number) => resolve({ code, stdout, stderr: "" }));
+          child.stdin.on("error", () => undefined); // a command that reads no stdin may exit first
+          child.stdin.end(opts.stdin ?? "");
+        }),
+    });
+    const ssh = require("../../transports/ssh");
+    const spy = jest.spyOn(ssh, "sshConnection").mockImplementation(async () => conn);
+    try {
+      const step = (name: string, reload: string[][]) =>
+        hostFiles.create({
+          node: "n1",
+          ssh: { host: "192.0.2.1", port: 22, user: "root", hostKeys: ["ssh-ed25519 AAAA"] },
+          files: [{ path: path.join(dir, `${name}.conf`), content: "x\n", mode: "0644", owner: "root:root" }],
+          reload,
+        });
+      await Promise.all([step("a", [["systemctl", "restart", "opendkim"]]), step("b", [["systemctl", "daemon-reload"], ["systemctl", "restart", "tinc@rplan"]]), step("c", [["true"]])]);
+    } finally {
+      spy.mockRestore();
+    }
+    const log = fs.readFileSync(path.join(dir, "log"), "utf8").trim().split("\n");
+    expect(log).toHaveLength(6);
+    // strictly alternating: start X, end X, start Y, end Y, …
+    for (let i = 0; i < log.length; i += 2) {
+      expect(log[i]).toMatch(/^start /);
+      expect(log[i + 1]).toBe(log[i].replace(/^start /, "end "));
+    }
+    expect(ran.filter((c) => /systemctl/.test(c)).every((c) => c.startsWith("flock /run/rplan-systemctl.lock systemctl "))).toBe(true);
+    expect(ran).toContain("true");
+  });
+});
