@@ -98,27 +98,38 @@ maybe("HostFiles: a hand edit is drift, and the next update writes the file back
   });
 });
 
-maybe("HostFiles: a daemon that does not come back", () => {
-  let dir: string;
+/**
+ * Each test gets a scratch dir whose bin/ holds stand-in commands (name → shell script body; `$DIR`
+ * in a body is the scratch dir) ahead of PATH. Returns the current scratch dir.
+ */
+function withStandInCommands(scripts: Record<string, string>): () => string {
+  let dir = "";
   const path0 = process.env.PATH;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-reload-"));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-standin-"));
     const bin = path.join(dir, "bin");
     fs.mkdirSync(bin);
-    // systemctl as it fails on a start timeout, and the unit's journal
-    fs.writeFileSync(path.join(bin, "systemctl"), '#!/bin/sh\necho "Job for $2.service failed because a timeout was exceeded." >&2\nexit 1\n', { mode: 0o755 });
-    fs.writeFileSync(path.join(bin, "journalctl"), '#!/bin/sh\n[ "$1 $2" = "-u opendkim" ] || exit 1\necho "opendkim[42]: the key file is not readable"\n', { mode: 0o755 });
+    for (const [name, body] of Object.entries(scripts)) fs.writeFileSync(path.join(bin, name), `#!/bin/sh\n${body.replaceAll("$DIR", dir)}`, { mode: 0o755 });
     process.env.PATH = `${bin}:${path0}`;
   });
   afterEach(() => {
     process.env.PATH = path0;
     fs.rmSync(dir, { recursive: true, force: true });
   });
+  return () => dir;
+}
+
+maybe("HostFiles: a daemon that does not come back", () => {
+  // systemctl as it fails on a start timeout, and the unit's journal
+  const scratch = withStandInCommands({
+    systemctl: 'echo "Job for $2.service failed because a timeout was exceeded." >&2\nexit 1\n',
+    journalctl: '[ "$1 $2" = "-u opendkim" ] || exit 1\necho "opendkim[42]: the key file is not readable"\n',
+  });
 
   const inputs = (reload: string[][]) => ({
     node: "n1",
     ssh: { host: "192.0.2.1", port: 22, user: "root", hostKeys: ["ssh-ed25519 AAAA"] },
-    files: [{ path: path.join(dir, "opendkim.conf"), content: "Mode s\n", mode: "0644", owner: "root:root" }],
+    files: [{ path: path.join(scratch(), "opendkim.conf"), content: "Mode s\n", mode: "0644", owner: "root:root" }],
     reload,
   });
 
@@ -142,19 +153,7 @@ maybe("HostFiles: a daemon that does not come back", () => {
  * one (util-linux, as on a node), systemctl a stand-in that logs when each command starts and ends.
  */
 maybe("HostFiles: systemctl commands of steps running side by side", () => {
-  let dir: string;
-  const path0 = process.env.PATH;
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-lock-"));
-    const bin = path.join(dir, "bin");
-    fs.mkdirSync(bin);
-    fs.writeFileSync(path.join(bin, "systemctl"), `#!/bin/sh\necho "start $*" >> ${dir}/log\nsleep 0.4\necho "end $*" >> ${dir}/log\n`, { mode: 0o755 });
-    process.env.PATH = `${bin}:${path0}`;
-  });
-  afterEach(() => {
-    process.env.PATH = path0;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const scratch = withStandInCommands({ systemctl: 'echo "start $*" >> $DIR/log\nsleep 0.4\necho "end $*" >> $DIR/log\n' });
 
   test("take turns: each systemctl command ends before the next one starts; other commands do not wait", async () => {
     const { spawn } = require("child_process") as typeof import("child_process");
@@ -179,14 +178,14 @@ maybe("HostFiles: systemctl commands of steps running side by side", () => {
         hostFiles.create({
           node: "n1",
           ssh: { host: "192.0.2.1", port: 22, user: "root", hostKeys: ["ssh-ed25519 AAAA"] },
-          files: [{ path: path.join(dir, `${name}.conf`), content: "x\n", mode: "0644", owner: "root:root" }],
+          files: [{ path: path.join(scratch(), `${name}.conf`), content: "x\n", mode: "0644", owner: "root:root" }],
           reload,
         });
       await Promise.all([step("a", [["systemctl", "restart", "opendkim"]]), step("b", [["systemctl", "daemon-reload"], ["systemctl", "restart", "tinc@rplan"]]), step("c", [["true"]])]);
     } finally {
       spy.mockRestore();
     }
-    const log = fs.readFileSync(path.join(dir, "log"), "utf8").trim().split("\n");
+    const log = fs.readFileSync(path.join(scratch(), "log"), "utf8").trim().split("\n");
     expect(log).toHaveLength(6);
     // strictly alternating: start X, end X, start Y, end Y, …
     for (let i = 0; i < log.length; i += 2) {
