@@ -24,7 +24,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { EncryptedMount, isInsideMount, normalizePosix } from "../../planning/encrypted-mount";
 import { requireUnlocked } from "../../ops/unlock";
 import { LandedOn, landedArgv, parseLanded, PROBE_LANDING, WRITE_KEY_FILE } from "../../planning/key-landing";
-import { SshConnection, sshConnection } from "../../transports/ssh";
+import { SshConnection, SshError, sshConnection } from "../../transports/ssh";
 import { underSystemctlLock } from "../../planning/services/systemctl-lock";
 import { diffKeys, stableJson } from "./diff";
 import { isUnknown, sshTarget } from "./common";
@@ -232,13 +232,13 @@ async function runReload(conn: SshConnection, argv: readonly string[]): Promise<
     await conn.run(underSystemctlLock(argv), { label: argv.join(" ") });
   } catch (e) {
     const unit = systemctlUnit(argv);
-    if (unit === undefined) throw e;
+    if (unit === undefined || !(e instanceof SshError)) throw e;
     // systemctl only says "see journalctl -xeu <unit>": the error carries those lines itself, so the
     // admin reading the failed `up` (and a CI log) sees why the daemon did not come back.
     const journal = await conn.run(["journalctl", "-u", unit, "-n", String(JOURNAL_LINES), "--no-pager", "-o", "short-precise"], { allowFailure: true }).catch(() => undefined);
     const lines = journal?.code === 0 ? journal.stdout.trim() : "";
     if (lines === "") throw e;
-    throw Object.assign(new Error(`${(e as Error).message}\nthe last lines ${unit} logged:\n${lines}`), { name: (e as Error).name, node: (e as { node?: string }).node, code: (e as { code?: number }).code });
+    throw new SshError(`${e.message}\nthe last lines ${unit} logged:\n${lines}`, e.node, e.code);
   }
 }
 

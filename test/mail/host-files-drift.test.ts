@@ -9,7 +9,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { SshConnection } from "../../transports/ssh";
+import { SshConnection, SshError } from "../../transports/ssh";
 
 /** An SshConnection whose commands run locally with `sh -c` (its run/writeFile/readFile are the real ones). */
 function localConnection(): SshConnection {
@@ -20,7 +20,7 @@ function localConnection(): SshConnection {
       // env: under jest, process.env is the test's own copy (a test puts stand-in commands on PATH)
       const r = spawnSync("sh", ["-c", command], { input: opts.stdin ?? "", encoding: "utf8", env: process.env });
       const result = { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
-      if (result.code !== 0 && !opts.allowFailure) throw new Error(`${opts.label ?? command} failed: ${r.stderr}`);
+      if (result.code !== 0 && !opts.allowFailure) throw new SshError(`${opts.label ?? command} failed: ${r.stderr}`, "n1", result.code);
       return result;
     },
   });
@@ -137,6 +137,7 @@ maybe("HostFiles: a daemon that does not come back", () => {
     const err = (await hostFiles.create(inputs([["systemctl", "restart", "opendkim"]])).catch((e: Error) => e)) as Error;
     expect(err.message).toContain("Job for opendkim.service failed because a timeout was exceeded.");
     expect(err.message).toContain("the last lines opendkim logged:\nopendkim[42]: the key file is not readable");
+    expect(err).toBeInstanceOf(SshError);
   });
 
   test("any other failed command fails as it is, with no journal added", async () => {
