@@ -13,7 +13,7 @@ import { benchMesh, meshBenchRows, parallelismRows, revocationBreakdownRows, rev
 import { benchMoves } from "./moves";
 import { benchPlacement } from "./placement";
 import { benchRunnerLoading } from "./runner";
-import { benchPlatform, benchStartParallelism, startParallelismRows } from "./platform";
+import { benchFreshStarts, benchPlatform, freshStartRows, PARALLELISM_VARIANTS, RSPAMD_CACHE_VARIANTS } from "./platform";
 import { benchSeizure, percentile } from "./seizure";
 import { THROUGHPUT_KINDS, ThroughputKind, ThroughputRun } from "./mail-throughput";
 
@@ -55,7 +55,10 @@ async function main(): Promise<void> {
     );
     await closeAllSsh();
     console.log("\n### npm start's apply and a no-op preview: default parallelism against `--parallel 1` (a fresh lab for each, alternating)\n");
-    console.log(table(startParallelismRows(await benchStartParallelism(Number(process.env.RPLAN_BENCH_START_ROUNDS ?? 2)))));
+    const rounds = Number(process.env.RPLAN_BENCH_START_ROUNDS ?? 2);
+    console.log(table(freshStartRows(await benchFreshStarts(PARALLELISM_VARIANTS, rounds), ["default parallelism", "--parallel 1"])));
+    console.log("\n### npm start with rspamd's compiled cache from the lab image, against rspamd compiling it on each node (a fresh lab for each, alternating)\n");
+    console.log(table(freshStartRows(await benchFreshStarts(RSPAMD_CACHE_VARIANTS, rounds), ["rspamd's cache from the image", "compiled on each node"])));
     await labDown();
   }
   if (!only || only === "mesh") {

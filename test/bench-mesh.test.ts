@@ -1,5 +1,5 @@
 /** The mesh benchmark's arithmetic on a made-up revocation (no lab): what each number is measured from. */
-import { startParallelismRows } from "../bench/platform";
+import { freshStartRows } from "../bench/platform";
 import { breakdownUntil, median, parallelismRows, revocationBreakdownRows, revocationSummaryRows, revocationTimes, RevocationRow } from "../bench/mesh";
 import type { RunStep } from "../runner";
 
@@ -104,12 +104,15 @@ test("default parallelism against --parallel 1: medians of each, ratio default /
 
 test("npm start's parallelism table: medians per parallelism, ratio default / one at a time", () => {
   const timings = (upSeconds: number, applySeconds: number, noop: number) => ({ resources: 70, upSeconds, upPreviewSeconds: upSeconds - applySeconds, upApplySeconds: applySeconds, noopPreviewSeconds: noop, noopPreviewChanged: false });
-  const rows = startParallelismRows([
-    { round: 1, parallel: "default", runner: timings(30, 25, 4) },
-    { round: 1, parallel: 1, runner: timings(60, 55, 5) },
-    { round: 2, parallel: "default", runner: timings(34, 27, 4) },
-    { round: 2, parallel: 1, runner: timings(56, 51, 5) },
-  ]);
+  const rows = freshStartRows(
+    [
+      { round: 1, variant: "default parallelism", runner: timings(30, 25, 4) },
+      { round: 1, variant: "--parallel 1", runner: timings(60, 55, 5) },
+      { round: 2, variant: "default parallelism", runner: timings(34, 27, 4) },
+      { round: 2, variant: "--parallel 1", runner: timings(56, 51, 5) },
+    ],
+    ["default parallelism", "--parallel 1"],
+  );
   expect(rows[0]).toEqual(["npm start (70 resources), median of 2 rounds", "default parallelism", "--parallel 1", "ratio"]);
   expect(rows[1]).toEqual(["first up on a fresh lab (preview + apply)", "32.00 s", "58.00 s", "0.55"]);
   expect(rows[2]).toEqual(["  of which the apply", "26.00 s", "53.00 s", "0.49"]);
