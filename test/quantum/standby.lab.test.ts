@@ -339,17 +339,26 @@ maybe("standby copies on the lab", () => {
     // Counted in the new homes' Maildirs, the whole Subject line (IMAP SEARCH matches substrings: "-1"
     // finds "-13"; and a burst of IMAP logins can be refused, which is not a loss).
     const exactly = async (uid: string, subject: string) => Number((await sh(map[uid], `grep -l -a -r -E '^Subject: ${subject}\r?$' /srv/crypt/mail/${uid}/Maildir/cur /srv/crypt/mail/${uid}/Maildir/new 2>/dev/null | wc -l`)).out.trim());
-    /** Where a message went: its MX's log lines for it (queue id and the relay it met), the spare it kept, lab3's own log read from the host (lab3 is not contacted). */
+    /**
+     * Where a message went: its MX's log lines for its queue id (cleanup names its Message-ID), the
+     * spare it kept, its queue entry; then by Message-ID the new home's log lines and any folder that
+     * holds it there, and lab3's log lines, read from the host (lab3 is not contacted).
+     */
     const traceMessage = async (a: { uid: string; subject: string; at: number }, t0: number) => {
       const q = queuedAs.get(a.subject) ?? { via: "?", queueId: "?" };
       const onVia = q.via === "?" ? "" : (await sh(q.via, `grep -a -F ' ${q.queueId}:' /var/log/rplan.log | tail -n 12; echo '-- spare:'; grep -l -a -r -F '${a.subject}' /srv/crypt/held/${a.uid} 2>/dev/null; echo '-- queue:'; postqueue -j | grep -F '${q.queueId}'`)).out;
+      const mid = /message-id=(<[^>\s]+>)/.exec(onVia)?.[1] ?? "";
+      const onHome = (await sh(map[a.uid], `grep -a -F '${mid || a.subject}' /var/log/rplan.log | tail -n 8; echo '-- files:'; find /srv/crypt/mail/${a.uid}/Maildir -type f \\( -path '*/cur/*' -o -path '*/new/*' -o -path '*/tmp/*' \\) -print0 | xargs -0 -r grep -l -a -F '${a.subject}'`)).out;
       const lab3Log = path.join(nodeDir("lab3"), "upper", "var", "log", "rplan.log");
-      const onLab3 = fs.existsSync(lab3Log) ? fs.readFileSync(lab3Log, "utf8").split("\n").filter((l) => /lmtp|postfix\/(smtpd|cleanup|qmgr)/.test(l)).slice(-8).join("\n") : "(no log)";
-      return `${a.subject}: accepted by ${q.via} as ${q.queueId}, ${a.at - t0} ms after the up began\n${onVia}\n-- lab3's last lmtp/postfix lines:\n${onLab3}`;
+      const onLab3 = !fs.existsSync(lab3Log) ? "(no log)" : fs.readFileSync(lab3Log, "utf8").split("\n").filter((l) => (mid ? l.includes(mid) : /lmtp/.test(l))).slice(-8).join("\n");
+      return [`${a.subject}: accepted by ${q.via} as ${q.queueId} (${mid || "no Message-ID logged"}), ${a.at - t0} ms after the up began`, onVia, `-- on its new home ${map[a.uid]}:`, onHome, "-- lab3's log:", onLab3].join("\n");
     };
     const missing = async () => (await Promise.all(young.map(async (a) => ((await exactly(a.uid, a.subject)) === 0 ? [a] : [])))).flat();
     await within(30_000, "every younger message on its new home", async () => (await missing()).length === 0).catch(() => undefined);
     const lost = await missing();
+    const arrived = young.find((a) => !lost.includes(a)) ?? old[0];
+    // The tracer, checked on a message that arrived: it finds the queue id, the Message-ID and the file.
+    expect(await traceMessage(arrived, upStart)).toMatch(new RegExp(`accepted by lab[12] as [0-9A-Za-z]+ \\(<[^>]+>\\)[^]*-- files:\n/srv/crypt/mail/${arrived.uid}/Maildir/`));
     console.log(`standby lab: seizure — ${old.length} older messages all kept; ${young.length - lost.length} of ${young.length} younger kept (${await queued()} still queued)`);
     if (lost.length > 0) console.log(`standby lab: seizure — not on the new home:\n${(await Promise.all(lost.map((a) => traceMessage(a, upStart)))).join("\n")}\n[promote] lines:\n${log.filter((l) => l.includes("[promote]")).join("\n")}`);
     // Delivered twice: every message a survivor acknowledged is on its new home, younger ones too, and
