@@ -5,7 +5,7 @@
  * and its queue; then, on each new home, the Message-IDs its mailboxes hold (after the queues were
  * read, so a message the queue delivers in between is found there, never handed over twice).
  */
-import { HELD_DELIVERY_HEADERS, HELD_DOMAIN, heldDecision, HeldCopy, HeldDecision, parseHeldListing, parseMessageIds } from "../../planning/mail/held";
+import { HELD_DELIVERY_HEADERS, HELD_DOMAIN, heldDecision, HeldCopy, HeldDecision, parseHeldListing, parseMessageIds, presentSince } from "../../planning/mail/held";
 import { parsePendingRecipients } from "../../planning/mail/postqueue";
 import { MAIL_USER } from "../../planning/mail/routing";
 import type { MoveContext, MoveNode } from "./node";
@@ -55,7 +55,7 @@ export async function handOverHeldCopies(ctx: MoveContext, users: readonly Promo
   );
   const withCopies = new Set(listings.flatMap((l) => l.copies.map((c) => c.uid)));
   if (withCopies.size === 0) return counts;
-  const present = await messageIdsOnNewHomes(ctx, users.filter((u) => withCopies.has(u.uid)));
+  const present = await messageIdsOnNewHomes(ctx, users.filter((u) => withCopies.has(u.uid)), presentSince(listings.flatMap((l) => l.copies)));
   const handedOver = new Map<string, Set<string>>();
   for (const l of listings) {
     const done: HeldCopy[] = [];
@@ -83,18 +83,28 @@ export async function handOverHeldCopies(ctx: MoveContext, users: readonly Promo
   return counts;
 }
 
-/** uid → the Message-IDs in every folder of its mailbox on its new home (one command per new home). */
-async function messageIdsOnNewHomes(ctx: MoveContext, users: readonly PromotedUser[]): Promise<Map<string, Set<string>>> {
+/**
+ * Prints `--user <uid>`, then the first Message-ID line of each message file (`cur/`, `new/`, every
+ * folder) in the user's Maildir delivered since epoch second $2: a file's mtime is its delivery.
+ * Index and cache files, which quote headers too, and half-written files in `tmp/` are not read.
+ */
+export const NEW_HOME_MESSAGE_IDS_SCRIPT = `store="$1"; since="$2"; shift 2
+for u in "$@"; do
+  echo "--user $u"
+  find "$store/$u/Maildir" -type f \\( -path '*/cur/*' -o -path '*/new/*' \\) -newermt "@$since" -print0 2>/dev/null | xargs -0 -r grep -h -i -m 1 "^message-id:"
+done`;
+
+/** uid → the Message-IDs in every folder of its mailbox on its new home since `since` (one command per new home). */
+async function messageIdsOnNewHomes(ctx: MoveContext, users: readonly PromotedUser[], since: number): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
   const byHome = new Map<string, string[]>();
   for (const u of users) byHome.set(u.to, [...(byHome.get(u.to) ?? []), u.uid]);
   await Promise.all(
     [...byHome].map(async ([home, uids]) => {
-      // Read from the Maildir files' headers (each file up to its first Message-ID line): a doveadm
-      // per user costs a tenth of a second, a hundred users ten seconds.
-      const script = 'store="$1"; shift; for u in "$@"; do echo "--user $u"; grep -r -h -i -m 1 "^message-id:" "$store/$u/Maildir" 2>/dev/null; done';
+      // Read from the Maildir files' headers (each file up to its first Message-ID line), of the last
+      // hour or so only: a doveadm per user costs a tenth of a second, and a mailbox may hold years.
       const node = ctx.nodes.get(home)!;
-      const r = await node.conn.run(["sh", "-c", script, "sh", node.storePath, ...uids], { allowFailure: true, label: "Message-IDs on the new home" });
+      const r = await node.conn.run(["sh", "-c", NEW_HOME_MESSAGE_IDS_SCRIPT, "sh", node.storePath, String(since), ...uids], { allowFailure: true, label: "Message-IDs on the new home" });
       for (const part of r.stdout.split("--user ").slice(1)) {
         const nl = part.indexOf("\n");
         out.set(part.slice(0, nl === -1 ? undefined : nl).trim(), parseMessageIds(part.slice(nl + 1)));

@@ -165,6 +165,31 @@ export function parseHeldListing(out: string): HeldCopy[] {
   });
 }
 
+/**
+ * How far before the oldest spare a new home's mailbox is read for Message-IDs: a message a spare
+ * stands for reached its home, and the standby, after the MX accepted it, and a Maildir file's mtime
+ * is when it arrived (or the delivery date dsync carried over). The margin covers the nodes' clocks.
+ * A copy outside the window would only make a spare look missing: handed over, a duplicate, never a loss.
+ */
+export const PRESENT_MARGIN_SECONDS = 600;
+
+/** The epoch second a spare was written (its Maildir name, or `<epoch>.<queue id>` the old way). */
+export function heldCopyEpoch(copy: Pick<HeldCopy, "file">): number {
+  const m = /^(?:new\/)?(\d+)\./.exec(copy.file);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * The epoch second from which a new home's mailbox files are read for Message-IDs: PRESENT_MARGIN_SECONDS
+ * before the oldest spare; 0 (every file) when a spare's name gives no time. A promoted user's
+ * mailbox may hold years of mail; only the last hour or so can match a spare.
+ */
+export function presentSince(copies: readonly Pick<HeldCopy, "file">[]): number {
+  const epochs = copies.map(heldCopyEpoch);
+  if (epochs.length === 0 || epochs.some((e) => e === 0)) return 0;
+  return Math.max(0, Math.min(...epochs) - PRESENT_MARGIN_SECONDS);
+}
+
 /** `grep -h -i -m 1 '^message-id:'` over a user's Maildir files → the Message-IDs (one `Message-ID: <…>` line per message). */
 export function parseMessageIds(out: string): Set<string> {
   return new Set(

@@ -6,8 +6,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseHeldListing } from "../../planning/mail/held";
-import { HELD_LISTING_SCRIPT, HELD_STRIP_SED } from "../../ops/quantum/held";
+import { parseHeldListing, parseMessageIds, presentSince } from "../../planning/mail/held";
+import { HELD_LISTING_SCRIPT, HELD_STRIP_SED, NEW_HOME_MESSAGE_IDS_SCRIPT } from "../../ops/quantum/held";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-held-listing-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -54,4 +54,33 @@ test("a spare handed over loses the lines virtual put above its header, nothing 
   expect(r.status).toBe(0);
   expect(r.stdout).toBe(SPARE.replace("X-Original-To: alice@held.rplan.invalid\nDelivered-To: alice@held.rplan.invalid\n", ""));
   expect(r.stdout).toContain("body that quotes a header:\nDelivered-To: alice@held.rplan.invalid\n");
+});
+
+test("a new home's Message-IDs: every folder's messages delivered since the oldest spare (less the margin), not older ones, not index files or tmp/", () => {
+  const now = Math.floor(Date.now() / 1000);
+  const msg = (id: string) => `Return-Path: <a@example.net>\nMessage-ID: ${id}\nSubject: x\n\nMessage-ID: <in-the-body@x>\n`;
+  const store = path.join(dir, "store");
+  const at = (rel: string, content: string, mtime: number) => {
+    put(path.join("store", rel), content);
+    fs.utimesSync(path.join(store, rel), mtime, mtime);
+  };
+  at("erin/Maildir/cur/1796622097.M1.n2:2,S", msg("<recent@x>"), now - 60);
+  at("erin/Maildir/.Junk/new/1796622098.M2.n2", msg("<junk@x>"), now - 30);
+  at("erin/Maildir/cur/1796600000.M3.n2:2,", msg("<last-year@x>"), now - 7200);
+  at("erin/Maildir/tmp/1796622099.M4.n2", msg("<half-written@x>"), now);
+  at("erin/Maildir/dovecot.index.cache", "\0\0Message-ID: <quoted-by-the-cache@x>\n", now);
+  const ids = (since: number) => {
+    const r = spawnSync("sh", ["-c", NEW_HOME_MESSAGE_IDS_SCRIPT, "sh", store, String(since), "erin", "nobody"], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    const [, erin, nobody] = r.stdout.split(/^--user \S+$/m);
+    expect(parseMessageIds(nobody)).toEqual(new Set());
+    return parseMessageIds(erin);
+  };
+  // The spares' oldest is 5 minutes old: files delivered from 15 minutes ago on are read.
+  const since = presentSince([{ file: `new/${now - 300}.V1.n1` }, { file: `new/${now - 100}.V2.n1` }]);
+  expect(since).toBe(now - 900);
+  expect(ids(since)).toEqual(new Set(["<recent@x>", "<junk@x>"]));
+  // A spare whose name gives no time: every file.
+  expect(presentSince([{ file: `new/${now}.V1.n1` }, { file: "new/odd-name" }])).toBe(0);
+  expect(ids(0)).toEqual(new Set(["<recent@x>", "<junk@x>", "<last-year@x>"]));
 });
