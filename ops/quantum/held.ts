@@ -55,7 +55,10 @@ export async function handOverHeldCopies(ctx: MoveContext, users: readonly Promo
   );
   const withCopies = new Set(listings.flatMap((l) => l.copies.map((c) => c.uid)));
   if (withCopies.size === 0) return counts;
+  // Where the time goes (ms), in the last log line, as the promotion's own line does.
+  const listed = Date.now() - started;
   const present = await messageIdsOnNewHomes(ctx, users.filter((u) => withCopies.has(u.uid)), presentSince(listings.flatMap((l) => l.copies)));
+  const read = Date.now() - started - listed;
   const handedOver = new Map<string, Set<string>>();
   for (const l of listings) {
     const done: HeldCopy[] = [];
@@ -79,7 +82,7 @@ export async function handOverHeldCopies(ctx: MoveContext, users: readonly Promo
     // The list on stdin: an hour of spares may be more names than one command line holds.
     if (done.length > 0) await l.node.conn.run(["sh", "-c", 'cd "$1" && xargs -r -d "\\n" rm -f --', "sh", l.node.heldPath!], { stdin: done.map((c) => `${c.uid}/${c.file}\n`).join(""), allowFailure: true, label: "spare copies handed over" });
   }
-  ctx.log(`[promote] spare copies: ${counts["hand over"]} handed over (on no standby), ${counts["already there"]} already there, ${counts["wait for the queue"]} still queued for the new home (${Date.now() - started} ms)`);
+  ctx.log(`[promote] spare copies: ${counts["hand over"]} handed over (on no standby), ${counts["already there"]} already there, ${counts["wait for the queue"]} still queued for the new home (${Date.now() - started} ms: spares and queues listed ${listed}, Message-IDs on the new homes ${read}, handed over ${Date.now() - started - listed - read})`);
   return counts;
 }
 
