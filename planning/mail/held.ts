@@ -187,7 +187,8 @@ export function heldCopyEpoch(copy: Pick<HeldCopy, "file">): number {
 export function presentSince(copies: readonly Pick<HeldCopy, "file">[]): number {
   const epochs = copies.map(heldCopyEpoch);
   if (epochs.length === 0 || epochs.some((e) => e === 0)) return 0;
-  return Math.max(0, Math.min(...epochs) - PRESENT_MARGIN_SECONDS);
+  // reduce, not Math.min(...): an hour of spares can be more arguments than a call takes.
+  return Math.max(0, epochs.reduce((a, b) => Math.min(a, b)) - PRESENT_MARGIN_SECONDS);
 }
 
 /** `grep -h -i -m 1 '^message-id:'` over a user's Maildir files → the Message-IDs (one `Message-ID: <…>` line per message). */

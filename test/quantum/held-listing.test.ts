@@ -80,6 +80,8 @@ test("a new home's Message-IDs: every folder's messages delivered since the olde
   const since = presentSince([{ file: `new/${now - 300}.V1.n1` }, { file: `new/${now - 100}.V2.n1` }]);
   expect(since).toBe(now - 900);
   expect(ids(since)).toEqual(new Set(["<recent@x>", "<junk@x>"]));
+  // A busy hour's spares on a survivor (more than a call's arguments): still the oldest.
+  expect(presentSince(Array.from({ length: 300_000 }, (_, i) => ({ file: `new/${now - (i % 3600)}.V${i}.n1` })))).toBe(now - 3599 - 600);
   // A spare whose name gives no time: every file.
   expect(presentSince([{ file: `new/${now}.V1.n1` }, { file: "new/odd-name" }])).toBe(0);
   expect(ids(0)).toEqual(new Set(["<recent@x>", "<junk@x>", "<last-year@x>"]));
