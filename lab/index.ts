@@ -54,7 +54,7 @@ async function upUnlocked(want: number): Promise<LabState> {
   if (!state) {
     await downUnlocked(); // leftovers without state.json (crash during an earlier up)
     const image = await ensureImage(log);
-    state = { version: 1, image, nodeCount: 0, network: await takeSnapshot(), nodes: [] };
+    state = { version: 1, image, nodeCount: 0, network: await takeSnapshot(), nodes: [], ...(process.env.RPLAN_LAB_RUN ? { broughtUpBy: process.env.RPLAN_LAB_RUN } : {}) };
     S.writeLabState(state);
   }
   const have = state.nodes.length;

@@ -40,6 +40,12 @@ export interface LabState {
   /** The host's network before the lab existed; `down` must leave it identical. */
   network: NetSnapshot;
   nodes: LabNode[];
+  /**
+   * Which run brought the lab up (RPLAN_LAB_RUN of the process that created it, e.g. a jest run's
+   * id): a test run's end takes down only a lab it brought up itself, never one another run started
+   * meanwhile (test/support/global-teardown.ts).
+   */
+  broughtUpBy?: string;
 }
 
 export function readLabState(): LabState | undefined {
