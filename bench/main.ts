@@ -56,9 +56,9 @@ async function main(): Promise<void> {
     await closeAllSsh();
     console.log("\n### npm start's apply and a no-op preview: default parallelism against `--parallel 1` (a fresh lab for each, alternating)\n");
     const rounds = Number(process.env.RPLAN_BENCH_START_ROUNDS ?? 2);
-    console.log(table(freshStartRows(await benchFreshStarts(PARALLELISM_VARIANTS, rounds), ["default parallelism", "--parallel 1"])));
+    console.log(table(freshStartRows(await benchFreshStarts(PARALLELISM_VARIANTS, rounds), PARALLELISM_VARIANTS)));
     console.log("\n### npm start with rspamd's compiled cache from the lab image, against rspamd compiling it on each node (a fresh lab for each, alternating)\n");
-    console.log(table(freshStartRows(await benchFreshStarts(RSPAMD_CACHE_VARIANTS, rounds), ["rspamd's cache from the image", "compiled on each node"])));
+    console.log(table(freshStartRows(await benchFreshStarts(RSPAMD_CACHE_VARIANTS, rounds), RSPAMD_CACHE_VARIANTS)));
     await labDown();
   }
   if (!only || only === "mesh") {

@@ -93,7 +93,8 @@ function labRun(address: string, command: string): string {
 }
 
 /** Rows [measure, first variant, second variant, ratio] of the medians over rounds. */
-export function freshStartRows(runs: readonly FreshStartRun[], [a, b]: readonly [string, string]): string[][] {
+export function freshStartRows(runs: readonly FreshStartRun[], variants: readonly Pick<FreshStartVariant, "label">[]): string[][] {
+  const [a, b] = variants.map((v) => v.label);
   const med = (xs: number[]) => {
     const s = [...xs].sort((x, y) => x - y);
     return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
