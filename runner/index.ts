@@ -155,11 +155,17 @@ export async function runStack(opts: RunStackOptions): Promise<RunResult> {
     stopIfFailed(p, "");
     return result(p, { timings: { totalMs: Date.now() - started, previewMs: opts.op === "preview" ? p.durationMs : undefined } });
   }
-  const preview = await run("preview");
-  stopIfFailed(preview, ": nothing was applied");
-  log("");
+  const preview = opts.skipPreview ? undefined : await run("preview");
+  const previewPrinted = printed.join("\n");
+  if (preview) {
+    stopIfFailed(preview, ": nothing was applied");
+    log("");
+  }
   const apply = await run("apply");
-  const extra = { preview: { steps: preview.steps.map(runStep) }, timings: { totalMs: Date.now() - started, previewMs: preview.durationMs, applyMs: apply.durationMs } };
+  const extra = {
+    ...(preview ? { preview: { steps: preview.steps.map(runStep), printed: previewPrinted } } : {}),
+    timings: { totalMs: Date.now() - started, previewMs: preview?.durationMs, applyMs: apply.durationMs },
+  };
   stopIfFailed(apply, "", extra);
   return result(apply, extra);
 }

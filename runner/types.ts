@@ -53,6 +53,12 @@ export interface RunStackOptions {
    * else this process's environment) if a positive integer, else 4 × the CPUs.
    */
   readonly parallel?: number;
+  /**
+   * `up` only: apply without a preview pass first (`pulumi up --skip-preview`). The apply checks
+   * every resource against the policy pack before its step, as the preview would; what is lost is
+   * the plan shown before anything is touched. For runs whose plan nobody reads (a test's setup).
+   */
+  readonly skipPreview?: boolean;
 }
 
 export interface RunStep {
@@ -107,8 +113,11 @@ export interface RunResult {
   readonly stateFile: string;
   /** Wall-clock milliseconds: the whole run, and per pass. */
   readonly timings: { readonly totalMs: number; readonly previewMs?: number; readonly applyMs?: number };
-  /** For up: the preview that was checked before anything was applied. */
-  readonly preview?: { readonly steps: RunStep[] };
+  /**
+   * For up: the preview that was checked before anything was applied, and what it printed (as a
+   * `preview` run's `printed`; absent with skipPreview).
+   */
+  readonly preview?: { readonly steps: RunStep[]; readonly printed: string };
 }
 
 /** A run that stopped; `printed` holds what was printed, `result` what is known (e.g. violations). */

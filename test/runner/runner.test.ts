@@ -99,6 +99,11 @@ describe("stack runner on the fixture program", () => {
     expect(fs.readFileSync(path.join(e.out, "greeting.txt"), "utf8")).toBe("hello");
     const u = await stack(e, "up");
     expect(ops(u)).toEqual(["update greeting"]);
+    // what up's own preview printed, apart from its apply
+    expect(u.preview?.printed).toContain("  ~  pulumi-nodejs:dynamic/fixture:TextFile  greeting  update  [diff: ~content]");
+    expect(u.preview?.printed).toMatch(/^Previewing update \(test\)/m);
+    expect(u.preview?.printed).not.toMatch(/^Updating \(test\)/m);
+    expect(u.printed).toMatch(/^Updating \(test\)/m);
     expect(fs.readFileSync(path.join(e.out, "greeting.txt"), "utf8")).toBe("hello world");
     expect(u.outputs.greetingSize).toBe(11);
   });
@@ -177,6 +182,22 @@ describe("stack runner: policy pack", () => {
     expect(err.result?.policyViolations.find((v) => v.enforcementLevel === "mandatory")?.message).toMatch(/extras-forbidden.txt would write forbidden.txt/);
     expect(fs.readdirSync(e.out)).toEqual([]);
     expect(fs.existsSync(e.state)).toBe(false);
+  });
+
+  it("up with skipPreview applies in one pass, and a mandatory violation still stops the step it names", async () => {
+    const e = env();
+    writeConfig(e, { "fixture:greeting": "hello please" });
+    const lines: string[] = [];
+    const u = await policed(e, "up", { skipPreview: true, log: (l) => lines.push(l) });
+    expect(u.preview).toBeUndefined();
+    expect(u.timings.previewMs).toBeUndefined();
+    expect(ops(u)).toContain("create greeting");
+    expect(lines.filter((l) => /^(Previewing update|Updating) \(test\)/.test(l))).toEqual([expect.stringMatching(/^Updating/)]);
+    expect(fs.readFileSync(path.join(e.out, "greeting.txt"), "utf8")).toBe("hello please");
+    writeConfig(e, { "fixture:greeting": "hello please", "fixture:extraFiles": '["forbidden.txt"]' });
+    const err = (await policed(e, "up", { skipPreview: true }).catch((x: unknown) => x)) as StackRunError;
+    expect(err.message).toMatch(/mandatory policy violation/);
+    expect(fs.existsSync(path.join(e.out, "forbidden.txt"))).toBe(false);
   });
 
   it("honours the policy config file (CLI format): levels and properties", async () => {
