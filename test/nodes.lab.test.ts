@@ -27,7 +27,7 @@ maybe("nodes on the lab", () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-nodes-"));
   const stateFile = path.join(work, "state.json");
   const env = { RPLAN_SSH_KEY: LAB_SSH_KEY };
-  const run = (op: "preview" | "up", configFile = labStackConfigPath()): Promise<RunResult> => runStack({ op, stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile, env });
+  const run = (op: "preview" | "up", configFile = labStackConfigPath(), skipPreview = false): Promise<RunResult> => runStack({ op, skipPreview, stack: "lab", stackFiles: LAB_STACK_FILES, stateFile, configFile, env });
   const changes = (r: RunResult, steps = r.steps) => steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`);
   /** The lab's stack config with `edit` applied to its nodes, written to `file` in the work directory. */
   const variant = (file: string, edit: (nodes: any) => void) => {
@@ -42,7 +42,8 @@ maybe("nodes on the lab", () => {
 
   beforeAll(async () => {
     await labWithExactly(3);
-    await run("up");
+    // The suite's starting point: no test reads this up's plan, so one pass (no preview first).
+    await run("up", labStackConfigPath(), true);
   }, 600_000);
   afterAll(() => closeAllSsh());
 
@@ -88,14 +89,15 @@ ldapdelete -Q -Y EXTERNAL -H ldapi:/// "$dn"; rm -rf $d`;
   test("adding a fourth node in a new country: preview lists it, up provisions it", async () => {
     const started = Date.now();
     await ensureLab({ nodes: 4 });
-    const preview = await run("preview");
-    expect(changes(preview)).toEqual(expect.arrayContaining(["create lab4", "create lab4-host"]));
-    expect(changes(preview).filter((c) => c.startsWith("create ") && !c.includes("lab4"))).toEqual([]);
-    // what the new node causes on the existing ones: each peer learns its hosts/ file and ConnectTo
-    expect(changes(preview)).toEqual(expect.arrayContaining(["update mesh-lab1-tinc-hosts", "update mesh-lab2-tinc-hosts", "update mesh-lab3-tinc-hosts"]));
-    expect(changes(preview).filter((c) => /^(delete|replace)/.test(c))).toEqual([]);
-    expect(preview.printed).toMatch(/"IS \(active\)"/);
+    // One up: what its own preview listed (up.preview, checked before anything was applied), then what it did.
     const up = await run("up");
+    const planned = changes(up, up.preview!.steps);
+    expect(planned).toEqual(expect.arrayContaining(["create lab4", "create lab4-host"]));
+    expect(planned.filter((c) => c.startsWith("create ") && !c.includes("lab4"))).toEqual([]);
+    // what the new node causes on the existing ones: each peer learns its hosts/ file and ConnectTo
+    expect(planned).toEqual(expect.arrayContaining(["update mesh-lab1-tinc-hosts", "update mesh-lab2-tinc-hosts", "update mesh-lab3-tinc-hosts"]));
+    expect(planned.filter((c) => /^(delete|replace)/.test(c))).toEqual([]);
+    expect(up.preview!.printed).toMatch(/"IS \(active\)"/);
     expect(changes(up)).toEqual(expect.arrayContaining(["create lab4-host"]));
     const facts = up.outputs.nodeFacts as Record<string, { mountFsType: string }>;
     expect(facts.lab4.mountFsType).toBe("fuse.gocryptfs");
@@ -103,14 +105,15 @@ ldapdelete -Q -Y EXTERNAL -H ldapi:/// "$dn"; rm -rf $d`;
   }, 600_000);
 
   test("draining lab4 is previewed, then applied: lab4 leaves NS, MX and the round-robin names and stops serving, keeps its own name and SPF", async () => {
-    const drain = await run("preview", drainConfig());
-    expect(changes(drain).filter((c) => !/ dns-/.test(c))).toEqual(["update lab4-host"]);
-    expect(drain.steps.find((s) => s.name === "lab4-host")?.diffs).toEqual(["~state"]);
-    expect(drain.printed).toMatch(/"IS \(draining\)"/);
-    // the zone changes on every server; lab4 stops serving (its knot.conf goes, its zone resource is dropped)
-    expect(changes(drain).filter((c) => / dns-/.test(c)).sort()).toEqual(["delete dns-lab4-zone", "update dns-check", "update dns-lab1-zone", "update dns-lab2-zone", "update dns-lab3-zone", "update dns-lab4-knot-conf", "update dns-zone"]);
+    // One up: what its own preview listed (up.preview, checked before anything was applied), then what it did.
     const up = await run("up", drainConfig());
-    expect(changes(up).sort()).toEqual(changes(drain).sort());
+    const drain = changes(up, up.preview!.steps);
+    expect(drain.filter((c) => !/ dns-/.test(c))).toEqual(["update lab4-host"]);
+    expect(up.preview!.steps.find((s) => s.name === "lab4-host")?.diffs).toEqual(["~state"]);
+    expect(up.preview!.printed).toMatch(/"IS \(draining\)"/);
+    // the zone changes on every server; lab4 stops serving (its knot.conf goes, its zone resource is dropped)
+    expect(drain.filter((c) => / dns-/.test(c)).sort()).toEqual(["delete dns-lab4-zone", "update dns-check", "update dns-lab1-zone", "update dns-lab2-zone", "update dns-lab3-zone", "update dns-lab4-knot-conf", "update dns-zone"]);
+    expect(changes(up).sort()).toEqual([...drain].sort());
     const domain = "lab.rplan.test";
     const names = ["lab1", "lab2", "lab3", "lab4"];
     const addr = (n: string) => `198.51.100.${10 + Number(n.slice(3))}`;
