@@ -1,5 +1,6 @@
 /**
- * Throughput of 10 KB messages on the lab, three ways side by side, alternating for `rounds`:
+ * Throughput of 10 KB messages on the lab, four ways side by side, alternating for `rounds` (5: one
+ * run of 3 rounds read 0.75 and another 0.86 on the same lab, minutes apart):
  * - forwarding: every MX at once, each to the next node's user (every message crosses the VPN to
  *   its home, and leaves a spare copy on its MX);
  * - every node locally: every MX at once, each to its own user (the same load on the same shared
@@ -22,6 +23,8 @@ export const THROUGHPUT_KINDS: readonly ThroughputKind[] = ["forwarding", "forwa
 
 export interface ThroughputRun {
   readonly kind: ThroughputKind;
+  /** Which round (1…): the ways of one round ran one after another, minutes apart at most. */
+  readonly round: number;
   readonly messages: number;
   /** In the users' Maildirs at the end (retried ones included). */
   readonly delivered: number;
@@ -126,12 +129,28 @@ export function cpuBetween(before: Map<string, number>[], after: Map<string, num
   return out;
 }
 
+/**
+ * Throughput of way `a` over way `b` in each round, sorted: the lab's machine is shared and noisy,
+ * and the spread of these says how far one run's overall ratio can be trusted.
+ */
+export function roundRatios(runs: readonly ThroughputRun[], a: ThroughputKind, b: ThroughputKind): number[] {
+  const rate = (r: ThroughputRun) => r.firstTry / r.seconds;
+  const rounds = [...new Set(runs.map((r) => r.round))];
+  return rounds
+    .flatMap((n) => {
+      const x = runs.find((r) => r.round === n && r.kind === a);
+      const y = runs.find((r) => r.round === n && r.kind === b);
+      return x && y ? [rate(x) / rate(y)] : [];
+    })
+    .sort((p, q) => p - q);
+}
+
 /** Sessions per sending node when `sessions` are split over `nodes` (at least one each). */
 export function sessionsPerNode(sessions: number, nodes: number): number {
   return Math.max(1, Math.round(sessions / nodes));
 }
 
-export async function benchThroughput(lab: ThroughputLab, messages: number, rounds = 3, log: (l: string) => void = () => undefined, sessions = 12): Promise<ThroughputRun[]> {
+export async function benchThroughput(lab: ThroughputLab, messages: number, rounds = 5, log: (l: string) => void = () => undefined, sessions = 12): Promise<ThroughputRun[]> {
   const { nodes, users } = lab;
   const per = Math.ceil(messages / nodes.length);
   const perNode = sessionsPerNode(sessions, nodes.length);
@@ -181,7 +200,7 @@ export async function benchThroughput(lab: ThroughputLab, messages: number, roun
       const last = firstTry.length > 0 ? Math.max(...firstTry.map((e) => e.at)) : NaN;
       // Counted in the Maildirs (the log tells which were retried, and when the last first try ended).
       const atFirstTry = delivered - retried.length;
-      runs.push({ kind, messages: count, sessions: total, delivered, seconds: (last - t) / 1000, firstTry: atFirstTry, retriedDelaysMs: retried.map((e) => e.delayMs), cpuMs });
+      runs.push({ kind, round, messages: count, sessions: total, delivered, seconds: (last - t) / 1000, firstTry: atFirstTry, retriedDelaysMs: retried.map((e) => e.delayMs), cpuMs });
       log(`[bench mail] round ${round}, ${kind}: ${delivered}/${count} delivered, ${atFirstTry} at the first try in ${((last - t) / 1000).toFixed(1)} s, ${retried.length} retried (${firstTry.length + retried.length} deliveries in the log)`);
     }
   }

@@ -149,7 +149,7 @@ export async function benchMail(messages = Number(process.env.RPLAN_BENCH_MAIL_M
   const remote = all.filter(([, fwd]) => fwd).map(([d]) => d * 1000);
 
   // Throughput: forwarding through every MX, every MX locally, one node locally, side by side (./mail-throughput.ts).
-  const throughput = await benchThroughput({ nodes: NODES, users: USERS, sh, source, delivered, emptyMaildirs, spares }, messages, Number(process.env.RPLAN_BENCH_MAIL_ROUNDS ?? 3), (l) => console.error(l)).finally(
+  const throughput = await benchThroughput({ nodes: NODES, users: USERS, sh, source, delivered, emptyMaildirs, spares }, messages, Number(process.env.RPLAN_BENCH_MAIL_ROUNDS ?? 5), (l) => console.error(l)).finally(
     () => spares(true),
   );
   accepted += throughput.reduce((a, r) => a + r.messages, 0);

@@ -1,6 +1,6 @@
 /** bench/mail.ts reads postfix's log: which deliveries went to a peer, which were at home. */
 import { forwarded } from "../bench/mail";
-import { benchThroughput, cpuBetween, parseCpuSnapshot, parseLmtpEvents, sessionsPerNode, splitRetried, ThroughputLab } from "../bench/mail-throughput";
+import { benchThroughput, cpuBetween, parseCpuSnapshot, parseLmtpEvents, roundRatios, sessionsPerNode, splitRetried, ThroughputKind, ThroughputLab, ThroughputRun } from "../bench/mail-throughput";
 
 test("a delivery to a peer's [address]:24 is forwarded; one into the home's own dovecot socket is not", () => {
   const line = (relay: string) => `2026-12-06T20:38:27.065294+00:00 lab1 postfix/rplan-lmtp/lmtp[21415]: A170917213F: to=<*@lab.rplan.test>, relay=${relay}, delay=4.4, delays=3.7/0.28/0.19/0.25, dsn=2.0.0, status=sent (250 2.0.0 <*@lab.rplan.test> x Saved)`;
@@ -44,6 +44,15 @@ describe("bench/mail-throughput.ts reads the log and the cgroups", () => {
       postfix: 1500,
       "spam filter (rspamd, redis)": 2,
     });
+  });
+});
+
+describe("bench/mail-throughput.ts: the spread over rounds", () => {
+  test("each round's ratio pairs the two ways of that round only, lowest first; a round missing a way is left out", () => {
+    const run = (round: number, kind: ThroughputKind, seconds: number): ThroughputRun => ({ kind, round, messages: 600, delivered: 600, firstTry: 600, seconds, retriedDelaysMs: [], cpuMs: {}, sessions: 12 });
+    const runs = [run(1, "forwarding", 30), run(1, "every node locally", 20), run(2, "forwarding", 20), run(2, "every node locally", 20), run(3, "forwarding", 25)];
+    expect(roundRatios(runs, "forwarding", "every node locally")).toEqual([20 / 30, 1]);
+    expect(roundRatios(runs, "every node locally", "forwarding")).toEqual([1, 30 / 20]);
   });
 });
 
