@@ -57,6 +57,11 @@ describe("one learned state for every node", () => {
     }
     expect(file(replica.files, `${RSPAMD_LOCAL}/classifier-bayes.conf`)).toMatch(/^autolearn = false;$/m);
   });
+
+  test("it signs nothing (DKIM is opendkim's) and logs one line per message, not its regular-expression statistics too", () => {
+    expect(file(replica.files, `${RSPAMD_LOCAL}/dkim_signing.conf`)).toMatch(/^enabled = false;$/m);
+    expect(file(replica.files, `${RSPAMD_LOCAL}/logging.inc`)).toMatch(/^log_re_cache = false;$/m);
+  });
 });
 
 describe("the verdict", () => {
