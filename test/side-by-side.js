@@ -13,6 +13,7 @@
 "use strict";
 const { spawn } = require("child_process");
 const fs = require("fs");
+const os = require("os");
 const path = require("path");
 
 /** What needs the lab (or takes it down: test/lab/lifecycle.test.ts), or the Pulumi CLI's lab stack. */
@@ -32,6 +33,9 @@ function parse(argv) {
   return { rest, json, outputFile };
 }
 
+/** The directory of the previous release built ahead for the upgrade suite (test/upgrade/release-checkout.ts). */
+const PREPARED_RELEASE_ENV = "RPLAN_PREVIOUS_RELEASE_DIR";
+
 /** npm scripts every `npm test` runs before its other suites: the lint and the type check. */
 const CHECKS = ["lint", "typecheck"];
 
@@ -40,7 +44,7 @@ const CHECKS = ["lint", "typecheck"];
  * is an npm script or a jest run; `nice`: the lane beside the lab yields the CPU to the lab suites
  * (and their nodes), whose clock is CI's. Pure: main() runs what this returns.
  */
-function lanes(argv) {
+function lanes(argv, previousRelease = previousReleaseDir()) {
   const { rest, json, outputFile } = parse(argv);
   const checks = (nice) => CHECKS.map((script) => ({ name: script, argv: ["npm", "run", "-s", script], nice }));
   const jest = (name, args, env = {}, nice = 0) => ({ name, argv: [process.execPath, require.resolve("jest/bin/jest"), "--runInBand", ...args], env, nice });
@@ -48,9 +52,16 @@ function lanes(argv) {
   if (rest.length > 0) return [[...checks(0), jest("the chosen suites", argv)]];
   const report = (name) => (outputFile ? ["--json", `--outputFile=${outputFile}.${name}`] : json ? ["--json"] : []);
   // The checks go first in the lane beside the lab (the lab suites need neither): off CI's clock.
+  // So does the build of the previous release the upgrade suite runs, last in the lab lane
+  // (test/upgrade/release-checkout.ts): that suite waits for it, or builds it itself when run alone.
+  const prepare = {
+    name: "the previous release",
+    argv: [process.execPath, require.resolve("ts-node/dist/bin.js"), path.join(__dirname, "upgrade", "prepare-previous-release.ts"), previousRelease],
+    nice: 10,
+  };
   return [
-    [jest("the lab suites", ["--testPathPattern", LAB, ...report("lab")])],
-    [...checks(10), jest("the other suites", ["--testPathIgnorePatterns", "/node_modules/", LAB, ...report("other")], { RPLAN_LAB_KEEP: "1" }, 10)],
+    [jest("the lab suites", ["--testPathPattern", LAB, ...report("lab")], { [PREPARED_RELEASE_ENV]: previousRelease })],
+    [...checks(10), prepare, jest("the other suites", ["--testPathIgnorePatterns", "/node_modules/", LAB, ...report("other")], { RPLAN_LAB_KEEP: "1" }, 10)],
   ];
 }
 
@@ -82,10 +93,17 @@ function merge(reports) {
   return out;
 }
 
+/** Where this run builds the previous release (its own directory: runs side by side do not meet). */
+function previousReleaseDir() {
+  return path.join(os.tmpdir(), `rplan-previous-release-${process.pid}`);
+}
+
 async function main() {
   const argv = process.argv.slice(2);
   const { outputFile } = parse(argv);
-  const results = (await Promise.all(lanes(argv).map(runLane))).flat();
+  const previousRelease = previousReleaseDir();
+  const results = (await Promise.all(lanes(argv, previousRelease).map(runLane))).flat();
+  for (const f of [previousRelease, ...[".ready", ".failed", ".log"].map((x) => previousRelease + x)]) fs.rmSync(f, { recursive: true, force: true });
   if (outputFile) {
     const parts = ["lab", "other"].map((n) => `${outputFile}.${n}`);
     const reports = parts.filter((f) => fs.existsSync(f)).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
@@ -97,4 +115,4 @@ async function main() {
 }
 
 if (require.main === module) main();
-module.exports = { merge, parse, lanes, CHECKS, LAB };
+module.exports = { merge, parse, lanes, CHECKS, LAB, PREPARED_RELEASE_ENV };

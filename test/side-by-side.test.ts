@@ -2,7 +2,8 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import * as fs from "fs";
-const { CHECKS, LAB, lanes, merge, parse } = require("./side-by-side.js");
+import { PREPARED_RELEASE_ENV as TS_PREPARED_RELEASE_ENV } from "./upgrade/release-checkout";
+const { CHECKS, LAB, lanes, merge, parse, PREPARED_RELEASE_ENV } = require("./side-by-side.js");
 
 const root = path.resolve(__dirname, "..");
 const list = (args: string[]) =>
@@ -36,7 +37,7 @@ test("the merged report adds the counts, joins the results, fails when either fa
   expect(merge([a, { ...a, testResults: [] }]).success).toBe(true);
 });
 
-test("npm test is the side-by-side runner: the lab suites in one lane; the lint, the type check, then every other suite in the other, yielding the CPU", () => {
+test("npm test is the side-by-side runner: the lab suites in one lane; the lint, the type check, the previous release's build, then every other suite in the other, yielding the CPU", () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
   expect(pkg.scripts.test).toBe("node test/side-by-side.js");
   expect(CHECKS).toEqual(["lint", "typecheck"]);
@@ -45,11 +46,16 @@ test("npm test is the side-by-side runner: the lab suites in one lane; the lint,
   type Step = { name: string; argv: string[]; nice: number };
   const show = (ls: Step[][]) => ls.map((l) => l.map((st) => `${st.name}${st.nice ? ` (nice ${st.nice})` : ""}`));
   const ci: Step[][] = lanes(["--json", "--outputFile=.ci-jest.json"]);
-  expect(show(ci)).toEqual([["the lab suites"], ["lint (nice 10)", "typecheck (nice 10)", "the other suites (nice 10)"]]);
+  expect(show(ci)).toEqual([["the lab suites"], ["lint (nice 10)", "typecheck (nice 10)", "the previous release (nice 10)", "the other suites (nice 10)"]]);
+  // The previous release is built beside the lab into the directory the lab lane's upgrade suite is told of.
+  const withDir: (Step & { env?: Record<string, string> })[][] = lanes(["--json", "--outputFile=.ci-jest.json"], "/tmp/prev-x");
+  expect(withDir[1][2].argv.slice(-2)).toEqual([path.join(root, "test", "upgrade", "prepare-previous-release.ts"), "/tmp/prev-x"]);
+  expect(withDir[0][0].env).toEqual({ [PREPARED_RELEASE_ENV]: "/tmp/prev-x" });
+  expect(PREPARED_RELEASE_ENV).toBe(TS_PREPARED_RELEASE_ENV);
   expect(ci[1][0].argv).toEqual(["npm", "run", "-s", "lint"]);
   expect(ci[1][1].argv).toEqual(["npm", "run", "-s", "typecheck"]);
   expect(ci[0][0].argv).toEqual(expect.arrayContaining(["--testPathPattern", LAB, "--outputFile=.ci-jest.json.lab"]));
-  expect(ci[1][2].argv).toEqual(expect.arrayContaining(["--testPathIgnorePatterns", LAB, "--outputFile=.ci-jest.json.other"]));
+  expect(ci[1][3].argv).toEqual(expect.arrayContaining(["--testPathIgnorePatterns", LAB, "--outputFile=.ci-jest.json.other"]));
   // a chosen few: the checks too, then one plain run of what was asked
   const chosen: Step[][] = lanes(["test/mail", "-t", "quota"]);
   expect(show(chosen)).toEqual([["lint", "typecheck", "the chosen suites"]]);

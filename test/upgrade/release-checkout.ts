@@ -78,9 +78,47 @@ export async function buildPreviousRelease(commit: string, dir: string, logFile:
   await runLogged(`the previous release ${commit} could not be built in ${dir} (npm ci)`, "npm", ["ci", "--no-audit", "--no-fund", "--prefer-offline"], { cwd: dir, logFile, timeoutMs: 900_000, env: npmEnv() });
 }
 
+/**
+ * A build of the previous release made ahead by `npm test`'s lane beside the lab
+ * (./prepare-previous-release.ts, test/side-by-side.js): off the lab lane's clock. `<dir>.ready`
+ * holds the commit once the build is whole; `<dir>.failed` holds why it is not.
+ */
+export const PREPARED_RELEASE_ENV = "RPLAN_PREVIOUS_RELEASE_DIR";
+export const preparedMarkers = (dir: string) => ({ ready: `${dir}.ready`, failed: `${dir}.failed` });
+
+/** Builds the previous release into `dir` and leaves the marker that says how it went. */
+export async function prepareRelease(commit: string, dir: string, logFile: string): Promise<void> {
+  const m = preparedMarkers(dir);
+  try {
+    await buildPreviousRelease(commit, dir, logFile);
+    fs.writeFileSync(m.ready, commit);
+  } catch (e) {
+    fs.writeFileSync(m.failed, (e as Error).message);
+    throw e;
+  }
+}
+
+/** Waits for a build prepareRelease makes elsewhere: resolves once it is ready for `commit`, rejects on its failure or after `timeoutMs`. */
+export async function awaitPreparedRelease(dir: string, commit: string, timeoutMs: number, pollMs = 2000): Promise<void> {
+  const m = preparedMarkers(dir);
+  for (const end = Date.now() + timeoutMs; ; ) {
+    if (fs.existsSync(m.failed)) throw new Error(`the previous release was not built in ${dir}: ${fs.readFileSync(m.failed, "utf8")}`);
+    if (fs.existsSync(m.ready)) {
+      const built = fs.readFileSync(m.ready, "utf8").trim();
+      if (built !== commit) throw new Error(`${dir} holds the previous release ${built}, not ${commit}`);
+      return;
+    }
+    if (Date.now() > end) throw new Error(`the previous release was not built in ${dir} within ${timeoutMs / 1000} s (no ${m.ready})`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
 /** `npm run stack -- <args>` in the previous release's directory: its own runner and program. */
 export function runPreviousStack(commit: string, dir: string, args: string[], logFile: string, timeoutMs: number): Promise<void> {
-  return runLogged(`the previous release ${commit} failed: npm run stack -- ${args.join(" ")}`, "npm", ["run", "stack", "--", ...args], { cwd: dir, logFile, timeoutMs, env: npmEnv() });
+  // Its CLI transpiled, not type-checked again: that release was checked when it was made, and
+  // type-checking its command line's imports took seconds of the test's one core (its passes
+  // already load the program without a type check).
+  return runLogged(`the previous release ${commit} failed: npm run stack -- ${args.join(" ")}`, "npm", ["run", "stack", "--", ...args], { cwd: dir, logFile, timeoutMs, env: { ...npmEnv(), TS_NODE_TRANSPILE_ONLY: "true" } });
 }
 
 /** The stack outputs a run recorded in a state file (on the root stack resource), secrets unwrapped. */

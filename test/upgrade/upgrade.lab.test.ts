@@ -25,7 +25,7 @@ import { SSH_KEY as LAB_SSH_KEY } from "../../lab/state";
 import { RPLAN_PROJECT_DIR, runStack, RunResult, RunStep } from "../../runner";
 import { PropertyMap } from "../../runner/props";
 import { labWithExactly } from "../support/lab";
-import { buildPreviousRelease, previousReleaseCommit, recordedStackOutputs, runPreviousStack } from "./release-checkout";
+import { awaitPreparedRelease, buildPreviousRelease, PREPARED_RELEASE_ENV, previousReleaseCommit, recordedStackOutputs, runPreviousStack } from "./release-checkout";
 
 const NODES = ["lab1", "lab2", "lab3"];
 const KEYS = ["vpnFingerprints", "tlsFingerprints", "dkimPublicKeys"] as const;
@@ -34,7 +34,9 @@ const NEWER_SETTINGS = ["rplan:spam"];
 
 describe("upgrade in place: the previous release's stack, previewed and applied by this one (lab)", () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-upgrade-"));
-  const previous = path.join(work, "previous");
+  // Built ahead by `npm test`'s lane beside the lab when it named a directory (test/side-by-side.js), else here.
+  const prepared = process.env[PREPARED_RELEASE_ENV];
+  const previous = prepared ?? path.join(work, "previous");
   const stateFile = path.join(work, "state.json");
   const logFile = path.join(work, "previous-release.log");
   const commit = previousReleaseCommit();
@@ -47,7 +49,8 @@ describe("upgrade in place: the previous release's stack, previewed and applied 
 
   beforeAll(async () => {
     // side by side (both take minutes), each run to its end before a failure of either is reported
-    const ready = await Promise.allSettled([labWithExactly(3), buildPreviousRelease(commit, previous, logFile)]);
+    const build = prepared ? awaitPreparedRelease(prepared, commit, 1_200_000) : buildPreviousRelease(commit, previous, logFile);
+    const ready = await Promise.allSettled([labWithExactly(3), build]);
     for (const r of ready) if (r.status === "rejected") throw r.reason;
     // The lab's placement file is beside the checkout that brought the lab up; the previous
     // release reads it from its own directory.
