@@ -39,8 +39,22 @@ function readLock(lock: string): { pid?: number; what?: string; since?: string }
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+  return !isZombie(pid);
+}
+
+/**
+ * A killed run whose parent was killed with it (a crash, `kill -9` of its process group) keeps its
+ * pid as a zombie until init reaps it, which can take seconds: it runs no more, so its lock is gone.
+ */
+export function isZombie(pid: number, procDir = "/proc"): boolean {
+  try {
+    const stat = fs.readFileSync(`${procDir}/${pid}/stat`, "utf8");
+    // "<pid> (<comm>) <state> …": the command may hold spaces and parentheses, the state follows the last ")".
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false;
   }
 }

@@ -1,9 +1,10 @@
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { makeSecret } from "../../runner/props";
 import { ResourceState, StateStore } from "../../runner/state";
-import { lockState } from "../../runner/state-lock";
+import { isZombie, lockState } from "../../runner/state-lock";
 
 const SECRET = "correct-horse-battery-staple";
 
@@ -133,5 +134,34 @@ describe("state file", () => {
     lockState(file, "up", (l) => warnings.push(l))();
     expect(warnings[0]).toMatch(/taking over the lock of a run that is gone/);
     expect(fs.existsSync(`${file}.lock`)).toBe(false);
+  });
+
+  it("a lock held by a zombie (a run killed with its parent, not reaped yet) is taken over; one held by a live process is not", async () => {
+    // sh starts `sleep 0`, then becomes `sleep 30`, which never reaps it: a zombie while the sleep runs.
+    const sh = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+    try {
+      const zombie = Number((await new Promise<Buffer>((resolve) => sh.stdout!.once("data", resolve))).toString().trim());
+      for (const end = Date.now() + 5000; !isZombie(zombie) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+      expect(isZombie(zombie)).toBe(true);
+      expect(isZombie(sh.pid!)).toBe(false);
+      const file = fresh();
+      fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: sh.pid, what: "up", since: "now" }));
+      expect(() => lockState(file, "up", () => undefined)).toThrow(new RegExp(`locked by a running up \\(pid ${sh.pid},`));
+      fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: zombie, what: "up", since: "earlier" }));
+      const warnings: string[] = [];
+      lockState(file, "up", (l) => warnings.push(l))();
+      expect(warnings).toEqual([expect.stringMatching(new RegExp(`taking over the lock of a run that is gone \\(pid ${zombie},`))]);
+    } finally {
+      sh.kill("SIGKILL");
+    }
+  });
+
+  it("reads a process's state after the last parenthesis of its command name", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rplan-proc-"));
+    fs.mkdirSync(path.join(dir, "7"));
+    fs.writeFileSync(path.join(dir, "7", "stat"), "7 (odd) name) Z 1 7 7 0 -1\n");
+    fs.mkdirSync(path.join(dir, "8"));
+    fs.writeFileSync(path.join(dir, "8", "stat"), "8 (Z) S 1 8 8 0 -1\n");
+    expect([isZombie(7, dir), isZombie(8, dir), isZombie(9, dir)]).toEqual([true, false, false]);
   });
 });

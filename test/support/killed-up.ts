@@ -24,6 +24,23 @@ export function upKilledAt(line: RegExp, a: KilledUpArgs): Promise<string> {
     };
     child.stdout!.on("data", watch);
     child.stderr!.on("data", watch);
-    child.on("exit", (_code, signal) => (signal === "SIGKILL" ? resolve(out) : reject(new Error(`up was not killed at ${line}:\n${out.slice(-3000)}`))));
+    child.on("exit", (_code, signal) => {
+      if (signal !== "SIGKILL") return reject(new Error(`up was not killed at ${line}:\n${out.slice(-3000)}`));
+      // The next run must not meet the killed one's pass still holding the state's lock: wait until
+      // its whole process group is gone (killed processes whose parents died with them linger as
+      // zombies until init reaps them; the runner takes over a zombie's lock anyway).
+      groupGone(child.pid!, 30_000).then(() => resolve(out));
+    });
   });
+}
+
+/** Resolves once no process of group `pgid` is left (or after `timeoutMs`). */
+async function groupGone(pgid: number, timeoutMs: number): Promise<void> {
+  for (const end = Date.now() + timeoutMs; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return;
+    }
+  }
 }
